@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Filesystem helpers on paths: canonical absolute paths, temporary directories, removal of trees
+/// that a sandbox left with restrictive modes.
+
+#include <string>
+
+#include "base/result.h"
+
+namespace imager {
+
+/// realpath(3) with an error naming the path.
+Result<std::string> Canonical(const std::string& path);
+
+/// Creates a fresh directory "DIR/PREFIXXXXXXX" and returns its path.
+Result<std::string> MakeTempDir(const std::string& dir, const std::string& prefix);
+
+/// Removes a tree, adding owner permissions to directories that lack them (overlayfs leaves its
+/// work directory mode 000); does not follow symlinks or cross mount points.
+Status RemoveTree(const std::string& path);
+
+}  // namespace imager

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// imager: builds bootable OS images from distribution packages without root.
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "cmd/verbs.h"
+
+namespace imager::cmd {
+
+const std::vector<Verb>& Verbs() {
+  static const std::vector<Verb> kVerbs = {
+      {"run", "Run a command in the rootless sandbox (like bwrap)", SetupRun},
+      {"check", "Check that this host can run rootless builds, and how to fix it", SetupCheck},
+  };
+  return kVerbs;
+}
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kFooter = R"(Exit codes:
+  0    success
+  1    the operation failed (the message says why)
+  2    bad command line
+  3    imager check: the host lacks an essential feature
+  125  the sandbox could not be set up
+  126  the command in the sandbox is not executable
+  127  the command was not found in the sandbox
+  N    imager run: the command's own exit code; 128+N when it was killed by signal N
+
+Run 'imager VERB --help' for a verb's options and an example.)";
+
+// CLI11 would call an unknown verb an "extra argument"; catch it first and say what was meant.
+int CheckVerb(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return 0;
+    if (a.empty() || a[0] == '-') continue;
+    std::vector<std::string> names;
+    for (const auto& v : Verbs()) names.emplace_back(v.name);
+    for (const auto& n : names)
+      if (n == a) return 0;
+    std::string hint = ClosestMatch(a, names);
+    std::cerr << "imager: unknown verb '" << a << "'"
+              << (hint.empty() ? "" : "; did you mean '" + hint + "'?") << "\n"
+              << "Verbs: " << Join(names, ", ") << " (see 'imager --help')\n";
+    return kExitUsage;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  if (int rc = CheckVerb(argc, argv)) return rc;
+  CLI::App app{"imager " + std::string(kVersion) +
+               " - build bootable OS images from distribution packages, without root"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", std::string("imager ") + kVersion);
+  GlobalOptions global;
+  app.add_flag("-v,--verbose", global.verbose, "More output (repeat for debug output)");
+  app.add_flag("-q,--quiet", global.quiet, "Only errors");
+  app.require_subcommand(1);
+  Action action;
+  for (const auto& v : Verbs()) {
+    CLI::App* sub = app.add_subcommand(v.name, v.summary);
+    Action a = v.setup(sub, &global);
+    sub->callback([&action, a] { action = a; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (global.quiet)
+    log::SetLevel(log::Level::kQuiet);
+  else if (global.verbose >= 2)
+    log::SetLevel(log::Level::kDebug);
+  else if (global.verbose == 1)
+    log::SetLevel(log::Level::kVerbose);
+  return action ? action() : kExitUsage;
+}
+
+}  // namespace imager::cmd
+
+int main(int argc, char** argv) { return imager::cmd::Main(argc, argv); }

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// The table of imager's verbs: each verb lives in its own verb_<name>.cc and contributes one
+/// Setup function that declares its options on a CLI11 subcommand and returns the action to run.
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <vector>
+
+namespace imager::cmd {
+
+/// Exit codes shared by all verbs (documented in `imager --help`).
+enum ExitCode {
+  kExitOk = 0,
+  kExitFailed = 1,          // the operation failed; the message says why
+  kExitUsage = 2,           // bad command line
+  kExitHostNotReady = 3,    // `imager check`: an essential host feature is missing
+  kExitSandboxSetup = 125,  // the sandbox could not be set up
+  kExitNotExecutable = 126,
+  kExitNotFound = 127,  // the command was not found inside the sandbox
+};
+
+struct GlobalOptions {
+  int verbose = 0;
+  bool quiet = false;
+};
+
+using Action = std::function<int()>;
+using SetupFn = Action (*)(CLI::App* app, const GlobalOptions* global);
+
+struct Verb {
+  const char* name;
+  const char* summary;
+  SetupFn setup;
+};
+
+const std::vector<Verb>& Verbs();
+
+// One per verb file.
+Action SetupRun(CLI::App* app, const GlobalOptions* global);
+Action SetupCheck(CLI::App* app, const GlobalOptions* global);
+
+}  // namespace imager::cmd

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "sandbox/hostcheck.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/capability.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/strings.h"
+#include "sandbox/idmap.h"
+#include "sandbox/launch.h"
+
+extern char** environ;
+
+namespace imager::sandbox {
+namespace {
+
+using State = CheckItem::State;
+
+std::string ReadSysctl(const std::string& path) {
+  auto t = ReadFile(path);
+  return t ? std::string(Trim(*t)) : "";
+}
+
+CheckItem CheckUserns() {
+  CheckItem c{"userns"};
+  pid_t pid = fork();
+  if (pid == 0) _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);  // child: probe only
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+    c.detail = "unprivileged user namespaces work";
+    return c;
+  }
+  c.state = State::kFail;
+  c.detail = "cannot create a user namespace";
+  std::vector<std::string> fixes;
+  if (ReadSysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0")
+    fixes.push_back("sysctl -w kernel.unprivileged_userns_clone=1");
+  if (ReadSysctl("/proc/sys/user/max_user_namespaces") == "0")
+    fixes.push_back("sysctl -w user.max_user_namespaces=15000");
+  if (ReadSysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1")
+    fixes.push_back(
+        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor "
+        "profile allowing userns for imager)");
+  if (fixes.empty())
+    fixes.push_back(
+        "allow unprivileged user namespaces (in a container: run it with "
+        "--security-opt seccomp=unconfined or a profile allowing unshare/clone)");
+  c.hint = Join(fixes, "; ");
+  return c;
+}
+
+CheckItem CheckRanges() {
+  CheckItem c{"subids"};
+  std::string why;
+  std::vector<std::string> warnings;
+  IdMap m = DetectIdMap(&why, &warnings);
+  if (m.mode == IdMode::kRange) {
+    c.detail = "range mode, ids 0.." + std::to_string(m.max_inside()) + " inside";
+  } else {
+    c.state = State::kWarn;
+    c.detail = "single-id mode: " + why + "; packages that chown files lose their owners";
+    struct passwd* pw = getpwuid(getuid());
+    std::string user = pw ? pw->pw_name : std::to_string(getuid());
+    c.hint = "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + user;
+  }
+  for (const auto& w : warnings) c.detail += "; malformed " + w;
+  return c;
+}
+
+CheckItem CheckHelper(const std::string& name) {
+  CheckItem c{name};
+  std::string path = FindHelper(name);
+  if (path.empty()) {
+    c.state = State::kWarn;
+    c.detail = "not found (single-id mode only)";
+    c.hint = "apt-get install uidmap";
+    return c;
+  }
+  struct stat st;
+  bool setuid = stat(path.c_str(), &st) == 0 && (st.st_mode & S_ISUID) && st.st_uid == 0;
+  bool fcaps = false;
+  if (cap_t caps = cap_get_file(path.c_str())) {
+    cap_flag_value_t v = CAP_CLEAR;
+    cap_get_flag(caps, name == "newuidmap" ? CAP_SETUID : CAP_SETGID, CAP_PERMITTED, &v);
+    fcaps = v == CAP_SET;
+    cap_free(caps);
+  }
+  if (setuid || fcaps) {
+    c.detail = path + (setuid ? " (setuid root)" : " (file capabilities)");
+  } else {
+    c.state = State::kWarn;
+    c.detail = path + " is neither setuid root nor has file capabilities";
+    c.hint = "reinstall the 'uidmap' package";
+  }
+  return c;
+}
+
+CheckItem CheckSeccomp() {
+  CheckItem c{"seccomp"};
+  unsigned api = seccomp_api_get();
+  if (api >= 1 && ReadFile("/proc/self/status")->find("Seccomp:") != std::string::npos) {
+    c.detail = "seccomp filters available (libseccomp API level " + std::to_string(api) + ")";
+  } else {
+    c.state = State::kFail;
+    c.detail = "the kernel offers no seccomp filters";
+    c.hint = "use a kernel built with CONFIG_SECCOMP_FILTER";
+  }
+  return c;
+}
+
+// The whole sandbox, end to end: an overlay of the host's /usr with a scratch upper, /bin/true.
+// (Not "/": overlayfs cannot take the root mount of the host tree as a layer.)
+CheckItem CheckSandbox() {
+  CheckItem c{"sandbox"};
+  auto tmp = MakeTempDir("/tmp", "imager-check-");
+  if (!tmp) {
+    c.state = State::kFail;
+    c.detail = tmp.error();
+    return c;
+  }
+  SandboxSpec spec;
+  spec.idmap = DetectIdMap(nullptr, nullptr);
+  spec.root.kind = RootSpec::Kind::kOverlay;
+  spec.root.lowers = {"/usr"};
+  spec.root.upper = *tmp + "/upper";
+  spec.root.work = *tmp + "/work";
+  mkdir(spec.root.upper.c_str(), 0755);
+  mkdir(spec.root.work.c_str(), 0755);
+  spec.capabilities = DefaultCapabilities();
+  spec.env = DefaultEnvironment(environ);
+  spec.argv = {"/bin/true"};
+  auto st = Launch(spec);
+  (void)RemoveTree(*tmp);
+  if (st && !st->signaled && st->code == 0) {
+    c.detail = "overlay root, namespaces, seccomp and capability drop work";
+    return c;
+  }
+  c.state = State::kFail;
+  c.detail = st ? "/bin/true " + st->Describe() : st.error();
+  c.hint = "run 'imager -v run --lower /usr --upper DIR -- /bin/true' to see the failing step";
+  return c;
+}
+
+CheckItem CheckDevice(const std::string& name, const std::string& path, const std::string& use,
+                      const std::string& hint) {
+  CheckItem c{name};
+  if (access(path.c_str(), R_OK | W_OK) == 0) {
+    c.detail = path + " usable (" + use + ")";
+  } else {
+    c.state = State::kWarn;
+    c.detail = path + ": " + strerror(errno) + " (" + use + ")";
+    c.hint = hint;
+  }
+  return c;
+}
+
+CheckItem CheckSpace(const std::string& cache_dir) {
+  CheckItem c{"space"};
+  std::string dir = cache_dir;
+  struct statvfs vfs;
+  while (statvfs(dir.c_str(), &vfs) != 0 && dir.size() > 1) {
+    size_t slash = dir.rfind('/');
+    dir = slash == 0 ? "/" : dir.substr(0, slash);
+  }
+  double gib = static_cast<double>(vfs.f_bavail) * vfs.f_frsize / (1024.0 * 1024 * 1024);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.1f GiB", gib);
+  c.detail = std::string(buf) + " free for the cache at " + cache_dir;
+  if (gib < 10) {
+    c.state = State::kWarn;
+    c.hint = "a live ISO build needs about 10 GiB; use --cache-dir on a larger filesystem";
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string DefaultCacheDir() {
+  if (const char* x = getenv("XDG_CACHE_HOME"); x && *x == '/') return std::string(x) + "/imager";
+  const char* home = getenv("HOME");
+  if (!home || !*home) {
+    struct passwd* pw = getpwuid(getuid());
+    home = pw ? pw->pw_dir : "/tmp";
+  }
+  return std::string(home) + "/.cache/imager";
+}
+
+std::vector<CheckItem> RunHostChecks(const std::string& cache_dir) {
+  std::vector<CheckItem> items;
+  items.push_back(CheckUserns());
+  items.push_back(CheckRanges());
+  items.push_back(CheckHelper("newuidmap"));
+  items.push_back(CheckHelper("newgidmap"));
+  items.push_back(CheckSeccomp());
+  if (items[0].state == State::kOk) items.push_back(CheckSandbox());
+  items.push_back(CheckDevice("fuse", "/dev/fuse", "optional: mounting images for inspection",
+                              "modprobe fuse; add yourself to the group owning /dev/fuse"));
+  items.push_back(CheckDevice("kvm", "/dev/kvm", "optional: fast boot tests; TCG is used otherwise",
+                              "add yourself to the 'kvm' group"));
+  items.push_back(CheckSpace(cache_dir));
+  return items;
+}
+
+}  // namespace imager::sandbox

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "sandbox/idmap.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "base/fd.h"
+#include "base/strings.h"
+
+namespace imager::sandbox {
+namespace {
+
+bool ParseU32(std::string_view s, uint32_t* out) {
+  s = Trim(s);
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+std::string CurrentUserName(uid_t uid) {
+  struct passwd pw, *res = nullptr;
+  char buf[4096];
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return res->pw_name;
+  return "";
+}
+
+std::vector<SubidRange> ReadSubidFile(const std::string& path, const std::string& user, uint32_t id,
+                                      std::vector<std::string>* warnings) {
+  auto text = ReadFile(path);
+  if (!text) return {};
+  SubidParse p = ParseSubid(*text, user, id);
+  for (auto& w : p.warnings) warnings->push_back(path + ":" + w);
+  return p.ranges;
+}
+
+}  // namespace
+
+uint32_t IdMap::max_inside() const {
+  uint32_t m = 0;
+  for (const auto& e : uid) m = std::max(m, e.inside + e.count - 1);
+  return m;
+}
+
+SubidParse ParseSubid(const std::string& text, const std::string& user, uint32_t id) {
+  SubidParse out;
+  auto lines = Split(text, '\n');
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = Trim(lines[i]);
+    if (line.empty() || line[0] == '#') continue;
+    auto fields = Split(line, ':');
+    SubidRange r;
+    std::string lineno = std::to_string(i + 1);
+    if (fields.size() != 3 || Trim(fields[0]).empty()) {
+      out.warnings.push_back(lineno + ": expected NAME:START:COUNT, got '" + std::string(line) +
+                             "'");
+      continue;
+    }
+    if (!ParseU32(fields[1], &r.start) || !ParseU32(fields[2], &r.count)) {
+      out.warnings.push_back(lineno + ": START and COUNT must be numbers in '" + std::string(line) +
+                             "'");
+      continue;
+    }
+    if (r.count == 0 || uint64_t{r.start} + r.count > uint64_t{UINT32_MAX}) {
+      out.warnings.push_back(lineno + ": empty or overflowing range in '" + std::string(line) +
+                             "'");
+      continue;
+    }
+    std::string owner(Trim(fields[0]));
+    uint32_t owner_id;
+    bool match = (!user.empty() && owner == user) || (ParseU32(owner, &owner_id) && owner_id == id);
+    if (match) out.ranges.push_back(r);
+  }
+  return out;
+}
+
+static std::vector<IdExtent> Extents(uint32_t self, const std::vector<SubidRange>& ranges) {
+  std::vector<IdExtent> out{{0, self, 1}};
+  uint32_t next = 1;
+  for (const auto& r : ranges) {
+    if (next > kMaxSubordinate) break;
+    uint32_t n = std::min(r.count, kMaxSubordinate - next + 1);
+    out.push_back({next, r.start, n});
+    next += n;
+  }
+  return out;
+}
+
+IdMap ComputeIdMap(uint32_t uid, uint32_t gid, const std::vector<SubidRange>& subuids,
+                   const std::vector<SubidRange>& subgids) {
+  IdMap m;
+  if (subuids.empty() || subgids.empty()) {
+    m.mode = IdMode::kSingle;
+    m.uid = {{0, uid, 1}};
+    m.gid = {{0, gid, 1}};
+    return m;
+  }
+  m.mode = IdMode::kRange;
+  m.uid = Extents(uid, subuids);
+  m.gid = Extents(gid, subgids);
+  // Both maps must cover the same inside ids, or files would get owners without groups.
+  uint32_t top =
+      std::min(m.uid.back().inside + m.uid.back().count, m.gid.back().inside + m.gid.back().count);
+  for (auto* v : {&m.uid, &m.gid}) {
+    while (v->back().inside >= top) v->pop_back();
+    auto& last = v->back();
+    last.count = std::min(last.count, top - last.inside);
+  }
+  return m;
+}
+
+IdMap DetectIdMap(std::string* why_single, std::vector<std::string>* warnings) {
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  std::string user = CurrentUserName(uid);
+  auto subuids = ReadSubidFile("/etc/subuid", user, uid, warnings);
+  auto subgids = ReadSubidFile("/etc/subgid", user, uid, warnings);
+  bool helpers = !FindHelper("newuidmap").empty() && !FindHelper("newgidmap").empty();
+  if (subuids.empty() || subgids.empty() || !helpers) {
+    std::vector<SubidRange> none;
+    if (why_single) {
+      if (subuids.empty())
+        *why_single =
+            "no range for " + (user.empty() ? std::to_string(uid) : user) + " in /etc/subuid";
+      else if (subgids.empty())
+        *why_single =
+            "no range for " + (user.empty() ? std::to_string(uid) : user) + " in /etc/subgid";
+      else
+        *why_single = "newuidmap/newgidmap not found (install the 'uidmap' package)";
+    }
+    return ComputeIdMap(uid, gid, none, none);
+  }
+  return ComputeIdMap(uid, gid, subuids, subgids);
+}
+
+std::string MapFileText(const std::vector<IdExtent>& extents) {
+  std::string out;
+  for (const auto& e : extents)
+    out += std::to_string(e.inside) + " " + std::to_string(e.outside) + " " +
+           std::to_string(e.count) + "\n";
+  return out;
+}
+
+std::vector<std::string> NewIdMapArgs(pid_t pid, const std::vector<IdExtent>& extents) {
+  std::vector<std::string> args{std::to_string(pid)};
+  for (const auto& e : extents) {
+    args.push_back(std::to_string(e.inside));
+    args.push_back(std::to_string(e.outside));
+    args.push_back(std::to_string(e.count));
+  }
+  return args;
+}
+
+std::string FindHelper(const std::string& name) {
+  for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/local/bin/"}) {
+    std::string p = dir + name;
+    if (access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
+static Status RunHelper(const std::string& helper, const std::vector<std::string>& args) {
+  std::string path = FindHelper(helper);
+  if (path.empty()) return Error{helper + " not found: install the 'uidmap' package"};
+  auto errp = MakePipe();
+  if (!errp) return errp.take_error();
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoError("fork " + helper);
+  if (pid == 0) {
+    // Child, outside the sandbox, unprivileged: becomes the setuid helper.
+    dup2(errp->write.get(), STDERR_FILENO);
+    std::vector<char*> argv{const_cast<char*>(path.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(path.c_str(), argv.data());
+    _exit(127);
+  }
+  errp->write.reset();
+  std::string errtext;
+  ReadAll(errp->read.get(), &errtext);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  return Error{helper + " " + Join(args, " ") + " failed: " + std::string(Trim(errtext)) +
+               " (check the caller's ranges in /etc/subuid and /etc/subgid, and that " + path +
+               " is setuid root or has cap_setuid/cap_setgid)"};
+}
+
+Status ApplyIdMap(pid_t pid, const IdMap& map) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  if (map.mode == IdMode::kRange) {
+    if (auto st = RunHelper("newuidmap", NewIdMapArgs(pid, map.uid)); !st) return st;
+    return RunHelper("newgidmap", NewIdMapArgs(pid, map.gid));
+  }
+  if (auto st = WriteFile(proc + "/setgroups", "deny\n"); !st) return st;
+  if (auto st = WriteFile(proc + "/uid_map", MapFileText(map.uid)); !st) return st;
+  return WriteFile(proc + "/gid_map", MapFileText(map.gid));
+}
+
+}  // namespace imager::sandbox

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "sandbox/launch.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/fd.h"
+#include "base/log.h"
+#include "sandbox/caps.h"
+#include "sandbox/mount_exec.h"
+#include "sandbox/seccomp.h"
+
+extern char** environ;
+
+namespace imager::sandbox {
+namespace {
+
+constexpr int kSetupFailed = 125;
+
+volatile sig_atomic_t g_sandbox_pid = 0;
+volatile sig_atomic_t g_interrupted = 0;
+
+void OnTerminate(int sig) {
+  g_interrupted = sig;
+  if (g_sandbox_pid > 0) kill(g_sandbox_pid, SIGKILL);  // pid 1 dies, the kernel kills the rest
+}
+
+// Everything the forked processes need, prepared before the fork so that they only make system
+// calls (the parent may have other threads: no allocation after fork).
+struct Prepared {
+  std::vector<MountOp> mounts;
+  SeccompProgram seccomp;
+  CapSet caps;
+  std::vector<std::string> argv_store, env_store;
+  std::vector<char*> argv, env;
+  std::string not_found, not_executable, bad_cwd;
+};
+
+[[noreturn]] void ChildFail(int fd, const std::string& msg, int code) {
+  WriteAll(fd, msg);
+  _exit(code);
+}
+
+// Closes every descriptor but 0-2 and `keep` (sorted ascending).
+void CloseAllBut(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned lo = 3;
+  for (int k : keep) {
+    if (static_cast<unsigned>(k) > lo) syscall(SYS_close_range, lo, k - 1, 0);
+    lo = static_cast<unsigned>(k) + 1;
+  }
+  syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+[[noreturn]] void RunCommand(const SandboxSpec& spec, const Prepared& p, int err_fd) {
+  // Pid 2, inside every namespace, uid 0 with the namespace's full capabilities until the
+  // drops below; it becomes the user's command.
+  if (chdir(spec.cwd.c_str()) != 0) ChildFail(err_fd, p.bad_cwd + strerror(errno), kSetupFailed);
+  // Nothing leaks into the command but 0-2: the error pipe is already close-on-exec.
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (ApplyCaps(p.caps) != 0)
+    ChildFail(err_fd, std::string("drop capabilities: ") + strerror(errno), kSetupFailed);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    ChildFail(err_fd, std::string("no_new_privs: ") + strerror(errno), kSetupFailed);
+  if (Install(p.seccomp) != 0)
+    ChildFail(err_fd, std::string("install seccomp filter: ") + strerror(errno), kSetupFailed);
+  environ = const_cast<char**>(p.env.data());  // execvp searches this environment's PATH
+  execvp(p.argv[0], p.argv.data());
+  int e = errno;
+  if (e == ENOENT) ChildFail(err_fd, p.not_found, 127);
+  ChildFail(err_fd, p.not_executable + strerror(e), 126);
+}
+
+[[noreturn]] void RunInit(const SandboxSpec& spec, const Prepared& p, int sync_fd, int err_fd,
+                          int status_fd) {
+  // Pid 1 of the sandbox, in the new namespaces but still without an id map: it waits for the
+  // parent to write the map, builds the root, then starts the command and reaps until it ends.
+  for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT}) signal(s, SIG_DFL);  // the parent's are not ours
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  CloseAllBut({sync_fd, err_fd, status_fd});
+  char go = 0;
+  if (read(sync_fd, &go, 1) != 1) _exit(kSetupFailed);  // the parent gave up
+  close(sync_fd);
+  // Init holds no secrets, but must not be inspectable through /proc/1 by the command.
+  prctl(PR_SET_DUMPABLE, 0);
+  if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+    ChildFail(err_fd, std::string("become root in the user namespace: ") + strerror(errno),
+              kSetupFailed);
+  if (spec.idmap.mode == IdMode::kRange) setgroups(0, nullptr);
+  if (sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+    ChildFail(err_fd, std::string("sethostname: ") + strerror(errno), kSetupFailed);
+  std::string err;
+  if (!ExecuteMountPlan(p.mounts, &err)) ChildFail(err_fd, "mount: " + err, kSetupFailed);
+  pid_t cmd = fork();
+  if (cmd < 0) ChildFail(err_fd, std::string("fork: ") + strerror(errno), kSetupFailed);
+  if (cmd == 0) {
+    close(status_fd);
+    RunCommand(spec, p, err_fd);
+  }
+  close(err_fd);
+  int status = 0;
+  for (;;) {
+    int st;
+    pid_t r = waitpid(-1, &st, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) break;
+    if (r == cmd) {
+      status = st;
+      break;  // leftover processes die with pid 1
+    }
+  }
+  WriteAll(status_fd, &status, sizeof status);
+  _exit(0);
+}
+
+Result<Prepared> Prepare(const SandboxSpec& spec) {
+  Prepared p;
+  if (auto st = Validate(spec); !st) return st.take_error();
+  p.mounts = PlanMounts(spec);
+  SeccompOptions so = spec.seccomp;
+  if (spec.idmap.mode == IdMode::kSingle) so.fake_chown = true;  // nothing else can own files
+  auto prog = Compile(BuildPolicy(so));
+  if (!prog) return prog.take_error();
+  p.seccomp = std::move(*prog);
+  auto caps = ResolveCaps(spec.capabilities);
+  if (!caps) return caps.take_error();
+  p.caps = *caps;
+  p.argv_store = spec.argv;
+  p.env_store = spec.env;
+  for (auto& a : p.argv_store) p.argv.push_back(a.data());
+  p.argv.push_back(nullptr);
+  for (auto& e : p.env_store) p.env.push_back(e.data());
+  p.env.push_back(nullptr);
+  p.not_found = "command not found in the sandbox: " + spec.argv[0];
+  p.not_executable = "cannot execute " + spec.argv[0] + " in the sandbox: ";
+  p.bad_cwd = "working directory " + spec.cwd + " in the sandbox: ";
+  return p;
+}
+
+std::string UsernsHint(int err) {
+  if (err == EPERM || err == ENOSPC || err == EACCES)
+    return " (unprivileged user namespaces look disabled: check sysctl "
+           "kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0, and on Ubuntu "
+           "kernel.apparmor_restrict_unprivileged_userns=0; 'imager check' tells more)";
+  return "";
+}
+
+struct SignalGuard {
+  explicit SignalGuard(bool interactive) {
+    struct sigaction sa {};
+    sa.sa_handler = OnTerminate;
+    sigemptyset(&sa.sa_mask);
+    for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT}) {
+      if (interactive && (s == SIGINT || s == SIGQUIT)) {
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        sigaction(s, &ign, &old[n]);
+      } else {
+        sigaction(s, &sa, &old[n]);
+      }
+      sigs[n++] = s;
+    }
+  }
+  ~SignalGuard() {
+    for (int i = 0; i < n; ++i) sigaction(sigs[i], &old[i], nullptr);
+    g_sandbox_pid = 0;
+  }
+  struct sigaction old[4];
+  int sigs[4];
+  int n = 0;
+};
+
+}  // namespace
+
+int ExitStatus::ShellCode() const { return signaled ? 128 + code : code; }
+
+std::string ExitStatus::Describe() const {
+  if (signaled) return "killed by signal " + std::to_string(code) + " (" + strsignal(code) + ")";
+  return "exited with " + std::to_string(code);
+}
+
+Result<ExitStatus> Launch(const SandboxSpec& spec) {
+  auto prepared = Prepare(spec);
+  if (!prepared) return prepared.take_error();
+  const Prepared& p = *prepared;
+  auto sync = MakePipe(), err = MakePipe(), status = MakePipe();
+  if (!sync || !err || !status) return ErrnoError("pipe");
+  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                        CLONE_NEWCGROUP | SIGCHLD;
+  if (!spec.network) flags |= CLONE_NEWNET;
+  g_interrupted = 0;
+  SignalGuard guard(spec.interactive);
+  long pid = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    int e = errno;
+    return Error{"create the sandbox's namespaces (clone): " + std::string(strerror(e)) +
+                 UsernsHint(e)};
+  }
+  if (pid == 0) RunInit(spec, p, sync->read.get(), err->write.get(), status->write.get());
+  // Parent, outside the sandbox, unprivileged: map ids, release pid 1, wait.
+  g_sandbox_pid = static_cast<pid_t>(pid);
+  sync->read.reset();
+  err->write.reset();
+  status->write.reset();
+  Status mapped = ApplyIdMap(static_cast<pid_t>(pid), spec.idmap);
+  if (mapped) WriteAll(sync->write.get(), "g", 1);
+  sync->write.reset();
+  std::string message;
+  ReadAll(err->read.get(), &message);
+  int wst = 0;
+  while (waitpid(static_cast<pid_t>(pid), &wst, 0) < 0 && errno == EINTR) {
+  }
+  int cmd_status = 0;
+  std::string bytes;
+  ReadAll(status->read.get(), &bytes);
+  ExitStatus result;
+  result.interrupted = g_interrupted;
+  if (!mapped) return Wrap("map user and group ids", mapped.error());
+  if (bytes.size() != sizeof cmd_status) {
+    if (result.interrupted) {
+      result.signaled = true;
+      result.code = SIGKILL;
+      return result;
+    }
+    if (!message.empty()) return Error{message};
+    return Error{"sandbox setup ended unexpectedly (" +
+                 std::string(WIFSIGNALED(wst) ? strsignal(WTERMSIG(wst)) : "no status") + ")"};
+  }
+  memcpy(&cmd_status, bytes.data(), sizeof cmd_status);
+  if (WIFSIGNALED(cmd_status)) {
+    result.signaled = true;
+    result.code = WTERMSIG(cmd_status);
+  } else {
+    result.code = WEXITSTATUS(cmd_status);
+  }
+  if (result.code == kSetupFailed && !result.signaled && !message.empty()) return Error{message};
+  result.message = message;
+  return result;
+}
+
+}  // namespace imager::sandbox

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// SandboxSpec describes one sandboxed process as plain data (id map, namespaces, ordered mount
+/// operations, seccomp, capabilities, environment, argv). It can be built, printed and tested
+/// without privileges; Launch() in launch.h is the only code that executes one.
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sandbox/idmap.h"
+
+namespace imager::sandbox {
+
+/// What becomes "/" inside the sandbox.
+struct RootSpec {
+  enum class Kind { kTmpfs, kDir, kOverlay };
+  Kind kind = Kind::kTmpfs;
+  std::string dir;                  // kDir: host directory bound as /
+  std::vector<std::string> lowers;  // kOverlay: read-only layers, bottom first
+  std::string upper;                // kOverlay: writable layer ("" = read-only overlay)
+  std::string work;                 // kOverlay: overlay work dir, same filesystem as upper
+  bool readonly = false;
+};
+
+struct BindSpec {
+  std::string source;  // host path
+  std::string target;  // path inside the sandbox
+  bool readonly = false;
+};
+
+/// One step of building the new root, executed in order by the mount executor. Targets are paths
+/// inside the new root and are resolved without following symlinks out of it.
+struct MountOp {
+  enum class Kind {
+    kRootTmpfs,    // tmpfs as "/"
+    kRootBind,     // source bound (recursively) as "/"
+    kRootOverlay,  // overlay of lowers (+ upper/work) as "/"
+    kTmpfs,        // tmpfs at target, `options` e.g. "mode=0755"
+    kBind,         // recursive bind of a host directory or file at target
+    kDevBind,      // bind of one host device node (/dev/null...) at target
+    kProc,         // a new procfs for the sandbox's pid namespace
+    kSysfs,        // a new read-only sysfs (needs the sandbox's own net namespace)
+    kDevpts,       // a new devpts instance with its own ptmx
+    kSymlink,      // symlink at target pointing to source
+    kRemountRo,    // make the mount at target read-only (recursively)
+  };
+  Kind kind;
+  std::string target;
+  std::string source;
+  std::string options;
+  bool readonly = false;
+  std::vector<std::string> lowers;  // overlay: bottom first
+  std::string upper;
+  std::string work;
+
+  /// One human-readable line, e.g. "bind /src -> /dst (ro)".
+  std::string Describe() const;
+};
+
+/// Options of the seccomp filter; the deny-list itself is fixed (seccomp.h).
+struct SeccompOptions {
+  bool fake_chown = false;  // chown family returns success without effect (single-id mode)
+  bool noop_fsync = false;  // fsync family returns success without effect (speed)
+};
+
+struct SandboxSpec {
+  IdMap idmap;
+  bool network = false;      // share the host's network namespace
+  bool interactive = false;  // leave SIGINT to the command instead of tearing down on Ctrl-C
+  RootSpec root;
+  std::vector<BindSpec> binds;
+  SeccompOptions seccomp;
+  std::vector<std::string> capabilities;  // kept in the bounding set, e.g. "cap_chown"
+  std::vector<std::string> env;           // complete environment, "KEY=VALUE"
+  std::string cwd = "/";
+  std::string hostname = "imager";
+  std::vector<std::string> argv;
+};
+
+/// The capabilities a package manager needs (dpkg, rpm, maintainer scripts); all others are
+/// dropped from the bounding set.
+std::vector<std::string> DefaultCapabilities();
+
+/// PATH/HOME/LANG plus the allow-listed variables of `host_env` (TERM, SOURCE_DATE_EPOCH...).
+std::vector<std::string> DefaultEnvironment(char** host_env);
+
+/// Checks paths and combinations (absolute targets, existing sources, overlay options) and
+/// returns every problem found, one per line; ok when the spec can be launched.
+Status Validate(const SandboxSpec& spec);
+
+/// The ordered mount operations that build the sandbox's root from the spec.
+std::vector<MountOp> PlanMounts(const SandboxSpec& spec);
+
+}  // namespace imager::sandbox
