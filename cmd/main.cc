@@ -58,11 +58,19 @@ int CheckVerb(int argc, char** argv) {
 
 int Main(int argc, char** argv) {
   if (int rc = CheckVerb(argc, argv)) return rc;
+  GlobalOptions global;
+  // CLI11 reorders and drops words after "--"; commands for the sandbox must arrive verbatim.
+  for (int i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--") != 0) continue;
+    global.has_dashes = true;
+    global.after_dashes.assign(argv + i + 1, argv + argc);
+    argc = i;
+    break;
+  }
   CLI::App app{"imager " + std::string(kVersion) +
                " - build bootable OS images from distribution packages, without root"};
   app.footer(kFooter);
   app.set_version_flag("--version", std::string("imager ") + kVersion);
-  GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbose, "More output (repeat for debug output)");
   app.add_flag("-q,--quiet", global.quiet, "Only errors");
   app.require_subcommand(1);

@@ -203,7 +203,7 @@ int Run(const RunOptions& o) {
 
 }  // namespace
 
-Action SetupRun(CLI::App* app, const GlobalOptions*) {
+Action SetupRun(CLI::App* app, const GlobalOptions* global) {
   auto o = std::make_shared<RunOptions>();
   app->footer(kExample);
   app->add_option("--root", o->root, "Host directory to use as / (read-write)");
@@ -226,10 +226,17 @@ Action SetupRun(CLI::App* app, const GlobalOptions*) {
   app->add_flag("--print-plan", o->print_plan,
                 "Print the sandbox spec and mount plan, run nothing");
   app->add_flag("--json", o->json, "With --print-plan: print JSON");
-  app->add_option("command", o->command, "Command and its arguments (after --)");
+  // The command: everything after "--", or from the first word that is not an option.
   app->prefix_command();
-  return [o, app] {
-    for (const auto& extra : app->remaining()) o->command.push_back(extra);
+  return [o, app, global] {
+    o->command = app->remaining();
+    if (global->has_dashes) {
+      if (!o->command.empty()) {
+        log::Err("imager run: unexpected '" + o->command[0] + "' before '--'");
+        return static_cast<int>(kExitUsage);
+      }
+      o->command = global->after_dashes;
+    }
     return Run(*o);
   };
 }

@@ -24,6 +24,8 @@ enum ExitCode {
 struct GlobalOptions {
   int verbose = 0;
   bool quiet = false;
+  std::vector<std::string> after_dashes;  // everything after the first "--", untouched
+  bool has_dashes = false;
 };
 
 using Action = std::function<int()>;

@@ -2,6 +2,7 @@
 #include "sandbox/idmap.h"
 
 #include <pwd.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 
 #include "base/fd.h"
 #include "base/strings.h"
+
+extern char** environ;
 
 namespace imager::sandbox {
 namespace {
@@ -163,39 +166,60 @@ std::string FindHelper(const std::string& name) {
   return "";
 }
 
-static Status RunHelper(const std::string& helper, const std::vector<std::string>& args) {
-  std::string path = FindHelper(helper);
-  if (path.empty()) return Error{helper + " not found: install the 'uidmap' package"};
+namespace {
+
+// One running newuidmap/newgidmap with its stderr captured.
+struct Helper {
+  std::string name, path;
+  std::vector<std::string> args;
+  pid_t pid = -1;
+  UniqueFd err;
+};
+
+Status SpawnHelper(Helper* h) {
+  h->path = FindHelper(h->name);
+  if (h->path.empty()) return Error{h->name + " not found: install the 'uidmap' package"};
   auto errp = MakePipe();
   if (!errp) return errp.take_error();
-  pid_t pid = fork();
-  if (pid < 0) return ErrnoError("fork " + helper);
-  if (pid == 0) {
-    // Child, outside the sandbox, unprivileged: becomes the setuid helper.
-    dup2(errp->write.get(), STDERR_FILENO);
-    std::vector<char*> argv{const_cast<char*>(path.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(path.c_str(), argv.data());
-    _exit(127);
-  }
-  errp->write.reset();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, errp->write.get(), STDERR_FILENO);
+  std::vector<char*> argv{h->path.data()};
+  for (auto& a : h->args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // posix_spawn (vfork-like) rather than fork: this runs on every sandbox start.
+  int rc = posix_spawn(&h->pid, h->path.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return ErrnoError("spawn " + h->path, rc);
+  h->err = std::move(errp->read);
+  return {};
+}
+
+Status FinishHelper(Helper* h) {
   std::string errtext;
-  ReadAll(errp->read.get(), &errtext);
+  ReadAll(h->err.get(), &errtext);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  return Error{helper + " " + Join(args, " ") + " failed: " + std::string(Trim(errtext)) +
-               " (check the caller's ranges in /etc/subuid and /etc/subgid, and that " + path +
+  return Error{h->name + " " + Join(h->args, " ") + " failed: " + std::string(Trim(errtext)) +
+               " (check the caller's ranges in /etc/subuid and /etc/subgid, and that " + h->path +
                " is setuid root or has cap_setuid/cap_setgid)"};
 }
+
+}  // namespace
 
 Status ApplyIdMap(pid_t pid, const IdMap& map) {
   std::string proc = "/proc/" + std::to_string(pid);
   if (map.mode == IdMode::kRange) {
-    if (auto st = RunHelper("newuidmap", NewIdMapArgs(pid, map.uid)); !st) return st;
-    return RunHelper("newgidmap", NewIdMapArgs(pid, map.gid));
+    // Both helpers at once: they write different files of the same process.
+    Helper u{"newuidmap", "", NewIdMapArgs(pid, map.uid)};
+    Helper g{"newgidmap", "", NewIdMapArgs(pid, map.gid)};
+    if (auto st = SpawnHelper(&u); !st) return st;
+    Status gs = SpawnHelper(&g);
+    Status us = FinishHelper(&u);
+    if (gs) gs = FinishHelper(&g);
+    return us ? gs : us;
   }
   if (auto st = WriteFile(proc + "/setgroups", "deny\n"); !st) return st;
   if (auto st = WriteFile(proc + "/uid_map", MapFileText(map.uid)); !st) return st;

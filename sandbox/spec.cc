@@ -135,6 +135,13 @@ std::vector<MountOp> PlanMounts(const SandboxSpec& spec) {
       ops.push_back(Op(Kind::kRootBind, "/", r.dir));
       break;
     case RootSpec::Kind::kOverlay: {
+      // overlayfs wants two lowers when there is no upper; one read-only layer is a bind.
+      if (r.upper.empty() && r.lowers.size() == 1) {
+        MountOp b = Op(Kind::kRootBind, "/", r.lowers[0]);
+        b.readonly = true;
+        ops.push_back(std::move(b));
+        break;
+      }
       MountOp o = Op(Kind::kRootOverlay, "/");
       o.lowers = r.lowers;
       o.upper = r.upper;

@@ -69,6 +69,13 @@ TEST(SpecTest, OverlayRootKeepsLayerOrderAndReadOnlyComesLast) {
   EXPECT_EQ(ops.back().Describe(), "read-only /");
 }
 
+TEST(SpecTest, SingleLowerWithoutUpperIsAReadOnlyBind) {
+  SandboxSpec s;
+  s.root.kind = RootSpec::Kind::kOverlay;
+  s.root.lowers = {"/l/base"};
+  EXPECT_EQ(PlanMounts(s).front().Describe(), "bind /l/base -> / (root) (ro)");
+}
+
 TEST(SpecTest, ValidateCollectsEveryProblem) {
   SandboxSpec s;
   s.root.kind = RootSpec::Kind::kOverlay;

@@ -224,6 +224,24 @@ void ChrootEscape(const char* marker) {
   Expect((std::string("after chroot escape, stat ") + marker).c_str(), stat(marker, &st), ENOENT);
 }
 
+// Not an attempt: a loopback listener for the tests to aim `connect` at from inside. Prints the
+// port, then accepts connections until killed.
+int Listen() {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (s < 0 || bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(s, 16) != 0 ||
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    return 2;
+  printf("%d\n", ntohs(a.sin_port));
+  for (;;) {
+    int c = accept(s, nullptr, nullptr);
+    if (c >= 0) close(c);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -234,6 +252,7 @@ int main(int argc, char** argv) {
     printf("%d\n", geteuid());
     return 0;
   }
+  if (cmd == "listen") return Listen();
   if (cmd == "userns")
     Userns();
   else if (cmd == "kernel")
@@ -259,7 +278,7 @@ int main(int argc, char** argv) {
   else {
     fprintf(stderr,
             "usage: escape_probe userns|kernel|tiocsti|write PATH|kill PID|connect PORT|setuid|"
-            "fds|sys|read PATH|chroot MARKER\n");
+            "fds|sys|read PATH|chroot MARKER|listen|euid\n");
     return 2;
   }
   return g_escaped;

@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# imager check reports this host ready and the id mode this user really has.
+source "$TESTLIB"
+mode=$(expect_idmode)
+out=$("$IMAGER" check --json --cache-dir "$T/cache")
+echo "$out"
+assert_contains "ready" '"ready": true' "$out"
+if [ "$mode" = range ]; then
+  assert_contains "range mode reported" "range mode" "$out"
+else
+  assert_contains "single mode reported with a fix" "usermod --add-subuids" "$out"
+fi
+assert_contains "sandbox launch checked" "overlay root, namespaces, seccomp and capability drop work" "$out"

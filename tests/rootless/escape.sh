@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Escape attempts, each must fail inside the sandbox. The probe prints BLOCKED/ESCAPED per
+# attempt and exits non-zero if anything got out; controls show the attempts are real.
+source "$TESTLIB"
+mode=$(expect_idmode)
+
+probe() { # probe [imager-run-options...] -- ARGS
+  local out rc
+  set +e
+  out=$(in_root "$@" 2>&1)
+  rc=$?
+  set -e
+  echo "$out"
+  [ $rc -eq 0 ] || fail "escape attempt '$*' was not stopped (exit $rc)"
+  case "$out" in *BLOCKED*) ;; *) fail "probe '$*' reported nothing" ;; esac
+}
+
+probe -- /probe userns
+probe -- /probe kernel
+probe -- /probe sys
+probe -- /probe setuid
+echo secret > "$T/secret"
+probe -- /probe read "$T/secret"
+probe -- /probe read /oldroot
+probe -- /probe chroot "$T/secret"
+
+# Terminal injection, on a real terminal when `script` can give us one.
+if command -v script >/dev/null; then
+  out=$(script -qec "$IMAGER run --root $ROOT --bind /usr:/usr:ro -- /probe tiocsti" /dev/null)
+  echo "$out"
+  assert_contains "TIOCSTI on a real tty" "BLOCKED ioctl(TIOCSTI) on /dev/tty" "$out"
+  case "$out" in *ESCAPED*) fail "terminal injection" ;; esac
+else
+  probe -- /probe tiocsti
+fi
+
+# A read-only bind cannot be written, and nothing appears on the host.
+mkdir "$T/ro"
+probe --bind "$T/ro:/ro:ro" -- /probe write /ro/x
+[ ! -e "$T/ro/x" ] || fail "file created through a read-only bind"
+
+# Host processes are neither visible nor signallable.
+sleep 300 &
+host_pid=$!
+probe -- /probe kill "$host_pid"
+kill "$host_pid"
+
+# No network: a listener on the host's loopback is unreachable; with --network it is (control).
+"$PROBE" listen > "$T/port" &
+listener=$!
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+port=$(cat "$T/port")
+probe -- /probe connect "$port"
+set +e
+in_root --network -- /probe connect "$port" >/dev/null; rc=$?
+set -e
+kill "$listener"
+assert_eq "control: with --network the probe reaches the listener" 1 "$rc"
+
+# Descriptors the caller leaves open do not reach the command (nor pid 1's through /proc).
+exec 7<"$T/secret"
+probe -- /probe fds
+exec 7<&-
+
+echo "all escape attempts failed ($mode mode)"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The whole test suite on a fresh Debian 12 machine. As root it installs what is needed, builds,
+# then runs every test as an unprivileged user with a subordinate id range, and the rootless tests
+# again as a user without one (single-id mode). As a normal user it runs them as that user.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash dev/setup.sh
+
+labels='unit|rootless|network|e2e'
+if [ "$(id -u)" != 0 ]; then
+  exec ctest --test-dir build -L "$labels" --output-on-failure
+fi
+
+# --- as root: the two unprivileged users --------------------------------------------------
+RANGE_USER=imager-test
+SINGLE_USER=imager-test-nosub
+for u in $RANGE_USER $SINGLE_USER; do
+  id "$u" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$u"
+done
+# useradd may hand out ranges by itself; the single-id user must have none, the other one must.
+sed -i "/^$SINGLE_USER:/d" /etc/subuid /etc/subgid
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -q "^$RANGE_USER:" "$f"; then
+    start=$(awk -F: 'BEGIN {m = 100000} {e = $2 + $3; if (e > m) m = e} END {print m}' "$f")
+    echo "$RANGE_USER:$start:65536" >> "$f"
+  fi
+done
+
+# The users must reach the build; a checkout under a private home is copied somewhere they can.
+SRC=$PWD
+if ! runuser -u $RANGE_USER -- test -x "$SRC/build/imager"; then
+  SRC=/var/tmp/imager-test-src
+  echo "tests: $PWD is not readable by $RANGE_USER; building a copy in $SRC"
+  rm -rf "$SRC"
+  mkdir -p "$SRC"
+  tar -C "$PWD" --exclude=./build -cf - . | tar -C "$SRC" -xf -
+  (cd "$SRC" && bash dev/setup.sh >/dev/null)
+fi
+
+as_user() { # as_user USER EXPECTED-IDMODE LABELS
+  rm -rf "$SRC/build/Testing"
+  install -d -m 1777 "$SRC/build/Testing"
+  echo "=== tests as $1 (expects $2 id mode): $3"
+  runuser -u "$1" -- env -i HOME="/home/$1" USER="$1" LOGNAME="$1" PATH=/usr/bin:/bin \
+    TERM="${TERM:-dumb}" CI="${CI:-}" IMAGER_EXPECT_IDMODE="$2" \
+    ctest --test-dir "$SRC/build" -L "$3" --output-on-failure
+}
+as_user $RANGE_USER range "$labels"
+as_user $SINGLE_USER single rootless
