@@ -183,6 +183,7 @@ int Run(const RunOptions& o) {
     if (!cleanup.empty()) (void)RemoveTree(cleanup);
     return kExitOk;
   }
+  if (log::GetLevel() >= log::Level::kDebug) PrintPlan(*spec, false);
   auto st = sandbox::Launch(*spec);
   if (!cleanup.empty()) {
     if (auto rm = RemoveTree(cleanup); !rm) log::Warn("cleanup: " + rm.error());

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/strings.h"
@@ -58,6 +60,23 @@ CheckItem CheckUserns() {
   return c;
 }
 
+// A 65536-id range above every range already handed out in /etc/subuid and /etc/subgid.
+std::string FreeSubidRange() {
+  uint64_t top = 100000;
+  for (const char* f : {"/etc/subuid", "/etc/subgid"}) {
+    auto text = ReadFile(f);
+    if (!text) continue;
+    for (const auto& line : Split(*text, '\n')) {
+      auto fields = Split(line, ':');
+      if (fields.size() != 3) continue;
+      uint64_t end =
+          strtoull(fields[1].c_str(), nullptr, 10) + strtoull(fields[2].c_str(), nullptr, 10);
+      top = std::max(top, end);
+    }
+  }
+  return std::to_string(top) + "-" + std::to_string(top + 65535);
+}
+
 CheckItem CheckRanges() {
   CheckItem c{"subids"};
   std::string why;
@@ -70,7 +89,8 @@ CheckItem CheckRanges() {
     c.detail = "single-id mode: " + why + "; packages that chown files lose their owners";
     struct passwd* pw = getpwuid(getuid());
     std::string user = pw ? pw->pw_name : std::to_string(getuid());
-    c.hint = "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + user;
+    std::string range = FreeSubidRange();
+    c.hint = "as root: usermod --add-subuids " + range + " --add-subgids " + range + " " + user;
   }
   for (const auto& w : warnings) c.detail += "; malformed " + w;
   return c;
