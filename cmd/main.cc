@@ -15,6 +15,7 @@ const std::vector<Verb>& Verbs() {
   static const std::vector<Verb> kVerbs = {
       {"run", "Run a command in the rootless sandbox (like bwrap)", SetupRun},
       {"check", "Check that this host can run rootless builds, and how to fix it", SetupCheck},
+      {"internal", "imager's helpers inside its sandbox", SetupInternal, true},
   };
   return kVerbs;
 }
@@ -42,9 +43,10 @@ int CheckVerb(int argc, char** argv) {
     if (a == "--") return 0;
     if (a.empty() || a[0] == '-') continue;
     std::vector<std::string> names;
-    for (const auto& v : Verbs()) names.emplace_back(v.name);
-    for (const auto& n : names)
-      if (n == a) return 0;
+    for (const auto& v : Verbs()) {
+      if (v.name == a) return 0;
+      if (!v.hidden) names.emplace_back(v.name);
+    }
     std::string hint = ClosestMatch(a, names);
     std::cerr << "imager: unknown verb '" << a << "'"
               << (hint.empty() ? "" : "; did you mean '" + hint + "'?") << "\n"

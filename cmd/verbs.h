@@ -35,6 +35,7 @@ struct Verb {
   const char* name;
   const char* summary;
   SetupFn setup;
+  bool hidden = false;  // imager's own helpers, not offered to users
 };
 
 const std::vector<Verb>& Verbs();
@@ -42,5 +43,6 @@ const std::vector<Verb>& Verbs();
 // One per verb file.
 Action SetupRun(CLI::App* app, const GlobalOptions* global);
 Action SetupCheck(CLI::App* app, const GlobalOptions* global);
+Action SetupInternal(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd

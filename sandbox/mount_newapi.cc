@@ -141,25 +141,28 @@ class Executor {
     return t;
   }
 
+  UniqueFd NewOverlay(const MountOp& op, const std::string& what) {
+    std::vector<std::string> lowers;
+    for (auto it = op.lowers.rbegin(); it != op.lowers.rend(); ++it)
+      lowers.push_back(kOldRoot + *it);  // overlayfs lists the top layer first
+    std::vector<std::string> opts{"lowerdir=" + Join(lowers, ":"), "userxattr", "index=off",
+                                  "metacopy=off"};
+    if (!op.upper.empty()) {
+      opts.push_back("upperdir=" + std::string(kOldRoot) + op.upper);
+      opts.push_back("workdir=" + std::string(kOldRoot) + op.work);
+    }
+    return NewFs("overlay", opts, MOUNT_ATTR_NODEV, what);
+  }
+
   bool MountRoot(const MountOp& op) {
     UniqueFd m;
     std::string what = op.Describe();
-    if (op.kind == MountOp::Kind::kRootTmpfs) {
+    if (op.kind == MountOp::Kind::kRootTmpfs)
       m = NewFs("tmpfs", {"mode=0755"}, MOUNT_ATTR_NODEV, what);
-    } else if (op.kind == MountOp::Kind::kRootBind) {
+    else if (op.kind == MountOp::Kind::kRootBind)
       m = CloneTree(op.source, op.readonly, what);
-    } else {
-      std::vector<std::string> lowers;
-      for (auto it = op.lowers.rbegin(); it != op.lowers.rend(); ++it)
-        lowers.push_back(kOldRoot + *it);  // overlayfs lists the top layer first
-      std::vector<std::string> opts{"lowerdir=" + Join(lowers, ":"), "userxattr", "index=off",
-                                    "metacopy=off"};
-      if (!op.upper.empty()) {
-        opts.push_back("upperdir=" + std::string(kOldRoot) + op.upper);
-        opts.push_back("workdir=" + std::string(kOldRoot) + op.work);
-      }
-      m = NewFs("overlay", opts, MOUNT_ATTR_NODEV, what);
-    }
+    else
+      m = NewOverlay(op, what);
     if (!m.valid()) return false;
     UniqueFd dir(open(kNewRoot, O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir.valid()) return Fail("open " + std::string(kNewRoot));
@@ -180,6 +183,9 @@ class Executor {
       case K::kRootBind:
       case K::kRootOverlay:
         return MountRoot(op);
+      case K::kOverlay:
+        m = NewOverlay(op, what);
+        break;
       case K::kTmpfs:
         m = NewFs("tmpfs", Split(op.options, ','), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, what);
         break;

@@ -41,6 +41,9 @@ std::string MountOp::Describe() const {
     case Kind::kRootOverlay:
       return "overlay lower=[" + Join(lowers, ", ") + "] upper=" + (upper.empty() ? "-" : upper) +
              " -> / (root)" + ro;
+    case Kind::kOverlay:
+      return "overlay lower=[" + Join(lowers, ", ") + "] upper=" + (upper.empty() ? "-" : upper) +
+             " -> " + target;
     case Kind::kTmpfs:
       return "tmpfs -> " + target + (options.empty() ? "" : " (" + options + ")");
     case Kind::kBind:
@@ -117,6 +120,15 @@ Status Validate(const SandboxSpec& spec) {
     if (b.target.empty() || b.target[0] != '/')
       problems.push_back("bind target '" + b.target + "' must be an absolute path in the sandbox");
   }
+  for (const auto& o : spec.overlays) {
+    for (const auto& l : o.lowers) need_dir("overlay lower", l);
+    if (o.lowers.size() < 2 && o.upper.empty())
+      problems.push_back("overlay at " + o.target + " needs an upper or two lowers");
+    if (!o.upper.empty()) {
+      need_dir("overlay upper", o.upper);
+      need_dir("overlay work directory", o.work);
+    }
+  }
   if (spec.argv.empty()) problems.push_back("no command to run");
   if (spec.cwd.empty() || spec.cwd[0] != '/')
     problems.push_back("working directory '" + spec.cwd + "' must be absolute");
@@ -168,9 +180,17 @@ std::vector<MountOp> PlanMounts(const SandboxSpec& spec) {
   ops.push_back(Op(Kind::kTmpfs, "/dev/shm", "", "mode=1777"));
   ops.push_back(Op(Kind::kTmpfs, "/tmp", "", "mode=1777"));
   ops.push_back(Op(Kind::kTmpfs, "/run", "", "mode=0755"));
+  for (const auto& [path, target] : spec.symlinks) ops.push_back(Op(Kind::kSymlink, path, target));
   for (const auto& b : spec.binds) {
     MountOp op = Op(Kind::kBind, b.target, b.source);
     op.readonly = b.readonly;
+    ops.push_back(std::move(op));
+  }
+  for (const auto& o : spec.overlays) {
+    MountOp op = Op(Kind::kOverlay, o.target);
+    op.lowers = o.lowers;
+    op.upper = o.upper;
+    op.work = o.work;
     ops.push_back(std::move(op));
   }
   // Read-only last: the steps above create their mount points in the root.

@@ -30,6 +30,14 @@ struct BindSpec {
   bool readonly = false;
 };
 
+/// An overlay mounted somewhere below the root (e.g. an image's layers seen by host tools).
+struct OverlaySpec {
+  std::vector<std::string> lowers;  // read-only layers, bottom first
+  std::string upper;                // "" = read-only
+  std::string work;
+  std::string target;
+};
+
 /// One step of building the new root, executed in order by the mount executor. Targets are paths
 /// inside the new root and are resolved without following symlinks out of it.
 struct MountOp {
@@ -37,6 +45,7 @@ struct MountOp {
     kRootTmpfs,    // tmpfs as "/"
     kRootBind,     // source bound (recursively) as "/"
     kRootOverlay,  // overlay of lowers (+ upper/work) as "/"
+    kOverlay,      // overlay of lowers (+ upper/work) at target
     kTmpfs,        // tmpfs at target, `options` e.g. "mode=0755"
     kBind,         // recursive bind of a host directory or file at target
     kDevBind,      // bind of one host device node (/dev/null...) at target
@@ -71,6 +80,8 @@ struct SandboxSpec {
   bool interactive = false;  // leave SIGINT to the command instead of tearing down on Ctrl-C
   RootSpec root;
   std::vector<BindSpec> binds;
+  std::vector<OverlaySpec> overlays;                          // mounted after the binds
+  std::vector<std::pair<std::string, std::string>> symlinks;  // {path inside, target}
   SeccompOptions seccomp;
   std::vector<std::string> capabilities;  // kept in the bounding set, e.g. "cap_chown"
   std::vector<std::string> env;           // complete environment, "KEY=VALUE"

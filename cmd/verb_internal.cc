@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// imager internal: hidden helpers that imager runs inside its own sandbox (see sandbox/tools.h),
+// where they see the image's owners through the id mapping. Not for direct use.
+#include <iostream>
+#include <memory>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "cmd/verbs.h"
+#include "formats/tar.h"
+
+namespace imager::cmd {
+namespace {
+
+int ExtractTar(const std::string& archive, const std::string& dest) {
+  auto r = formats::tar::Extract(archive, dest);
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  // The caller parses this line; device nodes are re-created by the image writers.
+  for (const auto& d : r->skipped_devices) std::cout << "skipped-device " << d << "\n";
+  std::cout << "entries " << r->entries << "\n";
+  return kExitOk;
+}
+
+int WriteTar(const std::string& root, const std::string& out, int64_t sde) {
+  formats::tar::WriteOptions o;
+  o.source_date_epoch = sde;
+  auto r = formats::tar::Write(root, out, o);
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  std::cout << "entries " << r->entries << "\nbytes " << r->bytes << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+Action SetupInternal(CLI::App* app, const GlobalOptions*) {
+  app->group("");  // hidden from `imager --help`
+  struct Args {
+    std::string a, b;
+    int64_t sde = -1;
+  };
+  auto args = std::make_shared<Args>();
+  auto* x = app->add_subcommand("extract-tar", "Unpack ARCHIVE into DEST");
+  x->add_option("archive", args->a)->required();
+  x->add_option("dest", args->b)->required();
+  auto* w = app->add_subcommand("write-tar", "Write ROOT as tarball OUT");
+  w->add_option("root", args->a)->required();
+  w->add_option("out", args->b)->required();
+  w->add_option("--source-date-epoch", args->sde);
+  app->require_subcommand(1);
+  return [args, x, w]() -> int {
+    if (x->parsed()) return ExtractTar(args->a, args->b);
+    if (w->parsed()) return WriteTar(args->a, args->b, args->sde);
+    return kExitUsage;
+  };
+}
+
+}  // namespace imager::cmd

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "formats/tar.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "base/fd.h"
+#include "base/strings.h"
+
+namespace imager::formats::tar {
+namespace {
+
+using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
+using EntryPtr = std::unique_ptr<archive_entry, void (*)(archive_entry*)>;
+
+Error ArchiveError(const std::string& what, archive* a) {
+  const char* msg = archive_error_string(a);
+  return Error{what + ": " + (msg ? msg : "unknown libarchive error")};
+}
+
+Status SetCompression(archive* a, const std::string& out) {
+  auto ends = [&](const char* suffix) {
+    std::string s(suffix);
+    return out.size() >= s.size() && out.compare(out.size() - s.size(), s.size(), s) == 0;
+  };
+  int rc = ARCHIVE_OK;
+  if (ends(".gz") || ends(".tgz"))
+    rc = archive_write_add_filter_gzip(a);
+  else if (ends(".xz"))
+    rc = archive_write_add_filter_xz(a);
+  else if (ends(".zst"))
+    rc = archive_write_add_filter_zstd(a);
+  else if (!ends(".tar"))
+    return Error{out + ": unknown tarball suffix (use .tar, .tar.gz, .tar.xz or .tar.zst)"};
+  if (rc != ARCHIVE_OK) return ArchiveError("compression for " + out, a);
+  // gzip stores a timestamp unless told not to.
+  if (ends(".gz") || ends(".tgz")) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
+  return {};
+}
+
+// Overlayfs keeps its bookkeeping in these; they describe the layer, not the image.
+bool IsOverlayXattr(const std::string& name) {
+  return StartsWith(name, "user.overlay.") || StartsWith(name, "trusted.overlay.");
+}
+
+void AddXattrs(archive_entry* e, const std::string& path) {
+  ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+  if (n <= 0) return;
+  std::string names(static_cast<size_t>(n), '\0');
+  n = llistxattr(path.c_str(), names.data(), names.size());
+  std::vector<std::string> sorted;
+  for (size_t i = 0; n > 0 && i < static_cast<size_t>(n); i += strlen(&names[i]) + 1)
+    sorted.emplace_back(&names[i]);
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& name : sorted) {
+    if (IsOverlayXattr(name)) continue;
+    ssize_t len = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+    if (len < 0) continue;
+    std::string value(static_cast<size_t>(len), '\0');
+    len = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+    if (len >= 0) archive_entry_xattr_add_entry(e, name.c_str(), value.data(), len);
+  }
+}
+
+class Writer {
+ public:
+  Writer(archive* a, const WriteOptions& o) : a_(a), o_(o) {}
+
+  Status Entry(const std::string& path, const std::string& name) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
+    if (S_ISSOCK(st.st_mode)) return {};  // sockets do not belong in an image
+    EntryPtr e(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_copy_stat(e.get(), &st);
+    archive_entry_set_uname(e.get(), "");
+    archive_entry_set_gname(e.get(), "");
+    archive_entry_unset_atime(e.get());
+    archive_entry_unset_ctime(e.get());
+    archive_entry_unset_birthtime(e.get());
+    int64_t mtime = st.st_mtime;
+    if (o_.source_date_epoch >= 0 && mtime > o_.source_date_epoch) mtime = o_.source_date_epoch;
+    archive_entry_set_mtime(e.get(), mtime, 0);
+    archive_entry_set_ino(e.get(), 0);
+    archive_entry_set_dev(e.get(), 0);
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+      auto key = std::make_pair(st.st_dev, st.st_ino);
+      auto it = links_.find(key);
+      if (it != links_.end()) {
+        archive_entry_set_hardlink(e.get(), it->second.c_str());
+        archive_entry_set_size(e.get(), 0);
+        return Header(e.get(), name);
+      }
+      links_[key] = name;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = readlink(path.c_str(), target.data(), target.size());
+      if (n < 0) return ErrnoError("readlink " + path);
+      target.resize(static_cast<size_t>(n));
+      archive_entry_set_symlink(e.get(), target.c_str());
+    }
+    AddXattrs(e.get(), path);
+    if (auto st2 = Header(e.get(), name); !st2) return st2;
+    if (S_ISREG(st.st_mode)) return Data(path);
+    return {};
+  }
+
+  Status Header(archive_entry* e, const std::string& name) {
+    if (archive_write_header(a_, e) < ARCHIVE_OK) return ArchiveError("write " + name, a_);
+    ++stats.entries;
+    return {};
+  }
+
+  Status Data(const std::string& path) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return ErrnoError("open " + path);
+    char buf[1 << 16];
+    for (;;) {
+      ssize_t n = read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError("read " + path);
+      if (n == 0) return {};
+      if (archive_write_data(a_, buf, static_cast<size_t>(n)) < 0)
+        return ArchiveError("write data of " + path, a_);
+      stats.bytes += static_cast<uint64_t>(n);
+    }
+  }
+
+  // Depth-first, names sorted bytewise: the same tree always gives the same archive.
+  Status Tree(const std::string& dir, const std::string& name) {
+    std::vector<std::string> names;
+    {
+      DIR* d = opendir(dir.c_str());
+      if (!d) return ErrnoError("open directory " + dir);
+      while (dirent* de = readdir(d)) {
+        std::string n = de->d_name;
+        if (n != "." && n != "..") names.push_back(n);
+      }
+      closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      std::string path = dir + "/" + n, child = name + "/" + n;
+      if (auto st = Entry(path, child); !st) return st;
+      struct stat sb;
+      if (lstat(path.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
+        if (auto st = Tree(path, child); !st) return st;
+    }
+    return {};
+  }
+
+  WriteStats stats;
+
+ private:
+  archive* a_;
+  const WriteOptions& o_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+};
+
+std::string Relative(std::string name) {
+  for (;;) {
+    if (StartsWith(name, "./"))
+      name = name.substr(2);
+    else if (StartsWith(name, "/"))
+      name = name.substr(1);
+    else
+      break;
+  }
+  return name.empty() ? "." : name;
+}
+
+}  // namespace
+
+Result<WriteStats> Write(const std::string& root, const std::string& out,
+                         const WriteOptions& options) {
+  ArchivePtr a(archive_write_new(), archive_write_free);
+  if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK)
+    return ArchiveError("tar format", a.get());
+  if (auto st = SetCompression(a.get(), out); !st) return st.take_error();
+  if (archive_write_open_filename(a.get(), out.c_str()) != ARCHIVE_OK)
+    return ArchiveError("create " + out, a.get());
+  Writer w(a.get(), options);
+  if (auto st = w.Entry(root, "."); !st) return st.take_error();
+  if (auto st = w.Tree(root, "."); !st) return st.take_error();
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return ArchiveError("finish " + out, a.get());
+  return w.stats;
+}
+
+Result<ExtractReport> Extract(const std::string& path, const std::string& dest) {
+  ArchivePtr in(archive_read_new(), archive_read_free);
+  archive_read_support_format_all(in.get());
+  archive_read_support_filter_all(in.get());
+  if (archive_read_open_filename(in.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+    return ArchiveError("open " + path, in.get());
+  ArchivePtr out(archive_write_disk_new(), archive_write_free);
+  archive_write_disk_set_options(
+      out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_UNLINK |
+                     ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  ExtractReport report;
+  for (;;) {
+    archive_entry* e = nullptr;
+    int rc = archive_read_next_header(in.get(), &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc < ARCHIVE_WARN) return ArchiveError(path, in.get());
+    std::string name = archive_entry_pathname(e);
+    mode_t type = archive_entry_filetype(e);
+    if (type == AE_IFCHR || type == AE_IFBLK) {
+      // mknod is not allowed in a user namespace; the image writers add these from metadata.
+      report.skipped_devices.push_back(name);
+      continue;
+    }
+    // Names are made relative and put under dest; SECURE_NODOTDOT and SECURE_SYMLINKS keep
+    // every entry (and hard link target) inside it.
+    archive_entry_set_pathname(e, (dest + "/" + Relative(name)).c_str());
+    if (const char* hl = archive_entry_hardlink(e))
+      archive_entry_set_hardlink(e, (dest + "/" + Relative(hl)).c_str());
+    if (archive_write_header(out.get(), e) < ARCHIVE_WARN)
+      return ArchiveError(path + ": " + name, out.get());
+    const void* buf;
+    size_t size;
+    la_int64_t offset;
+    while ((rc = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK)
+      if (archive_write_data_block(out.get(), buf, size, offset) < ARCHIVE_OK)
+        return ArchiveError(path + ": " + name, out.get());
+    if (rc < ARCHIVE_WARN) return ArchiveError(path + ": " + name, in.get());
+    if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
+      return ArchiveError(path + ": " + name, out.get());
+    ++report.entries;
+  }
+  if (archive_write_close(out.get()) != ARCHIVE_OK) return ArchiveError(dest, out.get());
+  return report;
+}
+
+}  // namespace imager::formats::tar

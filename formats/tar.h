@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Tar archives of root filesystems (libarchive): Write() turns a directory tree into a
+/// deterministic tarball, Extract() unpacks one into a directory. Both run inside the sandbox's
+/// id mapping so owners are the image's, not the caller's.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace imager::formats::tar {
+
+struct WriteOptions {
+  int64_t source_date_epoch = -1;  // >= 0: clamp every mtime to it
+};
+
+struct WriteStats {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;  // file content bytes
+};
+
+/// Writes `root` (entries "./path", sorted, numeric owners, modes, xattrs except overlayfs' own,
+/// hard links, device nodes as headers) to `out`; compression from the name: .tar, .tar.gz,
+/// .tar.xz, .tar.zst.
+Result<WriteStats> Write(const std::string& root, const std::string& out,
+                         const WriteOptions& options);
+
+struct ExtractReport {
+  uint64_t entries = 0;
+  std::vector<std::string> skipped_devices;  // device nodes that cannot be created rootless
+};
+
+/// Unpacks `archive` (any compression libarchive reads) into `dest`, keeping owners, modes,
+/// times and xattrs; no entry may escape `dest` (.., absolute paths, symlinked parents).
+Result<ExtractReport> Extract(const std::string& archive, const std::string& dest);
+
+}  // namespace imager::formats::tar

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "formats/tar.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "base/fd.h"
+#include "base/fs.h"
+
+namespace imager::formats::tar {
+namespace {
+
+class TarTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = MakeTempDir("/tmp", "imager-tar-test-");
+    ASSERT_TRUE(d) << d.error();
+    dir_ = *d;
+    root_ = dir_ + "/root";
+    ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir((root_ + "/etc").c_str(), 0750), 0);
+    ASSERT_TRUE(WriteFile(root_ + "/etc/b", "bee\n"));
+    ASSERT_TRUE(WriteFile(root_ + "/etc/a", "a\n"));
+    ASSERT_EQ(chmod((root_ + "/etc/a").c_str(), 04755), 0);
+    ASSERT_EQ(symlink("b", (root_ + "/etc/link").c_str()), 0);
+    ASSERT_EQ(link((root_ + "/etc/b").c_str(), (root_ + "/etc/hard").c_str()), 0);
+    ASSERT_EQ(mkfifo((root_ + "/fifo").c_str(), 0600), 0);
+    has_xattrs_ = setxattr((root_ + "/etc/a").c_str(), "user.imager", "v", 1, 0) == 0 &&
+                  setxattr((root_ + "/etc/a").c_str(), "user.overlay.origin", "x", 1, 0) == 0;
+  }
+  void TearDown() override { (void)RemoveTree(dir_); }
+
+  std::vector<std::string> Names(const std::string& tarball) {
+    std::vector<std::string> out;
+    archive* a = archive_read_new();
+    archive_read_support_format_all(a);
+    archive_read_support_filter_all(a);
+    EXPECT_EQ(archive_read_open_filename(a, tarball.c_str(), 10240), ARCHIVE_OK);
+    archive_entry* e;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) out.push_back(archive_entry_pathname(e));
+    archive_read_free(a);
+    return out;
+  }
+
+  std::string dir_, root_;
+  bool has_xattrs_ = false;
+};
+
+TEST_F(TarTest, WriteIsSortedAndDeterministic) {
+  WriteOptions o{.source_date_epoch = 1000};
+  auto s1 = Write(root_, dir_ + "/1.tar.gz", o);
+  ASSERT_TRUE(s1) << s1.error();
+  utimensat(AT_FDCWD, (root_ + "/etc/b").c_str(), nullptr, 0);  // touching changes nothing
+  auto s2 = Write(root_, dir_ + "/2.tar.gz", o);
+  ASSERT_TRUE(s2) << s2.error();
+  EXPECT_EQ(*ReadFile(dir_ + "/1.tar.gz"), *ReadFile(dir_ + "/2.tar.gz"));
+  EXPECT_EQ(Names(dir_ + "/1.tar.gz"),
+            (std::vector<std::string>{"./", "./etc/", "./etc/a", "./etc/b", "./etc/hard",
+                                      "./etc/link", "./fifo"}));
+  EXPECT_EQ(s1->entries, 7u);
+  EXPECT_EQ(s1->bytes, 6u);  // "a\n" + "bee\n"; the hard link carries no data
+}
+
+TEST_F(TarTest, RoundTripKeepsModesLinksAndXattrs) {
+  ASSERT_TRUE(Write(root_, dir_ + "/r.tar.zst", {}));
+  std::string dest = dir_ + "/dest";
+  ASSERT_EQ(mkdir(dest.c_str(), 0755), 0);
+  auto r = Extract(dir_ + "/r.tar.zst", dest);
+  ASSERT_TRUE(r) << r.error();
+  struct stat a, b, h, d;
+  ASSERT_EQ(lstat((dest + "/etc/a").c_str(), &a), 0);
+  EXPECT_EQ(a.st_mode & 07777, 04755u);
+  ASSERT_EQ(lstat((dest + "/etc").c_str(), &d), 0);
+  EXPECT_EQ(d.st_mode & 07777, 0750u);
+  ASSERT_EQ(lstat((dest + "/etc/b").c_str(), &b), 0);
+  ASSERT_EQ(lstat((dest + "/etc/hard").c_str(), &h), 0);
+  EXPECT_EQ(b.st_ino, h.st_ino);
+  char target[16] = {};
+  ASSERT_EQ(readlink((dest + "/etc/link").c_str(), target, sizeof target), 1);
+  EXPECT_STREQ(target, "b");
+  if (has_xattrs_) {
+    char v[8] = {};
+    EXPECT_EQ(getxattr((dest + "/etc/a").c_str(), "user.imager", v, sizeof v), 1);
+    EXPECT_LT(getxattr((dest + "/etc/a").c_str(), "user.overlay.origin", v, sizeof v), 0)
+        << "overlayfs bookkeeping must not be archived";
+  }
+}
+
+TEST_F(TarTest, ExtractRefusesEntriesOutsideTheDestination) {
+  std::string evil = dir_ + "/evil.tar";
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  ASSERT_EQ(archive_write_open_filename(a, evil.c_str()), ARCHIVE_OK);
+  for (const char* name : {"../escaped", "sub/../../escaped2"}) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, 0);
+    archive_write_header(a, e);
+    archive_entry_free(e);
+  }
+  archive_write_free(a);
+  std::string dest = dir_ + "/dest";
+  ASSERT_EQ(mkdir(dest.c_str(), 0755), 0);
+  auto r = Extract(evil, dest);
+  EXPECT_FALSE(r);
+  EXPECT_NE(access((dir_ + "/escaped").c_str(), F_OK), 0);
+  EXPECT_NE(access((dir_ + "/escaped2").c_str(), F_OK), 0);
+}
+
+TEST_F(TarTest, UnknownSuffixIsAnError) {
+  auto r = Write(root_, dir_ + "/x.rar", {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("unknown tarball suffix"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace imager::formats::tar

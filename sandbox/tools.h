@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Specs for in-namespace work done by imager itself (unpacking, writing tarballs...): the
+/// host's /usr read-only as the userland, imager at /.imager/imager, work directories bound in,
+/// so files get the image's owners through the id mapping without using the image's userland.
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sandbox/spec.h"
+
+namespace imager::sandbox {
+
+/// Where imager's own binary appears inside a tools sandbox.
+inline constexpr const char* kSelfInSandbox = "/.imager/imager";
+
+/// The running executable's path on the host.
+Result<std::string> SelfExe();
+
+/// A sandbox that runs `imager internal ARGS...` with the given binds and overlays.
+Result<SandboxSpec> InternalSpec(const IdMap& idmap, std::vector<BindSpec> binds,
+                                 std::vector<OverlaySpec> overlays,
+                                 const std::vector<std::string>& args);
+
+}  // namespace imager::sandbox
