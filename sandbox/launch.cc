@@ -66,6 +66,14 @@ void CloseAllBut(std::vector<int> keep) {
   // Pid 2, inside every namespace, uid 0 with the namespace's full capabilities until the
   // drops below; it becomes the user's command.
   if (chdir(spec.cwd.c_str()) != 0) ChildFail(err_fd, p.bad_cwd + strerror(errno), kSetupFailed);
+  if (spec.stdin_null) {
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+      ChildFail(err_fd, std::string("stdin from /dev/null: ") + strerror(errno), kSetupFailed);
+  }
+  if ((spec.stdout_fd >= 0 && dup2(spec.stdout_fd, STDOUT_FILENO) < 0) ||
+      (spec.stderr_fd >= 0 && dup2(spec.stderr_fd, STDERR_FILENO) < 0))
+    ChildFail(err_fd, std::string("redirect output: ") + strerror(errno), kSetupFailed);
   // Nothing leaks into the command but 0-2: the error pipe is already close-on-exec.
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   if (ApplyCaps(p.caps) != 0)
@@ -87,7 +95,10 @@ void CloseAllBut(std::vector<int> keep) {
   // parent to write the map, builds the root, then starts the command and reaps until it ends.
   for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT}) signal(s, SIG_DFL);  // the parent's are not ours
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  CloseAllBut({sync_fd, err_fd, status_fd});
+  std::vector<int> keep{sync_fd, err_fd, status_fd};
+  for (int fd : {spec.stdout_fd, spec.stderr_fd})
+    if (fd > STDERR_FILENO) keep.push_back(fd);
+  CloseAllBut(keep);
   char go = 0;
   if (read(sync_fd, &go, 1) != 1) _exit(kSetupFailed);  // the parent gave up
   close(sync_fd);

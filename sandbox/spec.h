@@ -86,6 +86,9 @@ struct SandboxSpec {
   std::vector<std::string> capabilities;  // kept in the bounding set, e.g. "cap_chown"
   std::vector<std::string> env;           // complete environment, "KEY=VALUE"
   std::string cwd = "/";
+  int stdout_fd = -1;       // host descriptor for the command's stdout (-1: inherit)
+  int stderr_fd = -1;       // likewise for stderr
+  bool stdin_null = false;  // stdin from the sandbox's /dev/null instead of the caller's
   std::string hostname = "imager";
   std::vector<std::string> argv;
 };
