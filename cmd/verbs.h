@@ -42,5 +42,6 @@ const std::vector<Verb>& Verbs();
 // One per verb file.
 Action SetupRun(CLI::App* app, const GlobalOptions* global);
 Action SetupCheck(CLI::App* app, const GlobalOptions* global);
+Action SetupProfile(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd
