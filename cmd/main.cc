@@ -15,6 +15,7 @@ const std::vector<Verb>& Verbs() {
   static const std::vector<Verb> kVerbs = {
       {"run", "Run a command in the rootless sandbox (like bwrap)", SetupRun},
       {"check", "Check that this host can run rootless builds, and how to fix it", SetupCheck},
+      {"profile", "Check, show and list build profiles", SetupProfile},
       {"internal", "imager's helpers inside its sandbox", SetupInternal, true},
   };
   return kVerbs;

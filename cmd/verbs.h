@@ -43,6 +43,7 @@ const std::vector<Verb>& Verbs();
 // One per verb file.
 Action SetupRun(CLI::App* app, const GlobalOptions* global);
 Action SetupCheck(CLI::App* app, const GlobalOptions* global);
+Action SetupProfile(CLI::App* app, const GlobalOptions* global);
 Action SetupInternal(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// imager profile: check, show and list build profiles.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "cmd/verbs.h"
+#include "profiles/catalog.h"
+#include "profiles/loader.h"
+
+namespace imager::cmd {
+namespace {
+
+struct ProfileOptions {
+  std::string file;
+  bool json = false;
+};
+
+std::vector<std::string> ShippedDirs() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::vector<std::string>{} : profiles::ShippedProfileDirs(exe.string());
+}
+
+// Loads FILE (or a shipped profile's name), printing every problem; nullopt on errors.
+std::optional<profiles::Profile> Load(const std::string& arg) {
+  auto p = profiles::LoadProfile(profiles::FindProfile(arg, ShippedDirs()));
+  if (!p) {
+    for (const auto& line : Split(p.error(), '\n')) log::Err(line);
+    return std::nullopt;
+  }
+  for (const auto& w : p->warnings) log::Warn(w);
+  return std::move(*p);
+}
+
+// `mirror: auto` needs this host's apt sources; where they lack the suite, say so and go on.
+void ResolveMirrors(profiles::Profile* p) {
+  auto st = profiles::ResolveAutoMirrors(p);
+  if (!st)
+    for (const auto& line : Split(st.error(), '\n')) log::Warn(line);
+}
+
+int Check(const ProfileOptions& o) {
+  auto p = Load(o.file);
+  if (!p) return kExitFailed;
+  ResolveMirrors(&*p);
+  std::cout << p->source << ": ok\n";
+  return kExitOk;
+}
+
+int Show(const ProfileOptions& o) {
+  auto p = Load(o.file);
+  if (!p) return kExitFailed;
+  ResolveMirrors(&*p);
+  if (o.json) {
+    std::cout << profiles::ToJson(*p).dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "# " << Join(p->chain, " extends ") << ", resolved, with defaults\n"
+            << profiles::ToYaml(*p);
+  return kExitOk;
+}
+
+int List() {
+  auto dirs = ShippedDirs();
+  if (dirs.empty()) {
+    log::Err(
+        "no shipped profiles: neither <exe dir>/../profiles nor "
+        "<exe dir>/../share/imager/profiles exists");
+    return kExitFailed;
+  }
+  for (const auto& sp : profiles::ListShippedProfiles(dirs)) {
+    std::string name = sp.name;
+    name.resize(std::max<size_t>(name.size() + 1, 20), ' ');
+    std::cout << name << (sp.error.empty() ? sp.description : "(broken: " + sp.error + ")") << "\n";
+    log::Verbose("  " + sp.path);
+  }
+  return kExitOk;
+}
+
+// `imager profile` alone, or with a word that is not a subcommand.
+int Usage(const std::vector<std::string>& extra) {
+  std::vector<std::string> names = {"check", "show", "list"};
+  if (extra.empty()) {
+    log::Err("profile: which one? " + Join(names, ", ") + " (see 'imager profile --help')");
+  } else {
+    std::string hint = ClosestMatch(extra[0], names);
+    log::Err("profile: unknown subcommand '" + extra[0] + "'" +
+             (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
+             " (allowed: " + Join(names, ", ") + ")");
+  }
+  return kExitUsage;
+}
+
+constexpr const char* kCheckHelp = R"(
+Checks a profile and everything it extends; lists every problem as FILE:LINE:COL: FIELD: what
+is wrong (allowed: ...), then exits 1. Warnings (plain-text root password, no apt source for
+`mirror: auto`) do not fail the check. FILE may also name a shipped profile.
+
+Example:
+  imager profile check profiles/debian-live.yaml
+  imager profile check debian-live)";
+
+constexpr const char* kShowHelp = R"(
+Prints the profile as the build sees it: extends merged, defaults filled, paths absolute and
+`mirror: auto` replaced by the host's apt mirror for the suite when there is one.
+
+Example:
+  imager profile show profiles/debian-live.yaml
+  imager profile show debian-live --json | jq .repositories)";
+
+constexpr const char* kListHelp = R"(
+Lists the profiles shipped with imager (<exe dir>/../profiles, or
+<exe dir>/../share/imager/profiles when installed): name and description.
+
+Example:
+  imager profile list
+  imager -v profile list      # with their files)";
+
+}  // namespace
+
+Action SetupProfile(CLI::App* app, const GlobalOptions*) {
+  auto o = std::make_shared<ProfileOptions>();
+  app->footer("\nExample:\n  imager profile check my.yaml\n  imager profile show debian-live");
+  app->require_subcommand(0, 1);
+  CLI::App* check = app->add_subcommand("check", "Check a profile; report every problem");
+  check->add_option("file", o->file, "Profile file (or a shipped profile's name)")->required();
+  check->footer(kCheckHelp);
+  CLI::App* show = app->add_subcommand("show", "Print the fully resolved profile");
+  show->add_option("file", o->file, "Profile file (or a shipped profile's name)")->required();
+  show->add_flag("--json", o->json, "Print JSON instead of YAML");
+  show->footer(kShowHelp);
+  CLI::App* list = app->add_subcommand("list", "List the shipped profiles");
+  list->footer(kListHelp);
+  app->allow_extras();  // after the subcommands, which would inherit it: a typo gets a hint
+  return [o, app, check, show, list] {
+    if (!app->remaining().empty()) return Usage(app->remaining());
+    if (check->parsed()) return Check(*o);
+    if (show->parsed()) return Show(*o);
+    if (list->parsed()) return List();
+    return Usage({});
+  };
+}
+
+}  // namespace imager::cmd

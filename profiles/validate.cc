@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "profiles/validate.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/strings.h"
+
+namespace imager::profiles {
+namespace {
+
+using Kind = Node::Kind;
+
+bool OnlyChars(const std::string& s, std::string_view allowed) {
+  return s.find_first_not_of(allowed) == std::string::npos;
+}
+constexpr std::string_view kLower = "abcdefghijklmnopqrstuvwxyz";
+constexpr std::string_view kDigits = "0123456789";
+
+bool IsUrl(const std::string& s) {
+  return StartsWith(s, "http://") || StartsWith(s, "https://") || StartsWith(s, "file:/");
+}
+
+bool ValidHostname(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (const auto& label : Split(s, '.')) {
+    bool chars =
+        OnlyChars(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+    if (!chars || label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+  }
+  return true;
+}
+
+bool ValidUserName(const std::string& s) {
+  return !s.empty() && s.size() <= 32 &&
+         (std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_') &&
+         OnlyChars(s, std::string(kLower) + std::string(kDigits) + "_-");
+}
+
+bool ValidSerial(const std::string& s) {
+  auto parts = Split(s, ',');
+  const std::string& tty = parts[0];
+  size_t digit = tty.find_first_of(kDigits);
+  return parts.size() <= 2 && StartsWith(tty, "tty") && digit != std::string::npos && digit > 3 &&
+         OnlyChars(tty.substr(digit), kDigits) &&
+         (parts.size() == 1 || (!parts[1].empty() && OnlyChars(parts[1], kDigits)));
+}
+
+// The items of a list of maps that are maps (unknown keys reported); reports the others.
+std::vector<Field> MapItems(Checker& c, const Field& list, const std::vector<std::string>& known) {
+  std::vector<Field> out;
+  if (!c.List(list)) return out;
+  for (size_t i = 0; i < list.node->items.size(); ++i) {
+    Field item = c.Item(list, i);
+    if (!item.node)
+      c.Fail(list.node->items[i].loc, item.path, "expected a map, got null");
+    else if (c.Map(item, known))
+      out.push_back(item);
+  }
+  return out;
+}
+
+void OnlyFor(Checker& c, const Field& f, const std::string& what) {
+  if (f.node) c.Fail(f.node->key_loc, f.path, "only for " + what);
+}
+
+void ReadDistribution(Checker& c, const Field& top, Distribution* d) {
+  Field f = c.Get(top, "distribution");
+  if (!c.Map(f, {"family", "release", "arch"}) && f.node) return;
+  Field family = c.Get(f, "family");
+  if (c.Require(f, family, "allowed: debian, rpm")) c.Enum(family, &d->family);
+  c.String(c.Get(f, "release"), &d->release);
+  Field arch = c.Get(f, "arch");
+  constexpr std::string_view kArchChars = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  if (c.String(arch, &d->arch) && (d->arch.empty() || !OnlyChars(d->arch, kArchChars)))
+    c.Fail(
+        arch.node->loc, arch.path,
+        "'" + d->arch + "' is not an architecture (allowed: a-z, 0-9 and _, e.g. amd64, x86_64)");
+  if (d->arch.empty() || !OnlyChars(d->arch, kArchChars))
+    d->arch = d->family == Family::kDebian ? "amd64" : "x86_64";
+}
+
+void ReadDebRepository(Checker& c, const Field& f, const Distribution& d, Repository* r) {
+  for (const char* key : {"url", "baseurl", "gpgcheck"})
+    OnlyFor(c, c.Get(f, key), "rpm-md repositories");
+  r->mirror = "auto";
+  Field mirror = c.Get(f, "mirror");
+  if (c.String(mirror, &r->mirror) && r->mirror != "auto" && !IsUrl(r->mirror))
+    c.Fail(mirror.node->loc, mirror.path,
+           "'" + r->mirror +
+               "' is neither auto nor a URL (allowed: auto, http://..., https://..., " +
+               "file:/...)");
+  r->suite = d.release;
+  Field suite = c.Get(f, "suite");
+  c.String(suite, &r->suite);
+  if (r->suite.empty())
+    c.Fail(f.node->loc, suite.path, "missing (required unless distribution.release is set)");
+  r->components = {"main"};
+  c.Strings(c.Get(f, "components"), &r->components);
+  c.Require(f, c.Get(f, "keyring"), "a deb repository names the keyring that signs it");
+}
+
+void ReadRpmRepository(Checker& c, const Field& f, Repository* r) {
+  for (const char* key : {"suite", "components"}) OnlyFor(c, c.Get(f, key), "deb repositories");
+  Field mirror = c.Get(f, "mirror");
+  if (mirror.node)
+    c.Fail(mirror.node->loc, mirror.path,
+           std::string(mirror.node->scalar == "auto" ? "auto is" : "mirror is") +
+               " only for deb repositories (allowed for rpm-md: url or baseurl)");
+  Field url = c.Get(f, "url"), baseurl = c.Get(f, "baseurl");
+  if (url.node && baseurl.node)
+    c.Fail(baseurl.node->key_loc, baseurl.path, "give url or baseurl, not both");
+  const Field& u = url.node ? url : baseurl;
+  if (!u.node)
+    c.Fail(f.node->loc, url.path, "missing (the repository's URL; baseurl is accepted too)");
+  else if (c.String(u, &r->url) && !IsUrl(r->url))
+    c.Fail(u.node->loc, u.path,
+           "'" + r->url + "' is not a URL (allowed: http://..., https://..., file:/...)");
+  c.Bool(c.Get(f, "gpgcheck"), &r->gpgcheck);
+  if (r->gpgcheck) c.Require(f, c.Get(f, "keyring"), "gpgcheck is on: name the signing key");
+}
+
+void ReadRepositories(Checker& c, const Field& top, Profile* p) {
+  Field f = c.Get(top, "repositories");
+  if (!c.Require(top, f, "at least one repository is required")) return;
+  if (!c.List(f)) return;
+  if (f.node->items.empty())
+    c.Fail(f.node->loc, f.path, "empty (at least one repository is required)");
+  RepoType want = p->distribution.family == Family::kDebian ? RepoType::kDeb : RepoType::kRpmMd;
+  for (const Field& item : MapItems(
+           c, f,
+           {"type", "mirror", "suite", "components", "keyring", "url", "baseurl", "gpgcheck"})) {
+    Repository r;
+    r.type = want;
+    Field type = c.Get(item, "type");
+    if (c.Enum(type, &r.type) && r.type != want) {
+      c.Fail(type.node->loc, type.path,
+             "'" + NameOf(r.type) + "' does not fit distribution.family " +
+                 NameOf(p->distribution.family) + " (allowed: " + NameOf(want) + ")");
+      r.type = want;  // check the rest as the family's type, not as the wrong one
+    }
+    c.Path(c.Get(item, "keyring"), &r.keyring);
+    if (r.type == RepoType::kDeb)
+      ReadDebRepository(c, item, p->distribution, &r);
+    else
+      ReadRpmRepository(c, item, &r);
+    p->repositories.push_back(r);
+  }
+  if (p->distribution.release.empty() && !p->repositories.empty())
+    p->distribution.release = p->repositories[0].suite;
+}
+
+void ReadPackages(Checker& c, const Field& top, Family family, Packages* pk) {
+  pk->variant = family == Family::kDebian ? Variant::kMinbase : Variant::kNone;
+  Field f = c.Get(top, "packages");
+  if (!c.Map(f, {"variant", "include", "exclude", "recommends"}) && f.node) return;
+  Field variant = c.Get(f, "variant");
+  if (family == Family::kRpm)
+    OnlyFor(c, variant, "the debian family (rpm profiles list packages in include)");
+  else
+    c.Enum(variant, &pk->variant);
+  c.Strings(c.Get(f, "include"), &pk->include);
+  c.Strings(c.Get(f, "exclude"), &pk->exclude);
+  c.Bool(c.Get(f, "recommends"), &pk->recommends);
+}
+
+void ReadBase(Checker& c, const Field& top, Base* b) {
+  Field f = c.Get(top, "base");
+  if (!f.node) return;
+  const std::string allowed = "allowed: none, {tar: PATH}, {oci: PATH}";
+  if (f.node->kind != Kind::kMap) {
+    if (f.node->kind != Kind::kScalar || f.node->scalar != "none")
+      c.Fail(f.node->loc, f.path,
+             f.node->kind == Kind::kScalar
+                 ? "unknown value '" + f.node->scalar + "' (" + allowed + ")"
+                 : "expected none or a map, got " + std::string(f.node->KindName()) + " (" +
+                       allowed + ")");
+    return;
+  }
+  c.Map(f, {"tar", "oci"});
+  Field tar = c.Get(f, "tar"), oci = c.Get(f, "oci");
+  if (tar.node && oci.node)
+    c.Fail(f.node->loc, f.path, "give tar or oci, not both");
+  else if (tar.node && c.Path(tar, &b->path))
+    b->kind = BaseKind::kTar;
+  else if (oci.node && c.Path(oci, &b->path))
+    b->kind = BaseKind::kOci;
+  else if (f.node->entries.empty())
+    c.Fail(f.node->loc, f.path, "empty map (" + allowed + ")");
+}
+
+void ReadPassword(Checker& c, const Field& f, Password* pw, bool warn_plain) {
+  if (!c.Map(f, {"hash", "plain"})) return;
+  Field hash = c.Get(f, "hash"), plain = c.Get(f, "plain");
+  if (hash.node && plain.node) {
+    c.Fail(f.node->loc, f.path, "give hash or plain, not both");
+  } else if (c.String(hash, &pw->value)) {
+    pw->kind = Password::Kind::kHash;
+    if (!StartsWith(pw->value, "$"))
+      c.Fail(hash.node->loc, hash.path,
+             "not a crypt(3) hash (allowed: $6$..., $y$...; make one with: openssl passwd -6)");
+  } else if (c.String(plain, &pw->value)) {
+    pw->kind = Password::Kind::kPlain;
+    if (warn_plain)
+      c.Warn(plain.node->loc, plain.path,
+             "a plain-text password is kept in the profile and the build cache; prefer "
+             "{hash: ...} (make one with: openssl passwd -6)");
+  } else if (f.node->entries.empty()) {
+    c.Fail(f.node->loc, f.path, "empty map (allowed: {hash: HASH}, {plain: TEXT})");
+  }
+}
+
+void ReadUsers(Checker& c, const Field& rootfs, std::vector<User>* users) {
+  Field list = c.Get(rootfs, "users");
+  for (const Field& item : MapItems(c, list, {"name", "groups", "password", "uid", "shell"})) {
+    User u;
+    Field name = c.Get(item, "name");
+    if (c.Require(item, name, "") && c.String(name, &u.name) && !ValidUserName(u.name))
+      c.Fail(name.node->loc, name.path,
+             "'" + u.name + "' is not a user name (allowed: a-z, 0-9, _ and -, starting with a " +
+                 "letter or _, at most 32 characters)");
+    for (const auto& other : *users)
+      if (!u.name.empty() && other.name == u.name)
+        c.Fail(name.node->loc, name.path, "duplicate user '" + u.name + "'");
+    c.Strings(c.Get(item, "groups"), &u.groups);
+    ReadPassword(c, c.Get(item, "password"), &u.password, false);
+    int uid = 0;
+    if (c.Int(c.Get(item, "uid"), 1, 65534, &uid)) u.uid = static_cast<uint32_t>(uid);
+    Field shell = c.Get(item, "shell");
+    if (c.String(shell, &u.shell) && !StartsWith(u.shell, "/"))
+      c.Fail(shell.node->loc, shell.path, "'" + u.shell + "' is not an absolute path");
+    users->push_back(u);
+  }
+}
+
+void ReadFilesAndScripts(Checker& c, const Field& f, Rootfs* r) {
+  for (const Field& item : MapItems(c, c.Get(f, "files"), {"from", "to"})) {
+    FileCopy fc;
+    Field from = c.Get(item, "from"), to = c.Get(item, "to");
+    bool ok = c.Require(item, from, "a host path, relative to the profile's file");
+    ok = c.Require(item, to, "an absolute path in the image") && ok;
+    ok = c.Path(from, &fc.from) && ok;
+    if (c.String(to, &fc.to) && !StartsWith(fc.to, "/")) {
+      c.Fail(to.node->loc, to.path, "'" + fc.to + "' is not an absolute path in the image");
+      ok = false;
+    }
+    if (ok) r->files.push_back(fc);
+  }
+  Field run = c.Get(f, "run");
+  if (!c.List(run)) return;
+  for (size_t i = 0; i < run.node->items.size(); ++i) {
+    Field item = c.Item(run, i);
+    std::string path;
+    if (!item.node)
+      c.Fail(run.node->items[i].loc, item.path, "expected a path, got null");
+    else if (c.Path(item, &path))
+      r->run.push_back(path);
+  }
+}
+
+void ReadRootfs(Checker& c, const Field& top, Rootfs* r) {
+  Field f = c.Get(top, "rootfs");
+  if (!c.Map(f, {"hostname", "root_password", "users", "files", "run", "services", "locale",
+                 "timezone"}))
+    return;
+  Field hostname = c.Get(f, "hostname");
+  std::string name;
+  if (c.String(hostname, &name) && !ValidHostname(name))
+    c.Fail(hostname.node->loc, hostname.path,
+           "'" + name + "' is not a host name (allowed: letters, digits and -, labels of at " +
+               "most 63 characters separated by .)");
+  else if (!name.empty())
+    r->hostname = name;
+  ReadPassword(c, c.Get(f, "root_password"), &r->root_password, true);
+  ReadUsers(c, f, &r->users);
+  ReadFilesAndScripts(c, f, r);
+  Field services = c.Get(f, "services");
+  if (c.Map(services, {"enable", "disable"})) {
+    c.Strings(c.Get(services, "enable"), &r->services.enable);
+    c.Strings(c.Get(services, "disable"), &r->services.disable);
+  }
+  c.String(c.Get(f, "locale"), &r->locale);
+  c.String(c.Get(f, "timezone"), &r->timezone);
+}
+
+void ReadInstaller(Checker& c, const Field& top, Installer* in) {
+  Field f = c.Get(top, "installer");
+  if (!c.Map(f, {"type", "offline_packages", "branding"})) return;
+  c.Enum(c.Get(f, "type"), &in->type);
+  Field offline = c.Get(f, "offline_packages"), branding = c.Get(f, "branding");
+  if (in->type == InstallerType::kNone) {
+    OnlyFor(c, offline, "installer.type calamares or anaconda");
+    OnlyFor(c, branding, "installer.type calamares or anaconda");
+    return;
+  }
+  c.Strings(offline, &in->offline_packages);
+  if (!c.Map(branding, {"product_name", "version", "logo", "slideshow"})) return;
+  c.String(c.Get(branding, "product_name"), &in->branding.product_name);
+  c.String(c.Get(branding, "version"), &in->branding.version);
+  c.Path(c.Get(branding, "logo"), &in->branding.logo);
+  c.Path(c.Get(branding, "slideshow"), &in->branding.slideshow);
+}
+
+void ReadProbes(Checker& c, const Field& probe, std::vector<std::string>* out) {
+  std::vector<std::string> probes;
+  if (!c.Strings(probe, &probes)) return;
+  const std::vector<std::string> allowed = {"cdrom", "usb", "disk", "virtio", "nvme", "/dev/PATH"};
+  bool ok = true;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    bool known = std::find(allowed.begin(), allowed.end() - 1, probes[i]) != allowed.end() - 1;
+    if (known || StartsWith(probes[i], "/dev/")) continue;
+    c.BadValue(c.Item(probe, i), probes[i], allowed);
+    ok = false;
+  }
+  if (probes.empty())
+    c.Fail(probe.node->loc, probe.path,
+           "empty (allowed: cdrom, usb, disk, virtio, nvme, /dev/PATH)");
+  else if (ok)
+    *out = probes;
+}
+
+void ReadBoot(Checker& c, const Field& top, Boot* b) {
+  Field f = c.Get(top, "boot");
+  if (!c.Map(f, {"cmdline", "probe", "timeout", "toram", "bios", "uefi", "serial"})) return;
+  c.String(c.Get(f, "cmdline"), &b->cmdline);
+  ReadProbes(c, c.Get(f, "probe"), &b->probe);
+  c.Int(c.Get(f, "timeout"), 0, 3600, &b->timeout);
+  c.Bool(c.Get(f, "toram"), &b->toram);
+  c.Bool(c.Get(f, "bios"), &b->bios);
+  c.Bool(c.Get(f, "uefi"), &b->uefi);
+  Field serial = c.Get(f, "serial");
+  if (c.String(serial, &b->serial) && !b->serial.empty() && !ValidSerial(b->serial)) {
+    c.Fail(
+        serial.node->loc, serial.path,
+        "'" + b->serial + "' is not a serial console (allowed: ttyNAME[,BAUD], e.g. ttyS0,115200)");
+    b->serial.clear();
+  }
+}
+
+void ReadFormats(Checker& c, const Field& formats, std::vector<Format>* out) {
+  if (!c.List(formats)) return;
+  std::vector<Format> seen;
+  for (size_t i = 0; i < formats.node->items.size(); ++i) {
+    Field item = c.Item(formats, i);
+    Format fmt = Format::kIso;
+    if (!item.node) {
+      c.Fail(formats.node->items[i].loc, item.path, "expected a format, got null");
+    } else if (c.Enum(item, &fmt)) {
+      if (std::find(seen.begin(), seen.end(), fmt) == seen.end())
+        seen.push_back(fmt);
+      else
+        c.Fail(item.node->loc, item.path, "duplicate format '" + NameOf(fmt) + "'");
+    }
+  }
+  if (formats.node->items.empty())
+    c.Fail(formats.node->loc, formats.path, "empty (allowed: iso, tar, squashfs, oci, raw)");
+  else
+    *out = seen;
+}
+
+void ReadOutput(Checker& c, const Field& top, Output* o) {
+  Field f = c.Get(top, "output");
+  if (!c.Map(f, {"formats", "volume_id", "checksum"})) return;
+  ReadFormats(c, c.Get(f, "formats"), &o->formats);
+  Field vol = c.Get(f, "volume_id");
+  std::string id;
+  if (c.String(vol, &id) &&
+      (id.empty() || id.size() > 32 || !OnlyChars(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")))
+    c.Fail(vol.node->loc, vol.path,
+           "'" + id + "' is not a volume id (allowed: 1 to 32 of A-Z, 0-9 and _)");
+  else
+    o->volume_id = id;
+  c.Enum(c.Get(f, "checksum"), &o->checksum);
+}
+
+void ReadIdentity(Checker& c, const Field& top, Profile* p) {
+  Field version = c.Get(top, "version");
+  if (version.node && (version.node->kind != Kind::kScalar || version.node->scalar != "1"))
+    c.Fail(version.node->loc, version.path,
+           "unsupported version '" + version.node->scalar + "' (allowed: 1)");
+  Field name = c.Get(top, "name");
+  if (c.Require(top, name, "required") && c.String(name, &p->name) &&
+      (p->name.empty() ||
+       !OnlyChars(p->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")))
+    c.Fail(name.node->loc, name.path,
+           "'" + p->name + "' is not a profile name (allowed: letters, digits, ., _ and -)");
+  c.String(c.Get(top, "description"), &p->description);
+}
+
+}  // namespace
+
+std::string DefaultVolumeId(const std::string& name) {
+  std::string id;
+  for (char ch : name.substr(0, 32)) {
+    char u = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    id +=
+        (std::isupper(static_cast<unsigned char>(u)) || std::isdigit(static_cast<unsigned char>(u)))
+            ? u
+            : '_';
+  }
+  return id.empty() ? "IMAGER" : id;
+}
+
+void ReadProfile(const Node& root, Checker* c, Profile* p) {
+  Field top{&root, ""};
+  if (root.kind != Kind::kMap) {
+    c->Fail(root.loc, "profile", std::string("expected a map of settings, got ") + root.KindName());
+    return;
+  }
+  c->Map(top, {"version", "name", "description", "extends", "distribution", "repositories",
+               "packages", "base", "rootfs", "installer", "boot", "output"});
+  ReadIdentity(*c, top, p);
+  ReadDistribution(*c, top, &p->distribution);
+  ReadRepositories(*c, top, p);
+  ReadPackages(*c, top, p->distribution.family, &p->packages);
+  ReadBase(*c, top, &p->base);
+  ReadRootfs(*c, top, &p->rootfs);
+  ReadInstaller(*c, top, &p->installer);
+  ReadBoot(*c, top, &p->boot);
+  ReadOutput(*c, top, &p->output);
+  if (p->output.volume_id.empty()) p->output.volume_id = DefaultVolumeId(p->name);
+  bool iso = std::find(p->output.formats.begin(), p->output.formats.end(), Format::kIso) !=
+             p->output.formats.end();
+  if (iso && !p->boot.bios && !p->boot.uefi)
+    c->Fail(p->Where("boot.uefi"), "boot", "bios and uefi are both false: the iso could not boot");
+}
+
+}  // namespace imager::profiles
