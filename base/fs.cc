@@ -4,8 +4,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <vector>
@@ -18,6 +20,14 @@ Result<std::string> Canonical(const std::string& path) {
   char buf[PATH_MAX];
   if (!realpath(path.c_str(), buf)) return ErrnoError(path);
   return std::string(buf);
+}
+
+Status MakeDirs(const std::string& path) {
+  for (size_t i = path.find('/', 1);; i = path.find('/', i + 1)) {
+    std::string part = path.substr(0, i);
+    if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError("create " + part);
+    if (i == std::string::npos) return {};
+  }
 }
 
 Result<std::string> MakeTempDir(const std::string& dir, const std::string& prefix) {
@@ -58,6 +68,44 @@ Status RemoveTree(const std::string& path) {
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return errno == ENOENT ? Status() : ErrnoError(path);
   return RemoveAt(AT_FDCWD, path, path, st.st_dev);
+}
+
+static int OpenInRoot(int root, const std::string& path, int flags, mode_t mode) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string rel = path.substr(path.find_first_not_of('/'));
+  return static_cast<int>(syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
+}
+
+Status WriteInRoot(const std::string& root, const std::string& path, const std::string& content,
+                   mode_t mode) {
+  UniqueFd rootfd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd.valid()) return ErrnoError("open " + root);
+  size_t slash = path.rfind('/');
+  std::string dir = path.substr(0, slash + 1), name = path.substr(slash + 1);
+  UniqueFd dirfd(OpenInRoot(rootfd.get(), dir == "/" ? "/." : dir, O_RDONLY | O_DIRECTORY, 0));
+  if (!dirfd.valid()) return ErrnoError("open " + dir + " in the image");
+  std::string tmp = "." + name + ".imager-new";
+  UniqueFd fd(openat(dirfd.get(), tmp.c_str(),
+                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd.valid()) return ErrnoError("create " + path + " in the image");
+  if (!WriteAll(fd.get(), content) || fchmod(fd.get(), mode) != 0)
+    return ErrnoError("write " + path + " in the image");
+  if (renameat(dirfd.get(), tmp.c_str(), dirfd.get(), name.c_str()) != 0)
+    return ErrnoError("replace " + path + " in the image");
+  return {};
+}
+
+Result<std::string> ReadInRoot(const std::string& root, const std::string& path) {
+  UniqueFd rootfd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd.valid()) return ErrnoError("open " + root);
+  UniqueFd fd(OpenInRoot(rootfd.get(), path, O_RDONLY, 0));
+  if (!fd.valid()) return ErrnoError("open " + path + " in the image");
+  std::string out;
+  if (!ReadAll(fd.get(), &out)) return ErrnoError("read " + path + " in the image");
+  return out;
 }
 
 }  // namespace imager

@@ -4,6 +4,8 @@
 /// Filesystem helpers on paths: canonical absolute paths, temporary directories, removal of trees
 /// that a sandbox left with restrictive modes.
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "base/result.h"
@@ -13,11 +15,21 @@ namespace imager {
 /// realpath(3) with an error naming the path.
 Result<std::string> Canonical(const std::string& path);
 
+/// mkdir -p: creates `path` and its missing parents (mode 0755).
+Status MakeDirs(const std::string& path);
+
 /// Creates a fresh directory "DIR/PREFIXXXXXXX" and returns its path.
 Result<std::string> MakeTempDir(const std::string& dir, const std::string& prefix);
 
 /// Removes a tree, adding owner permissions to directories that lack them (overlayfs leaves its
 /// work directory mode 000); does not follow symlinks or cross mount points.
 Status RemoveTree(const std::string& path);
+
+/// Writes `content` to `path` inside the tree at `root` (atomically, via a temporary file),
+/// resolving every component as if `root` were "/": symlinks in the image cannot lead out.
+Status WriteInRoot(const std::string& root, const std::string& path, const std::string& content,
+                   mode_t mode);
+/// Reads `path` inside the tree at `root`, resolved the same way.
+Result<std::string> ReadInRoot(const std::string& root, const std::string& path);
 
 }  // namespace imager

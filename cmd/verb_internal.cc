@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
@@ -36,6 +37,27 @@ int WriteTar(const std::string& root, const std::string& out, int64_t sde) {
   return kExitOk;
 }
 
+// The configuration a profile asks for, written into the image mounted at `root`.
+int Configure(const std::string& hostname, const std::string& root) {
+  Status st = WriteInRoot(root, "/etc/hostname", hostname + "\n", 0644);
+  if (st) {
+    auto hosts = ReadInRoot(root, "/etc/hosts");
+    std::string text = hosts ? *hosts : "127.0.0.1\tlocalhost\n";
+    std::string line = "127.0.1.1\t" + hostname + "\n";
+    if (text.find(line) == std::string::npos) {
+      std::string kept;
+      for (const auto& l : Split(text, '\n'))
+        if (!l.empty() && !StartsWith(l, "127.0.1.1")) kept += l + "\n";
+      st = WriteInRoot(root, "/etc/hosts", kept + line, 0644);
+    }
+  }
+  if (!st) {
+    log::Err(st.error());
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 Action SetupInternal(CLI::App* app, const GlobalOptions*) {
@@ -52,9 +74,13 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   w->add_option("root", args->a)->required();
   w->add_option("out", args->b)->required();
   w->add_option("--source-date-epoch", args->sde);
+  auto* c = app->add_subcommand("configure", "Apply the profile's settings to the image at ROOT");
+  c->add_option("--hostname", args->b)->required();
+  c->add_option("root", args->a)->required();
   app->require_subcommand(1);
-  return [args, x, w]() -> int {
+  return [args, x, w, c]() -> int {
     if (x->parsed()) return ExtractTar(args->a, args->b);
+    if (c->parsed()) return Configure(args->b, args->a);
     if (w->parsed()) return WriteTar(args->a, args->b, args->sde);
     return kExitUsage;
   };

@@ -217,7 +217,8 @@ TEST_F(LoaderTest, MissingRequiredKeys) {
   EXPECT_EQ(LoadError("empty-map.yaml"),
             f + ":2:1: name: missing (required)\n" + f +
                 ":2:1: distribution.family: missing (allowed: debian, rpm)\n" + f +
-                ":2:1: repositories: missing (at least one repository is required)");
+                ":2:1: repositories: missing (at least one is required unless a base: is set and no "
+                "packages are included)");
   Write("empty.yaml", "");
   EXPECT_EQ(LoadError("empty.yaml"),
             dir_ + "/empty.yaml:1:1: profile: expected a map of settings, got null");

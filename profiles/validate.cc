@@ -121,9 +121,14 @@ void ReadRpmRepository(Checker& c, const Field& f, Repository* r) {
   if (r->gpgcheck) c.Require(f, c.Get(f, "keyring"), "gpgcheck is on: name the signing key");
 }
 
+// Repositories may be left out only by a profile that starts from a base image and adds no
+// packages to it.
 void ReadRepositories(Checker& c, const Field& top, Profile* p) {
   Field f = c.Get(top, "repositories");
-  if (!c.Require(top, f, "at least one repository is required")) return;
+  if (!f.node && p->base.kind != BaseKind::kNone && p->packages.include.empty()) return;
+  if (!c.Require(top, f,
+                 "at least one is required unless a base: is set and no packages are included"))
+    return;
   if (!c.List(f)) return;
   if (f.node->items.empty())
     c.Fail(f.node->loc, f.path, "empty (at least one repository is required)");
@@ -412,9 +417,9 @@ void ReadProfile(const Node& root, Checker* c, Profile* p) {
                "packages", "base", "rootfs", "installer", "boot", "output"});
   ReadIdentity(*c, top, p);
   ReadDistribution(*c, top, &p->distribution);
-  ReadRepositories(*c, top, p);
   ReadPackages(*c, top, p->distribution.family, &p->packages);
   ReadBase(*c, top, &p->base);
+  ReadRepositories(*c, top, p);
   ReadRootfs(*c, top, &p->rootfs);
   ReadInstaller(*c, top, &p->installer);
   ReadBoot(*c, top, &p->boot);

@@ -114,7 +114,8 @@ class Executor {
                    : FsConfig(fs.get(), FSCONFIG_SET_STRING, o.substr(0, eq).c_str(),
                               o.substr(eq + 1).c_str());
       if (rc != 0) {
-        Fail(what + ": option " + o);
+        legacy_lowerdir_ = StartsWith(o, "lowerdir+=") && errno == EINVAL;
+        Fail(what + ": option " + (o.size() > 80 ? o.substr(0, 80) + "..." : o));
         return UniqueFd();
       }
     }
@@ -141,16 +142,23 @@ class Executor {
     return t;
   }
 
+  // fsconfig takes strings of at most 256 bytes: layers are passed one by one with "lowerdir+"
+  // (Linux >= 6.8), falling back to one "lowerdir" list on older kernels.
   UniqueFd NewOverlay(const MountOp& op, const std::string& what) {
     std::vector<std::string> lowers;
     for (auto it = op.lowers.rbegin(); it != op.lowers.rend(); ++it)
       lowers.push_back(kOldRoot + *it);  // overlayfs lists the top layer first
-    std::vector<std::string> opts{"lowerdir=" + Join(lowers, ":"), "userxattr", "index=off",
-                                  "metacopy=off"};
+    std::vector<std::string> opts;
+    for (const auto& l : lowers) opts.push_back("lowerdir+=" + l);
+    for (const char* o : {"userxattr", "index=off", "metacopy=off"}) opts.push_back(o);
     if (!op.upper.empty()) {
       opts.push_back("upperdir=" + std::string(kOldRoot) + op.upper);
       opts.push_back("workdir=" + std::string(kOldRoot) + op.work);
     }
+    UniqueFd m = NewFs("overlay", opts, MOUNT_ATTR_NODEV, what);
+    if (m.valid() || !legacy_lowerdir_) return m;
+    opts.erase(opts.begin(), opts.begin() + static_cast<long>(lowers.size()));
+    opts.insert(opts.begin(), "lowerdir=" + Join(lowers, ":"));
     return NewFs("overlay", opts, MOUNT_ATTR_NODEV, what);
   }
 
@@ -255,6 +263,7 @@ class Executor {
  private:
   std::string* err_;
   UniqueFd root_;
+  bool legacy_lowerdir_ = false;  // the kernel rejected "lowerdir+": retry with "lowerdir"
 };
 
 }  // namespace

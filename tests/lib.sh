@@ -68,3 +68,24 @@ assert_contains() {
 subid_start() {
   awk -F: -v u="$(id -un)" -v n="$(id -u)" '($1 == u || $1 == n) { print $2; exit }' "$1"
 }
+
+# A small root filesystem made of host binaries (merged-/usr layout) with a shell and the
+# coreutils the tests' scripts use: make_mini_rootfs DIR
+make_mini_rootfs() {
+  local dir=$1 bin lib
+  mkdir -p "$dir/usr/bin" "$dir/etc" "$dir/root" "$dir/tmp" "$dir/proc" "$dir/sys" "$dir/dev" \
+    "$dir/run" "$dir/var/lib"
+  for d in bin lib lib64 sbin; do ln -s "usr/$d" "$dir/$d"; done
+  mkdir -p "$dir/usr/sbin" "$dir/usr/lib" "$dir/usr/lib64"
+  for bin in dash cat ls id sleep touch chown chmod mkdir rm stat; do
+    cp "/usr/bin/$bin" "$dir/usr/bin/"
+    for lib in $(ldd "/usr/bin/$bin" | grep -o '/[^ ]*'); do
+      mkdir -p "$dir/usr$(dirname "${lib#/usr}")"
+      cp -n "$lib" "$dir/usr${lib#/usr}"
+    done
+  done
+  ln -s dash "$dir/usr/bin/sh"
+  printf 'root:x:0:0:root:/root:/bin/sh\n' > "$dir/etc/passwd"
+  printf 'root:x:0:\n' > "$dir/etc/group"
+  printf '127.0.0.1\tlocalhost\n' > "$dir/etc/hosts"
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Options shared by the verbs that run a profile's pipeline (build, shell): loading the
+/// profile, the cache and output directories, the id map and the progress display.
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "profiles/profile.h"
+#include "stages/build.h"
+#include "stages/progress.h"
+
+namespace imager::cmd {
+
+struct BuildFlags {
+  std::string profile;
+  std::string out_dir;
+  std::string cache_dir;
+  std::vector<std::string> rebuild;
+  bool offline = false;
+  bool json = false;
+};
+
+void AddBuildFlags(CLI::App* app, BuildFlags* f);
+
+struct PreparedBuild {
+  profiles::Profile profile;
+  stages::BuildOptions options;
+};
+
+/// Loads and checks the profile (printing its warnings), fills in directories and the id map.
+Result<PreparedBuild> PrepareBuild(const BuildFlags& f);
+
+std::unique_ptr<stages::ProgressSink> MakeProgressFor(bool json, bool quiet);
+
+}  // namespace imager::cmd

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// imager build: a profile's images, through the stage pipeline and its cache.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "base/log.h"
+#include "cmd/build_common.h"
+#include "cmd/verbs.h"
+#include "stages/build.h"
+
+namespace imager::cmd {
+namespace {
+
+int BuildMain(const BuildFlags& f, const GlobalOptions* g) {
+  auto setup = PrepareBuild(f);
+  if (!setup) {
+    log::Err(setup.error());
+    return kExitFailed;
+  }
+  auto progress = MakeProgressFor(f.json, g->quiet);
+  auto result = stages::Build(setup->profile, setup->options, *progress);
+  if (!result) {
+    log::Err(result.error());
+    return kExitFailed;
+  }
+  int ran = 0;
+  for (const auto& s : result->report.stages) ran += !s.cached;
+  if (!f.json) {
+    for (const auto& out : result->outputs) std::cout << out << "\n";
+    log::Info(std::to_string(result->report.stages.size()) + " stages, " + std::to_string(ran) +
+              " built, " + std::to_string(result->report.stages.size() - ran) +
+              " from the cache; logs in " + setup->options.out_dir + "/logs");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Action SetupBuild(CLI::App* app, const GlobalOptions* global) {
+  auto f = std::make_shared<BuildFlags>();
+  app->footer(R"(
+Each stage's output is cached by a key made of its inputs; an unchanged stage is reused, so a
+second build of an unchanged profile does no work. A killed build leaves the cache as it was
+after the last completed stage. Logs: OUTDIR/logs/STAGE.log.
+
+Examples:
+  imager build profiles/debian-live.yaml
+  imager build my.yaml -o out --rebuild scripts      # rerun one stage (and what follows)
+  imager build my.yaml --json | jq .                 # machine-readable progress)");
+  AddBuildFlags(app, f.get());
+  app->add_option("--rebuild", f->rebuild, "Rebuild STAGE even if cached (repeat)");
+  return [f, global] { return BuildMain(*f, global); };
+}
+
+}  // namespace imager::cmd

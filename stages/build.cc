@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "stages/build.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/strings.h"
+#include "sandbox/launch.h"
+#include "sandbox/tools.h"
+
+namespace imager::stages {
+namespace {
+
+using profiles::Profile;
+
+// Runs `spec` with its output in the stage's log; a failure names what ran and how it ended.
+Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string& what) {
+  spec.stdout_fd = ctx.log_fd();
+  spec.stderr_fd = ctx.log_fd();
+  spec.stdin_null = true;
+  spec.seccomp.noop_fsync = true;  // the cache commit syncs once at the end
+  ctx.log("$ " + Join(spec.argv, " "));
+  auto st = sandbox::Launch(spec);
+  if (!st) return Error{what + ": sandbox: " + st.error()};
+  if (!st->message.empty()) ctx.log(st->message);
+  if (st->signaled || st->code != 0) return Error{what + " " + st->Describe()};
+  return {};
+}
+
+// The layers below a stage, mounted read-only at `target` (a bind when there is only one).
+void MountLayers(const std::vector<StageOutput>& layers, const std::string& target,
+                 std::vector<sandbox::BindSpec>* binds, std::vector<sandbox::OverlaySpec>* ovls) {
+  if (layers.size() == 1) {
+    binds->push_back({layers[0].dir, target, true});
+    return;
+  }
+  sandbox::OverlaySpec o;
+  for (const auto& l : layers) o.lowers.push_back(l.dir);
+  o.target = target;
+  ovls->push_back(o);
+}
+
+// The parents of a stage that are layers, bottom first.
+std::vector<StageOutput> Layers(const StageContext& ctx) {
+  std::vector<StageOutput> out;
+  for (const auto& p : ctx.parents())
+    if (p.kind == OutputKind::kLayer) out.push_back(p);
+  return out;
+}
+
+// A sandbox whose root is the layers below plus this stage's output as the writable upper.
+Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o) {
+  sandbox::SandboxSpec spec;
+  spec.idmap = o.idmap;
+  spec.root.kind = sandbox::RootSpec::Kind::kOverlay;
+  for (const auto& l : Layers(ctx)) spec.root.lowers.push_back(l.dir);
+  spec.root.upper = ctx.output_dir();
+  spec.root.work = ctx.scratch_dir() + "/work";
+  if (mkdir(spec.root.work.c_str(), 0700) != 0 && errno != EEXIST)
+    return ErrnoError("create " + spec.root.work);
+  spec.capabilities = sandbox::DefaultCapabilities();
+  spec.env = sandbox::DefaultEnvironment(nullptr);
+  return spec;
+}
+
+Stage BaseTarStage(const Profile& p, const BuildOptions& o) {
+  Stage s;
+  s.name = "base";
+  s.inputs = {KeyInput::Content("tarball", p.base.path)};
+  s.run = [tar = p.base.path, o](StageContext& ctx) -> Status {
+    auto spec = sandbox::InternalSpec(
+        o.idmap, {{tar, "/in/base.tar", true}, {ctx.output_dir(), "/out", false}}, {},
+        {"extract-tar", "/in/base.tar", "/out"});
+    if (!spec) return spec.take_error();
+    return RunLogged(*spec, ctx, "unpack " + tar);
+  };
+  return s;
+}
+
+Stage ConfigStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
+  Stage s;
+  s.name = "config";
+  s.inputs = {KeyInput::Value("hostname", p.rootfs.hostname)};
+  s.parents = std::move(parents);
+  s.run = [hostname = p.rootfs.hostname, o](StageContext& ctx) -> Status {
+    std::vector<sandbox::BindSpec> binds;
+    std::vector<sandbox::OverlaySpec> ovls;
+    sandbox::OverlaySpec target;
+    for (const auto& l : Layers(ctx)) target.lowers.push_back(l.dir);
+    target.upper = ctx.output_dir();
+    target.work = ctx.scratch_dir() + "/work";
+    target.target = "/target";
+    if (mkdir(target.work.c_str(), 0700) != 0 && errno != EEXIST)
+      return ErrnoError("create " + target.work);
+    ovls.push_back(target);
+    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls,
+                                      {"configure", "--hostname", hostname, "/target"});
+    if (!spec) return spec.take_error();
+    return RunLogged(*spec, ctx, "configure");
+  };
+  return s;
+}
+
+Stage ScriptsStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
+  Stage s;
+  s.name = "scripts";
+  for (size_t i = 0; i < p.rootfs.run.size(); ++i)
+    s.inputs.push_back(KeyInput::Content("script" + std::to_string(i), p.rootfs.run[i]));
+  s.parents = std::move(parents);
+  s.run = [scripts = p.rootfs.run, o](StageContext& ctx) -> Status {
+    for (size_t i = 0; i < scripts.size(); ++i) {
+      auto spec = ImageSpec(ctx, o);
+      if (!spec) return spec.take_error();
+      // Under /tmp, a tmpfs: the mount point does not end up in the layer.
+      std::string inside = "/tmp/.imager-run-" + std::to_string(i);
+      spec->binds.push_back({scripts[i], inside, true});
+      spec->argv = {inside};
+      if (auto st = RunLogged(*spec, ctx, "script " + scripts[i]); !st) return st;
+    }
+    return {};
+  };
+  return s;
+}
+
+Stage TarOutputStage(const Profile& p, const BuildOptions& o, std::vector<std::string> layers) {
+  Stage s;
+  s.name = "tar";
+  s.output = OutputKind::kArtifact;
+  s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
+              KeyInput::Value("file", p.name + ".tar.gz")};
+  s.parents = std::move(layers);
+  s.run = [file = p.name + ".tar.gz", o](StageContext& ctx) -> Status {
+    std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
+    std::vector<sandbox::OverlaySpec> ovls;
+    MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
+    std::vector<std::string> args{"write-tar", "/rootfs", "/out/" + file};
+    if (o.source_date_epoch >= 0) {
+      args.push_back("--source-date-epoch");
+      args.push_back(std::to_string(o.source_date_epoch));
+    }
+    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
+    if (!spec) return spec.take_error();
+    return RunLogged(*spec, ctx, "write " + file);
+  };
+  return s;
+}
+
+// Hard link when the output directory shares the cache's filesystem, copy otherwise.
+Status Publish(const std::string& from, const std::string& to) {
+  std::string tmp = to + ".part";
+  unlink(tmp.c_str());
+  if (link(from.c_str(), tmp.c_str()) != 0) {
+    auto data = ReadFile(from);
+    if (!data) return data.take_error();
+    if (auto st = WriteFile(tmp, *data); !st) return st;
+  }
+  if (rename(tmp.c_str(), to.c_str()) != 0) return ErrnoError("rename " + tmp);
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions& o,
+                                           Pipeline* pipeline) {
+  std::vector<std::string> layers;
+  if (p.base.kind == profiles::BaseKind::kTar) {
+    pipeline->Add(BaseTarStage(p, o));
+    layers.push_back("base");
+  } else if (p.base.kind == profiles::BaseKind::kOci) {
+    return Error{p.Where("base").ToString() +
+                 ": base.oci: starting from an OCI image is not implemented yet; use base: {tar: "
+                 "FILE}"};
+  }
+  if (!p.packages.include.empty() || p.base.kind == profiles::BaseKind::kNone)
+    return Error{p.Where("packages").ToString() +
+                 ": packages: installing packages is not implemented yet (package sources and "
+                 "the rootfs stage come next); start from base: {tar: FILE} with no "
+                 "packages.include"};
+  pipeline->Add(ConfigStage(p, o, layers));
+  layers.push_back("config");
+  if (!p.rootfs.run.empty()) {
+    pipeline->Add(ScriptsStage(p, o, layers));
+    layers.push_back("scripts");
+  }
+  for (auto f : p.output.formats) {
+    if (f == profiles::Format::kTar) {
+      pipeline->Add(TarOutputStage(p, o, layers));
+    } else {
+      return Error{p.Where("output.formats").ToString() + ": output.formats: '" +
+                   profiles::NameOf(f) + "' is not implemented yet (available: tar)"};
+    }
+  }
+  return layers;
+}
+
+Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink& progress) {
+  auto cache = Cache::Open(o.cache_dir, Cache::Access::kBuild);
+  if (!cache) return cache.take_error();
+  Pipeline pipeline(*cache, progress,
+                    {.log_dir = o.out_dir + "/logs", .profile = p.name, .rebuild = o.rebuild});
+  BuildResult result;
+  auto layers = PlanBuild(p, o, &pipeline);
+  if (!layers) return layers.take_error();
+  result.layers = *layers;
+  auto report = pipeline.Run();
+  if (!report) return report.take_error();
+  result.report = *report;
+  for (const auto& s : report->stages) {
+    if (s.name != "tar") continue;
+    std::string name = p.name + ".tar.gz";
+    if (auto st = Publish(s.dir + "/" + name, o.out_dir + "/" + name); !st) return st.take_error();
+    result.outputs.push_back(o.out_dir + "/" + name);
+  }
+  return result;
+}
+
+}  // namespace imager::stages

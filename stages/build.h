@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// The build driver: turns a profile into its stage graph (base, configuration, scripts,
+/// outputs), runs it on the cache and copies the outputs to the output directory. Behind
+/// `imager build` and `imager shell`.
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "profiles/profile.h"
+#include "sandbox/idmap.h"
+#include "stages/pipeline.h"
+
+namespace imager::stages {
+
+struct BuildOptions {
+  std::string cache_dir;
+  std::string out_dir;  // outputs and logs/
+  std::vector<std::string> rebuild;
+  bool offline = false;
+  int64_t source_date_epoch = -1;  // >= 0: clamp file times in outputs
+  sandbox::IdMap idmap;
+};
+
+struct BuildResult {
+  PipelineReport report;
+  std::vector<std::string> layers;   // layer stage names, bottom first
+  std::vector<std::string> outputs;  // files written to out_dir
+};
+
+/// Adds the profile's stages to `pipeline`; returns the layer stages in stacking order. Fails
+/// (naming the profile field) when the profile asks for something no stage can build yet.
+Result<std::vector<std::string>> PlanBuild(const profiles::Profile& profile,
+                                           const BuildOptions& options, Pipeline* pipeline);
+
+/// Runs the whole build.
+Result<BuildResult> Build(const profiles::Profile& profile, const BuildOptions& options,
+                          ProgressSink& progress);
+
+}  // namespace imager::stages
