@@ -89,3 +89,29 @@ make_mini_rootfs() {
   printf 'root:x:0:\n' > "$dir/etc/group"
   printf '127.0.0.1\tlocalhost\n' > "$dir/etc/hosts"
 }
+
+# A profile that starts from a mini rootfs tarball, runs SCRIPT (a file under $T) and writes a
+# tarball: make_tar_profile NAME SCRIPT-BODY; creates $T/NAME.yaml.
+make_tar_profile() {
+  local name=$1 body=$2
+  [ -e "$T/base.tar.gz" ] || {
+    make_mini_rootfs "$T/minirootfs"
+    tar -C "$T/minirootfs" --owner=0 --group=0 --numeric-owner -czf "$T/base.tar.gz" .
+  }
+  printf '#!/bin/sh\nset -e\n%s\n' "$body" > "$T/$name.sh"
+  chmod +x "$T/$name.sh"
+  cat > "$T/$name.yaml" <<YAML
+name: $name
+description: test profile from a tarball base
+distribution: {family: debian}
+base: {tar: base.tar.gz}
+rootfs:
+  hostname: host-$name
+  run: [$name.sh]
+output: {formats: [tar]}
+YAML
+}
+
+# Stage names that a build's plain progress output reports as cached / started.
+stages_cached() { grep -o '[a-z]*: cached' "$1" | cut -d: -f1 | tr '\n' ' ' | sed 's/ $//'; }
+stages_built() { grep -o '[a-z]*: done in' "$1" | cut -d: -f1 | tr '\n' ' ' | sed 's/ $//'; }

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# imager build from a rootfs tarball: configuration and scripts land in their layers, owners set
+# inside the sandbox survive into the output tarball, and an unchanged rebuild does no work.
+source "$TESTLIB"
+mode=$(expect_idmode)
+
+make_tar_profile demo 'echo "script ran as $(id -u)" > /etc/demo
+mkdir -p /srv/data && touch /srv/data/owned && chown 1:1 /srv/data/owned'
+cd "$T"
+"$IMAGER" build demo.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/first.log"
+cat "$T/first.log"
+assert_eq "first build runs every stage" "base config scripts tar" "$(stages_built "$T/first.log")"
+tarball="$T/out/demo.tar.gz"
+[ -f "$tarball" ] || fail "no output tarball"
+assert_eq "hostname" host-demo "$(tar -xzOf "$tarball" ./etc/hostname)"
+assert_contains "hosts" "127.0.1.1	host-demo" "$(tar -xzOf "$tarball" ./etc/hosts)"
+assert_eq "script output" "script ran as 0" "$(tar -xzOf "$tarball" ./etc/demo)"
+owner=$(tar -tvzf "$tarball" ./srv/data/owned | awk '{print $2}')
+if [ "$mode" = range ]; then
+  assert_eq "owner chowned inside the sandbox" "1/1" "$owner"
+else
+  assert_eq "owner in single-id mode (chown ignored)" "0/0" "$owner"
+  assert_contains "single-id warning" "single-id mode" "$(cat "$T/first.log")"
+fi
+assert_eq "base files owned by root" "0/0" "$(tar -tvzf "$tarball" ./usr/bin/dash | awk '{print $2}')"
+
+"$IMAGER" build demo.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/second.log"
+assert_eq "no-op rebuild runs nothing" "" "$(stages_built "$T/second.log")"
+assert_eq "no-op rebuild reuses everything" "base config scripts tar" "$(stages_cached "$T/second.log")"
+
+# A changed script rebuilds the scripts layer and what follows, nothing below it.
+printf '#!/bin/sh\necho changed > /etc/demo\n' > "$T/demo.sh"
+"$IMAGER" build demo.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/third.log"
+assert_eq "changed script: rebuilt" "scripts tar" "$(stages_built "$T/third.log")"
+assert_eq "changed script: reused" "base config" "$(stages_cached "$T/third.log")"
+assert_eq "new script output" changed "$(tar -xzOf "$tarball" ./etc/demo)"
+
+# --rebuild forces a stage and its dependents.
+"$IMAGER" build demo.yaml --cache-dir "$T/cache" -o "$T/out" --rebuild config 2> "$T/fourth.log"
+assert_eq "--rebuild config" "config scripts tar" "$(stages_built "$T/fourth.log")"
