@@ -14,6 +14,7 @@ namespace imager::cmd {
 const std::vector<Verb>& Verbs() {
   static const std::vector<Verb> kVerbs = {
       {"build", "Build a profile's images (cached, resumable)", SetupBuild},
+      {"shell", "A shell on a build stage's tree, for debugging", SetupShell},
       {"run", "Run a command in the rootless sandbox (like bwrap)", SetupRun},
       {"check", "Check that this host can run rootless builds, and how to fix it", SetupCheck},
       {"profile", "Check, show and list build profiles", SetupProfile},

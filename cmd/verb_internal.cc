@@ -77,8 +77,15 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   auto* c = app->add_subcommand("configure", "Apply the profile's settings to the image at ROOT");
   c->add_option("--hostname", args->b)->required();
   c->add_option("root", args->a)->required();
+  auto* r = app->add_subcommand("rm", "Remove the tree at PATH");
+  r->add_option("path", args->a)->required();
   app->require_subcommand(1);
-  return [args, x, w, c]() -> int {
+  return [args, x, w, c, r]() -> int {
+    if (r->parsed()) {
+      auto st = RemoveTree(args->a);
+      if (!st) log::Err(st.error());
+      return st ? kExitOk : kExitFailed;
+    }
     if (x->parsed()) return ExtractTar(args->a, args->b);
     if (c->parsed()) return Configure(args->b, args->a);
     if (w->parsed()) return WriteTar(args->a, args->b, args->sde);

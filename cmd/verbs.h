@@ -45,6 +45,7 @@ Action SetupRun(CLI::App* app, const GlobalOptions* global);
 Action SetupCheck(CLI::App* app, const GlobalOptions* global);
 Action SetupProfile(CLI::App* app, const GlobalOptions* global);
 Action SetupBuild(CLI::App* app, const GlobalOptions* global);
+Action SetupShell(CLI::App* app, const GlobalOptions* global);
 Action SetupInternal(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd

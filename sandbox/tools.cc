@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "sandbox/launch.h"
 
 extern char** environ;
 
@@ -31,6 +32,20 @@ Result<SandboxSpec> InternalSpec(const IdMap& idmap, std::vector<BindSpec> binds
   spec.argv = {kSelfInSandbox, "internal"};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   return spec;
+}
+
+Status RemoveTreeInSandbox(const IdMap& idmap, const std::string& path) {
+  if (RemoveTree(path)) return {};  // nothing foreign in it: no sandbox needed
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return Error{"refusing to remove " + path};
+  auto spec = InternalSpec(idmap, {{path.substr(0, slash), "/parent", false}}, {},
+                           {"rm", "/parent/" + path.substr(slash + 1)});
+  if (!spec) return spec.take_error();
+  spec->stdin_null = true;
+  auto st = Launch(*spec);
+  if (!st) return Wrap("remove " + path, st.error());
+  if (st->signaled || st->code != 0) return Error{"remove " + path + ": " + st->Describe()};
+  return {};
 }
 
 }  // namespace imager::sandbox

@@ -24,4 +24,8 @@ Result<SandboxSpec> InternalSpec(const IdMap& idmap, std::vector<BindSpec> binds
                                  std::vector<OverlaySpec> overlays,
                                  const std::vector<std::string>& args);
 
+/// Removes `path` from inside the id mapping, where files a sandboxed build gave to other users
+/// (subordinate ids) can be deleted; the caller alone could not.
+Status RemoveTreeInSandbox(const IdMap& idmap, const std::string& path);
+
 }  // namespace imager::sandbox

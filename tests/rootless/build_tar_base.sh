@@ -38,3 +38,17 @@ assert_eq "new script output" changed "$(tar -xzOf "$tarball" ./etc/demo)"
 # --rebuild forces a stage and its dependents.
 "$IMAGER" build demo.yaml --cache-dir "$T/cache" -o "$T/out" --rebuild config 2> "$T/fourth.log"
 assert_eq "--rebuild config" "config scripts tar" "$(stages_built "$T/fourth.log")"
+
+# imager shell: the tree of a stage, changes thrown away (even files given to other owners).
+assert_eq "shell on config sees the hostname" host-demo \
+  "$("$IMAGER" shell demo.yaml --cache-dir "$T/cache" -o "$T/out" --stage config -- /bin/cat /etc/hostname 2>/dev/null)"
+set +e
+"$IMAGER" shell demo.yaml --cache-dir "$T/cache" -o "$T/out" --stage config -- \
+  /bin/sh -c 'test ! -e /etc/demo && touch /junk && chown 7:7 /junk && exit 3' 2>/dev/null
+rc=$?
+set -e
+assert_eq "shell below the scripts layer, exit code passed on" 3 "$rc"
+assert_eq "shell on the last layer" changed \
+  "$("$IMAGER" shell demo.yaml --cache-dir "$T/cache" -o "$T/out" -- /bin/cat /etc/demo 2>/dev/null)"
+[ -z "$(ls "$T/cache" | grep '^shell-' || true)" ] || fail "shell scratch left in the cache"
+pass "shell scratch removed"
