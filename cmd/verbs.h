@@ -43,5 +43,6 @@ const std::vector<Verb>& Verbs();
 Action SetupRun(CLI::App* app, const GlobalOptions* global);
 Action SetupCheck(CLI::App* app, const GlobalOptions* global);
 Action SetupProfile(CLI::App* app, const GlobalOptions* global);
+Action SetupCache(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd
