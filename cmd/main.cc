@@ -18,6 +18,7 @@ const std::vector<Verb>& Verbs() {
       {"run", "Run a command in the rootless sandbox (like bwrap)", SetupRun},
       {"check", "Check that this host can run rootless builds, and how to fix it", SetupCheck},
       {"profile", "Check, show and list build profiles", SetupProfile},
+      {"cache", "List, measure and prune the cache of stage outputs", SetupCache},
       {"internal", "imager's helpers inside its sandbox", SetupInternal, true},
   };
   return kVerbs;

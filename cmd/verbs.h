@@ -46,6 +46,7 @@ Action SetupCheck(CLI::App* app, const GlobalOptions* global);
 Action SetupProfile(CLI::App* app, const GlobalOptions* global);
 Action SetupBuild(CLI::App* app, const GlobalOptions* global);
 Action SetupShell(CLI::App* app, const GlobalOptions* global);
+Action SetupCache(CLI::App* app, const GlobalOptions* global);
 Action SetupInternal(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd

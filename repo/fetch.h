@@ -16,25 +16,27 @@ namespace imager::repo {
 
 struct FetchRequest {
   std::string url;
-  std::string dest;             // final path; "<dest>.part" while downloading (resumed if present)
-  std::string sha256;           // expected lowercase hex; "" = unknown (metadata)
-  int64_t size = -1;            // expected bytes; -1 = unknown
-  std::string etag;             // conditional GET: send If-None-Match
-  int64_t last_modified = -1;   // conditional GET: send If-Modified-Since (unix time)
+  std::string dest;            // final path; "<dest>.part" while downloading (resumed if present)
+  std::string sha256;          // expected lowercase hex; "" = unknown (metadata)
+  int64_t size = -1;           // expected bytes; -1 = unknown
+  std::string etag;            // conditional GET: send If-None-Match
+  int64_t last_modified = -1;  // conditional GET: send If-Modified-Since (unix time)
+  std::string part;            // the temporary path instead of "<dest>.part" when set
 };
 
 struct FetchResult {
   bool not_modified = false;  // 304: dest was left as it was
   std::string etag;           // the server's, for the next conditional GET
   int64_t last_modified = -1;
-  int64_t bytes = 0;          // bytes transferred now (excludes resumed bytes)
+  int64_t bytes = 0;  // bytes transferred now (excludes resumed bytes)
 };
 
 struct FetchOptions {
   int parallel = 8;
-  int retries = 3;             // extra attempts after a transient failure, with backoff
+  int retries = 3;  // extra attempts after a transient failure, with backoff
   int connect_timeout_s = 20;
   int low_speed_timeout_s = 60;  // abort when below 1 KiB/s for this long
+  int retry_delay_ms = 500;      // backoff before the first retry; doubles with each retry
 };
 
 /// Progress of a batch: called from the fetching thread, rate-limited by the fetcher.
