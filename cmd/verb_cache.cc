@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "cmd/verbs.h"
 #include "sandbox/hostcheck.h"
+#include "sandbox/tools.h"
 #include "stages/cache.h"
 #include "stages/progress.h"
 
@@ -128,6 +129,10 @@ Result<Cache> OpenForPrune(const CacheOptions& o) {
   Cache::Options options;
   options.wait = !o.no_wait;
   options.on_wait = [](const std::string& why) { log::Info("cache: " + why + "..."); };
+  sandbox::IdMap idmap = sandbox::DetectIdMap(nullptr, nullptr);
+  options.remove_tree = [idmap](const std::string& path) {
+    return sandbox::RemoveTreeInSandbox(idmap, path);
+  };
   return Cache::Open(Dir(o), Cache::Access::kPrune, options);
 }
 

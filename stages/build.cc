@@ -197,7 +197,11 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
 }
 
 Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink& progress) {
-  auto cache = Cache::Open(o.cache_dir, Cache::Access::kBuild);
+  Cache::Options cache_options;
+  cache_options.remove_tree = [idmap = o.idmap](const std::string& path) {
+    return sandbox::RemoveTreeInSandbox(idmap, path);  // layers may hold subordinate owners
+  };
+  auto cache = Cache::Open(o.cache_dir, Cache::Access::kBuild, cache_options);
   if (!cache) return cache.take_error();
   Pipeline pipeline(*cache, progress,
                     {.log_dir = o.out_dir + "/logs", .profile = p.name, .rebuild = o.rebuild});

@@ -24,7 +24,7 @@ constexpr const char* kMeta = "meta.json";
 constexpr const char* kSubuidHint =
     " (a sandboxed build may have created files under a subordinate uid, which your own uid "
     "cannot delete; delete them from a user namespace that maps your range, e.g. 'podman "
-    "unshare rm -rf PATH'; a later imager version removes them through its sandbox)";
+    "unshare rm -rf PATH'; 'imager cache prune' removes them through its sandbox)";
 
 const char* AreaDir(OutputKind kind) { return kind == OutputKind::kLayer ? "layers" : "artifacts"; }
 const char* DataName(OutputKind kind) { return kind == OutputKind::kLayer ? "tree" : "files"; }
@@ -38,12 +38,6 @@ bool IsKey(std::string_view s) {
 Status EnsureDir(const std::string& path) {
   if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError("create " + path);
   return {};
-}
-
-Status MakeDirs(const std::string& path) {
-  for (size_t i = path.find('/', 1); i != std::string::npos; i = path.find('/', i + 1))
-    if (auto st = EnsureDir(path.substr(0, i)); !st) return st;
-  return EnsureDir(path);
 }
 
 std::vector<std::string> ListNames(const std::string& dir) {
@@ -175,6 +169,7 @@ Slot& Slot::operator=(Slot&& o) noexcept {
   scratch_dir_ = std::exchange(o.scratch_dir_, {});
   kind_ = o.kind_;
   durable_ = o.durable_;
+  remove_tree_ = std::move(o.remove_tree_);
   lock_ = std::move(o.lock_);
   return *this;
 }
@@ -182,7 +177,8 @@ Slot& Slot::operator=(Slot&& o) noexcept {
 void Slot::Discard() {
   for (std::string* dir : {&tmp_, &scratch_dir_}) {
     if (dir->empty()) continue;
-    if (auto st = RemoveTree(*dir); !st) log::Warn("discard: " + st.error() + kSubuidHint);
+    Status st = remove_tree_ ? remove_tree_(*dir) : RemoveTree(*dir);
+    if (!st) log::Warn("discard: " + st.error() + kSubuidHint);
     dir->clear();
   }
   lock_.Release();
@@ -266,6 +262,10 @@ Status Cache::Prepare() {
   return {};
 }
 
+Status Cache::RemoveDir(const std::string& path) const {
+  return options_.remove_tree ? options_.remove_tree(path) : RemoveTree(path);
+}
+
 // Deletes tmp/ entries whose key nobody holds: their builder died.
 void Cache::CleanTmp() const {
   for (const auto& name : ListNames(root_ + "/tmp")) {
@@ -273,14 +273,14 @@ void Cache::CleanTmp() const {
     if (!IsKey(key)) continue;
     auto lock = FileLock::TryAcquire(LockPath(key), FileLock::Mode::kExclusive);
     if (!lock || !lock->held()) continue;
-    if (auto st = RemoveTree(root_ + "/tmp/" + name); !st)
+    if (auto st = RemoveDir(root_ + "/tmp/" + name); !st)
       log::Warn("cache: leftover of an interrupted build: " + st.error() + kSubuidHint);
   }
 }
 
 void Cache::EmptyTrash() const {
   for (const auto& name : ListNames(root_ + "/trash"))
-    if (auto st = RemoveTree(root_ + "/trash/" + name); !st)
+    if (auto st = RemoveDir(root_ + "/trash/" + name); !st)
       log::Warn("cache: emptying the trash: " + st.error() + kSubuidHint);
 }
 
@@ -328,6 +328,7 @@ Result<Claim> Cache::NewSlot(const std::string& key, OutputKind kind, FileLock l
   slot.key_ = key;
   slot.kind_ = kind;
   slot.durable_ = options_.durable;
+  slot.remove_tree_ = options_.remove_tree;
   slot.lock_ = std::move(lock);
   auto tmp = MakeTempDir(root_ + "/tmp", key + "." + std::to_string(getpid()) + ".");
   if (!tmp) return Wrap("reserve", tmp.error());
@@ -374,7 +375,7 @@ Status Cache::Remove(const Entry& entry) const {
   auto trash = Retire(root_, entry.path, entry.meta.key);
   if (!trash) return trash.take_error();
   if (trash->empty()) return {};  // already gone
-  if (auto st = RemoveTree(*trash); !st) return Error{st.error() + kSubuidHint};
+  if (auto st = RemoveDir(*trash); !st) return Error{st.error() + kSubuidHint};
   return {};
 }
 

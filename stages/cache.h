@@ -72,6 +72,7 @@ class Slot {
   std::string root_, key_, tmp_, output_dir_, scratch_dir_;
   OutputKind kind_ = OutputKind::kLayer;
   bool durable_ = true;
+  std::function<Status(const std::string&)> remove_tree_;
   FileLock lock_;
 };
 
@@ -98,6 +99,9 @@ class Cache {
     bool durable = true;  // syncfs before each commit (tests may skip it)
     bool wait = true;     // false: fail at once when the cache lock is taken
     std::function<void(const std::string&)> on_wait;  // told why Open is about to block
+    /// Deletes a tree; the default is RemoveTree, which cannot delete files a sandboxed build
+    /// gave to subordinate ids: builds pass one that removes from inside the id mapping.
+    std::function<Status(const std::string&)> remove_tree;
   };
 
   /// Opens (creating) the cache at `root`; with kBuild or kPrune also deletes what dead builds
@@ -129,6 +133,7 @@ class Cache {
   Status Prepare();
   Result<FileLock> LockCache(bool* exclusive) const;
   void CleanTmp() const;
+  Status RemoveDir(const std::string& path) const;
   void EmptyTrash() const;
   Status RemoveLockFiles() const;
   std::string LockPath(const std::string& key) const;
