@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "base/fd.h"
@@ -20,6 +21,27 @@ Result<std::string> Canonical(const std::string& path) {
   char buf[PATH_MAX];
   if (!realpath(path.c_str(), buf)) return ErrnoError(path);
   return std::string(buf);
+}
+
+Result<std::vector<std::string>> ListDirFd(int dir_fd) {
+  DIR* d = fdopendir(dup(dir_fd));
+  if (!d) return ErrnoError("read directory");
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::vector<std::string>> ListDir(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("open directory " + path);
+  auto names = ListDirFd(fd.get());
+  if (!names) return Error{names.error() + " " + path};
+  return names;
 }
 
 Status MakeDirs(const std::string& path) {
@@ -48,17 +70,9 @@ static Status RemoveAt(int parent, const std::string& name, const std::string& s
   if ((st.st_mode & S_IRWXU) != S_IRWXU) fchmodat(parent, name.c_str(), st.st_mode | S_IRWXU, 0);
   UniqueFd fd(openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return ErrnoError("open " + shown);
-  std::vector<std::string> names;
-  {
-    DIR* d = fdopendir(dup(fd.get()));
-    if (!d) return ErrnoError("read " + shown);
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    closedir(d);
-  }
-  for (const auto& n : names)
+  auto names = ListDirFd(fd.get());
+  if (!names) return Error{names.error() + " " + shown};
+  for (const auto& n : *names)
     if (auto st2 = RemoveAt(fd.get(), n, shown + "/" + n, dev); !st2) return st2;
   if (unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0) return ErrnoError("remove " + shown);
   return {};

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -14,6 +15,12 @@ namespace imager {
 
 /// realpath(3) with an error naming the path.
 Result<std::string> Canonical(const std::string& path);
+
+/// The names in the directory open at `dir_fd` (which stays open), without "." and "..",
+/// sorted bytewise.
+Result<std::vector<std::string>> ListDirFd(int dir_fd);
+/// The same for a path.
+Result<std::vector<std::string>> ListDir(const std::string& path);
 
 /// mkdir -p: creates `path` and its missing parents (mode 0755).
 Status MakeDirs(const std::string& path);

@@ -3,7 +3,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -15,6 +14,7 @@
 #include <memory>
 
 #include "base/fd.h"
+#include "base/fs.h"
 #include "base/strings.h"
 
 namespace imager::formats::tar {
@@ -139,18 +139,9 @@ class Writer {
 
   // Depth-first, names sorted bytewise: the same tree always gives the same archive.
   Status Tree(const std::string& dir, const std::string& name) {
-    std::vector<std::string> names;
-    {
-      DIR* d = opendir(dir.c_str());
-      if (!d) return ErrnoError("open directory " + dir);
-      while (dirent* de = readdir(d)) {
-        std::string n = de->d_name;
-        if (n != "." && n != "..") names.push_back(n);
-      }
-      closedir(d);
-    }
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) {
+    auto names = ListDir(dir);
+    if (!names) return names.take_error();
+    for (const auto& n : *names) {
       std::string path = dir + "/" + n, child = name + "/" + n;
       if (auto st = Entry(path, child); !st) return st;
       struct stat sb;

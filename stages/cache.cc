@@ -40,17 +40,10 @@ Status EnsureDir(const std::string& path) {
   return {};
 }
 
+// The names in `dir`, sorted; nothing when it cannot be read.
 std::vector<std::string> ListNames(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
+  auto names = ListDir(dir);
+  return names ? *names : std::vector<std::string>{};
 }
 
 Status FsyncPath(const std::string& path) {

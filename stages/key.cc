@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "stages/key.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -11,6 +10,7 @@
 #include <string_view>
 
 #include "base/fd.h"
+#include "base/fs.h"
 #include "base/sha256.h"
 #include "base/strings.h"
 
@@ -34,19 +34,6 @@ std::string Octal(mode_t mode) {
   char buf[8];
   snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
   return buf;
-}
-
-Result<std::vector<std::string>> SortedNames(int dir_fd) {
-  DIR* d = fdopendir(dup(dir_fd));
-  if (!d) return ErrnoError("read directory");
-  std::vector<std::string> names;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // Streams the canonical description of a tree into one SHA-256.
@@ -106,7 +93,7 @@ Status TreeHasher::Children(int parent, const std::string& name, const std::stri
   int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
   UniqueFd fd(openat(parent, name.c_str(), flags));
   if (!fd.valid()) return ErrnoError("open " + Shown(rel));
-  auto names = SortedNames(fd.get());
+  auto names = ListDirFd(fd.get());
   if (!names) return Wrap(Shown(rel), names.error());
   for (const auto& n : *names)
     if (auto st = Entry(fd.get(), n, rel == "." ? n : rel + "/" + n, false); !st) return st;
