@@ -207,8 +207,8 @@ Example:
 constexpr const char* kPruneHelp = R"(
 Keeps the N most recently used entries of each stage of each profile and deletes the rest
 (default N: 3); --all deletes every entry. Prune waits until running builds have finished,
-so it never deletes what a build uses. Files that a sandboxed build created under a
-subordinate uid may be impossible to delete as yourself: prune then says which.
+so it never deletes what a build uses. Files that a sandboxed build gave to subordinate ids
+are deleted from inside the sandbox's id mapping.
 
 Example:
   imager cache prune --dry-run
