@@ -18,6 +18,8 @@ const std::vector<Verb>& Verbs() {
       {"run", "Run a command in the rootless sandbox (like bwrap)", SetupRun},
       {"check", "Check that this host can run rootless builds, and how to fix it", SetupCheck},
       {"profile", "Check, show and list build profiles", SetupProfile},
+      {"resolve", "Solve a profile's packages into its lock file", SetupResolve},
+      {"fetch", "Download a profile's locked packages into the package cache", SetupFetch},
       {"cache", "List, measure and prune the cache of stage outputs", SetupCache},
       {"internal", "imager's helpers inside its sandbox", SetupInternal, true},
   };

@@ -44,6 +44,8 @@ const std::vector<Verb>& Verbs();
 Action SetupRun(CLI::App* app, const GlobalOptions* global);
 Action SetupCheck(CLI::App* app, const GlobalOptions* global);
 Action SetupProfile(CLI::App* app, const GlobalOptions* global);
+Action SetupResolve(CLI::App* app, const GlobalOptions* global);
+Action SetupFetch(CLI::App* app, const GlobalOptions* global);
 Action SetupBuild(CLI::App* app, const GlobalOptions* global);
 Action SetupShell(CLI::App* app, const GlobalOptions* global);
 Action SetupCache(CLI::App* app, const GlobalOptions* global);

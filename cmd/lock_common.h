@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// What `imager resolve` and `imager fetch` share: their flags, loading the profile, and getting
+/// a lock for it — the profile's lock file when it still answers the request, else a fresh
+/// resolution written back to it.
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "profiles/profile.h"
+#include "repo/fetch.h"
+#include "repo/lockfile.h"
+
+namespace imager::cmd {
+
+struct LockFlags {
+  std::string profile;
+  std::string cache_dir;
+  std::string lockfile;
+  bool offline = false;
+  bool locked = false;
+  bool json = false;
+};
+
+void AddLockFlags(CLI::App* app, LockFlags* f);
+
+struct LockContext {
+  profiles::Profile profile;
+  std::string cache_dir;  // absolute
+  std::string lock_path;
+  std::unique_ptr<repo::Fetcher> fetcher;  // null offline
+};
+
+/// Loads the profile (shipped names allowed; warnings printed) and sets up cache and fetcher.
+Result<LockContext> PrepareLock(const LockFlags& f);
+
+struct LockOutcome {
+  repo::Lock lock;
+  bool resolved = false;  // false: taken from the lock file as it was
+  std::string changes;    // what a fresh resolution changed against the old lock, if anything
+};
+
+/// --locked: the lock file must exist and match the profile's request; it is used as it is.
+/// Otherwise, when `reuse` and the lock file matches, it is used; else the profile is resolved
+/// and the lock file (re)written.
+Result<LockOutcome> ObtainLock(const LockContext& c, const LockFlags& f, bool reuse);
+
+}  // namespace imager::cmd

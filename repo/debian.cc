@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "repo/debian.h"
+
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/sha256.h"
+#include "base/strings.h"
+
+namespace imager::repo {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> Words(std::string_view s) {
+  std::vector<std::string> out;
+  for (const auto& w : Split(s, ' '))
+    if (!Trim(w).empty()) out.emplace_back(Trim(w));
+  return out;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// A fetch error that means "the server has no such file" rather than "could not ask".
+bool LooksNotFound(const std::string& error) {
+  return error.find("HTTP 404") != std::string::npos ||
+         error.find("HTTP 410") != std::string::npos ||
+         error.find("Couldn't read a file://") != std::string::npos ||
+         error.find("No such file") != std::string::npos;
+}
+
+// The ETag and Last-Modified of a cached file live in FILE.cache.json.
+struct CacheMeta {
+  std::string etag;
+  int64_t last_modified = -1;
+};
+
+CacheMeta ReadMeta(const std::string& file) {
+  CacheMeta m;
+  auto text = ReadFile(file + ".cache.json");
+  if (!text) return m;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return m;
+  m.etag = j.value("etag", "");
+  m.last_modified = j.value("last_modified", int64_t{-1});
+  return m;
+}
+
+void WriteMeta(const std::string& file, const FetchResult& r) {
+  nlohmann::json j = {{"etag", r.etag}, {"last_modified", r.last_modified}};
+  if (auto st = WriteFile(file + ".cache.json", j.dump(2) + "\n"); !st)
+    log::Warn("metadata cache: " + st.error());
+}
+
+void Forget(const std::string& file) {
+  ::unlink(file.c_str());
+  ::unlink((file + ".cache.json").c_str());
+}
+
+// One conditional download into the metadata cache.
+Result<FetchResult> FetchOne(Fetcher& fetcher, const std::string& url, const std::string& dest) {
+  FetchRequest req{.url = url, .dest = dest};
+  if (Exists(dest)) {
+    CacheMeta m = ReadMeta(dest);
+    req.etag = m.etag;
+    req.last_modified = m.last_modified;
+  }
+  auto r = fetcher.FetchAll({req}, nullptr);
+  if (!r) return r.take_error();
+  if (r->size() != 1) return Error{"fetch " + url + ": the fetcher returned no result"};
+  FetchResult res = (*r)[0];
+  if (!res.not_modified) WriteMeta(dest, res);
+  return res;
+}
+
+// The signed Release text of the suite, verified; fills the release fields of `md`.
+Result<std::string> FetchRelease(const profiles::Repository& repo, const std::string& dir,
+                                 const MetadataOptions& o, DebianMetadata* md) {
+  std::string base = md->mirror + "/dists/" + repo.suite + "/";
+  std::string inrelease = dir + "/InRelease", release = dir + "/Release";
+  bool inline_signed = true;
+  if (o.offline) {
+    inline_signed = Exists(inrelease);
+    if (!inline_signed && !(Exists(release) && Exists(release + ".gpg")))
+      return Error{"offline: no cached metadata for " + base + " (looked for " + inrelease +
+                   "); run 'imager resolve' once without --offline"};
+  } else {
+    auto r = FetchOne(*o.fetcher, base + "InRelease", inrelease);
+    if (!r && !LooksNotFound(r.error())) return Error{"fetch " + base + "InRelease: " + r.error()};
+    if (!r) {
+      inline_signed = false;
+      Forget(inrelease);
+      auto rel = FetchOne(*o.fetcher, base + "Release", release);
+      if (!rel && LooksNotFound(rel.error()))
+        return Error{"suite " + repo.suite + " not found at " + md->mirror +
+                     "/dists/ (neither InRelease nor Release exists)"};
+      if (!rel) return Error{"fetch " + base + "Release: " + rel.error()};
+      auto sig = FetchOne(*o.fetcher, base + "Release.gpg", release + ".gpg");
+      if (!sig && LooksNotFound(sig.error()))
+        return Error{"missing signature: " + base +
+                     "Release has no Release.gpg, and there is no InRelease"};
+      if (!sig) return Error{"fetch " + base + "Release.gpg: " + sig.error()};
+    }
+  }
+  std::string file = inline_signed ? inrelease : release;
+  md->release_url = base + (inline_signed ? "InRelease" : "Release");
+  auto hash = Sha256File(file);
+  if (!hash) return hash.take_error();
+  md->release_sha256 = *hash;
+  auto v = inline_signed ? VerifyInline(file, repo.keyring, o.openpgp)
+                         : VerifyDetached(file, release + ".gpg", repo.keyring, o.openpgp);
+  if (!v) {
+    // A file that failed its check must not be taken from the cache later (or sent as 304).
+    if (!o.offline) Forget(file);
+    return Error{md->release_url + ": " + v.error()};
+  }
+  if (inline_signed) return std::move(v->content);
+  return ReadFile(release);
+}
+
+// Chooses the best-compressed index of COMP/binary-ARCH that the Release lists.
+const std::string* PickIndex(const ReleaseInfo& rel, const std::string& comp,
+                             const std::string& arch, std::string* name) {
+  for (const char* ext : {".xz", ".gz", ""}) {
+    *name = comp + "/binary-" + arch + "/Packages" + ext;
+    auto it = rel.files.find(*name);
+    if (it != rel.files.end()) return &it->second.sha256;
+  }
+  return nullptr;
+}
+
+Status CheckRelease(const profiles::Repository& repo, const std::string& arch,
+                    const ReleaseInfo& rel, const MetadataOptions& o, const std::string& url) {
+  std::vector<std::string> problems;
+  if (!rel.architectures.empty() && std::find(rel.architectures.begin(), rel.architectures.end(),
+                                              arch) == rel.architectures.end())
+    problems.push_back("suite " + repo.suite + " has no architecture " + arch +
+                       " (it has: " + Join(rel.architectures, " ") + ")");
+  std::vector<std::string> missing;
+  for (const auto& c : repo.components)
+    if (std::find(rel.components.begin(), rel.components.end(), c) == rel.components.end())
+      missing.push_back(c);
+  if (!missing.empty())
+    problems.push_back("suite " + repo.suite + " has no component" +
+                       (missing.size() > 1 ? "s " : " ") + Join(missing, ", ") +
+                       " (it has: " + Join(rel.components, " ") + ")");
+  int64_t now = o.now >= 0 ? o.now : static_cast<int64_t>(::time(nullptr));
+  if (rel.valid_until_unix >= 0 && now > rel.valid_until_unix) {
+    std::string msg = "the Release expired on " + rel.valid_until +
+                      " (Valid-Until): the mirror is stale or replays old metadata";
+    if (!o.offline) problems.push_back(msg);
+    if (o.offline) log::Warn(url + ": " + msg + "; using the cached copy offline");
+  }
+  if (!problems.empty()) return Error{url + ": " + Join(problems, "; ")};
+  if (repo.suite != rel.suite && repo.suite != rel.codename)
+    log::Warn(url + ": the Release is for suite '" + rel.suite + "' (codename '" + rel.codename +
+              "'), not '" + repo.suite + "'");
+  return {};
+}
+
+// Which Packages files to use: per component, ARCH, then all when the archive keeps it apart.
+Result<std::vector<PackagesIndex>> PlanIndexes(const profiles::Repository& repo,
+                                               const std::string& arch, const ReleaseInfo& rel,
+                                               const std::string& dir, const std::string& url) {
+  std::vector<PackagesIndex> out;
+  std::vector<std::string> problems;
+  for (const auto& comp : repo.components) {
+    for (const std::string& a : {arch, std::string("all")}) {
+      if (a == "all" && (rel.all_in_arch_indexes || arch == "all")) continue;
+      std::string name;
+      if (!PickIndex(rel, comp, a, &name)) {
+        if (a != "all")
+          problems.push_back("no Packages index for " + comp + "/binary-" + a + " is listed");
+        continue;
+      }
+      const ReleaseInfo::File& f = rel.files.at(name);
+      out.push_back({comp, a, name, dir + "/" + name, f.sha256, f.size});
+    }
+  }
+  if (!problems.empty()) return Error{url + ": " + Join(problems, "; ")};
+  return out;
+}
+
+// Makes every index present and verified, downloading the ones the cache lacks in one batch.
+Status FetchIndexes(const DebianMetadata& md, const std::string& suite_url,
+                    const MetadataOptions& o) {
+  std::vector<FetchRequest> requests;
+  std::vector<const PackagesIndex*> fetched;
+  for (const auto& ix : md.indexes) {
+    if (Exists(ix.path)) {
+      auto h = Sha256File(ix.path);
+      if (h && *h == ix.sha256) continue;
+    }
+    if (o.offline)
+      return Error{"offline: " + ix.path + " is missing or outdated (the cached Release lists " +
+                   ix.name + " with sha256 " + ix.sha256 + "); run without --offline"};
+    if (auto st = MakeDirs(fs::path(ix.path).parent_path().string()); !st) return st;
+    ::unlink(ix.path.c_str());
+    std::string url = suite_url + ix.name;
+    if (md.release.acquire_by_hash)
+      url = suite_url + fs::path(ix.name).parent_path().string() + "/by-hash/SHA256/" + ix.sha256;
+    requests.push_back({.url = url, .dest = ix.path, .sha256 = ix.sha256, .size = ix.size});
+    fetched.push_back(&ix);
+  }
+  if (!requests.empty()) {
+    auto r = o.fetcher->FetchAll(requests, nullptr);
+    if (!r) return Error{"fetch Packages indexes of " + suite_url + ": " + r.error()};
+  }
+  for (const PackagesIndex* ix : fetched) {
+    auto h = Sha256File(ix->path);
+    if (!h) return h.take_error();
+    if (*h != ix->sha256) {
+      ::unlink(ix->path.c_str());
+      return Error{suite_url + ix->name + ": sha256 mismatch: the signed Release lists " +
+                   ix->sha256 + ", the file has " + *h + " (tampered or corrupted index)"};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<int64_t> ParseReleaseDate(std::string_view text) {
+  std::string s(Trim(text));
+  struct tm tm = {};
+  const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (!end) end = strptime(s.c_str(), "%d %b %Y %H:%M:%S", &tm);
+  if (!end) return Error{"cannot parse date '" + s + "'"};
+  std::string zone(Trim(end));
+  int64_t offset = 0;
+  if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-') &&
+      std::all_of(zone.begin() + 1, zone.end(), ::isdigit)) {
+    offset = (std::stoi(zone.substr(1, 2)) * 60 + std::stoi(zone.substr(3, 2))) * 60;
+    if (zone[0] == '-') offset = -offset;
+  } else if (!zone.empty() && zone != "UTC" && zone != "GMT" && zone != "Z") {
+    return Error{"cannot parse date '" + s + "': unknown time zone '" + zone + "'"};
+  }
+  return static_cast<int64_t>(timegm(&tm)) - offset;
+}
+
+Result<ReleaseInfo> ParseRelease(std::string_view text, const std::string& origin) {
+  ReleaseInfo rel;
+  std::vector<std::string> problems;
+  std::string field;  // the multi-line field being read
+  int lineno = 0;
+  for (const auto& line : Split(text, '\n')) {
+    ++lineno;
+    std::string where = origin + ":" + std::to_string(lineno);
+    if (Trim(line).empty()) continue;
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (field != "SHA256") continue;
+      auto w = Words(line);
+      if (w.size() != 3 || w[0].size() != 64) {
+        problems.push_back(where + ": malformed SHA256 line");
+        continue;
+      }
+      char* endp = nullptr;
+      int64_t size = std::strtoll(w[1].c_str(), &endp, 10);
+      if (*endp != 0) problems.push_back(where + ": bad size '" + w[1] + "'");
+      rel.files[w[2]] = {w[0], size};
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) {
+      problems.push_back(where + ": not a 'Field: value' line");
+      continue;
+    }
+    field = line.substr(0, colon);
+    std::string value(Trim(std::string_view(line).substr(colon + 1)));
+    if (field == "Origin") rel.origin = value;
+    if (field == "Label") rel.label = value;
+    if (field == "Suite") rel.suite = value;
+    if (field == "Codename") rel.codename = value;
+    if (field == "Architectures") rel.architectures = Words(value);
+    if (field == "Components") rel.components = Words(value);
+    if (field == "Acquire-By-Hash") rel.acquire_by_hash = value == "yes";
+    if (field == "No-Support-for-Architecture-all") rel.all_in_arch_indexes = value == "Packages";
+    for (auto [name, str, unix] :
+         {std::tuple{"Date", &rel.date, &rel.date_unix},
+          std::tuple{"Valid-Until", &rel.valid_until, &rel.valid_until_unix}}) {
+      if (field != name) continue;
+      *str = value;
+      auto t = ParseReleaseDate(value);
+      if (!t) problems.push_back(where + ": " + field + ": " + t.error());
+      if (t) *unix = *t;
+    }
+  }
+  if (rel.suite.empty() && rel.codename.empty())
+    problems.push_back(origin + ": neither Suite nor Codename is set");
+  if (rel.files.empty()) problems.push_back(origin + ": no SHA256 file list");
+  if (!problems.empty()) return Error{Join(problems, "\n")};
+  return rel;
+}
+
+std::string MetadataDir(const std::string& cache_dir, const std::string& mirror) {
+  std::string_view m = mirror;
+  if (size_t p = m.find("://"); p != std::string_view::npos) m = m.substr(p + 3);
+  while (!m.empty() && m.back() == '/') m.remove_suffix(1);
+  std::string out;
+  for (char c : m) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '~') {
+      out += c;
+    } else if (c == '/') {
+      out += '_';
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    }
+  }
+  return cache_dir + "/metadata/" + out;
+}
+
+Result<DebianMetadata> FetchDebianMetadata(const profiles::Repository& repo,
+                                           const std::string& arch,
+                                           const MetadataOptions& options) {
+  DebianMetadata md;
+  md.mirror = repo.mirror;
+  while (!md.mirror.empty() && md.mirror.back() == '/') md.mirror.pop_back();
+  md.suite = repo.suite;
+  if (md.mirror.empty() || md.mirror == "auto")
+    return Error{"repository " + repo.suite + ": mirror '" + repo.mirror +
+                 "' is not a URL (resolve 'auto' from the host's apt sources first)"};
+  if (repo.keyring.empty())
+    return Error{"repository " + md.mirror + " " + repo.suite + ": no keyring to verify it with"};
+  if (!options.offline && !options.fetcher)
+    return Error{"repository " + md.mirror + ": no fetcher given"};
+  std::string dir = MetadataDir(options.cache_dir, md.mirror) + "/dists/" + repo.suite;
+  if (auto st = MakeDirs(dir); !st) return st.take_error();
+  auto text = FetchRelease(repo, dir, options, &md);
+  if (!text) return text.take_error();
+  auto rel = ParseRelease(*text, md.release_url);
+  if (!rel) return rel.take_error();
+  md.release = std::move(*rel);
+  if (auto st = CheckRelease(repo, arch, md.release, options, md.release_url); !st)
+    return st.take_error();
+  std::string suite_url = md.mirror + "/dists/" + repo.suite + "/";
+  auto ix = PlanIndexes(repo, arch, md.release, dir, md.release_url);
+  if (!ix) return ix.take_error();
+  md.indexes = std::move(*ix);
+  if (auto st = FetchIndexes(md, suite_url, options); !st) return st.take_error();
+  return md;
+}
+
+}  // namespace imager::repo

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Lock is the result of resolving a profile, kept as `<profile>.lock` beside it: the request it
+/// answers, the signed metadata it was solved against, and every package in install order with
+/// where it comes from and its sha256. The JSON form is stable (keys sorted, 2-space indent,
+/// trailing newline), so an unchanged resolution rewrites identical bytes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "profiles/profile.h"
+
+namespace imager::repo {
+
+/// What the profile asks for; a lock answers exactly one request.
+struct LockRequest {
+  std::string family;  // "debian", "rpm"
+  std::string arch;
+  std::string variant;               // "minbase", ... or "none"
+  std::vector<std::string> include;  // sorted, unique
+  std::vector<std::string> exclude;  // sorted, unique
+  bool recommends = false;
+  struct Repo {
+    std::string type;  // "deb", "rpm-md"
+    std::string suite;
+    std::vector<std::string> components;
+    bool operator==(const Repo&) const = default;
+  };
+  std::vector<Repo> repositories;  // mirrors are not part of the request: any mirror will do
+  bool operator==(const LockRequest&) const = default;
+};
+
+/// The metadata of one repository at the time of solving.
+struct LockedRepository {
+  std::string url;  // the mirror (deb) or repository URL (rpm-md)
+  std::string suite;
+  std::string date;     // the Release's (or repomd's) Date
+  std::string release;  // URL of the signed file that was verified (InRelease, repomd.xml)
+  std::string sha256;   // of that file
+};
+
+struct LockedPackage {
+  std::string name;
+  std::string version;
+  std::string arch;
+  std::string url;
+  std::string sha256;
+  int64_t size = -1;
+};
+
+struct Lock {
+  int version = 1;
+  LockRequest request;
+  std::vector<LockedRepository> repositories;
+  std::vector<LockedPackage> packages;  // install order
+
+  int64_t TotalSize() const;
+};
+
+/// The request a profile makes (include/exclude sorted and made unique).
+LockRequest RequestOf(const profiles::Profile& profile);
+
+/// The lock file of a profile: DIR_OF(profile.source)/NAME.lock.
+std::string LockPathFor(const profiles::Profile& profile);
+
+std::string LockToJson(const Lock& lock);
+Result<Lock> ParseLock(const std::string& text, const std::string& origin);
+Result<Lock> ReadLock(const std::string& path);
+/// Writes atomically: a temporary file beside PATH, fsynced, renamed over it.
+Status WriteLock(const std::string& path, const Lock& lock);
+
+/// OK when `lock` answers `request`; else an error listing every field that differs, with the
+/// lock's and the profile's values.
+Status Matches(const Lock& lock, const LockRequest& request);
+
+}  // namespace imager::repo

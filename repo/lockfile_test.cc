@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "repo/lockfile.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fd.h"
+#include "base/fs.h"
+
+namespace imager::repo {
+namespace {
+
+Lock Sample() {
+  Lock l;
+  l.request = {.family = "debian",
+               .arch = "amd64",
+               .variant = "minbase",
+               .include = {"linux-image-amd64", "systemd-sysv"},
+               .exclude = {},
+               .recommends = false,
+               .repositories = {{"deb", "bookworm", {"main"}}}};
+  l.repositories = {{"http://mirror.invalid/debian", "bookworm", "Sat, 10 Jun 2023 08:37:11 UTC",
+                     "http://mirror.invalid/debian/dists/bookworm/InRelease",
+                     std::string(64, 'a')}};
+  l.packages = {{"libc6", "2.36-9", "amd64", "http://mirror.invalid/debian/pool/l/libc6.deb",
+                 std::string(64, 'b'), 2800000},
+                {"dash", "0.5.12-2", "amd64", "http://mirror.invalid/debian/pool/d/dash.deb",
+                 std::string(64, 'c'), 90000}};
+  return l;
+}
+
+constexpr const char* kSampleJson = R"({
+  "lockfile-version": 1,
+  "packages": [
+    {
+      "architecture": "amd64",
+      "name": "libc6",
+      "sha256": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+      "size": 2800000,
+      "url": "http://mirror.invalid/debian/pool/l/libc6.deb",
+      "version": "2.36-9"
+    },
+    {
+      "architecture": "amd64",
+      "name": "dash",
+      "sha256": "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+      "size": 90000,
+      "url": "http://mirror.invalid/debian/pool/d/dash.deb",
+      "version": "0.5.12-2"
+    }
+  ],
+  "repositories": [
+    {
+      "date": "Sat, 10 Jun 2023 08:37:11 UTC",
+      "release": "http://mirror.invalid/debian/dists/bookworm/InRelease",
+      "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+      "suite": "bookworm",
+      "url": "http://mirror.invalid/debian"
+    }
+  ],
+  "request": {
+    "arch": "amd64",
+    "exclude": [],
+    "family": "debian",
+    "include": [
+      "linux-image-amd64",
+      "systemd-sysv"
+    ],
+    "recommends": false,
+    "repositories": [
+      {
+        "components": [
+          "main"
+        ],
+        "suite": "bookworm",
+        "type": "deb"
+      }
+    ],
+    "variant": "minbase"
+  }
+}
+)";
+
+TEST(LockfileTest, StableSortedJsonWithInstallOrder) {
+  EXPECT_EQ(LockToJson(Sample()), kSampleJson);
+}
+
+TEST(LockfileTest, RoundTripGivesTheSameBytes) {
+  std::string dir = *MakeTempDir("/tmp", "imager-lock-test-");
+  std::string path = dir + "/p.lock";
+  ASSERT_TRUE(WriteLock(path, Sample()));
+  auto first = ReadFile(path);
+  auto lock = ReadLock(path);
+  ASSERT_TRUE(lock) << lock.error();
+  EXPECT_EQ(lock->packages.size(), 2u);
+  EXPECT_EQ(lock->packages[1].name, "dash");
+  EXPECT_EQ(lock->TotalSize(), 2890000);
+  EXPECT_EQ(lock->request, Sample().request);
+  ASSERT_TRUE(WriteLock(path, *lock));
+  EXPECT_EQ(*ReadFile(path), *first);
+  (void)RemoveTree(dir);
+}
+
+TEST(LockfileTest, MalformedAndNewerFilesAreRefused) {
+  auto bad = ParseLock("[1]", "x.lock");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), "x.lock: not a JSON object");
+  auto missing = ParseLock(R"({"lockfile-version": 1})", "x.lock");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("x.lock: malformed lock file"), std::string::npos);
+  auto newer = ParseLock(R"({"lockfile-version": 2})", "x.lock");
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().find("lockfile-version 2 is not supported"), std::string::npos);
+}
+
+TEST(LockfileTest, MatchesListsEveryDifference) {
+  Lock l = Sample();
+  EXPECT_TRUE(Matches(l, l.request));
+  LockRequest now = l.request;
+  now.include = {"linux-image-amd64", "openssh-server"};
+  now.variant = "important";
+  now.recommends = true;
+  now.repositories[0].components = {"main", "contrib"};
+  auto m = Matches(l, now);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error(),
+            "the lock file no longer matches the profile (run 'imager resolve' to refresh it):\n"
+            "  packages.variant: lock has minbase, profile has important\n"
+            "  packages.include: the profile adds [openssh-server], drops [systemd-sysv]\n"
+            "  packages.recommends: lock has false, profile has true\n"
+            "  repositories: lock has [deb bookworm main], profile has [deb bookworm main "
+            "contrib]");
+}
+
+TEST(LockfileTest, RequestOfAProfileIsSortedAndKeepsAuto) {
+  profiles::Profile p;
+  p.name = "demo";
+  p.source = "/some/dir/demo.yaml";
+  p.distribution = {profiles::Family::kDebian, "bookworm", "amd64"};
+  profiles::Repository r;
+  r.mirror = "auto";
+  r.suite = "bookworm";
+  r.components = {"main"};
+  p.repositories = {r};
+  p.packages.variant = profiles::Variant::kNone;
+  p.packages.include = {"b", "a", "b"};
+  LockRequest req = RequestOf(p);
+  EXPECT_EQ(req.include, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(req.variant, "none");
+  EXPECT_EQ(req.family, "debian");
+  EXPECT_EQ(req.repositories[0].type, "deb");
+  EXPECT_EQ(LockPathFor(p), "/some/dir/demo.lock");
+}
+
+}  // namespace
+}  // namespace imager::repo

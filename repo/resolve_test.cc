@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "repo/resolve.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/sha256.h"
+#include "profiles/loader.h"
+#include "repo/curl_fetcher.h"
+#include "repo/testing/deb_repo.h"
+
+namespace imager::repo {
+namespace {
+
+namespace fs = std::filesystem;
+using Strings = std::vector<std::string>;
+
+class ResolveTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::string m = test::MissingTools(); !m.empty()) {
+      missing_ = m;
+      return;
+    }
+    dir_ = *MakeTempDir("/tmp", "imager-resolve-test-");
+    fs::create_directories(dir_ + "/key");
+    key_ = new test::GpgKey(dir_ + "/key", "Imager Fixture Archive <archive@example.invalid>");
+    repo_ = new test::DebRepo(dir_ + "/repo");
+    bool ok = key_->ok();
+    for (const auto& spec : test::StandardSpecs()) ok = ok && repo_->Add(spec);
+    ready_ = ok && repo_->Publish({}, key_);
+  }
+  static void TearDownTestSuite() {
+    delete key_;
+    delete repo_;
+    if (!dir_.empty()) (void)RemoveTree(dir_);
+  }
+  void SetUp() override {
+    if (!missing_.empty()) GTEST_SKIP() << "missing tools: " << missing_;
+    ASSERT_TRUE(ready_) << "fixture setup failed";
+    t_ = dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(t_ + "/apt/sources.list.d");
+    options_ = {.cache_dir = t_ + "/cache", .fetcher = &fetcher_, .etc_apt = t_ + "/apt"};
+  }
+
+  // A profile file in the test's directory; MIRROR is a URL or "auto".
+  profiles::Profile Profile(const std::string& packages, const std::string& mirror) {
+    std::string yaml =
+        "name: fixture\ndistribution: {family: debian, release: testing}\n"
+        "repositories:\n  - {mirror: \"" +
+        mirror + "\", suite: testing, keyring: " + key_->asc() + "}\npackages: " + packages + "\n";
+    EXPECT_TRUE(WriteFile(t_ + "/fixture.yaml", yaml));
+    auto p = profiles::LoadProfile(t_ + "/fixture.yaml");
+    EXPECT_TRUE(p) << p.error();
+    return p ? *p : profiles::Profile();
+  }
+  static Strings Names(const Lock& l) {
+    Strings n;
+    for (const auto& p : l.packages) n.push_back(p.name);
+    return n;
+  }
+
+  static inline std::string missing_, dir_;
+  static inline test::GpgKey* key_ = nullptr;
+  static inline test::DebRepo* repo_ = nullptr;
+  static inline bool ready_ = false;
+  std::string t_;
+  test::FakeFetcher fetcher_;
+  ResolveOptions options_;
+};
+
+TEST_F(ResolveTest, MinbasePlusIncludeInInstallOrder) {
+  auto p = Profile("{variant: minbase, include: [tool]}", repo_->url());
+  auto lock = Resolve(p, options_);
+  ASSERT_TRUE(lock) << lock.error();
+  // libsolv's transaction order: every package after what it (pre-)depends on.
+  EXPECT_EQ(Names(*lock), (Strings{"base-files", "libc6", "zeta", "dash", "apt", "tool"}));
+  const LockedPackage& dash = lock->packages[3];
+  std::string deb = repo_->root() + "/pool/main/d/dash_0.5.12-2_amd64.deb";
+  EXPECT_EQ(dash.version, "0.5.12-2");
+  EXPECT_EQ(dash.arch, "amd64");
+  EXPECT_EQ(dash.url, repo_->url() + "/pool/main/d/dash_0.5.12-2_amd64.deb");
+  EXPECT_EQ(dash.sha256, *Sha256File(deb));
+  EXPECT_EQ(dash.size, static_cast<int64_t>(fs::file_size(deb)));
+  ASSERT_EQ(lock->repositories.size(), 1u);
+  const LockedRepository& r = lock->repositories[0];
+  EXPECT_EQ(r.url, repo_->url());
+  EXPECT_EQ(r.suite, "testing");
+  EXPECT_EQ(r.date, "Sat, 10 Jun 2023 08:37:11 UTC");
+  EXPECT_EQ(r.release, repo_->url() + "/dists/testing/InRelease");
+  EXPECT_EQ(r.sha256, *Sha256File(repo_->root() + "/dists/testing/InRelease"));
+  EXPECT_EQ(lock->request.variant, "minbase");
+  EXPECT_EQ(lock->request.include, Strings{"tool"});
+}
+
+TEST_F(ResolveTest, VariantsExcludesAndAlternatives) {
+  auto names = [&](const std::string& packages) {
+    auto lock = Resolve(Profile(packages, repo_->url()), options_);
+    EXPECT_TRUE(lock) << lock.error();
+    Strings n = lock ? Names(*lock) : Strings{};
+    std::sort(n.begin(), n.end());
+    return n;
+  };
+  EXPECT_EQ(names("{variant: essential}"), (Strings{"base-files", "dash", "libc6"}));
+  EXPECT_EQ(names("{variant: minbase, exclude: [apt]}"), (Strings{"base-files", "dash", "libc6"}));
+  EXPECT_EQ(names("{variant: essential, include: [tool]}"),
+            (Strings{"base-files", "dash", "libc6", "tool", "zeta"}));
+  EXPECT_EQ(names("{variant: essential, include: [tool, alpha]}"),
+            (Strings{"alpha", "base-files", "dash", "libc6", "tool"}));
+}
+
+TEST_F(ResolveTest, ErrorsNameTheProfile) {
+  auto p = Profile("{variant: essential, include: [broken, tol]}", repo_->url());
+  auto lock = Resolve(p, options_);
+  ASSERT_FALSE(lock);
+  EXPECT_EQ(lock.error(), t_ + "/fixture.yaml: unknown package 'tol' (packages.include); did you "
+                               "mean tool?");
+  auto unsat = Resolve(Profile("{variant: essential, include: [broken]}", repo_->url()), options_);
+  ASSERT_FALSE(unsat);
+  EXPECT_NE(unsat.error().find("package broken 1.0 depends on libc6 (>= 3), but only libc6 "
+                               "2.36-9 is available"),
+            std::string::npos)
+      << unsat.error();
+}
+
+TEST_F(ResolveTest, AutoMirrorFromTheHostsAptSources) {
+  ASSERT_TRUE(WriteFile(t_ + "/apt/sources.list", "deb " + repo_->url() + " testing main\n"));
+  auto p = Profile("{variant: essential}", "auto");
+  auto lock = Resolve(p, options_);
+  ASSERT_TRUE(lock) << lock.error();
+  EXPECT_EQ(lock->repositories[0].url, repo_->url());
+  EXPECT_EQ(p.repositories[0].mirror, "auto");
+  ASSERT_TRUE(WriteFile(t_ + "/apt/sources.list", ""));
+  auto none = Resolve(p, options_);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().find("repository testing"), std::string::npos) << none.error();
+}
+
+TEST_F(ResolveTest, OfflineGivesTheSameLock) {
+  auto p = Profile("{variant: minbase}", repo_->url());
+  auto online = Resolve(p, options_);
+  ASSERT_TRUE(online) << online.error();
+  ResolveOptions off = options_;
+  off.offline = true;
+  off.fetcher = nullptr;
+  auto offline = Resolve(p, off);
+  ASSERT_TRUE(offline) << offline.error();
+  EXPECT_EQ(LockToJson(*offline), LockToJson(*online));
+}
+
+TEST_F(ResolveTest, FetchPackagesIntoTheCacheThenOffline) {
+  auto lock = Resolve(Profile("{variant: minbase}", repo_->url()), options_);
+  ASSERT_TRUE(lock) << lock.error();
+  auto curl = MakeCurlFetcher({});
+  int calls = 0;
+  FetchPackagesOptions fo{.cache_dir = t_ + "/cache", .fetcher = curl.get()};
+  fo.progress = [&](const FetchProgress&) { ++calls; };
+  auto got = FetchPackages(*lock, fo);
+  ASSERT_TRUE(got) << got.error();
+  EXPECT_EQ(got->fetched, 4);
+  EXPECT_GT(calls, 0);
+  ASSERT_EQ(got->paths.size(), 4u);
+  for (size_t i = 0; i < got->paths.size(); ++i)
+    EXPECT_EQ(*Sha256File(got->paths[i]), lock->packages[i].sha256);
+  auto again = FetchPackages(*lock, {.cache_dir = t_ + "/cache", .offline = true});
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->cached, 4);
+  auto empty = FetchPackages(*lock, {.cache_dir = t_ + "/empty", .offline = true});
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().find("4 of 4 packages are not in the cache"), std::string::npos)
+      << empty.error();
+}
+
+TEST_F(ResolveTest, TamperedPackageIsRejected) {
+  test::DebRepo copy = repo_->CopyTo(t_ + "/repo");
+  auto lock = Resolve(Profile("{variant: essential}", copy.url()), options_);
+  ASSERT_TRUE(lock) << lock.error();
+  std::string deb = copy.root() + "/pool/main/d/dash_0.5.12-2_amd64.deb";
+  auto bytes = ReadFile(deb);
+  (*bytes)[bytes->size() - 10] ^= 1;
+  ASSERT_TRUE(WriteFile(deb, *bytes));
+  auto curl = MakeCurlFetcher({.retries = 0});
+  auto got = FetchPackages(*lock, {.cache_dir = t_ + "/cache", .fetcher = curl.get()});
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.error().find("dash_0.5.12-2_amd64.deb"), std::string::npos) << got.error();
+  EXPECT_NE(got.error().find("sha256 mismatch"), std::string::npos) << got.error();
+}
+
+TEST_F(ResolveTest, RpmIsNotImplementedYet) {
+  profiles::Profile p;
+  p.source = "f.yaml";
+  p.distribution.family = profiles::Family::kRpm;
+  auto lock = Resolve(p, options_);
+  ASSERT_FALSE(lock);
+  EXPECT_EQ(lock.error(),
+            "f.yaml: resolving rpm profiles (rpm-md repositories) is not implemented yet");
+}
+
+}  // namespace
+}  // namespace imager::repo
