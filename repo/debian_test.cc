@@ -107,6 +107,16 @@ TEST_F(DebianTest, SecondRunIsConditionalAndReusesVerifiedIndexes) {
   EXPECT_EQ(fetcher_.seen[0].etag, "\"fake\"");
 }
 
+TEST_F(DebianTest, AcquireByHash) {
+  ASSERT_TRUE(repo_.Publish({.by_hash = true}, key_));
+  auto md = Fetch(Repo());
+  ASSERT_TRUE(md) << md.error();
+  ASSERT_EQ(fetcher_.seen.size(), 2u);
+  EXPECT_EQ(fetcher_.seen[1].url, repo_.url() + "/dists/testing/main/binary-amd64/by-hash/SHA256/" +
+                                      md->indexes[0].sha256);
+  EXPECT_EQ(md->indexes[0].name, "main/binary-amd64/Packages.xz");
+}
+
 TEST_F(DebianTest, OfflineUsesOnlyTheCache) {
   ASSERT_TRUE(repo_.Publish({}, key_));
   auto none = Fetch(Repo(), true);
