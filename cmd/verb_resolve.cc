@@ -18,8 +18,8 @@ Fetches the signed metadata of the profile's repositories (InRelease, or Release
 Release.gpg, checked with gpgv against the profile's keyring; Packages checked against the
 signed sha256), solves the package request with libsolv and writes the exact package set, in
 install order, to the lock file: name, version, architecture, URL, sha256 and size of every
-package, and the date and hash of the metadata it was solved against. `imager build` and
-`imager fetch` use that lock file while it matches the profile.
+package, and the date and hash of the metadata it was solved against. `imager fetch` uses
+that lock file while it matches the profile's request; --locked only checks that it does.
 
 Examples:
   imager resolve profiles/debian-live.yaml          # writes profiles/debian-live.lock

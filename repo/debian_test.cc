@@ -6,7 +6,9 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "repo/curl_fetcher.h"
 #include "repo/testing/deb_repo.h"
+#include "repo/testing/http_server.h"
 
 namespace imager::repo {
 namespace {
@@ -105,6 +107,16 @@ TEST_F(DebianTest, SecondRunIsConditionalAndReusesVerifiedIndexes) {
   ASSERT_EQ(fetcher_.seen.size(), 1u);
   EXPECT_TRUE(Contains(fetcher_.seen[0].url, "/InRelease"));
   EXPECT_EQ(fetcher_.seen[0].etag, "\"fake\"");
+}
+
+TEST_F(DebianTest, AcquireByHash) {
+  ASSERT_TRUE(repo_.Publish({.by_hash = true}, key_));
+  auto md = Fetch(Repo());
+  ASSERT_TRUE(md) << md.error();
+  ASSERT_EQ(fetcher_.seen.size(), 2u);
+  EXPECT_EQ(fetcher_.seen[1].url, repo_.url() + "/dists/testing/main/binary-amd64/by-hash/SHA256/" +
+                                      md->indexes[0].sha256);
+  EXPECT_EQ(md->indexes[0].name, "main/binary-amd64/Packages.xz");
 }
 
 TEST_F(DebianTest, OfflineUsesOnlyTheCache) {
@@ -215,6 +227,59 @@ TEST_F(DebianTest, MissingSuite) {
   ASSERT_FALSE(md);
   EXPECT_EQ(md.error(), "suite nosuch not found at " + repo_.url() +
                             "/dists/ (neither InRelease nor Release exists)");
+}
+
+TEST_F(DebianTest, CurlOverFileUrlsFallsBackAndFindsMissingSuites) {
+  ASSERT_TRUE(repo_.Publish({.inrelease = false}, key_));
+  auto curl = MakeCurlFetcher({.retries = 0});
+  MetadataOptions o{.cache_dir = cache_, .fetcher = curl.get()};
+  o.now = kJune11th2023;
+  auto md = FetchDebianMetadata(Repo(), "amd64", o);
+  ASSERT_TRUE(md) << md.error();
+  EXPECT_EQ(md->release_url, repo_.url() + "/dists/testing/Release");
+  auto missing = FetchDebianMetadata(Repo("nosuch"), "amd64", o);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), "suite nosuch not found at " + repo_.url() +
+                                 "/dists/ (neither InRelease nor Release exists)");
+}
+
+TEST_F(DebianTest, HttpConditionalGetAndServerErrors) {
+  ASSERT_TRUE(repo_.Publish({}, key_));
+  test::HttpServer server;
+  ASSERT_TRUE(server.ok());
+  server.Set("/debian/dists/testing/InRelease",
+             {.body = *ReadFile(Dists() + "/InRelease"), .etag = "\"r1\""});
+  server.Set("/debian/dists/testing/main/binary-amd64/Packages.xz",
+             {.body = *ReadFile(Dists() + "/main/binary-amd64/Packages.xz")});
+  auto curl = MakeCurlFetcher({.retries = 0});
+  MetadataOptions o{.cache_dir = cache_, .fetcher = curl.get()};
+  o.now = kJune11th2023;
+  auto r = Repo();
+  r.mirror = server.Url("/debian");
+  auto first = FetchDebianMetadata(r, "amd64", o);
+  ASSERT_TRUE(first) << first.error();
+  auto second = FetchDebianMetadata(r, "amd64", o);
+  ASSERT_TRUE(second) << second.error();
+  auto seen = server.RequestsFor("/debian/dists/testing/InRelease");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].Header("if-none-match"), "\"r1\"");
+  EXPECT_EQ(seen[1].status, 304);
+  EXPECT_EQ(server.RequestsFor("/debian/dists/testing/main/binary-amd64/Packages.xz").size(), 1u);
+  EXPECT_EQ(second->release_sha256, first->release_sha256);
+
+  r.suite = "nosuch";
+  auto missing = FetchDebianMetadata(r, "amd64", o);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), "suite nosuch not found at " + server.Url("/debian") +
+                                 "/dists/ (neither InRelease nor Release exists)");
+  server.Set("/debian/dists/broken/InRelease", {.fail_times = 10, .fail_status = 503});
+  r.suite = "broken";
+  auto down = FetchDebianMetadata(r, "amd64", o);
+  ASSERT_FALSE(down);
+  EXPECT_TRUE(
+      Contains(down.error(), "fetch " + server.Url("/debian/dists/broken/InRelease") + ": "))
+      << down.error();
+  EXPECT_TRUE(Contains(down.error(), "503")) << down.error();
 }
 
 TEST_F(DebianTest, MissingArchitecture) {

@@ -120,7 +120,8 @@ struct PublishOptions {
   bool all_in_arch_indexes = true;  // arch:all also in binary-ARCH (as Debian does)
   bool inrelease = true;
   bool release_gpg = true;
-  bool xz = true;  // else .gz
+  bool xz = true;        // else .gz
+  bool by_hash = false;  // Acquire-By-Hash: compressed indexes only under by-hash/SHA256/
 };
 
 /// A repository tree at ROOT: pool/ with the .debs, dists/SUITE/ with indexes and signatures.
@@ -197,8 +198,13 @@ class DebRepo {
         for (const char* ext : {"", ".xz", ".gz"}) {
           std::string f = plain + ext;
           if (!fs::exists(f)) continue;
-          sums += " " + *Sha256File(f) + " " + std::to_string(fs::file_size(f)) + " " + dir +
-                  "/Packages" + ext + "\n";
+          std::string sha = *Sha256File(f);
+          sums += " " + sha + " " + std::to_string(fs::file_size(f)) + " " + dir + "/Packages" +
+                  ext + "\n";
+          if (o.by_hash && *ext) {
+            fs::create_directories(dists + "/" + dir + "/by-hash/SHA256");
+            fs::rename(f, dists + "/" + dir + "/by-hash/SHA256/" + sha);
+          }
         }
         ::unlink(plain.c_str());  // like a real mirror: listed, but only compressed on disk
       }
@@ -209,7 +215,7 @@ class DebRepo {
         (o.valid_until.empty() ? "" : "Valid-Until: " + o.valid_until + "\n") +
         "Architectures: " + Join(o.archs, " ") + "\nComponents: " + Join(comps, " ") + "\n" +
         (o.all_in_arch_indexes ? "No-Support-for-Architecture-all: Packages\n" : "") +
-        "Description: fixture\nSHA256:\n" + sums;
+        (o.by_hash ? "Acquire-By-Hash: yes\n" : "") + "Description: fixture\nSHA256:\n" + sums;
     if (!WriteFile(dists + "/Release", release)) return false;
     if (key && o.inrelease && !key->ClearSign(dists + "/Release", dists + "/InRelease"))
       return false;
