@@ -209,5 +209,25 @@ TEST_F(RpmMdTest, MissingSignatureIsRejected) {
       << lock.error();
 }
 
+TEST_F(RpmMdTest, OfflineUsesTheCache) {
+  ASSERT_TRUE(Resolve(Profile({"alpha"}), options_));
+  options_.offline = true;
+  options_.fetcher = nullptr;
+  auto lock = Resolve(Profile({"alpha"}), options_);
+  ASSERT_TRUE(lock) << lock.error();
+  EXPECT_EQ(Names(*lock), (Strings{"beta", "alpha"}));
+}
+
+TEST_F(RpmMdTest, UnsignedRepositoryWithoutGpgcheck) {
+  std::string root = CopyRepo();
+  fs::remove(root + "/repodata/repomd.xml.asc");
+  profiles::Profile p = Profile({"gamma"}, root);
+  p.repositories[0].gpgcheck = false;
+  p.repositories[0].keyring.clear();
+  auto lock = Resolve(p, options_);
+  ASSERT_TRUE(lock) << lock.error();
+  EXPECT_EQ(Names(*lock), (Strings{"gamma"}));
+}
+
 }  // namespace
 }  // namespace imager::repo
