@@ -5,6 +5,7 @@
 #include "base/strings.h"
 #include "repo/apt_sources.h"
 #include "repo/debian.h"
+#include "repo/rpmmd.h"
 #include "repo/solver.h"
 
 namespace imager::repo {
@@ -39,9 +40,6 @@ Result<std::vector<profiles::Repository>> ConcreteRepositories(const profiles::P
 }  // namespace
 
 Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& options) {
-  if (profile.distribution.family != profiles::Family::kDebian)
-    return Error{profile.source + ": resolving " + profiles::NameOf(profile.distribution.family) +
-                 " profiles (rpm-md repositories) is not implemented yet"};
   auto repos = ConcreteRepositories(profile, options.etc_apt);
   if (!repos) return repos.take_error();
   Lock lock;
@@ -54,6 +52,14 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
                      .openpgp = options.openpgp,
                      .now = options.now};
   for (const auto& repo : *repos) {
+    if (repo.type == profiles::RepoType::kRpmMd) {
+      auto md = FetchRpmMdMetadata(repo, mo);
+      if (!md) return Error{profile.source + ": " + md.error()};
+      if (auto st = AddRpmMd(pool, *md); !st) return st.take_error();
+      lock.repositories.push_back(
+          {md->url, "", md->repomd.revision, md->repomd_url, md->repomd_sha256});
+      continue;
+    }
     auto md = FetchDebianMetadata(repo, arch, mo);
     if (!md) return md.take_error();
     for (const auto& ix : md->indexes)
@@ -61,8 +67,11 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
     lock.repositories.push_back(
         {md->mirror, md->suite, md->release.date, md->release_url, md->release_sha256});
   }
+  // `@group` names a comps group of the rpm-md repositories: its mandatory and default packages.
+  auto include = ExpandGroups(pool, profile.packages.include);
+  if (!include) return Error{profile.source + ": packages.include: " + include.error()};
   SolveRequest req{.variant = profile.packages.variant,
-                   .include = profile.packages.include,
+                   .include = *include,
                    .exclude = profile.packages.exclude,
                    .recommends = profile.packages.recommends};
   auto solution = pool.Solve(req);

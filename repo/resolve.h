@@ -27,8 +27,9 @@ struct ResolveOptions {
 };
 
 /// Resolves the profile's request against its repositories (`mirror: auto` is looked up in the
-/// host's apt sources here, so the lock's request keeps "auto"). rpm families are not
-/// implemented yet and say so.
+/// host's apt sources here, so the lock's request keeps "auto"). rpm-md repositories are read
+/// with their comps groups, and "@group" in packages.include stands for a group's mandatory and
+/// default packages.
 Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& options);
 
 struct FetchPackagesOptions {

@@ -187,15 +187,5 @@ TEST_F(ResolveTest, TamperedPackageIsRejected) {
   EXPECT_NE(got.error().find("sha256 mismatch"), std::string::npos) << got.error();
 }
 
-TEST_F(ResolveTest, RpmIsNotImplementedYet) {
-  profiles::Profile p;
-  p.source = "f.yaml";
-  p.distribution.family = profiles::Family::kRpm;
-  auto lock = Resolve(p, options_);
-  ASSERT_FALSE(lock);
-  EXPECT_EQ(lock.error(),
-            "f.yaml: resolving rpm profiles (rpm-md repositories) is not implemented yet");
-}
-
 }  // namespace
 }  // namespace imager::repo

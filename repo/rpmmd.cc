@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "repo/rpmmd.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/sha256.h"
+#include "base/strings.h"
+#include "repo/openpgp.h"
+
+// libsolv's pool headers name a struct member `requires`, a C++20 keyword; renaming it in this
+// translation unit changes no layout.
+#define requires solv_requires
+#include <solv/knownid.h>
+#include <solv/pool.h>
+#include <solv/queue.h>
+#include <solv/repo.h>
+extern "C" {  // libsolvext's headers lack C++ guards
+#include <solv/repo_comps.h>
+#include <solv/repo_rpmmd.h>
+#include <solv/solv_xfopen.h>
+}
+#include <solv/solvable.h>
+#undef requires
+
+namespace imager::repo {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kGroupPrefix = "group:";
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool LooksNotFound(const std::string& error) {
+  return error.find("HTTP 404") != std::string::npos ||
+         error.find("HTTP 410") != std::string::npos ||
+         error.find("Couldn't read a file://") != std::string::npos ||
+         error.find("No such file") != std::string::npos;
+}
+
+// The text between <TAG ...> and </TAG> inside BLOCK, or nullopt.
+std::optional<std::string> Element(std::string_view block, std::string_view tag,
+                                   std::string* attrs = nullptr) {
+  std::string open = "<" + std::string(tag);
+  size_t p = 0;
+  while ((p = block.find(open, p)) != std::string_view::npos) {
+    char next = p + open.size() < block.size() ? block[p + open.size()] : '\0';
+    if (next == ' ' || next == '>' || next == '/' || next == '\t' || next == '\n') break;
+    p += open.size();
+  }
+  if (p == std::string_view::npos) return std::nullopt;
+  size_t gt = block.find('>', p);
+  if (gt == std::string_view::npos) return std::nullopt;
+  if (attrs) *attrs = std::string(block.substr(p + open.size(), gt - p - open.size()));
+  if (block[gt - 1] == '/') return std::string();
+  size_t close = block.find("</" + std::string(tag) + ">", gt);
+  if (close == std::string_view::npos) return std::nullopt;
+  return std::string(Trim(block.substr(gt + 1, close - gt - 1)));
+}
+
+// The value of NAME="..." in an attribute list.
+std::string Attr(std::string_view attrs, std::string_view name) {
+  std::string key = " " + std::string(name) + "=\"";
+  std::string padded = " " + std::string(attrs);
+  size_t p = padded.find(key);
+  if (p == std::string::npos) return "";
+  size_t start = p + key.size(), end = padded.find('"', start);
+  return end == std::string::npos ? "" : padded.substr(start, end - start);
+}
+
+// Downloads URL to DEST, or checks that the cache has it when offline.
+Status Get(const MetadataOptions& o, const std::string& url, const std::string& dest,
+           const std::string& sha256 = "", int64_t size = -1) {
+  if (o.offline) {
+    if (Exists(dest)) return {};
+    return Error{"offline: no cached copy of " + url + " (looked for " + dest +
+                 "); run 'imager resolve' once without --offline"};
+  }
+  if (auto st = MakeDirs(fs::path(dest).parent_path().string()); !st) return st;
+  ::unlink(dest.c_str());
+  auto r =
+      o.fetcher->FetchAll({{.url = url, .dest = dest, .sha256 = sha256, .size = size}}, nullptr);
+  if (!r) return Error{"fetch " + url + ": " + r.error()};
+  return {};
+}
+
+// Fetches repomd.xml (and its signature when gpgcheck is on) and verifies it.
+Status FetchRepoMd(const profiles::Repository& repo, const std::string& dir,
+                   const MetadataOptions& o, RpmMdMetadata* md) {
+  std::string file = dir + "/repomd.xml", asc = file + ".asc";
+  md->repomd_url = md->url + "/repodata/repomd.xml";
+  if (auto st = Get(o, md->repomd_url, file); !st) {
+    if (LooksNotFound(st.error()))
+      return Error{"no rpm-md repository at " + md->url + ": " + md->repomd_url + " not found"};
+    return st;
+  }
+  if (repo.gpgcheck) {
+    if (auto st = Get(o, md->repomd_url + ".asc", asc); !st) {
+      if (!o.offline) ::unlink(file.c_str());
+      if (LooksNotFound(st.error()))
+        return Error{"missing signature: " + md->repomd_url +
+                     " has no repomd.xml.asc, and gpgcheck is on"};
+      return st;
+    }
+    auto v = VerifyDetached(file, asc, repo.keyring, o.openpgp);
+    if (!v) {
+      if (!o.offline) ::unlink(file.c_str());
+      return Error{md->repomd_url + ": " + v.error()};
+    }
+  }
+  auto hash = Sha256File(file);
+  if (!hash) return hash.take_error();
+  md->repomd_sha256 = *hash;
+  return {};
+}
+
+// Makes F present in the cache and verified against the sha256 repomd.xml lists.
+Status FetchIndex(const RpmMdMetadata& md, const std::string& dir, const MetadataOptions& o,
+                  RpmMdFile* f) {
+  f->path = dir + "/" + fs::path(f->location).filename().string();
+  std::string url = md.url + "/" + f->location;
+  bool cached = false;
+  if (Exists(f->path)) {
+    auto h = Sha256File(f->path);
+    cached = h && *h == f->sha256;
+  }
+  if (!cached) {
+    if (o.offline)
+      return Error{"offline: " + f->path + " is missing or outdated (repomd.xml lists " +
+                   f->location + " with sha256 " + f->sha256 + "); run without --offline"};
+    if (auto st = Get(o, url, f->path, f->sha256, f->size); !st) return st;
+  }
+  auto h = Sha256File(f->path);
+  if (!h) return h.take_error();
+  if (*h != f->sha256) {
+    ::unlink(f->path.c_str());
+    return Error{url + ": sha256 mismatch: repomd.xml lists " + f->sha256 + ", the file has " + *h +
+                 " (tampered or corrupted index)"};
+  }
+  return {};
+}
+
+Status Load(::Pool* pool, ::Repo* repo, const std::string& path, bool comps) {
+  FILE* fp = solv_xfopen(path.c_str(), "r");
+  if (!fp) return ErrnoError("open " + path);
+  int rc = comps ? repo_add_comps(repo, fp, 0) : repo_add_rpmmd(repo, fp, nullptr, 0);
+  fclose(fp);
+  if (rc != 0) return Error{"load " + path + ": " + std::string(pool_errstr(pool))};
+  return {};
+}
+
+// Every comps group in the pool: its id (without "group:") -> solvable.
+std::map<std::string, Id> Groups(::Pool* pool) {
+  std::map<std::string, Id> out;
+  for (Id p = 2; p < pool->nsolvables; ++p) {
+    Solvable* s = pool->solvables + p;
+    if (!s->repo) continue;
+    std::string_view name = pool_id2str(pool, s->name);
+    if (!StartsWith(name, kGroupPrefix)) continue;
+    out.emplace(std::string(name.substr(kGroupPrefix.size())), p);
+    if (const char* title = solvable_lookup_str(s, SOLVABLE_SUMMARY)) out.emplace(title, p);
+  }
+  return out;
+}
+
+}  // namespace
+
+const RpmMdFile* RepoMd::Find(std::string_view type) const {
+  for (const auto& f : files)
+    if (f.type == type) return &f;
+  return nullptr;
+}
+
+Result<RepoMd> ParseRepoMd(std::string_view text, const std::string& origin) {
+  RepoMd md;
+  if (!Element(text, "repomd")) return Error{origin + ": not a repomd.xml (no <repomd> element)"};
+  md.revision = Element(text, "revision").value_or("");
+  std::vector<std::string> problems;
+  size_t p = 0;
+  while ((p = text.find("<data ", p)) != std::string_view::npos) {
+    size_t end = text.find("</data>", p);
+    if (end == std::string_view::npos) {
+      problems.push_back(origin + ": unterminated <data> element");
+      break;
+    }
+    std::string_view block = text.substr(p, end - p + 7);
+    p = end;
+    RpmMdFile f;
+    f.type = Attr(block.substr(6, block.find('>') - 6), "type");
+    std::string attrs;
+    std::string sum = Element(block, "checksum", &attrs).value_or("");
+    std::string sum_type = Attr(attrs, "type");
+    Element(block, "location", &attrs);
+    f.location = Attr(attrs, "href");
+    if (auto size = Element(block, "size")) f.size = std::strtoll(size->c_str(), nullptr, 10);
+    if (sum_type == "sha256" && sum.size() == 64) f.sha256 = sum;
+    if (f.type.empty() || f.location.empty())
+      problems.push_back(origin + ": a <data> element without type or location");
+    else if (f.sha256.empty() && (f.type == "primary" || StartsWith(f.type, "group")))
+      problems.push_back(origin + ": " + f.type + " has no sha256 checksum (it has '" + sum_type +
+                         "')");
+    md.files.push_back(std::move(f));
+  }
+  if (!problems.empty()) return Error{Join(problems, "\n")};
+  return md;
+}
+
+Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
+                                         const MetadataOptions& options) {
+  RpmMdMetadata md;
+  md.url = repo.url.empty() ? repo.mirror : repo.url;
+  while (!md.url.empty() && md.url.back() == '/') md.url.pop_back();
+  if (md.url.empty()) return Error{"rpm-md repository: no url"};
+  if (repo.gpgcheck && repo.keyring.empty())
+    return Error{"repository " + md.url + ": gpgcheck is on but there is no keyring"};
+  if (!options.offline && !options.fetcher)
+    return Error{"repository " + md.url + ": no fetcher given"};
+  std::string dir = MetadataDir(options.cache_dir, md.url) + "/repodata";
+  if (auto st = MakeDirs(dir); !st) return st.take_error();
+  if (auto st = FetchRepoMd(repo, dir, options, &md); !st) return st.take_error();
+  auto text = ReadFile(dir + "/repomd.xml");
+  if (!text) return text.take_error();
+  auto parsed = ParseRepoMd(*text, md.repomd_url);
+  if (!parsed) return parsed.take_error();
+  md.repomd = std::move(*parsed);
+  const RpmMdFile* primary = md.repomd.Find("primary");
+  if (!primary) return Error{md.repomd_url + ": lists no primary index"};
+  md.primary = *primary;
+  if (auto st = FetchIndex(md, dir, options, &md.primary); !st) return st.take_error();
+  const RpmMdFile* comps = md.repomd.Find("group");
+  if (!comps) comps = md.repomd.Find("group_gz");
+  if (comps) {
+    md.comps = *comps;
+    if (auto st = FetchIndex(md, dir, options, &*md.comps); !st) return st.take_error();
+  }
+  return md;
+}
+
+Status AddRpmMd(Pool& pool, const RpmMdMetadata& md) {
+  ::Repo* repo = pool.AddRepo(md.url, md.url);
+  if (auto st = Load(pool.raw(), repo, md.primary.path, false); !st) return st;
+  if (md.comps)
+    if (auto st = Load(pool.raw(), repo, md.comps->path, true); !st) return st;
+  return {};
+}
+
+Result<std::vector<std::string>> ExpandGroups(Pool& pool, const std::vector<std::string>& names) {
+  ::Pool* p = pool.raw();
+  std::map<std::string, Id> groups;
+  bool scanned = false;
+  std::vector<std::string> out, problems;
+  std::set<std::string> seen;
+  auto add = [&](std::string n) {
+    if (seen.insert(n).second) out.push_back(std::move(n));
+  };
+  for (const auto& name : names) {
+    if (!StartsWith(name, "@")) {
+      add(name);
+      continue;
+    }
+    if (!scanned) groups = Groups(p), scanned = true;
+    std::string group = name.substr(1);
+    auto it = groups.find(group);
+    if (it == groups.end()) {
+      std::vector<std::string> ids;
+      for (const auto& [id, _] : groups) ids.push_back(id);
+      std::string best = ClosestMatch(group, ids);
+      problems.push_back("unknown group '" + name + "'" +
+                         (best.empty() ? " (the repositories define no comps groups)"
+                                       : "; did you mean @" + best + "?"));
+      continue;
+    }
+    Solvable* s = p->solvables + it->second;
+    for (Id key : {SOLVABLE_REQUIRES, SOLVABLE_RECOMMENDS}) {  // mandatory, default
+      Queue q;
+      queue_init(&q);
+      solvable_lookup_idarray(s, key, &q);
+      std::vector<std::string> members;
+      for (int i = 0; i < q.count; ++i)
+        if (q.elements[i] != SOLVABLE_PREREQMARKER)
+          members.push_back(pool_dep2str(p, q.elements[i]));
+      queue_free(&q);
+      std::sort(members.begin(), members.end());
+      for (auto& m : members) add(std::move(m));
+    }
+  }
+  if (!problems.empty()) return Error{Join(problems, "\n")};
+  return out;
+}
+
+}  // namespace imager::repo

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Signed rpm-md repository metadata: fetches repodata/repomd.xml, verifies its detached
+/// repomd.xml.asc against the repository keyring when gpgcheck is on, and fetches the primary
+/// index (and the comps groups when the repository has them), each checked against the sha256
+/// repomd.xml lists before it is used; then loads them into a Pool (repo_add_rpmmd /
+/// repo_add_comps) and expands `@group` names of a request into the group's packages.
+/// Files are cached under CACHE/metadata/<url>/repodata/; offline, only that cache is read.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "profiles/profile.h"
+#include "repo/debian.h"
+#include "repo/solver.h"
+
+namespace imager::repo {
+
+/// One <data> entry of repomd.xml.
+struct RpmMdFile {
+  std::string type;      // "primary", "group", "group_gz", ...
+  std::string location;  // href, relative to the repository URL
+  std::string sha256;
+  int64_t size = -1;
+  std::string path;  // the cached, verified file (set once fetched)
+};
+
+/// The parts of repomd.xml resolution needs.
+struct RepoMd {
+  std::string revision;
+  std::vector<RpmMdFile> files;
+  const RpmMdFile* Find(std::string_view type) const;
+};
+
+/// Parses repomd.xml text; `origin` names it in errors. Only sha256 checksums are accepted.
+Result<RepoMd> ParseRepoMd(std::string_view text, const std::string& origin);
+
+struct RpmMdMetadata {
+  std::string url;            // the repository URL, without a trailing '/'
+  std::string repomd_url;     // of the repomd.xml that was verified (or taken unsigned)
+  std::string repomd_sha256;  // of that file, as downloaded
+  RepoMd repomd;
+  RpmMdFile primary;
+  std::optional<RpmMdFile> comps;
+};
+
+/// Fetches and verifies the metadata of one rpm-md repository. Errors name the URL: a missing
+/// repomd.xml, a missing or bad repomd.xml.asc (gpgcheck on), no primary entry, an index whose
+/// sha256 differs from the one repomd.xml lists (both hashes).
+Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
+                                         const MetadataOptions& options);
+
+/// Loads the primary index (and comps) into POOL; packages download from URL/location.
+Status AddRpmMd(Pool& pool, const RpmMdMetadata& md);
+
+/// Replaces every "@group" of NAMES with the group's mandatory and default packages (comps
+/// ids or names); an unknown group fails, naming it and close group ids.
+Result<std::vector<std::string>> ExpandGroups(Pool& pool, const std::vector<std::string>& names);
+
+}  // namespace imager::repo
