@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/strings.h"
+#include "repo/metadata_cache.h"
 
 namespace imager::repo {
 namespace {
@@ -42,50 +43,6 @@ bool LooksNotFound(const std::string& error) {
          error.find("No such file") != std::string::npos;
 }
 
-// The ETag and Last-Modified of a cached file live in FILE.cache.json.
-struct CacheMeta {
-  std::string etag;
-  int64_t last_modified = -1;
-};
-
-CacheMeta ReadMeta(const std::string& file) {
-  CacheMeta m;
-  auto text = ReadFile(file + ".cache.json");
-  if (!text) return m;
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return m;
-  m.etag = j.value("etag", "");
-  m.last_modified = j.value("last_modified", int64_t{-1});
-  return m;
-}
-
-void WriteMeta(const std::string& file, const FetchResult& r) {
-  nlohmann::json j = {{"etag", r.etag}, {"last_modified", r.last_modified}};
-  if (auto st = WriteFile(file + ".cache.json", j.dump(2) + "\n"); !st)
-    log::Warn("metadata cache: " + st.error());
-}
-
-void Forget(const std::string& file) {
-  ::unlink(file.c_str());
-  ::unlink((file + ".cache.json").c_str());
-}
-
-// One conditional download into the metadata cache.
-Result<FetchResult> FetchOne(Fetcher& fetcher, const std::string& url, const std::string& dest) {
-  FetchRequest req{.url = url, .dest = dest};
-  if (Exists(dest)) {
-    CacheMeta m = ReadMeta(dest);
-    req.etag = m.etag;
-    req.last_modified = m.last_modified;
-  }
-  auto r = fetcher.FetchAll({req}, nullptr);
-  if (!r) return r.take_error();
-  if (r->size() != 1) return Error{"fetch " + url + ": the fetcher returned no result"};
-  FetchResult res = (*r)[0];
-  if (!res.not_modified) WriteMeta(dest, res);
-  return res;
-}
-
 // The signed Release text of the suite, verified; fills the release fields of `md`.
 Result<std::string> FetchRelease(const profiles::Repository& repo, const std::string& dir,
                                  const MetadataOptions& o, DebianMetadata* md) {
@@ -98,17 +55,17 @@ Result<std::string> FetchRelease(const profiles::Repository& repo, const std::st
       return Error{"offline: no cached metadata for " + base + " (looked for " + inrelease +
                    "); run 'imager resolve' once without --offline"};
   } else {
-    auto r = FetchOne(*o.fetcher, base + "InRelease", inrelease);
+    auto r = FetchConditional(*o.fetcher, base + "InRelease", inrelease);
     if (!r && !LooksNotFound(r.error())) return Error{"fetch " + base + "InRelease: " + r.error()};
     if (!r) {
       inline_signed = false;
-      Forget(inrelease);
-      auto rel = FetchOne(*o.fetcher, base + "Release", release);
+      ForgetCached(inrelease);
+      auto rel = FetchConditional(*o.fetcher, base + "Release", release);
       if (!rel && LooksNotFound(rel.error()))
         return Error{"suite " + repo.suite + " not found at " + md->mirror +
                      "/dists/ (neither InRelease nor Release exists)"};
       if (!rel) return Error{"fetch " + base + "Release: " + rel.error()};
-      auto sig = FetchOne(*o.fetcher, base + "Release.gpg", release + ".gpg");
+      auto sig = FetchConditional(*o.fetcher, base + "Release.gpg", release + ".gpg");
       if (!sig && LooksNotFound(sig.error()))
         return Error{"missing signature: " + base +
                      "Release has no Release.gpg, and there is no InRelease"};
@@ -124,7 +81,7 @@ Result<std::string> FetchRelease(const profiles::Repository& repo, const std::st
                          : VerifyDetached(file, release + ".gpg", repo.keyring, o.openpgp);
   if (!v) {
     // A file that failed its check must not be taken from the cache later (or sent as 304).
-    if (!o.offline) Forget(file);
+    if (!o.offline) ForgetCached(file);
     return Error{md->release_url + ": " + v.error()};
   }
   if (inline_signed) return std::move(v->content);

@@ -14,6 +14,7 @@
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "base/strings.h"
+#include "repo/metadata_cache.h"
 #include "repo/openpgp.h"
 
 // libsolv's pool headers name a struct member `requires`, a C++20 keyword; renaming it in this
@@ -101,14 +102,22 @@ Status FetchRepoMd(const profiles::Repository& repo, const std::string& dir,
                    const MetadataOptions& o, RpmMdMetadata* md) {
   std::string file = dir + "/repomd.xml", asc = file + ".asc";
   md->repomd_url = md->url + "/repodata/repomd.xml";
-  if (auto st = Get(o, md->repomd_url, file); !st) {
+  // repomd.xml and its signature are fetched conditionally: unchanged, they are not downloaded.
+  auto get = [&](const std::string& url, const std::string& dest) -> Status {
+    if (o.offline) return Get(o, url, dest);
+    if (auto st = MakeDirs(dir); !st) return st;
+    auto r = FetchConditional(*o.fetcher, url, dest);
+    if (!r) return Error{"fetch " + url + ": " + r.error()};
+    return {};
+  };
+  if (auto st = get(md->repomd_url, file); !st) {
     if (LooksNotFound(st.error()))
       return Error{"no rpm-md repository at " + md->url + ": " + md->repomd_url + " not found"};
     return st;
   }
   if (repo.gpgcheck) {
-    if (auto st = Get(o, md->repomd_url + ".asc", asc); !st) {
-      if (!o.offline) ::unlink(file.c_str());
+    if (auto st = get(md->repomd_url + ".asc", asc); !st) {
+      if (!o.offline) ForgetCached(file);
       if (LooksNotFound(st.error()))
         return Error{"missing signature: " + md->repomd_url +
                      " has no repomd.xml.asc, and gpgcheck is on"};
@@ -116,7 +125,7 @@ Status FetchRepoMd(const profiles::Repository& repo, const std::string& dir,
     }
     auto v = VerifyDetached(file, asc, repo.keyring, o.openpgp);
     if (!v) {
-      if (!o.offline) ::unlink(file.c_str());
+      if (!o.offline) ForgetCached(file);
       return Error{md->repomd_url + ": " + v.error()};
     }
   }

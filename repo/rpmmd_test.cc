@@ -6,8 +6,10 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "repo/curl_fetcher.h"
 #include "repo/resolve.h"
 #include "repo/testing/deb_repo.h"
+#include "repo/testing/http_server.h"
 
 namespace imager::repo {
 namespace {
@@ -227,6 +229,38 @@ TEST_F(RpmMdTest, UnsignedRepositoryWithoutGpgcheck) {
   auto lock = Resolve(p, options_);
   ASSERT_TRUE(lock) << lock.error();
   EXPECT_EQ(Names(*lock), (Strings{"gamma"}));
+}
+
+// Over HTTP with the real fetcher: a second resolve asks for repomd.xml (and its signature)
+// conditionally and gets 304; the indexes it lists are not downloaded again.
+TEST_F(RpmMdTest, HttpConditionalGetOfRepoMd) {
+  test::HttpServer server;
+  ASSERT_TRUE(server.ok());
+  for (const auto& e : fs::directory_iterator(dir_ + "/repo/repodata")) {
+    std::string name = e.path().filename().string();
+    test::Route route{.body = *ReadFile(e.path().string())};
+    if (name == "repomd.xml" || name == "repomd.xml.asc") route.etag = "\"" + name + "-1\"";
+    server.Set("/rpm/repodata/" + name, route);
+  }
+  auto curl = MakeCurlFetcher({.retries = 0});
+  options_.fetcher = curl.get();
+  profiles::Profile p = Profile({"alpha"});
+  p.repositories[0].url = server.Url("/rpm");
+  auto first = Resolve(p, options_);
+  ASSERT_TRUE(first) << first.error();
+  auto second = Resolve(p, options_);
+  ASSERT_TRUE(second) << second.error();
+  EXPECT_EQ(Names(*second), (Strings{"beta", "alpha"}));
+  for (const char* f : {"repomd.xml", "repomd.xml.asc"}) {
+    auto seen = server.RequestsFor(std::string("/rpm/repodata/") + f);
+    ASSERT_EQ(seen.size(), 2u) << f;
+    EXPECT_EQ(seen[1].Header("if-none-match"), std::string("\"") + f + "-1\"") << f;
+    EXPECT_EQ(seen[1].status, 304) << f;
+  }
+  int primary = 0;
+  for (const auto& r : server.Requests())
+    primary += r.path.find("primary.xml") != std::string::npos;
+  EXPECT_EQ(primary, 1);
 }
 
 }  // namespace
