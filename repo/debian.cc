@@ -30,19 +30,6 @@ std::vector<std::string> Words(std::string_view s) {
   return out;
 }
 
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-// A fetch error that means "the server has no such file" rather than "could not ask".
-bool LooksNotFound(const std::string& error) {
-  return error.find("HTTP 404") != std::string::npos ||
-         error.find("HTTP 410") != std::string::npos ||
-         error.find("Couldn't read a file://") != std::string::npos ||
-         error.find("No such file") != std::string::npos;
-}
-
 // The signed Release text of the suite, verified; fills the release fields of `md`.
 Result<std::string> FetchRelease(const profiles::Repository& repo, const std::string& dir,
                                  const MetadataOptions& o, DebianMetadata* md) {
@@ -50,8 +37,8 @@ Result<std::string> FetchRelease(const profiles::Repository& repo, const std::st
   std::string inrelease = dir + "/InRelease", release = dir + "/Release";
   bool inline_signed = true;
   if (o.offline) {
-    inline_signed = Exists(inrelease);
-    if (!inline_signed && !(Exists(release) && Exists(release + ".gpg")))
+    inline_signed = CachedFileExists(inrelease);
+    if (!inline_signed && !(CachedFileExists(release) && CachedFileExists(release + ".gpg")))
       return Error{"offline: no cached metadata for " + base + " (looked for " + inrelease +
                    "); run 'imager resolve' once without --offline"};
   } else {
@@ -157,7 +144,7 @@ Status FetchIndexes(const DebianMetadata& md, const std::string& suite_url,
   std::vector<FetchRequest> requests;
   std::vector<const PackagesIndex*> fetched;
   for (const auto& ix : md.indexes) {
-    if (Exists(ix.path)) {
+    if (CachedFileExists(ix.path)) {
       auto h = Sha256File(ix.path);
       if (h && *h == ix.sha256) continue;
     }

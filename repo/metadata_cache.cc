@@ -38,7 +38,7 @@ void WriteMeta(const std::string& file, const FetchResult& r) {
 Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
                                      const std::string& dest) {
   FetchRequest req{.url = url, .dest = dest};
-  if (access(dest.c_str(), F_OK) == 0) {
+  if (CachedFileExists(dest)) {
     CacheMeta m = ReadMeta(dest);
     req.etag = m.etag;
     req.last_modified = m.last_modified;
@@ -49,6 +49,15 @@ Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
   FetchResult res = (*r)[0];
   if (!res.not_modified) WriteMeta(dest, res);
   return res;
+}
+
+bool CachedFileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+bool LooksNotFound(const std::string& error) {
+  return error.find("HTTP 404") != std::string::npos ||
+         error.find("HTTP 410") != std::string::npos ||
+         error.find("Couldn't read a file://") != std::string::npos ||
+         error.find("No such file") != std::string::npos;
 }
 
 void ForgetCached(const std::string& file) {

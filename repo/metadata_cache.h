@@ -16,6 +16,12 @@ namespace imager::repo {
 Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
                                      const std::string& dest);
 
+/// True when the metadata cache holds `path`.
+bool CachedFileExists(const std::string& path);
+
+/// A fetch error that means "the server has no such file" rather than "could not ask".
+bool LooksNotFound(const std::string& error);
+
 /// Drops a cached file and its validators.
 void ForgetCached(const std::string& file);
 

@@ -39,18 +39,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kGroupPrefix = "group:";
 
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-bool LooksNotFound(const std::string& error) {
-  return error.find("HTTP 404") != std::string::npos ||
-         error.find("HTTP 410") != std::string::npos ||
-         error.find("Couldn't read a file://") != std::string::npos ||
-         error.find("No such file") != std::string::npos;
-}
-
 // The text between <TAG ...> and </TAG> inside BLOCK, or nullopt.
 std::optional<std::string> Element(std::string_view block, std::string_view tag,
                                    std::string* attrs = nullptr) {
@@ -85,7 +73,7 @@ std::string Attr(std::string_view attrs, std::string_view name) {
 Status Get(const MetadataOptions& o, const std::string& url, const std::string& dest,
            const std::string& sha256 = "", int64_t size = -1) {
   if (o.offline) {
-    if (Exists(dest)) return {};
+    if (CachedFileExists(dest)) return {};
     return Error{"offline: no cached copy of " + url + " (looked for " + dest +
                  "); run 'imager resolve' once without --offline"};
   }
@@ -141,7 +129,7 @@ Status FetchIndex(const RpmMdMetadata& md, const std::string& dir, const Metadat
   f->path = dir + "/" + fs::path(f->location).filename().string();
   std::string url = md.url + "/" + f->location;
   bool cached = false;
-  if (Exists(f->path)) {
+  if (CachedFileExists(f->path)) {
     auto h = Sha256File(f->path);
     cached = h && *h == f->sha256;
   }
