@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "stages/stage_util.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "base/strings.h"
+#include "sandbox/launch.h"
+
+namespace imager::stages {
+
+Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string& what) {
+  spec.stdout_fd = ctx.log_fd();
+  spec.stderr_fd = ctx.log_fd();
+  spec.stdin_null = true;
+  spec.seccomp.noop_fsync = true;  // the cache commit syncs once at the end
+  ctx.log("$ " + Join(spec.argv, " "));
+  auto st = sandbox::Launch(spec);
+  if (!st) return Error{what + ": sandbox: " + st.error()};
+  if (!st->message.empty()) ctx.log(st->message);
+  if (st->signaled || st->code != 0) return Error{what + " " + st->Describe()};
+  return {};
+}
+
+void MountLayers(const std::vector<StageOutput>& layers, const std::string& target,
+                 std::vector<sandbox::BindSpec>* binds, std::vector<sandbox::OverlaySpec>* ovls) {
+  if (layers.size() == 1) {
+    binds->push_back({layers[0].dir, target, true});
+    return;
+  }
+  sandbox::OverlaySpec o;
+  for (const auto& l : layers) o.lowers.push_back(l.dir);
+  o.target = target;
+  ovls->push_back(o);
+}
+
+std::vector<StageOutput> Layers(const StageContext& ctx) {
+  std::vector<StageOutput> out;
+  for (const auto& p : ctx.parents())
+    if (p.kind == OutputKind::kLayer) out.push_back(p);
+  return out;
+}
+
+Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o) {
+  sandbox::SandboxSpec spec;
+  spec.idmap = o.idmap;
+  spec.root.kind = sandbox::RootSpec::Kind::kOverlay;
+  for (const auto& l : Layers(ctx)) spec.root.lowers.push_back(l.dir);
+  spec.root.upper = ctx.output_dir();
+  spec.root.work = ctx.scratch_dir() + "/work";
+  if (mkdir(spec.root.work.c_str(), 0700) != 0 && errno != EEXIST)
+    return ErrnoError("create " + spec.root.work);
+  spec.capabilities = sandbox::DefaultCapabilities();
+  spec.env = sandbox::DefaultEnvironment(nullptr);
+  return spec;
+}
+
+}  // namespace imager::stages

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Helpers that the stages of build.cc and the package stages share: running a sandbox with its
+/// output in the stage's log, and the layers a stage sees below its own.
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sandbox/spec.h"
+#include "stages/build.h"
+#include "stages/pipeline.h"
+
+namespace imager::stages {
+
+/// Runs `spec` with its output in the stage's log; a failure names what ran and how it ended.
+Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string& what);
+
+/// The layers below a stage, mounted read-only at `target` (a bind when there is only one).
+void MountLayers(const std::vector<StageOutput>& layers, const std::string& target,
+                 std::vector<sandbox::BindSpec>* binds, std::vector<sandbox::OverlaySpec>* ovls);
+
+/// The parents of a stage that are layers, bottom first.
+std::vector<StageOutput> Layers(const StageContext& ctx);
+
+/// A sandbox whose root is the layers below plus this stage's output as the writable upper.
+Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o);
+
+}  // namespace imager::stages
