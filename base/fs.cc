@@ -94,7 +94,7 @@ static int OpenInRoot(int root, const std::string& path, int flags, mode_t mode)
 }
 
 Status WriteInRoot(const std::string& root, const std::string& path, const std::string& content,
-                   mode_t mode) {
+                   mode_t mode, uid_t uid, gid_t gid) {
   UniqueFd rootfd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd.valid()) return ErrnoError("open " + root);
   size_t slash = path.rfind('/');
@@ -105,8 +105,11 @@ Status WriteInRoot(const std::string& root, const std::string& path, const std::
   UniqueFd fd(openat(dirfd.get(), tmp.c_str(),
                      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoError("create " + path + " in the image");
-  if (!WriteAll(fd.get(), content) || fchmod(fd.get(), mode) != 0)
-    return ErrnoError("write " + path + " in the image");
+  if (!WriteAll(fd.get(), content)) return ErrnoError("write " + path + " in the image");
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+      fchown(fd.get(), uid, gid) != 0)
+    return ErrnoError("chown " + path + " in the image");
+  if (fchmod(fd.get(), mode) != 0) return ErrnoError("chmod " + path + " in the image");
   if (renameat(dirfd.get(), tmp.c_str(), dirfd.get(), name.c_str()) != 0)
     return ErrnoError("replace " + path + " in the image");
   return {};

@@ -33,9 +33,11 @@ Result<std::string> MakeTempDir(const std::string& dir, const std::string& prefi
 Status RemoveTree(const std::string& path);
 
 /// Writes `content` to `path` inside the tree at `root` (atomically, via a temporary file),
-/// resolving every component as if `root` were "/": symlinks in the image cannot lead out.
+/// resolving every component as if `root` were "/": symlinks in the image cannot lead out. The
+/// file gets owner uid:gid (-1: the writer's).
 Status WriteInRoot(const std::string& root, const std::string& path, const std::string& content,
-                   mode_t mode);
+                   mode_t mode, uid_t uid = static_cast<uid_t>(-1),
+                   gid_t gid = static_cast<gid_t>(-1));
 /// Reads `path` inside the tree at `root`, resolved the same way.
 Result<std::string> ReadInRoot(const std::string& root, const std::string& path);
 

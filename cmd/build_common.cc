@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -29,6 +30,14 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f) {
 }
 
 namespace {
+
+// A Release "Date:" ("Sat, 10 Jun 2023 08:55:34 UTC") as Unix seconds, or -1.
+int64_t ParseHttpDate(const std::string& text) {
+  struct tm tm {};
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (!end) return -1;
+  return static_cast<int64_t>(timegm(&tm));
+}
 
 // The profile's lock (reused when it still matches, else resolved again and rewritten) and
 // every locked package verified in the package cache.
@@ -81,6 +90,10 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
     auto pkgs = ObtainPackages(b.profile, f, o.cache_dir);
     if (!pkgs) return pkgs.take_error();
     o.packages = std::move(*pkgs);
+    // Without SOURCE_DATE_EPOCH, the archive's date pins file times: the same lock gives the
+    // same image.
+    if (o.source_date_epoch < 0 && !o.packages.repositories.empty())
+      o.source_date_epoch = ParseHttpDate(o.packages.repositories[0].date);
   }
   std::string why;
   o.idmap = sandbox::DetectIdMap(&why, nullptr);

@@ -12,6 +12,7 @@
 #include "cmd/verbs.h"
 #include "formats/deb.h"
 #include "formats/tar.h"
+#include "stages/customize.h"
 
 namespace imager::cmd {
 namespace {
@@ -40,25 +41,10 @@ int WriteTar(const std::string& root, const std::string& out, int64_t sde) {
   return kExitOk;
 }
 
-// The configuration a profile asks for, written into the image mounted at `root`.
-int Configure(const std::string& hostname, const std::string& root) {
-  Status st = WriteInRoot(root, "/etc/hostname", hostname + "\n", 0644);
-  if (st) {
-    auto hosts = ReadInRoot(root, "/etc/hosts");
-    std::string text = hosts ? *hosts : "127.0.0.1\tlocalhost\n";
-    std::string line = "127.0.1.1\t" + hostname + "\n";
-    if (text.find(line) == std::string::npos) {
-      std::string kept;
-      for (const auto& l : Split(text, '\n'))
-        if (!l.empty() && !StartsWith(l, "127.0.1.1")) kept += l + "\n";
-      st = WriteInRoot(root, "/etc/hosts", kept + line, 0644);
-    }
-  }
-  if (!st) {
-    log::Err(st.error());
-    return kExitFailed;
-  }
-  return kExitOk;
+// Reports a module's failure; the exit code for the caller.
+int Done(const Status& st) {
+  if (!st) log::Err(st.error());
+  return st ? kExitOk : kExitFailed;
 }
 
 // The directories and files dpkg needs before it runs for the first time (as mmdebstrap lays
@@ -108,6 +94,7 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
     std::string a, b;
     int64_t sde = -1;
     std::vector<std::string> list;
+    std::string tz, locale, to;
   };
   auto args = std::make_shared<Args>();
   auto* x = app->add_subcommand("extract-tar", "Unpack ARCHIVE into DEST");
@@ -119,7 +106,16 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   w->add_option("--source-date-epoch", args->sde);
   auto* c = app->add_subcommand("configure", "Apply the profile's settings to the image at ROOT");
   c->add_option("--hostname", args->b)->required();
+  c->add_option("--timezone", args->tz);
+  c->add_option("--locale", args->locale);
   c->add_option("root", args->a)->required();
+  auto* u = app->add_subcommand("accounts", "Add the users in SPEC (JSON) to the image at ROOT");
+  u->add_option("root", args->a)->required();
+  u->add_option("spec", args->b)->required();
+  auto* cp = app->add_subcommand("copy-in", "Copy FROM (host) to TO in the image at ROOT");
+  cp->add_option("root", args->a)->required();
+  cp->add_option("from", args->b)->required();
+  cp->add_option("to", args->to)->required();
   auto* d =
       app->add_subcommand("deb-unpack", "Prepare ROOT for dpkg and unpack DEBs' data into it");
   d->add_option("--arch", args->b)->required();
@@ -128,15 +124,13 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   auto* r = app->add_subcommand("rm", "Remove the tree at PATH");
   r->add_option("path", args->a)->required();
   app->require_subcommand(1);
-  return [args, x, w, c, d, r]() -> int {
+  return [args, x, w, c, d, u, cp, r]() -> int {
+    if (u->parsed()) return Done(stages::ApplyAccountsFile(args->a, args->b));
+    if (cp->parsed()) return Done(stages::CopyIntoImage(args->a, args->b, args->to));
     if (d->parsed()) return DebUnpack(args->b, args->a, args->list);
-    if (r->parsed()) {
-      auto st = RemoveTree(args->a);
-      if (!st) log::Err(st.error());
-      return st ? kExitOk : kExitFailed;
-    }
+    if (r->parsed()) return Done(RemoveTree(args->a));
     if (x->parsed()) return ExtractTar(args->a, args->b);
-    if (c->parsed()) return Configure(args->b, args->a);
+    if (c->parsed()) return Done(stages::ApplySettings(args->a, args->b, args->tz, args->locale));
     if (w->parsed()) return WriteTar(args->a, args->b, args->sde);
     return kExitUsage;
   };

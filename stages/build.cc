@@ -10,6 +10,7 @@
 #include "base/strings.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
+#include "stages/customize_stages.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
@@ -28,51 +29,6 @@ Stage BaseTarStage(const Profile& p, const BuildOptions& o) {
         {"extract-tar", "/in/base.tar", "/out"});
     if (!spec) return spec.take_error();
     return RunLogged(*spec, ctx, "unpack " + tar);
-  };
-  return s;
-}
-
-Stage ConfigStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
-  Stage s;
-  s.name = "config";
-  s.inputs = {KeyInput::Value("hostname", p.rootfs.hostname)};
-  s.parents = std::move(parents);
-  s.run = [hostname = p.rootfs.hostname, o](StageContext& ctx) -> Status {
-    std::vector<sandbox::BindSpec> binds;
-    std::vector<sandbox::OverlaySpec> ovls;
-    sandbox::OverlaySpec target;
-    for (const auto& l : Layers(ctx)) target.lowers.push_back(l.dir);
-    target.upper = ctx.output_dir();
-    target.work = ctx.scratch_dir() + "/work";
-    target.target = "/target";
-    if (mkdir(target.work.c_str(), 0700) != 0 && errno != EEXIST)
-      return ErrnoError("create " + target.work);
-    ovls.push_back(target);
-    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls,
-                                      {"configure", "--hostname", hostname, "/target"});
-    if (!spec) return spec.take_error();
-    return RunLogged(*spec, ctx, "configure");
-  };
-  return s;
-}
-
-Stage ScriptsStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
-  Stage s;
-  s.name = "scripts";
-  for (size_t i = 0; i < p.rootfs.run.size(); ++i)
-    s.inputs.push_back(KeyInput::Content("script" + std::to_string(i), p.rootfs.run[i]));
-  s.parents = std::move(parents);
-  s.run = [scripts = p.rootfs.run, o](StageContext& ctx) -> Status {
-    for (size_t i = 0; i < scripts.size(); ++i) {
-      auto spec = ImageSpec(ctx, o);
-      if (!spec) return spec.take_error();
-      // Under /tmp, a tmpfs: the mount point does not end up in the layer.
-      std::string inside = "/tmp/.imager-run-" + std::to_string(i);
-      spec->binds.push_back({scripts[i], inside, true});
-      spec->argv = {inside};
-      if (auto st = RunLogged(*spec, ctx, "script " + scripts[i]); !st) return st;
-    }
-    return {};
   };
   return s;
 }
@@ -141,12 +97,18 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
       pipeline->Add(RpmPackagesStage(p, o, o.packages, layers));
     layers.push_back("packages");
   }
-  pipeline->Add(ConfigStage(p, o, layers));
-  layers.push_back("config");
-  if (!p.rootfs.run.empty()) {
-    pipeline->Add(ScriptsStage(p, o, layers));
-    layers.push_back("scripts");
-  }
+  // The profile's rootfs settings, one layer each: a changed setting rebuilds from its layer.
+  auto add = [&](Stage s) {
+    layers.push_back(s.name);
+    pipeline->Add(std::move(s));
+  };
+  add(ConfigStage(p, o, layers));
+  const auto& r = p.rootfs;
+  if (!r.users.empty() || r.root_password.kind != profiles::Password::Kind::kNone)
+    add(UsersStage(p, o, layers));
+  if (!r.files.empty()) add(FilesStage(p, o, layers));
+  if (!r.services.enable.empty() || !r.services.disable.empty()) add(ServicesStage(p, o, layers));
+  if (!r.run.empty()) add(ScriptsStage(p, o, layers));
   for (auto f : p.output.formats) {
     if (f == profiles::Format::kTar) {
       pipeline->Add(TarOutputStage(p, o, layers));

@@ -78,6 +78,11 @@ const StageOutput* StageContext::parent(std::string_view name) const {
 
 void StageContext::log(std::string_view line) { WriteAll(log_.get(), std::string(line) + "\n"); }
 
+void StageContext::note(std::string_view line) {
+  log(line);
+  if (sink_) sink_->StageNote(stage_, std::string(line));
+}
+
 void StageContext::progress(uint64_t done, uint64_t total, std::string_view unit) {
   if (sink_) sink_->StageProgress(stage_, done, total, std::string(unit));
 }

@@ -60,6 +60,9 @@ class StageContext {
   /// The log's descriptor (append mode), for a child's stdout and stderr.
   int log_fd() const { return log_.get(); }
   const std::string& log_path() const { return log_path_; }
+  /// A line the user should see (a warning about the result), shown with the progress and
+  /// written to the log.
+  void note(std::string_view line);
   /// `total` 0 means unknown; `unit` "bytes" is shown as a size.
   void progress(uint64_t done, uint64_t total, std::string_view unit);
 

@@ -7,6 +7,7 @@
 
 #include "base/strings.h"
 #include "sandbox/launch.h"
+#include "sandbox/tools.h"
 
 namespace imager::stages {
 
@@ -54,6 +55,19 @@ Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o)
   spec.capabilities = sandbox::DefaultCapabilities();
   spec.env = sandbox::DefaultEnvironment(nullptr);
   return spec;
+}
+
+Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o,
+                                        std::vector<sandbox::BindSpec> binds,
+                                        const std::vector<std::string>& args) {
+  sandbox::OverlaySpec target;
+  for (const auto& l : Layers(ctx)) target.lowers.push_back(l.dir);
+  target.upper = ctx.output_dir();
+  target.work = ctx.scratch_dir() + "/work";
+  target.target = "/target";
+  if (mkdir(target.work.c_str(), 0700) != 0 && errno != EEXIST)
+    return ErrnoError("create " + target.work);
+  return sandbox::InternalSpec(o.idmap, std::move(binds), {target}, args);
 }
 
 }  // namespace imager::stages

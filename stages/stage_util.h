@@ -27,4 +27,10 @@ std::vector<StageOutput> Layers(const StageContext& ctx);
 /// A sandbox whose root is the layers below plus this stage's output as the writable upper.
 Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o);
 
+/// A tools sandbox (`imager internal ARGS`, see sandbox/tools.h) with the image mounted at
+/// /target: the layers below plus this stage's output as the writable upper.
+Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o,
+                                        std::vector<sandbox::BindSpec> binds,
+                                        const std::vector<std::string>& args);
+
 }  // namespace imager::stages
