@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "cmd/verbs.h"
 #include "formats/tar.h"
+#include "stages/rpm_install.h"
 
 namespace imager::cmd {
 namespace {
@@ -58,6 +59,21 @@ int Configure(const std::string& hostname, const std::string& root) {
   return kExitOk;
 }
 
+// One librpm transaction into `root`; the stage log gets the installed packages and every file
+// whose owner could not be kept (single-id mode).
+int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
+  auto r = stages::RpmInstall({.root = root, .packages = rpms});
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  for (const auto& p : r->installed) std::cout << "installed " << p << "\n";
+  for (const auto& l : r->lost)
+    log::Warn("ownership not kept: " + l.path + " should be " + l.want + ", is " + l.have +
+              " (single-id mode maps one id only)");
+  return kExitOk;
+}
+
 }  // namespace
 
 Action SetupInternal(CLI::App* app, const GlobalOptions*) {
@@ -65,6 +81,7 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   struct Args {
     std::string a, b;
     int64_t sde = -1;
+    std::vector<std::string> list;
   };
   auto args = std::make_shared<Args>();
   auto* x = app->add_subcommand("extract-tar", "Unpack ARCHIVE into DEST");
@@ -79,8 +96,12 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   c->add_option("root", args->a)->required();
   auto* r = app->add_subcommand("rm", "Remove the tree at PATH");
   r->add_option("path", args->a)->required();
+  auto* p = app->add_subcommand("rpm-install", "Install RPM files into ROOT with librpm");
+  p->add_option("root", args->a)->required();
+  p->add_option("rpms", args->list)->required();
   app->require_subcommand(1);
-  return [args, x, w, c, r]() -> int {
+  return [args, x, w, c, r, p]() -> int {
+    if (p->parsed()) return RpmInstall(args->a, args->list);
     if (r->parsed()) {
       auto st = RemoveTree(args->a);
       if (!st) log::Err(st.error());
