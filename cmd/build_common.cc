@@ -8,7 +8,11 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "cmd/lock_common.h"
 #include "profiles/loader.h"
+#include "repo/curl_fetcher.h"
+#include "repo/progress_bar.h"
+#include "repo/resolve.h"
 #include "sandbox/hostcheck.h"
 
 namespace imager::cmd {
@@ -18,8 +22,42 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f) {
   app->add_option("-o,--output", f->out_dir, "Output directory (default: out/PROFILE-NAME)");
   app->add_option("--cache-dir", f->cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
   app->add_flag("--offline", f->offline, "Use only what is in the cache; no network");
+  app->add_flag("--locked", f->locked,
+                "Install exactly what the lock file says; fail if it is missing or no longer "
+                "matches the profile");
   app->add_flag("--json", f->json, "Progress as a JSON event stream on stdout");
 }
+
+namespace {
+
+// The profile's lock (reused when it still matches, else resolved again and rewritten) and
+// every locked package verified in the package cache.
+Result<stages::PackageFiles> ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
+                                            const std::string& cache_dir) {
+  LockContext c;
+  c.profile = profile;
+  c.cache_dir = cache_dir;
+  c.lock_path = repo::LockPathFor(profile);
+  if (!f.offline) c.fetcher = repo::MakeCurlFetcher({});
+  LockFlags lf{.profile = f.profile,
+               .cache_dir = cache_dir,
+               .lockfile = c.lock_path,
+               .offline = f.offline,
+               .locked = f.locked};
+  auto out = ObtainLock(c, lf, true);
+  if (!out) return out.take_error();
+  if (out->resolved) log::Info("resolved " + profile.name + "; wrote " + c.lock_path);
+  if (!out->changes.empty()) log::Info("package changes: " + out->changes);
+  repo::FetchPackagesOptions fo{
+      .cache_dir = cache_dir, .offline = f.offline, .fetcher = c.fetcher.get()};
+  if (!f.json) fo.progress = repo::MakeProgressBar(STDERR_FILENO);
+  auto got = repo::FetchPackages(out->lock, fo);
+  fo.progress = nullptr;
+  if (!got) return got.take_error();
+  return stages::PackageFiles{out->lock.packages, got->paths, out->lock.repositories};
+}
+
+}  // namespace
 
 Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
   auto profile = profiles::LoadProfile(f.profile);
@@ -38,6 +76,11 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
     auto c = Canonical(*dir);
     if (!c) return c.take_error();
     *dir = *c;
+  }
+  if (stages::NeedsPackages(b.profile)) {
+    auto pkgs = ObtainPackages(b.profile, f, o.cache_dir);
+    if (!pkgs) return pkgs.take_error();
+    o.packages = std::move(*pkgs);
   }
   std::string why;
   o.idmap = sandbox::DetectIdMap(&why, nullptr);

@@ -22,6 +22,7 @@ struct BuildFlags {
   std::string cache_dir;
   std::vector<std::string> rebuild;
   bool offline = false;
+  bool locked = false;
   bool json = false;
 };
 

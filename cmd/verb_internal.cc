@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // imager internal: hidden helpers that imager runs inside its own sandbox (see sandbox/tools.h),
 // where they see the image's owners through the id mapping. Not for direct use.
+#include <sys/stat.h>
+
 #include <iostream>
 #include <memory>
 
@@ -8,6 +10,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
+#include "formats/deb.h"
 #include "formats/tar.h"
 #include "stages/rpm_install.h"
 
@@ -74,6 +77,45 @@ int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
   return kExitOk;
 }
 
+// The directories and files dpkg needs before it runs for the first time (as mmdebstrap lays
+// them out), a policy-rc.d that keeps services from starting, then the essential packages' data.
+int DebUnpack(const std::string& arch, const std::string& root,
+              const std::vector<std::string>& debs) {
+  for (const char* d :
+       {"/etc/apt/apt.conf.d", "/etc/apt/sources.list.d", "/etc/apt/preferences.d",
+        "/var/cache/apt", "/var/lib/apt/lists/partial", "/tmp", "/etc/dpkg/dpkg.cfg.d",
+        "/var/log/apt", "/var/lib/dpkg/triggers", "/var/lib/dpkg/info",
+        "/var/lib/dpkg/alternatives", "/var/lib/dpkg/updates", "/usr/sbin"}) {
+    if (auto st = MakeDirs(root + d); !st) {
+      log::Err(st.error());
+      return kExitFailed;
+    }
+  }
+  chmod((root + "/tmp").c_str(), 01777);
+  Status st = WriteInRoot(root, "/var/lib/dpkg/status", "", 0644);
+  if (st) st = WriteInRoot(root, "/var/lib/dpkg/available", "", 0644);
+  if (st) st = WriteInRoot(root, "/var/lib/dpkg/arch", arch + "\n", 0644);
+  if (st)
+    st = WriteInRoot(root, "/usr/sbin/policy-rc.d",
+                     "#!/bin/sh\n# imager: no service starts while the image is built\nexit 101\n",
+                     0755);
+  if (!st) {
+    log::Err(st.error());
+    return kExitFailed;
+  }
+  uint64_t entries = 0;
+  for (const auto& deb : debs) {
+    auto r = formats::deb::ExtractData(deb, root);
+    if (!r) {
+      log::Err(r.error());
+      return kExitFailed;
+    }
+    entries += r->entries;
+  }
+  std::cout << "unpacked " << debs.size() << " packages, " << entries << " entries\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 Action SetupInternal(CLI::App* app, const GlobalOptions*) {
@@ -94,14 +136,20 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   auto* c = app->add_subcommand("configure", "Apply the profile's settings to the image at ROOT");
   c->add_option("--hostname", args->b)->required();
   c->add_option("root", args->a)->required();
+  auto* d =
+      app->add_subcommand("deb-unpack", "Prepare ROOT for dpkg and unpack DEBs' data into it");
+  d->add_option("--arch", args->b)->required();
+  d->add_option("root", args->a)->required();
+  d->add_option("debs", args->list)->required();
   auto* r = app->add_subcommand("rm", "Remove the tree at PATH");
   r->add_option("path", args->a)->required();
   auto* p = app->add_subcommand("rpm-install", "Install RPM files into ROOT with librpm");
   p->add_option("root", args->a)->required();
   p->add_option("rpms", args->list)->required();
   app->require_subcommand(1);
-  return [args, x, w, c, r, p]() -> int {
+  return [args, x, w, c, d, r, p]() -> int {
     if (p->parsed()) return RpmInstall(args->a, args->list);
+    if (d->parsed()) return DebUnpack(args->b, args->a, args->list);
     if (r->parsed()) {
       auto st = RemoveTree(args->a);
       if (!st) log::Err(st.error());

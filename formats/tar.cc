@@ -188,12 +188,7 @@ Result<WriteStats> Write(const std::string& root, const std::string& out,
   return w.stats;
 }
 
-Result<ExtractReport> Extract(const std::string& path, const std::string& dest) {
-  ArchivePtr in(archive_read_new(), archive_read_free);
-  archive_read_support_format_all(in.get());
-  archive_read_support_filter_all(in.get());
-  if (archive_read_open_filename(in.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
-    return ArchiveError("open " + path, in.get());
+Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const std::string& dest) {
   ArchivePtr out(archive_write_disk_new(), archive_write_free);
   archive_write_disk_set_options(
       out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
@@ -202,9 +197,9 @@ Result<ExtractReport> Extract(const std::string& path, const std::string& dest) 
   ExtractReport report;
   for (;;) {
     archive_entry* e = nullptr;
-    int rc = archive_read_next_header(in.get(), &e);
+    int rc = archive_read_next_header(in, &e);
     if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) return ArchiveError(path, in.get());
+    if (rc < ARCHIVE_WARN) return ArchiveError(origin, in);
     std::string name = archive_entry_pathname(e);
     mode_t type = archive_entry_filetype(e);
     if (type == AE_IFCHR || type == AE_IFBLK) {
@@ -212,26 +207,38 @@ Result<ExtractReport> Extract(const std::string& path, const std::string& dest) 
       report.skipped_devices.push_back(name);
       continue;
     }
+    if (archive_entry_uid(e) != 0 || archive_entry_gid(e) != 0)
+      report.owned.push_back({Relative(name), static_cast<uint32_t>(archive_entry_uid(e)),
+                              static_cast<uint32_t>(archive_entry_gid(e))});
     // Names are made relative and put under dest; SECURE_NODOTDOT and SECURE_SYMLINKS keep
     // every entry (and hard link target) inside it.
     archive_entry_set_pathname(e, (dest + "/" + Relative(name)).c_str());
     if (const char* hl = archive_entry_hardlink(e))
       archive_entry_set_hardlink(e, (dest + "/" + Relative(hl)).c_str());
     if (archive_write_header(out.get(), e) < ARCHIVE_WARN)
-      return ArchiveError(path + ": " + name, out.get());
+      return ArchiveError(origin + ": " + name, out.get());
     const void* buf;
     size_t size;
     la_int64_t offset;
-    while ((rc = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK)
+    while ((rc = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK)
       if (archive_write_data_block(out.get(), buf, size, offset) < ARCHIVE_OK)
-        return ArchiveError(path + ": " + name, out.get());
-    if (rc < ARCHIVE_WARN) return ArchiveError(path + ": " + name, in.get());
+        return ArchiveError(origin + ": " + name, out.get());
+    if (rc < ARCHIVE_WARN) return ArchiveError(origin + ": " + name, in);
     if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
-      return ArchiveError(path + ": " + name, out.get());
+      return ArchiveError(origin + ": " + name, out.get());
     ++report.entries;
   }
   if (archive_write_close(out.get()) != ARCHIVE_OK) return ArchiveError(dest, out.get());
   return report;
+}
+
+Result<ExtractReport> Extract(const std::string& path, const std::string& dest) {
+  ArchivePtr in(archive_read_new(), archive_read_free);
+  archive_read_support_format_all(in.get());
+  archive_read_support_filter_all(in.get());
+  if (archive_read_open_filename(in.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+    return ArchiveError("open " + path, in.get());
+  return ExtractFrom(in.get(), path, dest);
 }
 
 }  // namespace imager::formats::tar

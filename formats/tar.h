@@ -11,6 +11,8 @@
 
 #include "base/result.h"
 
+struct archive;  // libarchive
+
 namespace imager::formats::tar {
 
 struct WriteOptions {
@@ -28,13 +30,25 @@ struct WriteStats {
 Result<WriteStats> Write(const std::string& root, const std::string& out,
                          const WriteOptions& options);
 
+/// An entry whose archive owner is not root (uid or gid non-zero).
+struct OwnedEntry {
+  std::string path;  // relative, without "./"
+  uint32_t uid = 0, gid = 0;
+};
+
 struct ExtractReport {
   uint64_t entries = 0;
   std::vector<std::string> skipped_devices;  // device nodes that cannot be created rootless
+  std::vector<OwnedEntry> owned;             // entries owned by someone other than root
 };
 
 /// Unpacks `archive` (any compression libarchive reads) into `dest`, keeping owners, modes,
 /// times and xattrs; no entry may escape `dest` (.., absolute paths, symlinked parents).
 Result<ExtractReport> Extract(const std::string& archive, const std::string& dest);
+
+/// The same for an archive already open for reading (e.g. a tar inside a .deb); `origin` names
+/// it in errors.
+Result<ExtractReport> ExtractFrom(::archive* in, const std::string& origin,
+                                  const std::string& dest);
 
 }  // namespace imager::formats::tar

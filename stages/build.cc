@@ -10,6 +10,7 @@
 #include "base/strings.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
+#include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
 namespace imager::stages {
@@ -114,6 +115,10 @@ Status Publish(const std::string& from, const std::string& to) {
 
 }  // namespace
 
+bool NeedsPackages(const Profile& p) {
+  return !p.packages.include.empty() || p.base.kind == profiles::BaseKind::kNone;
+}
+
 Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions& o,
                                            Pipeline* pipeline) {
   std::vector<std::string> layers;
@@ -125,11 +130,17 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
                  ": base.oci: starting from an OCI image is not implemented yet; use base: {tar: "
                  "FILE}"};
   }
-  if (!p.packages.include.empty() || p.base.kind == profiles::BaseKind::kNone)
-    return Error{p.Where("packages").ToString() +
-                 ": packages: installing packages is not implemented yet (package sources and "
-                 "the rootfs stage come next); start from base: {tar: FILE} with no "
-                 "packages.include"};
+  if (NeedsPackages(p)) {
+    if (o.packages.paths.size() != o.packages.packages.size() || o.packages.packages.empty())
+      return Error{p.Where("packages").ToString() +
+                   ": packages: the package set is empty; nothing to install (add "
+                   "packages.include or a packages.variant)"};
+    if (p.distribution.family == profiles::Family::kDebian)
+      pipeline->Add(DebPackagesStage(p, o, o.packages, layers));
+    else
+      pipeline->Add(RpmPackagesStage(p, o, o.packages, layers));
+    layers.push_back("packages");
+  }
   pipeline->Add(ConfigStage(p, o, layers));
   layers.push_back("config");
   if (!p.rootfs.run.empty()) {

@@ -10,10 +10,22 @@
 
 #include "base/result.h"
 #include "profiles/profile.h"
+#include "repo/lockfile.h"
 #include "sandbox/idmap.h"
 #include "stages/pipeline.h"
 
 namespace imager::stages {
+
+/// The packages a rootfs stage installs, in the solver's install order, with the repositories
+/// they were resolved from (the lock's).
+struct PackageFiles {
+  std::vector<repo::LockedPackage> packages;
+  std::vector<std::string> paths;  // host path in the package cache of each package, same order
+  std::vector<repo::LockedRepository> repositories;
+};
+
+/// True when the profile installs packages (and so needs a lock and fetched packages).
+bool NeedsPackages(const profiles::Profile& profile);
 
 struct BuildOptions {
   std::string cache_dir;
@@ -22,6 +34,7 @@ struct BuildOptions {
   bool offline = false;
   int64_t source_date_epoch = -1;  // >= 0: clamp file times in outputs
   sandbox::IdMap idmap;
+  PackageFiles packages;  // resolved and fetched, when NeedsPackages()
 };
 
 struct BuildResult {

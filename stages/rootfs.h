@@ -15,12 +15,6 @@
 
 namespace imager::stages {
 
-/// The packages a rootfs stage installs, in the solver's install order.
-struct PackageFiles {
-  std::vector<repo::LockedPackage> packages;
-  std::vector<std::string> paths;  // host path in the package cache of each package, same order
-};
-
 /// The key inputs every package stage shares: one per package (name, version, arch, sha256).
 std::vector<KeyInput> PackageKeyInputs(const PackageFiles& files);
 

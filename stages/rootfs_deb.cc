@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The Debian package stage: the essential set is unpacked by imager (libarchive, inside the id
+// mapping), then dpkg inside the image installs and configures everything in the solver's order,
+// with no network, services kept from starting (policy-rc.d) and fsync made a no-op.
+#include <sys/stat.h>
+
+#include <map>
+#include <set>
+
+#include "base/fs.h"
+#include "base/strings.h"
+#include "formats/deb.h"
+#include "sandbox/tools.h"
+#include "stages/deb_plan.h"
+#include "stages/rootfs.h"
+#include "stages/stage_util.h"
+
+namespace imager::stages {
+namespace {
+
+constexpr const char* kPkgsInside = "/tmp/.imager-pkgs";
+
+// The package cache directory that holds every file (CACHE/packages/sha256), so one bind shows
+// them all; each path's place below it.
+struct PackageMount {
+  std::string host_dir;
+  std::vector<std::string> inside;  // per package
+};
+
+Result<PackageMount> MountPackages(const PackageFiles& files, const std::string& inside_dir) {
+  PackageMount m;
+  for (const auto& p : files.paths) {
+    size_t s1 = p.rfind('/');
+    size_t s2 = s1 == std::string::npos || s1 == 0 ? std::string::npos : p.rfind('/', s1 - 1);
+    if (s2 == std::string::npos) return Error{"unexpected package cache path " + p};
+    std::string dir = p.substr(0, s2);
+    if (m.host_dir.empty()) m.host_dir = dir;
+    if (dir != m.host_dir)
+      return Error{"packages come from two cache directories: " + dir + ", " + m.host_dir};
+    m.inside.push_back(inside_dir + p.substr(s2));
+  }
+  return m;
+}
+
+std::vector<std::string> DpkgEnvironment() {
+  auto env = sandbox::DefaultEnvironment(nullptr);
+  for (auto& e : env)
+    if (StartsWith(e, "LANG=")) e = "LANG=C.UTF-8";
+  env.insert(env.end(), {"LC_ALL=C.UTF-8", "LANGUAGE=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
+                         "DEBCONF_NONINTERACTIVE_SEEN=true", "DPKG_COLORS=never"});
+  return env;
+}
+
+// A sandbox with the image as "/" (its own layer, or the layers below plus it) and the package
+// cache at kPkgsInside; no network.
+Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const BuildOptions& o,
+                                      const PackageMount& pm) {
+  sandbox::SandboxSpec spec;
+  if (Layers(ctx).empty()) {
+    spec.idmap = o.idmap;
+    spec.root.kind = sandbox::RootSpec::Kind::kDir;
+    spec.root.dir = ctx.output_dir();
+    spec.capabilities = sandbox::DefaultCapabilities();
+  } else {
+    auto s = ImageSpec(ctx, o);
+    if (!s) return s.take_error();
+    spec = std::move(*s);
+  }
+  spec.env = DpkgEnvironment();
+  spec.binds.push_back({pm.host_dir, kPkgsInside, true});
+  return spec;
+}
+
+// The packages dpkg reported as failing, from the stage's log.
+std::string FailedPackages(const std::string& log_path) {
+  std::string tail = LogTail(log_path, 200), out;
+  std::set<std::string> seen;
+  for (const auto& line : Split(tail, '\n')) {
+    const std::string marker = "dpkg: error processing package ";
+    size_t at = line.find(marker);
+    if (at == std::string::npos) continue;
+    std::string rest = line.substr(at + marker.size());
+    std::string name = rest.substr(0, rest.find(' '));
+    if (seen.insert(name).second) out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
+Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageMount& pm,
+               std::vector<std::string> argv, const std::string& what) {
+  auto spec = DpkgSpec(ctx, o, pm);
+  if (!spec) return spec.take_error();
+  spec->argv = std::move(argv);
+  auto st = RunLogged(*spec, ctx, what);
+  if (st) return st;
+  std::string failed = FailedPackages(ctx.log_path());
+  if (failed.empty()) return st;
+  return Error{what + ": dpkg could not install " + failed +
+               " (a maintainer script failed; its output is in the log below)"};
+}
+
+// Debian's "deb URL SUITE COMPONENTS" for the image's apt, from the lock.
+std::string SourcesList(const profiles::Profile& p,
+                        const std::vector<repo::LockedRepository>& repos) {
+  std::string out;
+  for (size_t i = 0; i < repos.size() && i < p.repositories.size(); ++i) {
+    const auto& r = p.repositories[i];
+    if (r.type != profiles::RepoType::kDeb) continue;
+    out += "deb " + repos[i].url + " " + repos[i].suite + " " + Join(r.components, " ") + "\n";
+  }
+  return out;
+}
+
+// What mmdebstrap also removes so that two builds of the same packages are alike; the apt and
+// dpkg state stays.
+constexpr const char* kFinish = R"(set -e
+rm -f /usr/sbin/policy-rc.d /var/log/dpkg.log /var/log/alternatives.log \
+  /var/log/apt/history.log /var/log/apt/term.log /var/cache/ldconfig/aux-cache \
+  /var/lib/dbus/machine-id /var/cache/apt/pkgcache.bin /var/cache/apt/srcpkgcache.bin
+rm -rf /var/lib/apt/lists/auxfiles
+if [ -e /etc/machine-id ]; then rm -f /etc/machine-id; : > /etc/machine-id; fi
+find /run -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
+mkdir -p /etc/apt
+printf '%s' "$1" > /etc/apt/sources.list
+audit=$(dpkg --audit)
+if [ -n "$audit" ]; then echo "dpkg --audit:"; echo "$audit"; exit 1; fi
+bad=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | grep -v '^ii ' || true)
+if [ -n "$bad" ]; then echo "packages not installed completely:"; echo "$bad"; exit 1; fi
+)";
+
+}  // namespace
+
+Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const PackageFiles& files,
+                       std::vector<std::string> parents) {
+  Stage s;
+  s.name = "packages";
+  s.version = 1;
+  s.inputs = PackageKeyInputs(files);
+  s.inputs.push_back(KeyInput::Value("arch", p.distribution.arch));
+  s.inputs.push_back(KeyInput::Value("sources", SourcesList(p, files.repositories)));
+  s.parents = std::move(parents);
+  s.run = [p, o, files](StageContext& ctx) -> Status {
+    auto pm = MountPackages(files, kPkgsInside);
+    if (!pm) return pm.take_error();
+    // Which packages are unpacked by hand and how the rest is batched, from their control files.
+    std::vector<DebInfo> infos;
+    for (size_t i = 0; i < files.paths.size(); ++i) {
+      auto c = formats::deb::ReadControl(files.paths[i]);
+      if (!c) return Wrap("package " + files.packages[i].name, c.error());
+      infos.push_back(DebInfo::FromControl(*c));
+    }
+    DebPlan plan = PlanDebInstall(infos);
+    if (plan.essential.empty())
+      return Error{
+          "no Essential: yes package in the package set; dpkg cannot run in the image "
+          "(add the essential set, e.g. packages.variant: minbase)"};
+    ctx.log("essential: " + std::to_string(plan.essential.size()) + " packages, then " +
+            std::to_string(plan.batches.size()) + " dpkg runs");
+    size_t done = 0, total = files.paths.size();
+    ctx.progress(0, total, "packages");
+
+    // 1. The essential set, unpacked into the layer inside the id mapping.
+    std::vector<std::string> args{"deb-unpack", "--arch", p.distribution.arch, "/target"};
+    std::vector<std::string> essential_inside;
+    for (size_t i : plan.essential) essential_inside.push_back(pm->inside[i]);
+    for (size_t i : plan.essential)
+      args.push_back("/pkgs" + pm->inside[i].substr(strlen(kPkgsInside)));
+    auto unpack = sandbox::InternalSpec(
+        o.idmap, {{pm->host_dir, "/pkgs", true}, {ctx.output_dir(), "/target", false}}, {}, args);
+    if (!unpack) return unpack.take_error();
+    if (auto st = RunLogged(*unpack, ctx, "unpack the essential packages"); !st) return st;
+
+    // 2. dpkg installs the essential set properly (Pre-Depends are not ordered by dpkg: the
+    //    files are already there, hence --force-depends), then each batch.
+    std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
+    argv.insert(argv.end(), essential_inside.begin(), essential_inside.end());
+    if (auto st = RunDpkg(ctx, o, *pm, argv, "install the essential packages"); !st) return st;
+    done += plan.essential.size();
+    ctx.progress(done, total, "packages");
+    for (size_t b = 0; b < plan.batches.size(); ++b) {
+      std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
+      for (size_t i : plan.batches[b]) argv.push_back(pm->inside[i]);
+      std::string what = "install batch " + std::to_string(b + 1) + "/" +
+                         std::to_string(plan.batches.size()) + " (" +
+                         infos[plan.batches[b].front()].name + "...)";
+      if (auto st = RunDpkg(ctx, o, *pm, argv, what); !st) return st;
+      done += plan.batches[b].size();
+      ctx.progress(done, total, "packages");
+    }
+    if (auto st = RunDpkg(ctx, o, *pm, {"/usr/bin/dpkg", "--configure", "--pending"},
+                          "configure what is pending");
+        !st)
+      return st;
+
+    // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
+    auto fin = DpkgSpec(ctx, o, *pm);
+    if (!fin) return fin.take_error();
+    fin->argv = {"/bin/sh", "-c", kFinish, "finish", SourcesList(p, files.repositories)};
+    return RunLogged(*fin, ctx, "check the installation");
+  };
+  return s;
+}
+
+}  // namespace imager::stages
