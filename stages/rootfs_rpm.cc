@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <map>
 
 #include <rpm/rpmlib.h>
 
@@ -15,22 +14,21 @@
 namespace imager::stages {
 namespace {
 
-// The package files as the sandbox sees them: each host directory bound once at /pkgs/N.
+// The package files as the sandbox sees them: their deepest common host directory (in the
+// package cache, packages/sha256) bound read-only once at /pkgs, not one mount per package.
 struct PackageBinds {
-  std::vector<sandbox::BindSpec> binds;
+  sandbox::BindSpec bind;
   std::vector<std::string> inside;  // same order as the host paths
 };
 
 PackageBinds BindPackages(const std::vector<std::string>& paths) {
+  std::string common = paths[0].substr(0, paths[0].rfind('/') + 1);  // with its trailing '/'
+  for (const auto& path : paths)
+    while (common.size() > 1 && path.compare(0, common.size(), common) != 0)
+      common.erase(common.rfind('/', common.size() - 2) + 1);
   PackageBinds out;
-  std::map<std::string, std::string> dirs;  // host directory → its mount point
-  for (const auto& path : paths) {
-    size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-    auto [it, added] = dirs.emplace(dir, "/pkgs/" + std::to_string(dirs.size()));
-    if (added) out.binds.push_back({dir, it->second, true});
-    out.inside.push_back(it->second + "/" + path.substr(slash + 1));
-  }
+  out.bind = {common.size() > 1 ? common.substr(0, common.size() - 1) : "/", "/pkgs", true};
+  for (const auto& path : paths) out.inside.push_back("/pkgs/" + path.substr(common.size()));
   return out;
 }
 
@@ -50,7 +48,7 @@ Stage RpmPackagesStage(const profiles::Profile& profile, const BuildOptions& opt
   s.run = [paths = files.paths, o = options](StageContext& ctx) -> Status {
     if (paths.empty()) return Error{"packages: the lock lists no packages to install"};
     auto pkgs = BindPackages(paths);
-    std::vector<sandbox::BindSpec> binds = pkgs.binds;
+    std::vector<sandbox::BindSpec> binds{pkgs.bind};
     std::vector<sandbox::OverlaySpec> ovls;
     auto layers = Layers(ctx);
     if (layers.empty()) {
