@@ -13,6 +13,7 @@
 #include "formats/deb.h"
 #include "formats/tar.h"
 #include "stages/customize.h"
+#include "stages/rpm_install.h"
 
 namespace imager::cmd {
 namespace {
@@ -45,6 +46,21 @@ int WriteTar(const std::string& root, const std::string& out, int64_t sde) {
 int Done(const Status& st) {
   if (!st) log::Err(st.error());
   return st ? kExitOk : kExitFailed;
+}
+
+// One librpm transaction into `root`; the stage log gets the installed packages and every file
+// whose owner could not be kept (single-id mode).
+int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
+  auto r = stages::RpmInstall({.root = root, .packages = rpms});
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  for (const auto& p : r->installed) std::cout << "installed " << p << "\n";
+  for (const auto& l : r->lost)
+    log::Warn("ownership not kept: " + l.path + " should be " + l.want + ", is " + l.have +
+              " (single-id mode maps one id only)");
+  return kExitOk;
 }
 
 // The directories and files dpkg needs before it runs for the first time (as mmdebstrap lays
@@ -123,8 +139,12 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   d->add_option("debs", args->list)->required();
   auto* r = app->add_subcommand("rm", "Remove the tree at PATH");
   r->add_option("path", args->a)->required();
+  auto* p = app->add_subcommand("rpm-install", "Install RPM files into ROOT with librpm");
+  p->add_option("root", args->a)->required();
+  p->add_option("rpms", args->list)->required();
   app->require_subcommand(1);
-  return [args, x, w, c, d, u, cp, r]() -> int {
+  return [args, x, w, c, d, u, cp, r, p]() -> int {
+    if (p->parsed()) return RpmInstall(args->a, args->list);
     if (u->parsed()) return Done(stages::ApplyAccountsFile(args->a, args->b));
     if (cp->parsed()) return Done(stages::CopyIntoImage(args->a, args->b, args->to));
     if (d->parsed()) return DebUnpack(args->b, args->a, args->list);
