@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "booter/os.h"
+
+#include "base/strings.h"
+
+namespace imager::booter {
+namespace {
+
+struct ClassName {
+  unsigned bit;
+  const char* name;
+};
+constexpr ClassName kClassNames[] = {{kCdrom, "cdrom"}, {kUsb, "usb"},   {kVirtio, "virtio"},
+                                     {kNvme, "nvme"},   {kDisk, "disk"}, {kRemovable, "removable"}};
+
+}  // namespace
+
+std::string ClassNames(unsigned classes) {
+  std::vector<std::string> names;
+  for (const auto& c : kClassNames)
+    if (classes & c.bit) names.emplace_back(c.name);
+  return Join(names, ",");
+}
+
+unsigned ClassFromName(const std::string& name) {
+  for (const auto& c : kClassNames)
+    if (name == c.name) return c.bit;
+  return 0;
+}
+
+const std::vector<std::string>& AllClassNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& c : kClassNames) v.emplace_back(c.name);
+    return v;
+  }();
+  return names;
+}
+
+}  // namespace imager::booter
