@@ -77,7 +77,7 @@ Result<std::vector<std::string>> CopyToRam(const std::vector<std::string>& files
   std::vector<std::string> copies;
   for (size_t i = 0; i < files.size(); ++i) {
     copies.push_back(ram + "/" + std::to_string(i) + ".squashfs");
-    Info("toram: copying " + files[i] + " (" + std::to_string(total >> 20) + " MiB in all)");
+    Info("toram: copying " + files[i] + " (" + std::to_string(total >> 10) + " KiB in all)");
     if (auto n = CopyFile(files[i], copies.back()); !n) {
       (void)Unmount(ram);
       return Error{n.error() + " (not enough memory for toram?)"};
@@ -103,9 +103,9 @@ Status AssembleRoot(const Config& cfg, const std::string& medium_dir) {
     auto loop = AttachLoop(files[i]);
     if (!loop) return loop.take_error();
     lowers.push_back(std::string(kRun) + "/layer" + std::to_string(i));
-    if (auto st = MountReadOnly(*loop, lowers.back(), "squashfs"); !st)
+    if (auto st = MountReadOnly(loop->path, lowers.back(), "squashfs"); !st)
       return Wrap(files[i], st.error());
-    Info("image " + files[i] + " on " + *loop);
+    Info("image " + files[i] + " on " + loop->path);
   }
   const std::string rw = std::string(kRun) + "/overlay";
   if (auto st = MountTmpfs(rw, 0); !st) return st;
@@ -140,12 +140,16 @@ int Main() {
        Join(order, ",") + ", timeout " + std::to_string(cfg.timeout_s) + " s)");
   auto found = Probe(os, cfg, ProbeLog);
   if (!found.medium) {
-    Say("no medium accepted; " + found.report.Format());
+    Say("no medium accepted; what the probe saw:");
+    for (const auto& line : Split(found.report.Format(), '\n'))
+      if (!line.empty()) Say(line);
     Fail(cfg, "this build's medium was not found", "");
   }
   found.medium->Keep();
-  const std::string medium_dir = found.medium->mount_point();
   Info("medium " + found.device.node + " (" + found.medium->fstype() + ") accepted");
+  // The image finds its medium at a fixed place, whichever device it was.
+  const std::string medium_dir = std::string(kRun) + "/medium";
+  if (auto st = MoveMount(found.medium->mount_point(), medium_dir); !st) Fail(cfg, st.error(), "");
 
   // The image under a writable tmpfs overlay becomes the new root.
   if (auto st = AssembleRoot(cfg, medium_dir); !st) Fail(cfg, st.error(), kNewRoot);

@@ -37,4 +37,15 @@ const std::vector<std::string>& AllClassNames() {
   return names;
 }
 
+std::string SniffFilesystem(const std::string& h) {
+  auto at = [&](size_t off, std::string_view magic) {
+    return h.size() >= off + magic.size() && h.compare(off, magic.size(), magic) == 0;
+  };
+  if (at(32769, "CD001")) return "iso9660";
+  if (at(0, "hsqs")) return "squashfs";
+  if (at(1080, "\x53\xef")) return "ext4";  // ext2/3/4 share the magic; ext4 mounts them all
+  if (at(510, "\x55\xaa") && (at(54, "FAT") || at(82, "FAT32"))) return "vfat";
+  return "";
+}
+
 }  // namespace imager::booter

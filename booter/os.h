@@ -32,6 +32,10 @@ unsigned ClassFromName(const std::string& name);
 /// Every class name, in the order ClassNames prints them.
 const std::vector<std::string>& AllClassNames();
 
+/// The filesystem type named by the superblock magic in the first 36 KiB of a device or image:
+/// "iso9660", "ext4", "vfat", "squashfs", or "" when none is recognised.
+std::string SniffFilesystem(const std::string& head);
+
 struct BlockDevice {
   std::string name;  // kernel name: "sr0", "vda1"
   std::string node;  // "/dev/sr0"

@@ -96,17 +96,6 @@ class LinuxMedium : public Medium {
 
 }  // namespace
 
-std::string SniffFilesystem(const std::string& h) {
-  auto at = [&](size_t off, std::string_view magic) {
-    return h.size() >= off + magic.size() && h.compare(off, magic.size(), magic) == 0;
-  };
-  if (at(32769, "CD001")) return "iso9660";
-  if (at(0, "hsqs")) return "squashfs";
-  if (at(1080, "\x53\xef")) return "ext4";  // ext2/3/4 share the magic; ext4 mounts them all
-  if (at(510, "\x55\xaa") && (at(54, "FAT") || at(82, "FAT32"))) return "vfat";
-  return "";
-}
-
 std::vector<BlockDevice> LinuxOs::ListBlockDevices() {
   std::vector<BlockDevice> out;
   for (const auto& name : ListDir("/sys/block")) {
@@ -206,7 +195,7 @@ std::string KernelRelease() {
   return uname(&u) == 0 ? u.release : "";
 }
 
-Result<std::string> AttachLoop(const std::string& file) {
+Result<LoopDevice> AttachLoop(const std::string& file) {
   UniqueFd backing(open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!backing.valid()) return ErrnoError("open " + file);
   UniqueFd ctl(open("/dev/loop-control", O_RDWR | O_CLOEXEC));
@@ -224,7 +213,7 @@ Result<std::string> AttachLoop(const std::string& file) {
     cfg.fd = backing.get();
     cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
     strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), file.c_str(), LO_NAME_SIZE - 1);
-    if (ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) return dev;
+    if (ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) return LoopDevice{dev, std::move(loop)};
     if (errno != EBUSY)  // EBUSY: another attach took this one first
       return ErrnoError("LOOP_CONFIGURE " + dev + " with " + file +
                         " (the kernel needs 5.8 or later)");

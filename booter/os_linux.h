@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fd.h"
 #include "booter/os.h"
 
 namespace imager::booter {
@@ -25,19 +26,22 @@ class LinuxOs : public Os {
   std::string probe_dir_;
 };
 
-/// The filesystem type named by the superblock magic in the first 36 KiB of a device or image:
-/// "iso9660", "ext4", "vfat", "squashfs", or "" when none is recognised.
-std::string SniffFilesystem(const std::string& head);
-
 /// Mounts devtmpfs on /dev, proc, sysfs and a tmpfs /run, then makes /dev/console fds 0-2.
 Status MountBasics();
 
 /// The running kernel's release (uname -r).
 std::string KernelRelease();
 
-/// Attaches `file` read-only to a free loop device with LOOP_CONFIGURE; returns "/dev/loopN".
-/// The device goes away by itself when the last user (the mount) lets go of it.
-Result<std::string> AttachLoop(const std::string& file);
+/// A loop device attached with autoclear: it stays bound while `fd` is open or something (the
+/// mount) holds it, and goes away by itself after the last user lets go.
+struct LoopDevice {
+  std::string path;  // "/dev/loopN"
+  UniqueFd fd;
+};
+
+/// Attaches `file` read-only to a free loop device with LOOP_CONFIGURE. Keep the result alive
+/// until the device is mounted.
+Result<LoopDevice> AttachLoop(const std::string& file);
 
 /// mkdir -p with mode 0755.
 Status MakeDirs(const std::string& path);
