@@ -118,6 +118,25 @@ Result<tar::ExtractReport> ExtractData(const std::string& deb, const std::string
   return report;
 }
 
+Result<std::vector<tar::OwnedEntry>> ListOwned(const std::string& deb) {
+  std::vector<tar::OwnedEntry> owned;
+  auto st = WithMember(deb, "data.tar", [&](archive* in) -> Status {
+    for (;;) {
+      archive_entry* e = nullptr;
+      int rc = archive_read_next_header(in, &e);
+      if (rc == ARCHIVE_EOF) return {};
+      if (rc < ARCHIVE_WARN) return ArchiveError(deb + ": data.tar", in);
+      if (archive_entry_uid(e) == 0 && archive_entry_gid(e) == 0) continue;
+      std::string name = archive_entry_pathname(e);
+      while (StartsWith(name, "./")) name = name.substr(2);
+      owned.push_back({"/" + name, static_cast<uint32_t>(archive_entry_uid(e)),
+                       static_cast<uint32_t>(archive_entry_gid(e))});
+    }
+  });
+  if (!st) return st.take_error();
+  return owned;
+}
+
 std::vector<std::vector<std::string>> ParseRelations(const std::string& field) {
   std::vector<std::vector<std::string>> out;
   for (const auto& clause : Split(field, ',')) {

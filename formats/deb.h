@@ -27,6 +27,9 @@ Result<Fields> ReadControl(const std::string& deb);
 /// inside the id mapping); no entry may escape `dest`.
 Result<tar::ExtractReport> ExtractData(const std::string& deb, const std::string& dest);
 
+/// The entries of the package's data.tar.* whose owner is not root, read from the headers only.
+Result<std::vector<tar::OwnedEntry>> ListOwned(const std::string& deb);
+
 /// A dependency field ("a (>= 1) | b, c:any") as clauses of alternative package names, without
 /// versions or architecture qualifiers: {{"a", "b"}, {"c"}}.
 std::vector<std::vector<std::string>> ParseRelations(const std::string& field);

@@ -2,6 +2,7 @@
 #include "profiles/loader.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -97,6 +98,7 @@ TEST_F(LoaderTest, PathsBecomeAbsoluteWhenTheProfileIsGivenRelatively) {
 TEST_F(LoaderTest, FullProfileReadsEveryKey) {
   Write("overlay/etc/motd", "hi\n");
   Write("scripts/customize.sh", "#!/bin/sh\n");
+  chmod((dir_ + "/scripts/customize.sh").c_str(), 0755);
   Write("base.tar", "");
   Write("logo.png", "");
   auto p = LoadProfile(Write("full.yaml", R"(version: 1
@@ -214,11 +216,12 @@ color: blue
 TEST_F(LoaderTest, MissingRequiredKeys) {
   Write("empty-map.yaml", "# nothing yet\n{}\n");
   std::string f = dir_ + "/empty-map.yaml";
-  EXPECT_EQ(LoadError("empty-map.yaml"),
-            f + ":2:1: name: missing (required)\n" + f +
-                ":2:1: distribution.family: missing (allowed: debian, rpm)\n" + f +
-                ":2:1: repositories: missing (at least one is required unless a base: is set and no "
-                "packages are included)");
+  EXPECT_EQ(
+      LoadError("empty-map.yaml"),
+      f + ":2:1: name: missing (required)\n" + f +
+          ":2:1: distribution.family: missing (allowed: debian, rpm)\n" + f +
+          ":2:1: repositories: missing (at least one is required unless a base: is set and no "
+          "packages are included)");
   Write("empty.yaml", "");
   EXPECT_EQ(LoadError("empty.yaml"),
             dir_ + "/empty.yaml:1:1: profile: expected a map of settings, got null");
@@ -429,6 +432,27 @@ repositories: [{suite: trixie, keyring: k.asc, mirror: auto}]
                             "/apt/sources.list or " + dir_ +
                             "/apt/sources.list.d/*.{list,sources}; set repositories[0].mirror " +
                             "to a URL");
+}
+
+TEST_F(LoaderTest, ScriptsMustBeExecutableAndFilesStayInTheImage) {
+  Write("run.sh", "#!/bin/sh\n");
+  Write("f", "x");
+  Write("p.yaml", R"(name: p
+distribution: {family: debian}
+base: {tar: f}
+rootfs:
+  files: [{from: f, to: /etc/../../x}]
+  run: [run.sh]
+)");
+  auto p = LoadProfile(dir_ + "/p.yaml");
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("p.yaml:5:25: rootfs.files[0].to: '/etc/../../x': '..' is not allowed"),
+            std::string::npos)
+      << p.error();
+  EXPECT_NE(p.error().find("p.yaml:6:9: rootfs.run[0]: '" + dir_ +
+                           "/run.sh' is not an executable file (chmod +x it"),
+            std::string::npos)
+      << p.error();
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "profiles/validate.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -239,6 +242,11 @@ void ReadUsers(Checker& c, const Field& rootfs, std::vector<User>* users) {
   }
 }
 
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 void ReadFilesAndScripts(Checker& c, const Field& f, Rootfs* r) {
   for (const Field& item : MapItems(c, c.Get(f, "files"), {"from", "to"})) {
     FileCopy fc;
@@ -248,6 +256,9 @@ void ReadFilesAndScripts(Checker& c, const Field& f, Rootfs* r) {
     ok = c.Path(from, &fc.from) && ok;
     if (c.String(to, &fc.to) && !StartsWith(fc.to, "/")) {
       c.Fail(to.node->loc, to.path, "'" + fc.to + "' is not an absolute path in the image");
+      ok = false;
+    } else if (to.node && (fc.to + "/").find("/../") != std::string::npos) {
+      c.Fail(to.node->loc, to.path, "'" + fc.to + "': '..' is not allowed in an image path");
       ok = false;
     }
     if (ok) r->files.push_back(fc);
@@ -259,7 +270,14 @@ void ReadFilesAndScripts(Checker& c, const Field& f, Rootfs* r) {
     std::string path;
     if (!item.node)
       c.Fail(run.node->items[i].loc, item.path, "expected a path, got null");
-    else if (c.Path(item, &path))
+    else if (!c.Path(item, &path))
+      continue;
+    else if (access(path.c_str(), X_OK) != 0 || IsDirectory(path))
+      c.Fail(item.node->loc, item.path,
+             "'" + path +
+                 "' is not an executable file (chmod +x it; it runs inside the image "
+                 "with the image as /, so its #! interpreter must exist there)");
+    else
       r->run.push_back(path);
   }
 }

@@ -93,9 +93,11 @@ Status ApplySettings(const std::string& root, const std::string& hostname,
   if (auto st = SetHostname(root, hostname); !st) return st;
   if (!timezone.empty())
     if (auto st = SetTimezone(*img, timezone); !st) return st;
-  if (!locale.empty())
+  if (!locale.empty()) {
+    if (auto dir = img->Dir("/etc/default", true); !dir) return dir.take_error();
     if (auto st = WriteInRoot(root, "/etc/default/locale", "LANG=" + locale + "\n", 0644); !st)
       return st;
+  }
   return {};
 }
 

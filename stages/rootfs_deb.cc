@@ -128,6 +128,25 @@ bad=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | grep -v '^ii 
 if [ -n "$bad" ]; then echo "packages not installed completely:"; echo "$bad"; exit 1; fi
 )";
 
+// Single-id mode: every owner the packages' data.tar give to someone other than root is lost
+// (chown succeeds without effect). Says how many, lists them in the log.
+Status ReportLostOwners(StageContext& ctx, const PackageFiles& files) {
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < files.paths.size(); ++i) {
+    auto owned = formats::deb::ListOwned(files.paths[i]);
+    if (!owned) return Wrap("package " + files.packages[i].name, owned.error());
+    for (const auto& e : *owned)
+      lines.push_back(files.packages[i].name + ": " + e.path + " should be " +
+                      std::to_string(e.uid) + ":" + std::to_string(e.gid) + ", is 0:0");
+  }
+  for (const auto& l : lines) ctx.log("ownership not kept: " + l);
+  ctx.note("single-id mode: " + std::to_string(lines.size()) +
+           " packaged files could not keep their owner (listed in " + ctx.log_path() +
+           "), nor could owners that maintainer scripts set; 'imager check' says how to get a "
+           "subordinate id range");
+  return {};
+}
+
 }  // namespace
 
 Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const PackageFiles& files,
@@ -196,7 +215,9 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
     auto fin = DpkgSpec(ctx, o, *pm);
     if (!fin) return fin.take_error();
     fin->argv = {"/bin/sh", "-c", kFinish, "finish", SourcesList(p, files.repositories)};
-    return RunLogged(*fin, ctx, "check the installation");
+    if (auto st = RunLogged(*fin, ctx, "check the installation"); !st) return st;
+    if (o.idmap.mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
+    return {};
   };
   return s;
 }

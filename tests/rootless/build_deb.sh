@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# imager build from a Debian repository (a signed fixture made from this host's binaries): the
+# essential set is unpacked, dpkg installs the rest in the sandbox, a postinst that adds a system
+# user and chowns a file keeps that owner (range mode) or says it could not (single-id mode);
+# setuid, root:shadow 0640 and file capabilities survive into the tarball; rebuilds are identical;
+# a failing postinst stops the build naming the package, and the cache stays usable.
+source "$TESTLIB"
+mode=$(expect_idmode)
+command -v dpkg-deb >/dev/null || { echo "SKIP: dpkg missing"; exit 77; }
+
+python3 "$(dirname "$TESTLIB")/fixtures/make_deb_repo.py" "$T/fx" --broken
+mkdir -p "$T/overlay/etc/fx" && echo hello > "$T/overlay/etc/fx/motd"
+printf '#!/bin/sh\nset -e\necho "script saw $(cat /etc/fx/motd)" > /etc/fx/script\n' > "$T/s.sh"
+chmod +x "$T/s.sh"
+profile() { # profile NAME EXTRA-PACKAGES
+  cat > "$T/$1.yaml" <<YAML
+name: $1
+distribution: {family: debian, release: fixture, arch: amd64}
+repositories:
+  - {mirror: "file://$T/fx/repo", suite: fixture, components: [main], keyring: fx/key.asc}
+packages: {variant: essential, include: [fixture-svc$2]}
+rootfs:
+  hostname: fx
+  users: [{name: alice, password: {plain: secret}, shell: /bin/sh}]
+  files: [{from: overlay/, to: /}]
+  run: [s.sh]
+  timezone: ""
+output: {formats: [tar]}
+YAML
+}
+profile fx ""
+profile fxbroken ", fixture-broken"
+cd "$T"
+
+"$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/first.log" || {
+  cat "$T/first.log"; fail "build failed"; }
+cat "$T/first.log"
+assert_eq "stages" "packages config users files scripts tar" "$(stages_built "$T/first.log")"
+tb="$T/out/fx.tar.gz"
+listing=$(python3 - "$tb" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for m in t.getmembers():
+        caps = "cap" if any("security.capability" in k for k in m.pax_headers) else "-"
+        print(m.name, f"{m.uid}/{m.gid}", oct(m.mode), caps)
+PY
+)
+entry() { echo "$listing" | awk -v n="./$1" '$1 == n { print $2, $3, $4 }'; }
+status=$(tar -xzOf "$tb" ./var/lib/dpkg/status)
+assert_eq "every package installed" "4 4" \
+  "$(echo "$status" | grep -c '^Package:') $(echo "$status" | grep -c '^Status: install ok installed')"
+assert_contains "postinst ran" "fixture-svc: configured" "$(cat "$T/out/logs/packages.log")"
+assert_contains "postinst's user" "fixsvc:x:990:990:" "$(tar -xzOf "$tb" ./etc/passwd)"
+assert_eq "setuid kept" "0/0 0o4755 -" "$(entry usr/bin/passwd)"
+assert_eq "root:shadow 0640" "0/42 0o640 -" "$(entry etc/shadow)"
+assert_eq "overlay file" hello "$(tar -xzOf "$tb" ./etc/fx/motd)"
+assert_eq "script saw the files layer" "script saw hello" "$(tar -xzOf "$tb" ./etc/fx/script)"
+assert_contains "user alice" "alice:x:1000:1000::/home/alice:/bin/sh" "$(tar -xzOf "$tb" ./etc/passwd)"
+[ -z "$(tar -tzf "$tb" ./usr/sbin/policy-rc.d 2>/dev/null)" ] || fail "policy-rc.d left behind"
+if [ "$mode" = range ]; then
+  assert_eq "postinst chown kept" "990/990 0o640 -" "$(entry var/lib/fixsvc/data)"
+  assert_eq "data.tar owner kept" "990/990 0o644 -" "$(entry var/lib/fixsvc/owned)"
+  assert_eq "file capability kept" "0/0 0o755 cap" "$(entry usr/bin/fixping)"
+  assert_eq "home owned by alice" "1000/1000 0o700 -" "$(entry home/alice)"
+else
+  assert_eq "postinst chown lost (single-id)" "0/0 0o640 -" "$(entry var/lib/fixsvc/data)"
+  assert_contains "single-id loss reported" "single-id mode: 1 packaged files could not keep" \
+    "$(cat "$T/first.log")"
+  assert_contains "loss listed" "ownership not kept: fixture-svc: /var/lib/fixsvc/owned should be 990:990" \
+    "$(cat "$T/out/logs/packages.log")"
+fi
+
+# The same inputs give the same bytes.
+sum1=$(sha256sum < "$tb")
+"$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" --rebuild packages 2> "$T/second.log"
+assert_eq "rebuild runs everything again" "packages config users files scripts tar" \
+  "$(stages_built "$T/second.log")"
+assert_eq "rebuilt tarball is identical" "$sum1" "$(sha256sum < "$tb")"
+
+# A failing maintainer script stops the build, names the package and shows what it printed.
+set +e
+"$IMAGER" build fxbroken.yaml --cache-dir "$T/cache" -o "$T/out2" 2> "$T/broken.log"
+rc=$?
+set -e
+cat "$T/broken.log"
+assert_eq "broken build fails" 1 "$rc"
+assert_contains "names the package" "dpkg could not install fixture-broken" "$(cat "$T/broken.log")"
+assert_contains "shows its output" "fixture-broken: cannot set things up (on purpose)" \
+  "$(cat "$T/broken.log")"
+"$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/third.log"
+assert_eq "cache still complete after the failure" "" "$(stages_built "$T/third.log")"
