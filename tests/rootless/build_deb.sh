@@ -52,19 +52,20 @@ assert_eq "every package installed" "4 4" \
 assert_contains "postinst ran" "fixture-svc: configured" "$(cat "$T/out/logs/packages.log")"
 assert_contains "postinst's user" "fixsvc:x:990:990:" "$(tar -xzOf "$tb" ./etc/passwd)"
 assert_eq "setuid kept" "0/0 0o4755 -" "$(entry usr/bin/passwd)"
-assert_eq "root:shadow 0640" "0/42 0o640 -" "$(entry etc/shadow)"
 assert_eq "overlay file" hello "$(tar -xzOf "$tb" ./etc/fx/motd)"
 assert_eq "script saw the files layer" "script saw hello" "$(tar -xzOf "$tb" ./etc/fx/script)"
-assert_contains "user alice" "alice:x:1000:1000::/home/alice:/bin/sh" "$(tar -xzOf "$tb" ./etc/passwd)"
+assert_contains "user alice" "alice:x:1000:1000:alice:/home/alice:/bin/sh" "$(tar -xzOf "$tb" ./etc/passwd)"
 [ -z "$(tar -tzf "$tb" ./usr/sbin/policy-rc.d 2>/dev/null)" ] || fail "policy-rc.d left behind"
 if [ "$mode" = range ]; then
+  assert_eq "root:shadow 0640" "0/42 0o640 -" "$(entry etc/shadow)"
   assert_eq "postinst chown kept" "990/990 0o640 -" "$(entry var/lib/fixsvc/data)"
   assert_eq "data.tar owner kept" "990/990 0o644 -" "$(entry var/lib/fixsvc/owned)"
   assert_eq "file capability kept" "0/0 0o755 cap" "$(entry usr/bin/fixping)"
   assert_eq "home owned by alice" "1000/1000 0o700 -" "$(entry home/alice)"
 else
   assert_eq "postinst chown lost (single-id)" "0/0 0o640 -" "$(entry var/lib/fixsvc/data)"
-  assert_contains "single-id loss reported" "single-id mode: 1 packaged files could not keep" \
+  assert_eq "shadow group lost (single-id)" "0/0 0o640 -" "$(entry etc/shadow)"
+  assert_contains "single-id loss reported" "single-id mode: 2 packaged files could not keep" \
     "$(cat "$T/first.log")"
   assert_contains "loss listed" "ownership not kept: fixture-svc: /var/lib/fixsvc/owned should be 990:990" \
     "$(cat "$T/out/logs/packages.log")"
