@@ -9,6 +9,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "cmd/lock_common.h"
 #include "profiles/loader.h"
 #include "repo/curl_fetcher.h"
@@ -23,6 +24,9 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f) {
   app->add_option("-o,--output", f->out_dir, "Output directory (default: out/PROFILE-NAME)");
   app->add_option("--cache-dir", f->cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
   app->add_flag("--offline", f->offline, "Use only what is in the cache; no network");
+  app->add_option("--format", f->formats,
+                  "Write these outputs instead of the profile's output.formats (repeat: --format "
+                  "tar --format iso)");
   app->add_flag("--locked", f->locked,
                 "Install exactly what the lock file says; fail if it is missing or no longer "
                 "matches the profile");
@@ -73,6 +77,19 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
   if (!profile) return profile.take_error();
   for (const auto& w : profile->warnings) log::Warn(w);
   PreparedBuild b{std::move(*profile), {}};
+  if (!f.formats.empty()) {
+    b.profile.output.formats.clear();
+    for (const auto& name : f.formats) {
+      auto fmt = profiles::ParseEnum<profiles::Format>(name);
+      if (!fmt) {
+        std::vector<std::string> allowed;
+        for (const auto& [v, n] : profiles::EnumNames<profiles::Format>()) allowed.push_back(n);
+        return Error{"--format " + name +
+                     ": unknown output format (allowed: " + Join(allowed, ", ") + ")"};
+      }
+      b.profile.output.formats.push_back(*fmt);
+    }
+  }
   stages::BuildOptions& o = b.options;
   o.cache_dir = f.cache_dir.empty() ? sandbox::DefaultCacheDir() : f.cache_dir;
   o.out_dir = f.out_dir.empty() ? "out/" + b.profile.name : f.out_dir;

@@ -16,6 +16,7 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/strings.h"
+#include "formats/devnodes.h"
 
 namespace imager::formats::tar {
 namespace {
@@ -137,12 +138,54 @@ class Writer {
     }
   }
 
+  // A /dev entry the tree does not have (device nodes cannot exist in a rootless tree).
+  Status DevEntry(const DevNode& d, const std::string& name) {
+    EntryPtr e(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_perm(e.get(), d.mode);
+    archive_entry_set_uid(e.get(), 0);
+    archive_entry_set_gid(e.get(), 0);
+    archive_entry_set_mtime(e.get(), o_.source_date_epoch >= 0 ? o_.source_date_epoch : 0, 0);
+    if (d.type == DevNode::Type::kChar) {
+      archive_entry_set_filetype(e.get(), AE_IFCHR);
+      archive_entry_set_rdevmajor(e.get(), d.major);
+      archive_entry_set_rdevminor(e.get(), d.minor);
+    } else if (d.type == DevNode::Type::kSymlink) {
+      archive_entry_set_filetype(e.get(), AE_IFLNK);
+      archive_entry_set_symlink(e.get(), d.target.c_str());
+    } else {
+      archive_entry_set_filetype(e.get(), AE_IFDIR);
+    }
+    return Header(e.get(), name);
+  }
+
   // Depth-first, names sorted bytewise: the same tree always gives the same archive.
   Status Tree(const std::string& dir, const std::string& name) {
     auto names = ListDir(dir);
     if (!names) return names.take_error();
+    if (name == "./dev" && o_.dev_nodes) return DevTree(dir, name, *names);
     for (const auto& n : *names) {
       std::string path = dir + "/" + n, child = name + "/" + n;
+      if (auto st = Entry(path, child); !st) return st;
+      struct stat sb;
+      if (lstat(path.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
+        if (auto st = Tree(path, child); !st) return st;
+    }
+    return {};
+  }
+
+  // /dev: what the tree has, merged in name order with the standard nodes it lacks.
+  Status DevTree(const std::string& dir, const std::string& name,
+                 const std::vector<std::string>& names) {
+    std::map<std::string, const DevNode*> merged;
+    for (const auto& n : names) merged[n] = nullptr;
+    for (const auto& d : StandardDevNodes()) merged.emplace(d.name, &d);
+    for (const auto& [n, dev] : merged) {
+      std::string path = dir + "/" + n, child = name + "/" + n;
+      if (dev) {
+        if (auto st = DevEntry(*dev, child); !st) return st;
+        continue;
+      }
       if (auto st = Entry(path, child); !st) return st;
       struct stat sb;
       if (lstat(path.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))

@@ -17,6 +17,7 @@ namespace imager::formats::tar {
 
 struct WriteOptions {
   int64_t source_date_epoch = -1;  // >= 0: clamp every mtime to it
+  bool dev_nodes = true;           // add the standard /dev nodes (devnodes.h) the tree lacks
 };
 
 struct WriteStats {

@@ -66,6 +66,36 @@ TEST_F(TarTest, WriteIsSortedAndDeterministic) {
   EXPECT_EQ(s1->bytes, 6u);  // "a\n" + "bee\n"; the hard link carries no data
 }
 
+TEST_F(TarTest, DevGetsTheStandardNodesAsHeaders) {
+  ASSERT_EQ(mkdir((root_ + "/dev").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(root_ + "/dev/own", ""));
+  ASSERT_TRUE(Write(root_, dir_ + "/d.tar", {.source_date_epoch = 5}));
+  archive* a = archive_read_new();
+  archive_read_support_format_all(a);
+  ASSERT_EQ(archive_read_open_filename(a, (dir_ + "/d.tar").c_str(), 10240), ARCHIVE_OK);
+  archive_entry* e;
+  std::vector<std::string> dev;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    std::string n = archive_entry_pathname(e);
+    if (n.rfind("./dev/", 0) != 0) continue;
+    dev.push_back(n);
+    if (n == "./dev/null") {
+      EXPECT_EQ(archive_entry_filetype(e), static_cast<mode_t>(AE_IFCHR));
+      EXPECT_EQ(archive_entry_rdevmajor(e), 1u);
+      EXPECT_EQ(archive_entry_rdevminor(e), 3u);
+      EXPECT_EQ(archive_entry_perm(e), 0666u);
+    }
+    if (n == "./dev/fd") {
+      EXPECT_STREQ(archive_entry_symlink(e), "/proc/self/fd");
+    }
+  }
+  archive_read_free(a);
+  EXPECT_EQ(dev, (std::vector<std::string>{
+                     "./dev/", "./dev/console", "./dev/fd", "./dev/full", "./dev/null", "./dev/own",
+                     "./dev/ptmx", "./dev/pts/", "./dev/random", "./dev/shm/", "./dev/stderr",
+                     "./dev/stdin", "./dev/stdout", "./dev/tty", "./dev/urandom", "./dev/zero"}));
+}
+
 TEST_F(TarTest, RoundTripKeepsModesLinksAndXattrs) {
   ASSERT_TRUE(Write(root_, dir_ + "/r.tar.zst", {}));
   std::string dest = dir_ + "/dest";
