@@ -22,6 +22,19 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 
+# Images own files as other users (root:shadow, daemons' users); a build maps them to the
+# caller's subordinate id range. Root normally has none: give it a free one, as for any user.
+if [ "$(id -u)" = 0 ]; then
+  for f in /etc/subuid /etc/subgid; do
+    touch "$f"
+    if ! grep -q '^root:' "$f"; then
+      start=$(awk -F: 'BEGIN {m = 100000} {e = $2 + $3; if (e > m) m = e} END {print m}' "$f")
+      echo "root:$start:65536" >> "$f"
+      echo "setup: gave root the subordinate ids $start-$((start + 65535)) in $f"
+    fi
+  done
+fi
+
 werror=OFF
 [ -n "${CI:-}" ] && werror=ON
 cmake -S . -B build -G Ninja -DIMAGER_WERROR=$werror >/dev/null
