@@ -8,16 +8,10 @@
 #include <memory>
 
 #include "base/strings.h"
+#include "formats/archive_util.h"
 
 namespace imager::formats::deb {
 namespace {
-
-using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
-
-Error ArchiveError(const std::string& what, archive* a) {
-  const char* msg = archive_error_string(a);
-  return Error{what + ": " + (msg ? msg : "unknown libarchive error")};
-}
 
 // The inner tarball is read straight out of the outer ar member, without a temporary file.
 struct Nested {
@@ -58,11 +52,6 @@ Status WithMember(const std::string& deb, const std::string& prefix,
   return Error{deb + ": not a Debian package (no " + prefix + ".* member)"};
 }
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 Fields ParseControl(const std::string& text) {
@@ -71,13 +60,13 @@ Fields ParseControl(const std::string& text) {
   for (const auto& line : Split(text, '\n')) {
     if (line.empty()) continue;
     if ((line[0] == ' ' || line[0] == '\t') && !last.empty()) {
-      f[last] += "\n" + Trim(line);
+      f[last] += "\n" + std::string(Trim(line));
       continue;
     }
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     last = line.substr(0, colon);
-    f[last] = Trim(line.substr(colon + 1));
+    f[last] = std::string(Trim(line.substr(colon + 1)));
   }
   return f;
 }
@@ -142,7 +131,7 @@ std::vector<std::vector<std::string>> ParseRelations(const std::string& field) {
   for (const auto& clause : Split(field, ',')) {
     std::vector<std::string> alts;
     for (const auto& alt : Split(clause, '|')) {
-      std::string name = Trim(alt);
+      std::string name(Trim(alt));
       name = name.substr(0, name.find_first_of(" \t\n(["));
       name = name.substr(0, name.find(':'));
       if (!name.empty()) alts.push_back(name);

@@ -16,18 +16,13 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/strings.h"
+#include "formats/archive_util.h"
 #include "formats/devnodes.h"
 
 namespace imager::formats::tar {
 namespace {
 
-using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
 using EntryPtr = std::unique_ptr<archive_entry, void (*)(archive_entry*)>;
-
-Error ArchiveError(const std::string& what, archive* a) {
-  const char* msg = archive_error_string(a);
-  return Error{what + ": " + (msg ? msg : "unknown libarchive error")};
-}
 
 Status SetCompression(archive* a, const std::string& out) {
   auto ends = [&](const char* suffix) {
