@@ -79,7 +79,7 @@ int DebUnpack(const std::string& arch, const std::string& root,
   }
   chmod((root + "/tmp").c_str(), 01777);
   Status st = WriteInRoot(root, "/var/lib/dpkg/status", "", 0644);
-  if (st) st = WriteInRoot(root, "/var/lib/dpkg/available", "", 0644);
+  if (st) st = WriteInRoot(root, "/etc/fstab", "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n", 0644);
   if (st) st = WriteInRoot(root, "/var/lib/dpkg/arch", arch + "\n", 0644);
   if (st)
     st = WriteInRoot(root, "/usr/sbin/policy-rc.d",

@@ -179,7 +179,7 @@ std::vector<MountOp> PlanMounts(const SandboxSpec& spec) {
   ops.push_back(Op(Kind::kSymlink, "/dev/stderr", "/proc/self/fd/2"));
   ops.push_back(Op(Kind::kTmpfs, "/dev/shm", "", "mode=1777"));
   ops.push_back(Op(Kind::kTmpfs, "/tmp", "", "mode=1777"));
-  ops.push_back(Op(Kind::kTmpfs, "/run", "", "mode=0755"));
+  if (spec.tmpfs_run) ops.push_back(Op(Kind::kTmpfs, "/run", "", "mode=0755"));
   for (const auto& [path, target] : spec.symlinks) ops.push_back(Op(Kind::kSymlink, path, target));
   for (const auto& b : spec.binds) {
     MountOp op = Op(Kind::kBind, b.target, b.source);

@@ -90,6 +90,9 @@ struct SandboxSpec {
   int stderr_fd = -1;       // likewise for stderr
   bool stdin_null = false;  // stdin from the sandbox's /dev/null instead of the caller's
   std::string hostname = "imager";
+  /// A fresh tmpfs on /run (the default); off, /run is the root's own (package installs whose
+  /// maintainer scripts create /run/lock must leave it in the image).
+  bool tmpfs_run = true;
   std::vector<std::string> argv;
 };
 

@@ -49,6 +49,12 @@ TEST(SpecTest, PlanOrdersRootThenKernelFilesystemsThenDevThenBinds) {
                                       "bind /etc/resolv.conf -> /etc/resolv.conf (ro)"}));
 }
 
+TEST(SpecTest, RunCanStayTheRootsOwn) {
+  SandboxSpec s = DirSpec();
+  s.tmpfs_run = false;
+  for (const auto& d : Describe(PlanMounts(s))) EXPECT_NE(d, "tmpfs -> /run (mode=0755)");
+}
+
 TEST(SpecTest, HostNetworkBindsSysReadOnlyInsteadOfNewSysfs) {
   SandboxSpec s = DirSpec();
   s.network = true;

@@ -38,27 +38,38 @@ DebInfo DebInfo::FromControl(const formats::deb::Fields& c) {
   return d;
 }
 
+std::vector<bool> DebClosure(const std::vector<DebInfo>& pkgs,
+                             const std::vector<std::string>& roots, bool with_essential) {
+  Index by_name, by_provides;
+  for (size_t i = 0; i < pkgs.size(); ++i) {
+    by_name.emplace(pkgs[i].name, i);
+    for (const auto& p : pkgs[i].provides) by_provides.emplace(p, i);
+  }
+  std::vector<bool> in(pkgs.size(), false);
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < pkgs.size(); ++i)
+    if (with_essential && pkgs[i].essential) todo.push_back(i);
+  for (const auto& r : roots)
+    if (auto it = by_name.find(r); it != by_name.end()) todo.push_back(it->second);
+  while (!todo.empty()) {
+    size_t i = todo.back();
+    todo.pop_back();
+    if (in[i]) continue;
+    in[i] = true;
+    for (const auto* rels : {&pkgs[i].depends, &pkgs[i].pre_depends})
+      for (const auto& clause : *rels)
+        if (auto s = Satisfier(clause, by_name, by_provides); s && !in[*s]) todo.push_back(*s);
+  }
+  return in;
+}
+
 DebPlan PlanDebInstall(const std::vector<DebInfo>& pkgs) {
   Index by_name, by_provides;
   for (size_t i = 0; i < pkgs.size(); ++i) {
     by_name.emplace(pkgs[i].name, i);
     for (const auto& p : pkgs[i].provides) by_provides.emplace(p, i);
   }
-  // The essential closure.
-  std::vector<bool> in_essential(pkgs.size(), false);
-  std::vector<size_t> todo;
-  for (size_t i = 0; i < pkgs.size(); ++i)
-    if (pkgs[i].essential) todo.push_back(i);
-  while (!todo.empty()) {
-    size_t i = todo.back();
-    todo.pop_back();
-    if (in_essential[i]) continue;
-    in_essential[i] = true;
-    for (const auto* rels : {&pkgs[i].depends, &pkgs[i].pre_depends})
-      for (const auto& clause : *rels)
-        if (auto s = Satisfier(clause, by_name, by_provides); s && !in_essential[*s])
-          todo.push_back(*s);
-  }
+  std::vector<bool> in_essential = DebClosure(pkgs, {}, true);
   DebPlan plan;
   std::set<size_t> filling;  // the batch being filled
   for (size_t i = 0; i < pkgs.size(); ++i) {

@@ -32,6 +32,12 @@ struct DebPlan {
   std::vector<std::vector<size_t>> batches;
 };
 
+/// Which packages are in the closure (over Depends and Pre-Depends, first alternative present,
+/// then Provides) of the packages named in `roots`, plus of every Essential: yes package when
+/// `with_essential`; one flag per package.
+std::vector<bool> DebClosure(const std::vector<DebInfo>& packages,
+                             const std::vector<std::string>& roots, bool with_essential);
+
 /// Plans the installation of `packages` (in the solver's install order): the essential set is
 /// the closure of the Essential: yes packages over Depends and Pre-Depends, choosing the first
 /// alternative that is in the set (by name, then by Provides); a new batch starts whenever a

@@ -67,6 +67,7 @@ Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const BuildOptions& o,
     spec = std::move(*s);
   }
   spec.env = DpkgEnvironment();
+  spec.tmpfs_run = false;  // base-files and systemd create /run/lock; it belongs to the image
   spec.binds.push_back({pm.host_dir, kPkgsInside, true});
   return spec;
 }
@@ -111,6 +112,26 @@ std::string SourcesList(const profiles::Profile& p,
   return out;
 }
 
+// apt's record of what was installed only as a dependency, as mmdebstrap leaves it: the essential
+// set and apt (with what they need) are installed first and the profile's packages by name,
+// so everything else is marked automatic.
+std::string ExtendedStates(const std::vector<DebInfo>& infos, const PackageFiles& files,
+                           const profiles::Profile& p) {
+  using V = profiles::Variant;
+  V v = p.packages.variant;
+  std::vector<std::string> roots;
+  if (v == V::kMinbase || v == V::kRequired || v == V::kImportant) roots.push_back("apt");
+  std::vector<bool> base = DebClosure(infos, roots, /*with_essential=*/true);
+  std::set<std::string> asked(p.packages.include.begin(), p.packages.include.end());
+  std::string out;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    if (asked.count(infos[i].name) || base[i]) continue;
+    out += "Package: " + infos[i].name + "\nArchitecture: " + files.packages[i].arch +
+           "\nAuto-Installed: 1\n\n";
+  }
+  return out;
+}
+
 // What mmdebstrap also removes so that two builds of the same packages are alike; the apt and
 // dpkg state stays.
 constexpr const char* kFinish = R"(set -e
@@ -120,6 +141,12 @@ rm -f /usr/sbin/policy-rc.d /var/log/dpkg.log /var/log/alternatives.log \
 rm -rf /var/lib/apt/lists/auxfiles
 if [ -e /etc/machine-id ]; then rm -f /etc/machine-id; : > /etc/machine-id; fi
 find /run -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
+if getent passwd _apt >/dev/null; then
+  for d in /var/cache/apt/archives/partial /var/lib/apt/lists/partial; do
+    mkdir -p $d && chown _apt:root $d && chmod 0700 $d
+  done
+fi
+printf '%s' "$2" > /var/lib/apt/extended_states
 mkdir -p /etc/apt
 printf '%s' "$1" > /etc/apt/sources.list
 audit=$(dpkg --audit)
@@ -214,7 +241,12 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
     // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
     auto fin = DpkgSpec(ctx, o, *pm);
     if (!fin) return fin.take_error();
-    fin->argv = {"/bin/sh", "-c", kFinish, "finish", SourcesList(p, files.repositories)};
+    fin->argv = {"/bin/sh",
+                 "-c",
+                 kFinish,
+                 "finish",
+                 SourcesList(p, files.repositories),
+                 ExtendedStates(infos, files, p)};
     if (auto st = RunLogged(*fin, ctx, "check the installation"); !st) return st;
     if (o.idmap.mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
     return {};
