@@ -144,6 +144,46 @@ void SetLinkCount(sqfs_inode_generic_t* in, uint32_t nlink) {
   }
 }
 
+// libsquashfs' lz4 returns blocks that grew where the compressor contract says 0 ("keep this
+// block uncompressed"); unsquashfs then rejects the image's metadata as corrupt. This wrapper
+// enforces the contract for every compressor: a block that does not shrink is stored as is.
+struct ShrinkOnly {
+  sqfs_compressor_t iface;  // first: libsquashfs sees a plain compressor
+  sqfs_compressor_t* inner;
+};
+
+sqfs_compressor_t* WrapShrinkOnly(sqfs_compressor_t* inner);
+
+ShrinkOnly* Outer(const void* obj) { return reinterpret_cast<ShrinkOnly*>(const_cast<void*>(obj)); }
+
+sqfs_compressor_t* WrapShrinkOnly(sqfs_compressor_t* inner) {
+  auto* w = new ShrinkOnly{};
+  w->inner = inner;
+  w->iface.base.destroy = [](sqfs_object_t* obj) {
+    sqfs_destroy(Outer(obj)->inner);
+    delete Outer(obj);
+  };
+  w->iface.base.copy = [](const sqfs_object_t* obj) -> sqfs_object_t* {
+    auto* copy = static_cast<sqfs_compressor_t*>(sqfs_copy(Outer(obj)->inner));
+    return copy ? &WrapShrinkOnly(copy)->base : nullptr;
+  };
+  w->iface.get_configuration = [](const sqfs_compressor_t* c, sqfs_compressor_config_t* cfg) {
+    Outer(c)->inner->get_configuration(Outer(c)->inner, cfg);
+  };
+  w->iface.write_options = [](sqfs_compressor_t* c, sqfs_file_t* f) {
+    return Outer(c)->inner->write_options(Outer(c)->inner, f);
+  };
+  w->iface.read_options = [](sqfs_compressor_t* c, sqfs_file_t* f) {
+    return Outer(c)->inner->read_options(Outer(c)->inner, f);
+  };
+  w->iface.do_block = [](sqfs_compressor_t* c, const sqfs_u8* in, sqfs_u32 size, sqfs_u8* out,
+                         sqfs_u32 outsize) -> sqfs_s32 {
+    sqfs_s32 n = Outer(c)->inner->do_block(Outer(c)->inner, in, size, out, outsize);
+    return n > 0 && static_cast<sqfs_u32>(n) >= size ? 0 : n;
+  };
+  return &w->iface;
+}
+
 SQFS_COMPRESSOR CompressorId(Compressor c) {
   switch (c) {
     case Compressor::kXz:
@@ -266,7 +306,7 @@ class Writer {
     sqfs_compressor_t *cmp = nullptr, *uncmp = nullptr;
     if (int rc = sqfs_compressor_create(&cfg, &cmp))
       return SqfsError(std::string("create ") + CompressorName(o_.compressor) + " compressor", rc);
-    cmp_.reset(cmp);
+    cmp_.reset(WrapShrinkOnly(cmp));
     cfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
     if (int rc = sqfs_compressor_create(&cfg, &uncmp)) return SqfsError("create decompressor", rc);
     uncmp_.reset(uncmp);
