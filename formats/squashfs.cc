@@ -243,7 +243,7 @@ class Writer {
     if (auto st = WriteData(&root_); !st) return st.take_error();
     if (int rc = sqfs_block_processor_finish(proc_.get()))
       return SqfsError("compress the data of " + root, rc);
-    if (o_.progress) o_.progress(done_, total_);
+    if (o_.progress) o_.progress(done_, done_);  // files may have shrunk since the scan
     super_.inode_table_start = file_->get_size(file_.get());
     if (auto st = WriteTree(&root_); !st) return st.take_error();
     if (auto st = WriteTables(out); !st) return st.take_error();
@@ -362,13 +362,13 @@ class Writer {
       if (S_ISDIR(c->st.st_mode))
         st = WriteData(c.get());
       else if (S_ISREG(c->st.st_mode) && !c->first)
-        st = WriteFile(c.get());
+        st = AddFile(c.get());
       if (!st) return st;
     }
     return {};
   }
 
-  Status WriteFile(Node* n) {
+  Status AddFile(Node* n) {
     UniqueFd fd(open(n->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
     if (!fd.valid()) return ErrnoError("open " + n->path);
     posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
