@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "cmd/verbs.h"
 #include "formats/deb.h"
+#include "formats/squashfs.h"
 #include "formats/tar.h"
 #include "stages/customize.h"
 #include "stages/rpm_install.h"
@@ -39,6 +40,39 @@ int WriteTar(const std::string& root, const std::string& out, int64_t sde) {
     return kExitFailed;
   }
   std::cout << "entries " << r->entries << "\nbytes " << r->bytes << "\n";
+  return kExitOk;
+}
+
+struct SquashfsArgs {
+  std::string root, out, comp = "zstd";
+  formats::squashfs::WriteOptions o;
+  bool progress = false;
+};
+
+int WriteSquashfs(SquashfsArgs& a) {
+  auto comp = formats::squashfs::ParseCompressor(a.comp);
+  if (!comp) {
+    log::Err(comp.error());
+    return kExitUsage;
+  }
+  a.o.compressor = *comp;
+  int shown = -1;
+  // The caller parses these lines to show progress: "progress DONE TOTAL", once per percent.
+  if (a.progress)
+    a.o.progress = [&shown](uint64_t done, uint64_t total) {
+      int pct = total ? static_cast<int>(done * 100 / total) : 100;
+      if (pct == shown) return;
+      shown = pct;
+      std::cout << "progress " << done << " " << total << std::endl;
+    };
+  auto r = formats::squashfs::Write(a.root, a.out, a.o);
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  for (const auto& x : r->skipped_xattrs) log::Warn("squashfs cannot hold xattr " + x);
+  std::cout << "entries " << r->entries << "\ninodes " << r->inodes << "\nbytes " << r->bytes
+            << "\nimage-bytes " << r->image_bytes << "\n";
   return kExitOk;
 }
 
@@ -142,8 +176,19 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   auto* p = app->add_subcommand("rpm-install", "Install RPM files into ROOT with librpm");
   p->add_option("root", args->a)->required();
   p->add_option("rpms", args->list)->required();
+  auto sq = std::make_shared<SquashfsArgs>();
+  auto* q = app->add_subcommand("write-squashfs", "Write ROOT as squashfs image OUT");
+  q->add_option("root", sq->root)->required();
+  q->add_option("out", sq->out)->required();
+  q->add_option("--comp", sq->comp, "zstd, xz, lz4 or gzip");
+  q->add_option("--level", sq->o.level, "0: the compressor's default");
+  q->add_option("--block-size", sq->o.block_size);
+  q->add_option("--threads", sq->o.threads, "0: one per core");
+  q->add_option("--source-date-epoch", sq->o.source_date_epoch);
+  q->add_flag("--progress", sq->progress, "print 'progress DONE TOTAL' lines");
   app->require_subcommand(1);
-  return [args, x, w, c, d, u, cp, r, p]() -> int {
+  return [args, x, w, c, d, u, cp, r, p, q, sq]() -> int {
+    if (q->parsed()) return WriteSquashfs(*sq);
     if (p->parsed()) return RpmInstall(args->a, args->list);
     if (u->parsed()) return Done(stages::ApplyAccountsFile(args->a, args->b));
     if (cp->parsed()) return Done(stages::CopyIntoImage(args->a, args->b, args->to));

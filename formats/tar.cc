@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "base/strings.h"
 #include "formats/archive_util.h"
 #include "formats/devnodes.h"
+#include "formats/xattrs.h"
 
 namespace imager::formats::tar {
 namespace {
@@ -44,28 +44,12 @@ Status SetCompression(archive* a, const std::string& out) {
   return {};
 }
 
-// Overlayfs keeps its bookkeeping in these; they describe the layer, not the image.
-bool IsOverlayXattr(const std::string& name) {
-  return StartsWith(name, "user.overlay.") || StartsWith(name, "trusted.overlay.");
-}
-
-void AddXattrs(archive_entry* e, const std::string& path) {
-  ssize_t n = llistxattr(path.c_str(), nullptr, 0);
-  if (n <= 0) return;
-  std::string names(static_cast<size_t>(n), '\0');
-  n = llistxattr(path.c_str(), names.data(), names.size());
-  std::vector<std::string> sorted;
-  for (size_t i = 0; n > 0 && i < static_cast<size_t>(n); i += strlen(&names[i]) + 1)
-    sorted.emplace_back(&names[i]);
-  std::sort(sorted.begin(), sorted.end());
-  for (const auto& name : sorted) {
-    if (IsOverlayXattr(name)) continue;
-    ssize_t len = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
-    if (len < 0) continue;
-    std::string value(static_cast<size_t>(len), '\0');
-    len = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
-    if (len >= 0) archive_entry_xattr_add_entry(e, name.c_str(), value.data(), len);
-  }
+Status AddXattrs(archive_entry* e, const std::string& path) {
+  auto xattrs = ReadXattrs(path);
+  if (!xattrs) return xattrs.take_error();
+  for (const auto& x : *xattrs)
+    archive_entry_xattr_add_entry(e, x.name.c_str(), x.value.data(), x.value.size());
+  return {};
 }
 
 class Writer {
@@ -106,7 +90,7 @@ class Writer {
       target.resize(static_cast<size_t>(n));
       archive_entry_set_symlink(e.get(), target.c_str());
     }
-    AddXattrs(e.get(), path);
+    if (auto st2 = AddXattrs(e.get(), path); !st2) return st2;
     if (auto st2 = Header(e.get(), name); !st2) return st2;
     if (S_ISREG(st.st_mode)) return Data(path);
     return {};
