@@ -127,8 +127,13 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   };
   auto cache = Cache::Open(o.cache_dir, Cache::Access::kBuild, cache_options);
   if (!cache) return cache.take_error();
-  Pipeline pipeline(*cache, progress,
-                    {.log_dir = o.out_dir + "/logs", .profile = p.name, .rebuild = o.rebuild});
+  Pipeline pipeline(
+      *cache, progress,
+      {.log_dir = o.out_dir + "/logs",
+       .profile = p.name,
+       .rebuild = o.rebuild,
+       .common_inputs = {KeyInput::Value(
+           "idmode", o.idmap.mode == sandbox::IdMode::kSingle ? "single" : "range")}});
   BuildResult result;
   auto layers = PlanBuild(p, o, &pipeline);
   if (!layers) return layers.take_error();

@@ -167,6 +167,7 @@ Result<std::string> Pipeline::KeyOf(const Stage& stage,
                                     const std::vector<StageOutput>& parents) const {
   KeyBuilder key(stage.name, stage.version);
   for (const auto& input : stage.inputs) key.Add(input);
+  for (const auto& input : options_.common_inputs) key.Add(input);
   for (const auto& p : parents) key.Parent(p.key);
   return key.Build();
 }

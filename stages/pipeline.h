@@ -87,6 +87,9 @@ struct PipelineOptions {
   std::string log_dir;  // per-stage logs: LOG_DIR/STAGE.log
   std::string profile;  // recorded in each entry's meta.json
   std::vector<std::string> rebuild;
+  /// Inputs every stage's key includes: what changes every layer without being a stage's input,
+  /// e.g. the id mode (a layer built in single-id mode has lost owners a range would keep).
+  std::vector<KeyInput> common_inputs;
   bool rebuild_dependents = true;
   size_t log_tail_lines = 20;  // shown when a stage fails
 };

@@ -144,6 +144,16 @@ TEST_F(PipelineTest, ChangedInputRerunsOnlyThatStageAndItsDependents) {
   EXPECT_EQ(runs_, (std::map<std::string, int>{{"a", 1}, {"b", 2}, {"c", 3}}));
 }
 
+TEST_F(PipelineTest, CommonInputsChangeEveryKey) {
+  ASSERT_TRUE(Run());
+  ASSERT_TRUE(Run());
+  EXPECT_EQ(Ran(), std::vector<std::string>{});
+  PipelineOptions single;
+  single.common_inputs = {KeyInput::Value("idmode", "single")};
+  ASSERT_TRUE(Run(single));
+  EXPECT_EQ(Ran(), (std::vector<std::string>{"a", "b", "c"}));
+}
+
 TEST_F(PipelineTest, KeysIgnoreUnrelatedInputs) {
   auto before = Keys();
   ASSERT_EQ(before.size(), 3u);
