@@ -32,7 +32,7 @@ Status SetTimezone(const InRoot& img, const std::string& tz) {
   if (!img.Exists(zone))
     return Error{"rootfs.timezone: '" + tz + "' has no " + zone +
                  " in the image (is tzdata installed? names look like Europe/Berlin)"};
-  if (auto st = img.Symlink("/etc/localtime", ".." + zone); !st) return st;
+  if (auto st = img.Symlink("/etc/localtime", zone); !st) return st;  // as tzdata links it
   return WriteInRoot(img.root(), "/etc/timezone", tz + "\n", 0644);
 }
 

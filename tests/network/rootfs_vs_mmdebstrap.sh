@@ -76,6 +76,8 @@ ALLOWED = {
                  "this set ships /etc/hosts, so mmdebstrap has none",
     "var/lib/apt/lists/lock": "empty lock file apt creates whenever it runs (mmdebstrap runs apt)",
     "var/cache/apt/archives/lock": "empty lock file apt creates whenever it runs",
+    "etc/default/locale": "imager's config stage writes the profile's rootfs.locale (default "
+                          "C.UTF-8); mmdebstrap sets no locale",
 }
 # Backups the shadow tools write of the state before their last change: which state (and so its
 # owner and mode) depends on the order maintainer scripts ran in, which apt and imager choose
