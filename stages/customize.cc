@@ -29,9 +29,13 @@ Status SetHostname(const std::string& root, const std::string& hostname) {
 
 Status SetTimezone(const InRoot& img, const std::string& tz) {
   std::string zone = "/usr/share/zoneinfo/" + tz;
-  if (!img.Exists(zone))
+  if (!img.Exists(zone)) {
+    // UTC is what the C library assumes without /etc/localtime: no zoneinfo needed.
+    if (tz == "Etc/UTC" || tz == "UTC")
+      return WriteInRoot(img.root(), "/etc/timezone", tz + "\n", 0644);
     return Error{"rootfs.timezone: '" + tz + "' has no " + zone +
                  " in the image (is tzdata installed? names look like Europe/Berlin)"};
+  }
   if (auto st = img.Symlink("/etc/localtime", zone); !st) return st;  // as tzdata links it
   return WriteInRoot(img.root(), "/etc/timezone", tz + "\n", 0644);
 }
@@ -162,7 +166,8 @@ Status CopyIntoImage(const std::string& root, const std::string& from, const std
   while (src.size() > 1 && src.back() == '/') src.pop_back();
   struct stat st;
   if (lstat(src.c_str(), &st) != 0) return ErrnoError("stat " + src);
-  CopyOptions o{.chown = true, .uid = 0, .gid = 0, .confined_symlinks = true};
+  // Owned by whoever copies: uid 0 of the sandbox, the image's root.
+  CopyOptions o{.confined_symlinks = true};
   if (S_ISDIR(st.st_mode)) {
     UniqueFd in(open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!in.valid()) return ErrnoError("open " + src);

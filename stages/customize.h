@@ -14,7 +14,7 @@
 namespace imager::stages {
 
 /// /etc/hostname, the 127.0.1.1 line of /etc/hosts, /etc/timezone + /etc/localtime, and LANG in
-/// /etc/default/locale. A timezone the image has no zoneinfo for is an error.
+/// /etc/default/locale. A timezone the image has no zoneinfo for is an error, but for UTC.
 Status ApplySettings(const std::string& root, const std::string& hostname,
                      const std::string& timezone, const std::string& locale);
 
@@ -26,7 +26,8 @@ Status ApplyAccountsFile(const std::string& root, const std::string& json_path);
 std::string AccountsJson(const profiles::Rootfs& rootfs, int64_t days);
 
 /// Copies the host path `from` (a file, or a directory whose contents are merged into `to`) to
-/// the absolute image path `to`; entries are owned by root, modes kept. Symlinks are copied as
+/// the absolute image path `to`; entries are owned by the caller (the image's root inside the
+/// sandbox), modes kept. Symlinks are copied as
 /// they are and must stay inside the copied tree.
 Status CopyIntoImage(const std::string& root, const std::string& from, const std::string& to);
 
