@@ -33,18 +33,30 @@ Stage BaseTarStage(const Profile& p, const BuildOptions& o) {
   return s;
 }
 
-Stage TarOutputStage(const Profile& p, const BuildOptions& o, std::vector<std::string> layers) {
+// An image file written from the layers by one of imager's writers, inside the id mapping.
+struct OutputFile {
+  const char* stage;
+  const char* suffix;
+  const char* writer;  // imager internal VERB ROOT OUT
+};
+
+constexpr OutputFile kTarOutput{"tar", ".tar.gz", "write-tar"};
+constexpr OutputFile kSquashfsOutput{"squashfs", ".squashfs", "write-squashfs"};
+
+Stage OutputStage(const Profile& p, const BuildOptions& o, std::vector<std::string> layers,
+                  const OutputFile& out) {
   Stage s;
-  s.name = "tar";
+  s.name = out.stage;
   s.output = OutputKind::kArtifact;
+  std::string file = p.name + out.suffix;
   s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
-              KeyInput::Value("file", p.name + ".tar.gz")};
+              KeyInput::Value("file", file)};
   s.parents = std::move(layers);
-  s.run = [file = p.name + ".tar.gz", o](StageContext& ctx) -> Status {
+  s.run = [file, writer = std::string(out.writer), o](StageContext& ctx) -> Status {
     std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
     std::vector<sandbox::OverlaySpec> ovls;
     MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
-    std::vector<std::string> args{"write-tar", "/rootfs", "/out/" + file};
+    std::vector<std::string> args{writer, "/rootfs", "/out/" + file};
     if (o.source_date_epoch >= 0) {
       args.push_back("--source-date-epoch");
       args.push_back(std::to_string(o.source_date_epoch));
@@ -111,10 +123,12 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
   if (!r.run.empty()) add(ScriptsStage(p, o, layers));
   for (auto f : p.output.formats) {
     if (f == profiles::Format::kTar) {
-      pipeline->Add(TarOutputStage(p, o, layers));
+      pipeline->Add(OutputStage(p, o, layers, kTarOutput));
+    } else if (f == profiles::Format::kSquashfs) {
+      pipeline->Add(OutputStage(p, o, layers, kSquashfsOutput));
     } else {
       return Error{p.Where("output.formats").ToString() + ": output.formats: '" +
-                   profiles::NameOf(f) + "' is not implemented yet (available: tar)"};
+                   profiles::NameOf(f) + "' is not implemented yet (available: tar, squashfs)"};
     }
   }
   return layers;
@@ -142,10 +156,13 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   if (!report) return report.take_error();
   result.report = *report;
   for (const auto& s : report->stages) {
-    if (s.name != "tar") continue;
-    std::string name = p.name + ".tar.gz";
-    if (auto st = Publish(s.dir + "/" + name, o.out_dir + "/" + name); !st) return st.take_error();
-    result.outputs.push_back(o.out_dir + "/" + name);
+    for (const OutputFile* out : {&kTarOutput, &kSquashfsOutput}) {
+      if (s.name != out->stage) continue;
+      std::string name = p.name + out->suffix;
+      if (auto st = Publish(s.dir + "/" + name, o.out_dir + "/" + name); !st)
+        return st.take_error();
+      result.outputs.push_back(o.out_dir + "/" + name);
+    }
   }
   return result;
 }

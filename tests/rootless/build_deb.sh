@@ -25,7 +25,7 @@ rootfs:
   files: [{from: overlay/, to: /}]
   run: [s.sh]
   timezone: ""
-output: {formats: [tar]}
+output: {formats: [tar, squashfs]}
 YAML
 }
 profile fx ""
@@ -35,7 +35,7 @@ cd "$T"
 "$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/first.log" || {
   cat "$T/first.log"; fail "build failed"; }
 cat "$T/first.log"
-assert_eq "stages" "packages config users files scripts tar" "$(stages_built "$T/first.log")"
+assert_eq "stages" "packages config users files scripts tar squashfs" "$(stages_built "$T/first.log")"
 tb="$T/out/fx.tar.gz"
 listing=$(python3 - "$tb" <<'PY'
 import sys, tarfile
@@ -62,6 +62,8 @@ if [ "$mode" = range ]; then
   assert_eq "data.tar owner kept" "990/990 0o644 -" "$(entry var/lib/fixsvc/owned)"
   assert_eq "file capability kept" "0/0 0o755 cap" "$(entry usr/bin/fixping)"
   assert_eq "home owned by alice" "1000/1000 0o700 -" "$(entry home/alice)"
+  sq=$(unsquashfs -lln "$T/out/fx.squashfs" | awk '$NF == "squashfs-root/var/lib/fixsvc/data" { print $1, $2 }')
+  assert_eq "squashfs keeps the postinst's owner" "-rw-r----- 990/990" "$sq"
 else
   assert_eq "postinst chown lost (single-id)" "0/0 0o640 -" "$(entry var/lib/fixsvc/data)"
   assert_eq "shadow group lost (single-id)" "0/0 0o640 -" "$(entry etc/shadow)"
@@ -74,7 +76,7 @@ fi
 # The same inputs give the same bytes.
 sum1=$(sha256sum < "$tb")
 "$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" --rebuild packages 2> "$T/second.log"
-assert_eq "rebuild runs everything again" "packages config users files scripts tar" \
+assert_eq "rebuild runs everything again" "packages config users files scripts tar squashfs" \
   "$(stages_built "$T/second.log")"
 assert_eq "rebuilt tarball is identical" "$sum1" "$(sha256sum < "$tb")"
 
