@@ -26,7 +26,7 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f) {
   app->add_flag("--offline", f->offline, "Use only what is in the cache; no network");
   app->add_option("--format", f->formats,
                   "Write these outputs instead of the profile's output.formats (repeat: --format "
-                  "tar --format iso)");
+                  "tar --format squashfs)");
   app->add_flag("--locked", f->locked,
                 "Install exactly what the lock file says; fail if it is missing or no longer "
                 "matches the profile");

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 
 #include "base/strings.h"
 #include "sandbox/launch.h"
@@ -17,9 +19,14 @@ Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string
   spec.stdin_null = true;
   spec.seccomp.noop_fsync = true;  // the cache commit syncs once at the end
   ctx.log("$ " + Join(spec.argv, " "));
+  auto start = std::chrono::steady_clock::now();
   auto st = sandbox::Launch(spec);
   if (!st) return Error{what + ": sandbox: " + st.error()};
   if (!st->message.empty()) ctx.log(st->message);
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  char line[64];
+  snprintf(line, sizeof line, "(%.1f s)", took.count());
+  ctx.log(std::string("imager: ") + what + ": " + st->Describe() + " " + line);
   if (st->signaled || st->code != 0) return Error{what + " " + st->Describe()};
   return {};
 }
