@@ -21,6 +21,16 @@ std::optional<size_t> Satisfier(const std::vector<std::string>& alts, const Inde
   return std::nullopt;
 }
 
+// Package positions by name, and by every name they provide.
+std::pair<Index, Index> Indexes(const std::vector<DebInfo>& pkgs) {
+  Index by_name, by_provides;
+  for (size_t i = 0; i < pkgs.size(); ++i) {
+    by_name.emplace(pkgs[i].name, i);
+    for (const auto& p : pkgs[i].provides) by_provides.emplace(p, i);
+  }
+  return {by_name, by_provides};
+}
+
 }  // namespace
 
 DebInfo DebInfo::FromControl(const formats::deb::Fields& c) {
@@ -40,11 +50,7 @@ DebInfo DebInfo::FromControl(const formats::deb::Fields& c) {
 
 std::vector<bool> DebClosure(const std::vector<DebInfo>& pkgs,
                              const std::vector<std::string>& roots, bool with_essential) {
-  Index by_name, by_provides;
-  for (size_t i = 0; i < pkgs.size(); ++i) {
-    by_name.emplace(pkgs[i].name, i);
-    for (const auto& p : pkgs[i].provides) by_provides.emplace(p, i);
-  }
+  auto [by_name, by_provides] = Indexes(pkgs);
   std::vector<bool> in(pkgs.size(), false);
   std::vector<size_t> todo;
   for (size_t i = 0; i < pkgs.size(); ++i)
@@ -64,11 +70,7 @@ std::vector<bool> DebClosure(const std::vector<DebInfo>& pkgs,
 }
 
 DebPlan PlanDebInstall(const std::vector<DebInfo>& pkgs) {
-  Index by_name, by_provides;
-  for (size_t i = 0; i < pkgs.size(); ++i) {
-    by_name.emplace(pkgs[i].name, i);
-    for (const auto& p : pkgs[i].provides) by_provides.emplace(p, i);
-  }
+  auto [by_name, by_provides] = Indexes(pkgs);
   std::vector<bool> in_essential = DebClosure(pkgs, {}, true);
   DebPlan plan;
   std::set<size_t> filling;  // the batch being filled

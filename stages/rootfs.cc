@@ -3,6 +3,19 @@
 
 namespace imager::stages {
 
+PackageBinds BindPackages(const std::vector<std::string>& paths, const std::string& inside_dir) {
+  PackageBinds out;
+  if (paths.empty()) return out;
+  std::string common = paths[0].substr(0, paths[0].rfind('/') + 1);  // with its trailing '/'
+  for (const auto& path : paths)
+    while (common.size() > 1 && path.compare(0, common.size(), common) != 0)
+      common.erase(common.rfind('/', common.size() - 2) + 1);
+  out.bind = {common.size() > 1 ? common.substr(0, common.size() - 1) : "/", inside_dir, true};
+  for (const auto& path : paths)
+    out.inside.push_back(inside_dir + "/" + path.substr(common.size()));
+  return out;
+}
+
 std::vector<KeyInput> PackageKeyInputs(const PackageFiles& files) {
   std::vector<KeyInput> inputs;
   for (size_t i = 0; i < files.packages.size(); ++i) {

@@ -10,10 +10,19 @@
 
 #include "profiles/profile.h"
 #include "repo/lockfile.h"
+#include "sandbox/spec.h"
 #include "stages/build.h"
 #include "stages/pipeline.h"
 
 namespace imager::stages {
+
+/// The package files as a sandbox sees them: their deepest common host directory (in the
+/// package cache, packages/sha256) bound read-only once at `inside_dir`, not one mount per package.
+struct PackageBinds {
+  sandbox::BindSpec bind;
+  std::vector<std::string> inside;  // same order as the host paths
+};
+PackageBinds BindPackages(const std::vector<std::string>& paths, const std::string& inside_dir);
 
 /// The key inputs every package stage shares: one per package (name, version, arch, sha256).
 std::vector<KeyInput> PackageKeyInputs(const PackageFiles& files);

@@ -20,28 +20,6 @@ namespace {
 
 constexpr const char* kPkgsInside = "/tmp/.imager-pkgs";
 
-// The package cache directory that holds every file (CACHE/packages/sha256), so one bind shows
-// them all; each path's place below it.
-struct PackageMount {
-  std::string host_dir;
-  std::vector<std::string> inside;  // per package
-};
-
-Result<PackageMount> MountPackages(const PackageFiles& files, const std::string& inside_dir) {
-  PackageMount m;
-  for (const auto& p : files.paths) {
-    size_t s1 = p.rfind('/');
-    size_t s2 = s1 == std::string::npos || s1 == 0 ? std::string::npos : p.rfind('/', s1 - 1);
-    if (s2 == std::string::npos) return Error{"unexpected package cache path " + p};
-    std::string dir = p.substr(0, s2);
-    if (m.host_dir.empty()) m.host_dir = dir;
-    if (dir != m.host_dir)
-      return Error{"packages come from two cache directories: " + dir + ", " + m.host_dir};
-    m.inside.push_back(inside_dir + p.substr(s2));
-  }
-  return m;
-}
-
 std::vector<std::string> DpkgEnvironment() {
   auto env = sandbox::DefaultEnvironment(nullptr);
   for (auto& e : env)
@@ -54,7 +32,7 @@ std::vector<std::string> DpkgEnvironment() {
 // A sandbox with the image as "/" (its own layer, or the layers below plus it) and the package
 // cache at kPkgsInside; no network.
 Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const BuildOptions& o,
-                                      const PackageMount& pm) {
+                                      const PackageBinds& pm) {
   sandbox::SandboxSpec spec;
   if (Layers(ctx).empty()) {
     spec.idmap = o.idmap;
@@ -68,7 +46,7 @@ Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const BuildOptions& o,
   }
   spec.env = DpkgEnvironment();
   spec.tmpfs_run = false;  // base-files and systemd create /run/lock; it belongs to the image
-  spec.binds.push_back({pm.host_dir, kPkgsInside, true});
+  spec.binds.push_back(pm.bind);
   return spec;
 }
 
@@ -87,7 +65,7 @@ std::string FailedPackages(const std::string& log_path) {
   return out;
 }
 
-Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageMount& pm,
+Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm,
                std::vector<std::string> argv, const std::string& what) {
   auto spec = DpkgSpec(ctx, o, pm);
   if (!spec) return spec.take_error();
@@ -186,8 +164,8 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
   s.inputs.push_back(KeyInput::Value("sources", SourcesList(p, files.repositories)));
   s.parents = std::move(parents);
   s.run = [p, o, files](StageContext& ctx) -> Status {
-    auto pm = MountPackages(files, kPkgsInside);
-    if (!pm) return pm.take_error();
+    if (files.paths.empty()) return Error{"packages: the lock lists no packages to install"};
+    auto pm = BindPackages(files.paths, kPkgsInside);
     // Which packages are unpacked by hand and how the rest is batched, from their control files.
     std::vector<DebInfo> infos;
     for (size_t i = 0; i < files.paths.size(); ++i) {
@@ -206,13 +184,15 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
     ctx.progress(0, total, "packages");
 
     // 1. The essential set, unpacked into the layer inside the id mapping.
+    std::vector<std::string> essential_paths, essential_inside;
+    for (size_t i : plan.essential) {
+      essential_paths.push_back(files.paths[i]);
+      essential_inside.push_back(pm.inside[i]);
+    }
+    auto tools = BindPackages(essential_paths, "/pkgs");
     std::vector<std::string> args{"deb-unpack", "--arch", p.distribution.arch, "/target"};
-    std::vector<std::string> essential_inside;
-    for (size_t i : plan.essential) essential_inside.push_back(pm->inside[i]);
-    for (size_t i : plan.essential)
-      args.push_back("/pkgs" + pm->inside[i].substr(strlen(kPkgsInside)));
-    auto unpack = sandbox::InternalSpec(
-        o.idmap, {{pm->host_dir, "/pkgs", true}, {ctx.output_dir(), "/target", false}}, {}, args);
+    args.insert(args.end(), tools.inside.begin(), tools.inside.end());
+    auto unpack = TargetSpec(ctx, o, {tools.bind}, args);
     if (!unpack) return unpack.take_error();
     if (auto st = RunLogged(*unpack, ctx, "unpack the essential packages"); !st) return st;
 
@@ -220,26 +200,26 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
     //    files are already there, hence --force-depends), then each batch.
     std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
     argv.insert(argv.end(), essential_inside.begin(), essential_inside.end());
-    if (auto st = RunDpkg(ctx, o, *pm, argv, "install the essential packages"); !st) return st;
+    if (auto st = RunDpkg(ctx, o, pm, argv, "install the essential packages"); !st) return st;
     done += plan.essential.size();
     ctx.progress(done, total, "packages");
     for (size_t b = 0; b < plan.batches.size(); ++b) {
       std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
-      for (size_t i : plan.batches[b]) argv.push_back(pm->inside[i]);
+      for (size_t i : plan.batches[b]) argv.push_back(pm.inside[i]);
       std::string what = "install batch " + std::to_string(b + 1) + "/" +
                          std::to_string(plan.batches.size()) + " (" +
                          infos[plan.batches[b].front()].name + "...)";
-      if (auto st = RunDpkg(ctx, o, *pm, argv, what); !st) return st;
+      if (auto st = RunDpkg(ctx, o, pm, argv, what); !st) return st;
       done += plan.batches[b].size();
       ctx.progress(done, total, "packages");
     }
-    if (auto st = RunDpkg(ctx, o, *pm, {"/usr/bin/dpkg", "--configure", "--pending"},
+    if (auto st = RunDpkg(ctx, o, pm, {"/usr/bin/dpkg", "--configure", "--pending"},
                           "configure what is pending");
         !st)
       return st;
 
     // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
-    auto fin = DpkgSpec(ctx, o, *pm);
+    auto fin = DpkgSpec(ctx, o, pm);
     if (!fin) return fin.take_error();
     fin->argv = {"/bin/sh",
                  "-c",

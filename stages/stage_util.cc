@@ -67,8 +67,13 @@ Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o)
 Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o,
                                         std::vector<sandbox::BindSpec> binds,
                                         const std::vector<std::string>& args) {
+  auto layers = Layers(ctx);
+  if (layers.empty()) {  // the bottom layer: its directory is the whole image
+    binds.push_back({ctx.output_dir(), "/target", false});
+    return sandbox::InternalSpec(o.idmap, std::move(binds), {}, args);
+  }
   sandbox::OverlaySpec target;
-  for (const auto& l : Layers(ctx)) target.lowers.push_back(l.dir);
+  for (const auto& l : layers) target.lowers.push_back(l.dir);
   target.upper = ctx.output_dir();
   target.work = ctx.scratch_dir() + "/work";
   target.target = "/target";

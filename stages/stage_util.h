@@ -28,7 +28,8 @@ std::vector<StageOutput> Layers(const StageContext& ctx);
 Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o);
 
 /// A tools sandbox (`imager internal ARGS`, see sandbox/tools.h) with the image mounted at
-/// /target: the layers below plus this stage's output as the writable upper.
+/// /target: the layers below plus this stage's output as the writable upper (or the output
+/// directory itself when there is nothing below).
 Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o,
                                         std::vector<sandbox::BindSpec> binds,
                                         const std::vector<std::string>& args);
