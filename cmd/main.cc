@@ -21,6 +21,7 @@ const std::vector<Verb>& Verbs() {
       {"resolve", "Solve a profile's packages into its lock file", SetupResolve},
       {"fetch", "Download a profile's locked packages into the package cache", SetupFetch},
       {"cache", "List, measure and prune the cache of stage outputs", SetupCache},
+      {"boot", "Boot an ISO or disk image in QEMU (BIOS/UEFI), or test that it boots", SetupBoot},
       {"internal", "imager's helpers inside its sandbox", SetupInternal, true},
   };
   return kVerbs;

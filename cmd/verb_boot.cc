@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// imager boot: an ISO or disk image in QEMU (BIOS or UEFI), interactively or as a test that
+// waits for a line on the serial console.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <regex>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "boot/qemu.h"
+#include "boot/runner.h"
+#include "cmd/verbs.h"
+
+namespace imager::cmd {
+namespace {
+
+constexpr int kDefaultExpectTimeout = 300;
+
+struct BootFlags {
+  std::string image;
+  bool uefi = false, serial = false, kvm = false, as_disk = false, as_usb = false;
+  bool no_network = false, print_command = false;
+  std::vector<std::string> disks;
+  int memory = 2048, cpus = 2, timeout = 0;
+  std::string machine = "q35", expect, log, screendump;
+};
+
+constexpr const char* kFooter = R"(
+Boots IMAGE (an ISO, attached as a CD unless --as-disk/--as-usb) in qemu-system-x86_64 with
+SeaBIOS, or OVMF with --uefi (package ovmf). TCG emulation by default: slow but it works in any
+container or CI runner; --kvm is much faster where /dev/kvm is accessible.
+
+Console: --serial puts the guest's serial port on this terminal (no window; Ctrl-A x quits,
+Ctrl-A c is QEMU's monitor). Without it QEMU opens a window when $DISPLAY is set, else it runs
+without one and the serial console is on the terminal. A kernel shows its messages there with
+console=ttyS0 on its command line.
+
+Testing: --expect REGEX (ECMAScript syntax) watches the serial console (echoed, and copied to
+--log FILE) and exits 0 as soon as a line matches, also an unfinished line such as a "login: "
+prompt; it fails (exit 1, with the last 30 console lines) when --timeout passes first (default
+300 s) or QEMU exits first. QEMU never outlives imager, not even on Ctrl-C. --timeout alone stops
+the machine after that long and counts as success. --screendump FILE (.png or .ppm) saves the
+screen just before QEMU is stopped.
+
+Examples:
+  # a built ISO with its serial console on this terminal
+  imager boot out/live.iso --serial
+  # the same ISO as if dd'ed to a USB stick, under UEFI, with KVM
+  imager boot out/live.iso --as-usb --uefi --kvm
+  # CI: boot under UEFI until the login prompt, at most 10 minutes, keep the console log
+  imager boot out/live.iso --uefi --expect 'login:' --timeout 600 --log boot.log
+  # an installer with an empty 20 GiB target disk (qemu-img create -f qcow2 t.qcow2 20G)
+  imager boot out/installer.iso --disk t.qcow2 --memory 4096 --expect 'Installation complete')";
+
+void PrintTail(const char* what, const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+  std::cerr << what << "\n";
+  for (const auto& l : lines) std::cerr << "  | " << l << "\n";
+}
+
+// Exit code and messages for a run with --expect.
+int ReportExpect(const BootFlags& f, const boot::RunOutcome& r) {
+  char secs[32];
+  snprintf(secs, sizeof secs, "%.1f s", r.seconds);
+  switch (r.kind) {
+    case boot::RunOutcome::kMatched:
+      log::Info("boot: '" + f.expect + "' appeared after " + secs + ": " + r.matched_line);
+      return kExitOk;
+    case boot::RunOutcome::kTimedOut:
+      log::Err("boot: no console line matched '" + f.expect + "' within " +
+               std::to_string(f.timeout) + " s; QEMU stopped");
+      break;
+    case boot::RunOutcome::kQemuExited:
+      log::Err("boot: QEMU exited (status " + std::to_string(r.qemu_status) + ") after " + secs +
+               " before a console line matched '" + f.expect + "'");
+      PrintTail("QEMU's last messages:", r.qemu_errors);
+      break;
+    case boot::RunOutcome::kInterrupted:
+      log::Err("boot: interrupted by signal " + std::to_string(r.signal) + "; QEMU stopped");
+      return 128 + r.signal;
+  }
+  if (r.console_tail.empty())
+    std::cerr << "The serial console stayed silent (does the kernel have console=ttyS0?)\n";
+  PrintTail("Last lines of the serial console:", r.console_tail);
+  return kExitFailed;
+}
+
+int ReportPlain(const boot::RunOutcome& r) {
+  switch (r.kind) {
+    case boot::RunOutcome::kMatched:
+    case boot::RunOutcome::kTimedOut:
+      log::Info("boot: stopped QEMU after the timeout");
+      return kExitOk;
+    case boot::RunOutcome::kQemuExited:
+      if (r.qemu_status == 0) return kExitOk;
+      log::Err("boot: QEMU exited with status " + std::to_string(r.qemu_status));
+      PrintTail("QEMU's last messages:", r.qemu_errors);
+      return kExitFailed;
+    case boot::RunOutcome::kInterrupted:
+      return 128 + r.signal;
+  }
+  return kExitFailed;
+}
+
+boot::Console PickConsole(const BootFlags& f) {
+  if (!f.expect.empty() || f.timeout > 0) return boot::Console::kCapture;
+  if (f.serial) return boot::Console::kStdio;
+  const char* display = getenv("DISPLAY");
+  const char* wayland = getenv("WAYLAND_DISPLAY");
+  if ((display && *display) || (wayland && *wayland)) return boot::Console::kWindow;
+  if (!f.print_command)
+    log::Info(
+        "boot: no $DISPLAY, so no window: the serial console is on this terminal "
+        "(Ctrl-A x quits QEMU)");
+  return boot::Console::kStdio;
+}
+
+// Fills the machine from the flags; UEFI gets a private copy of OVMF's variables in `tmp`.
+Result<boot::Machine> MakeMachine(const BootFlags& f, const std::string& tmp) {
+  boot::Machine m;
+  auto image = Canonical(f.image);
+  if (!image) return Error{"image " + image.error()};
+  m.image = *image;
+  if (access(m.image.c_str(), R_OK) != 0) return ErrnoError("image " + m.image);
+  m.attach = f.as_usb ? boot::Attach::kUsb : f.as_disk ? boot::Attach::kDisk : boot::Attach::kCdrom;
+  for (const auto& d : f.disks) {
+    auto disk = Canonical(d);
+    if (!disk) return Error{"--disk " + disk.error()};
+    m.disks.push_back(*disk);
+  }
+  if (f.uefi) {
+    auto ovmf = boot::FindUefi();
+    if (!ovmf) return ovmf.take_error();
+    auto vars = ReadFile(ovmf->vars);
+    if (!vars) return Error{"read " + ovmf->vars + ": " + vars.error()};
+    m.firmware = boot::Firmware::kUefi;
+    m.uefi_code = ovmf->code;
+    m.uefi_vars = tmp + "/OVMF_VARS.fd";
+    if (auto st = WriteFile(m.uefi_vars, *vars); !st) return st.take_error();
+  }
+  if (f.kvm) {
+    if (auto st = boot::CheckKvm(); !st) return st.take_error();
+    m.accel = boot::Accel::kKvm;
+  }
+  m.machine_type = f.machine;
+  m.memory_mib = f.memory;
+  m.cpus = f.cpus;
+  m.network = !f.no_network;
+  m.console = PickConsole(f);
+  if (m.console != boot::Console::kCapture) m.console_log = f.log;
+  m.qmp_socket = tmp + "/qmp.sock";
+  if (auto st = boot::Validate(m); !st) return st.take_error();
+  return m;
+}
+
+int BootMain(BootFlags f) {
+  std::regex pattern;
+  if (!f.expect.empty()) {
+    try {
+      pattern = std::regex(f.expect, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      log::Err("--expect '" + f.expect + "': not a valid regular expression: " + e.what());
+      return kExitUsage;
+    }
+    if (f.timeout <= 0) f.timeout = kDefaultExpectTimeout;
+  }
+  if (!f.screendump.empty() && f.screendump[0] != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd)) f.screendump = std::string(cwd) + "/" + f.screendump;
+  }
+  const char* runtime = getenv("XDG_RUNTIME_DIR");
+  auto tmp = MakeTempDir(runtime && access(runtime, W_OK) == 0 ? runtime : "/tmp", "imager-boot.");
+  if (!tmp) {
+    log::Err(tmp.error());
+    return kExitFailed;
+  }
+  std::shared_ptr<void> cleanup(nullptr, [dir = *tmp](void*) { (void)RemoveTree(dir); });
+  auto machine = MakeMachine(f, *tmp);
+  if (!machine) {
+    log::Err("boot: " + machine.error());
+    return kExitFailed;
+  }
+  auto argv = boot::QemuArgv(*machine);
+  if (f.print_command) {
+    std::vector<std::string> quoted;
+    for (const auto& a : argv) quoted.push_back(ShellQuote(a));
+    std::cout << Join(quoted, " ") << "\n";
+    return kExitOk;
+  }
+  std::vector<std::string> shown;
+  for (const auto& a : argv) shown.push_back(ShellQuote(a));
+  log::Verbose("boot: " + Join(shown, " "));
+  boot::RunOptions o;
+  o.capture = machine->console == boot::Console::kCapture;
+  o.expect = f.expect.empty() ? nullptr : &pattern;
+  o.timeout_seconds = f.timeout;
+  o.log = o.capture ? f.log : "";
+  o.echo = log::GetLevel() != log::Level::kQuiet;
+  o.qmp_socket = machine->qmp_socket;
+  o.screendump = f.screendump;
+  auto r = boot::Run(argv, o);
+  if (!r) {
+    log::Err("boot: " + r.error());
+    return kExitFailed;
+  }
+  if (!r->screendump_error.empty())
+    log::Warn("boot: no screendump in " + f.screendump + ": " + r->screendump_error);
+  else if (!f.screendump.empty())
+    log::Info("boot: screendump written to " + f.screendump);
+  return f.expect.empty() ? ReportPlain(*r) : ReportExpect(f, *r);
+}
+
+}  // namespace
+
+Action SetupBoot(CLI::App* app, const GlobalOptions*) {
+  auto f = std::make_shared<BootFlags>();
+  app->footer(kFooter);
+  app->add_option("IMAGE", f->image, "ISO or disk image to boot")->required();
+  app->add_flag("--uefi", f->uefi, "Boot with UEFI firmware (OVMF) instead of BIOS (SeaBIOS)");
+  app->add_flag("--serial", f->serial, "Serial console on this terminal, no window");
+  auto* as_disk =
+      app->add_flag("--as-disk", f->as_disk, "Attach IMAGE as a virtio disk instead of a CD");
+  app->add_flag("--as-usb", f->as_usb, "Attach IMAGE as a USB stick (a dd'ed ISO)")
+      ->excludes(as_disk);
+  app->add_option("--disk", f->disks, "Extra virtio disk, writable (raw, or qcow2 by suffix)");
+  app->add_flag("--kvm", f->kvm, "Use KVM (needs access to /dev/kvm) instead of TCG emulation");
+  app->add_option("--memory", f->memory, "Guest memory in MiB")->capture_default_str();
+  app->add_option("--cpus", f->cpus, "Guest CPUs")->capture_default_str();
+  app->add_option("--machine", f->machine, "QEMU machine type: q35 or pc (i440fx)")
+      ->capture_default_str();
+  app->add_flag("--no-network", f->no_network, "No network card (default: user-mode virtio-net)");
+  app->add_option("--expect", f->expect, "Succeed when a serial console line matches REGEX");
+  app->add_option("--timeout", f->timeout,
+                  "Seconds before QEMU is stopped (with --expect: a failure; default 300)");
+  app->add_option("--log", f->log, "Copy the serial console into FILE");
+  app->add_option("--screendump", f->screendump, "Save the screen to FILE (.png/.ppm) at the end");
+  app->add_flag("--print-command", f->print_command, "Print QEMU's command line, do not run it");
+  return [f] { return BootMain(*f); };
+}
+
+}  // namespace imager::cmd
