@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   std::cout << r->bytes << " " << r->output_bytes << " " << s << "\n";
 }
 CC
-g++ -std=c++20 -O2 -I. "$W/driver.cc" formats/initramfs.cc base/strings.cc base/fd.cc -larchive \
+g++ -std=c++20 -O2 -I. "$W/driver.cc" formats/initramfs.cc base/strings.cc base/fd.cc -larchive -llzma \
   -o "$W/driver"
 
 rel=$(basename "$KMODDIR")

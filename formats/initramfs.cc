@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lzma.h>
+
 #include <map>
 #include <memory>
 
@@ -82,10 +84,8 @@ Status SetCompression(archive* a, Compression c, int level) {
       rc = archive_write_add_filter_gzip(a);
       filter = "gzip";
       break;
-    case Compression::kXz:
-      rc = archive_write_add_filter_xz(a);
-      filter = "xz";
-      break;
+    case Compression::kXz:  // XzSink compresses: libarchive's xz has a CRC64 check
+      return {};
     case Compression::kZstd:
       rc = archive_write_add_filter_zstd(a);
       filter = "zstd";
@@ -190,6 +190,61 @@ class Writer {
   int64_t mtime_;
 };
 
+// xz for the kernel: its decoder knows the CRC32 check but not libarchive's CRC64 ("Input was
+// encoded with settings that are not supported by this XZ decoder"), so the cpio stream is
+// compressed here with liblzma, as `xz --check=crc32` does.
+class XzSink {
+ public:
+  XzSink(int fd, int level) : fd_(fd), level_(level) {}
+  ~XzSink() { lzma_end(&strm_); }
+
+  static la_ssize_t Write(archive* a, void* self, const void* data, size_t size) {
+    auto* x = static_cast<XzSink*>(self);
+    if (!x->started_) {
+      if (lzma_easy_encoder(&x->strm_, static_cast<uint32_t>(x->level_), LZMA_CHECK_CRC32) !=
+          LZMA_OK) {
+        archive_set_error(a, EINVAL, "xz: cannot set up the encoder at level %d", x->level_);
+        return -1;
+      }
+      x->started_ = true;
+    }
+    x->strm_.next_in = static_cast<const uint8_t*>(data);
+    x->strm_.avail_in = size;
+    if (!x->Pump(a, LZMA_RUN)) return -1;
+    return static_cast<la_ssize_t>(size);
+  }
+
+  static int Close(archive* a, void* self) {
+    auto* x = static_cast<XzSink*>(self);
+    if (!x->started_) return ARCHIVE_OK;
+    return x->Pump(a, LZMA_FINISH) ? ARCHIVE_OK : ARCHIVE_FATAL;
+  }
+
+ private:
+  bool Pump(archive* a, lzma_action action) {
+    uint8_t out[1 << 16];
+    for (;;) {
+      strm_.next_out = out;
+      strm_.avail_out = sizeof out;
+      lzma_ret rc = lzma_code(&strm_, action);
+      if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
+        archive_set_error(a, EIO, "xz: compression failed (liblzma error %d)", rc);
+        return false;
+      }
+      if (!WriteAll(fd_, out, sizeof out - strm_.avail_out)) {
+        archive_set_error(a, errno, "xz: write failed");
+        return false;
+      }
+      if (rc == LZMA_STREAM_END || (action == LZMA_RUN && strm_.avail_in == 0)) return true;
+    }
+  }
+
+  int fd_;
+  int level_;
+  bool started_ = false;
+  lzma_stream strm_ = LZMA_STREAM_INIT;
+};
+
 Result<WriteResult> WriteTo(int fd, const Plan& plan, const WriteOptions& o) {
   ArchivePtr a(archive_write_new(), archive_write_free);
   if (archive_write_set_format_cpio_newc(a.get()) != ARCHIVE_OK)
@@ -197,8 +252,11 @@ Result<WriteResult> WriteTo(int fd, const Plan& plan, const WriteOptions& o) {
   if (auto st = SetCompression(a.get(), o.compression, o.level); !st) return st.take_error();
   // No padding after the last (compressed) byte: `zstd -d` and friends reject trailing zeros.
   archive_write_set_bytes_in_last_block(a.get(), 1);
-  if (archive_write_open_fd(a.get(), fd) != ARCHIVE_OK)
-    return ArchiveError("initramfs: open " + o.output, a.get());
+  XzSink xz(fd, o.level < 0 ? DefaultLevel(o.compression) : o.level);
+  int rc = o.compression == Compression::kXz
+               ? archive_write_open(a.get(), &xz, nullptr, XzSink::Write, XzSink::Close)
+               : archive_write_open_fd(a.get(), fd);
+  if (rc != ARCHIVE_OK) return ArchiveError("initramfs: open " + o.output, a.get());
   Writer w(a.get(), o.source_date_epoch);
   for (const auto& [path, item] : plan)
     if (auto st = w.Add(path, item); !st) return st.take_error();
