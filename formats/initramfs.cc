@@ -275,7 +275,7 @@ int DefaultLevel(Compression c) {
       return 6;
     case Compression::kZstd:
       // bench/initramfs_levels.sh (busybox + 60 modules, 7.1 MB): level 9 is 11% larger than
-      // 19 (1.97 vs 1.77 MB) but ~13x faster to write (0.7 vs 9.5 s), 3 is 11% larger again
+      // 19 (1.97 vs 1.77 MB) but ~13x faster to write (0.19 vs 2.56 s), 3 is 11% larger again
       // for little time saved; unpacking costs the same at every level.
       return 9;
     case Compression::kNone:
