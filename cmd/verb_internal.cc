@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "cmd/verbs.h"
 #include "formats/deb.h"
+#include "formats/iso.h"
 #include "formats/squashfs.h"
 #include "formats/tar.h"
 #include "stages/customize.h"
@@ -73,6 +74,46 @@ int WriteSquashfs(SquashfsArgs& a) {
   for (const auto& x : r->skipped_xattrs) log::Warn("squashfs cannot hold xattr " + x);
   std::cout << "entries " << r->entries << "\ninodes " << r->inodes << "\nbytes " << r->bytes
             << "\nimage-bytes " << r->image_bytes << "\n";
+  return kExitOk;
+}
+
+// imager internal write-iso: a hybrid ISO of ROOT (formats/iso.h); prints "progress DONE TOTAL"
+// lines (once per percent) like write-squashfs, then "bytes N".
+struct IsoArgs {
+  formats::iso::WriteOptions o;
+  bool quiet = false;
+};
+
+CLI::App* SetupWriteIso(CLI::App* app, const std::shared_ptr<IsoArgs>& a) {
+  auto* v = app->add_subcommand("write-iso", "Write ROOT as a hybrid ISO image OUTPUT");
+  v->add_option("--root", a->o.root, "directory that becomes the ISO's root")->required();
+  v->add_option("--output", a->o.output, "the .iso file")->required();
+  v->add_option("--volume-id", a->o.volume_id, "A-Z 0-9 _, up to 32")->required();
+  v->add_option("--epoch", a->o.source_date_epoch, "every time in the image")->required();
+  v->add_option("--uuid", a->o.volume_uuid, "16 digits YYYYMMDDhhmmsscc (default: from epoch)");
+  v->add_option("--bios-boot", a->o.bios_boot_image, "isolinux.bin, path inside ROOT");
+  v->add_option("--bios-catalog", a->o.bios_catalog, "boot catalog path inside ROOT");
+  v->add_option("--isohybrid-mbr", a->o.isohybrid_mbr, "host path of isohdpfx.bin");
+  v->add_option("--efi-image", a->o.efi_image, "host path of the ESP (FAT image)");
+  v->add_flag("--quiet", a->quiet, "no progress lines");
+  return v;
+}
+
+int WriteIso(IsoArgs& a) {
+  int shown = -1;
+  if (!a.quiet)
+    a.o.progress = [&shown](uint64_t done, uint64_t total) {
+      int pct = total ? static_cast<int>(done * 100 / total) : 100;
+      if (pct == shown) return;
+      shown = pct;
+      std::cout << "progress " << done << " " << total << std::endl;
+    };
+  auto r = formats::iso::Write(a.o);
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  std::cout << "bytes " << r->bytes << "\n";
   return kExitOk;
 }
 
@@ -186,8 +227,11 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   q->add_option("--threads", sq->o.threads, "0: one per core");
   q->add_option("--source-date-epoch", sq->o.source_date_epoch);
   q->add_flag("--progress", sq->progress, "print 'progress DONE TOTAL' lines");
+  auto iso = std::make_shared<IsoArgs>();
+  auto* wi = SetupWriteIso(app, iso);
   app->require_subcommand(1);
-  return [args, x, w, c, d, u, cp, r, p, q, sq]() -> int {
+  return [args, x, w, c, d, u, cp, r, p, q, sq, iso, wi]() -> int {
+    if (wi->parsed()) return WriteIso(*iso);
     if (q->parsed()) return WriteSquashfs(*sq);
     if (p->parsed()) return RpmInstall(args->a, args->list);
     if (u->parsed()) return Done(stages::ApplyAccountsFile(args->a, args->b));
