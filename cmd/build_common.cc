@@ -45,8 +45,9 @@ int64_t ParseHttpDate(const std::string& text) {
 
 // The profile's lock (reused when it still matches, else resolved again and rewritten) and
 // every locked package verified in the package cache.
-Result<stages::PackageFiles> ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
-                                            const std::string& cache_dir) {
+Status ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
+                      stages::BuildOptions* o) {
+  const std::string& cache_dir = o->cache_dir;
   LockContext c;
   c.profile = profile;
   c.cache_dir = cache_dir;
@@ -67,7 +68,10 @@ Result<stages::PackageFiles> ObtainPackages(const profiles::Profile& profile, co
   auto got = repo::FetchPackages(out->lock, fo);
   fo.progress = nullptr;
   if (!got) return got.take_error();
-  return stages::PackageFiles{out->lock.packages, got->paths, out->lock.repositories};
+  auto split = got->paths.begin() + static_cast<ptrdiff_t>(out->lock.packages.size());
+  o->packages = {out->lock.packages, {got->paths.begin(), split}, out->lock.repositories};
+  o->tools = {out->lock.tools, {split, got->paths.end()}, out->lock.repositories};
+  return {};
 }
 
 }  // namespace
@@ -104,9 +108,7 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
     *dir = *c;
   }
   if (stages::NeedsPackages(b.profile)) {
-    auto pkgs = ObtainPackages(b.profile, f, o.cache_dir);
-    if (!pkgs) return pkgs.take_error();
-    o.packages = std::move(*pkgs);
+    if (auto st = ObtainPackages(b.profile, f, &o); !st) return st.take_error();
     // Without SOURCE_DATE_EPOCH, the archive's date pins file times: the same lock gives the
     // same image.
     if (o.source_date_epoch < 0 && !o.packages.repositories.empty())

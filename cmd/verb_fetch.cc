@@ -53,6 +53,7 @@ int FetchMain(const LockFlags& f, const GlobalOptions* g) {
   if (f.json) {
     nlohmann::json j = {{"lockfile", c->lock_path},
                         {"packages", out->lock.packages.size()},
+                        {"tools", out->lock.tools.size()},
                         {"size", out->lock.TotalSize()},
                         {"cached", got->cached},
                         {"fetched", got->fetched},
@@ -61,9 +62,12 @@ int FetchMain(const LockFlags& f, const GlobalOptions* g) {
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << out->lock.packages.size() << " packages (" << repo::FormatSize(out->lock.TotalSize())
-            << ") in " << c->cache_dir << "/packages: " << got->fetched << " fetched ("
-            << repo::FormatSize(got->bytes_fetched) << "), " << got->cached << " already there\n";
+  std::string tools =
+      out->lock.tools.empty() ? "" : " + " + std::to_string(out->lock.tools.size()) + " tools";
+  std::cout << out->lock.packages.size() << " packages" << tools << " ("
+            << repo::FormatSize(out->lock.TotalSize()) << ") in " << c->cache_dir
+            << "/packages: " << got->fetched << " fetched (" << repo::FormatSize(got->bytes_fetched)
+            << "), " << got->cached << " already there\n";
   return kExitOk;
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/fd.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
@@ -15,6 +16,7 @@
 #include "formats/squashfs.h"
 #include "formats/tar.h"
 #include "stages/customize.h"
+#include "stages/initramfs.h"
 #include "stages/rpm_install.h"
 
 namespace imager::cmd {
@@ -138,6 +140,34 @@ int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
   return kExitOk;
 }
 
+struct InitramfsArgs {
+  std::string root, out, config, modules;
+  stages::InitramfsInputs in;
+};
+
+int WriteInitramfs(InitramfsArgs& a) {
+  auto config = ReadFile(a.config);
+  if (!config) {
+    log::Err(config.error());
+    return kExitFailed;
+  }
+  a.in.config = *config;
+  for (const auto& m : Split(a.modules, ','))
+    if (!m.empty()) a.in.modules.push_back(m);
+  auto r = stages::MakeInitramfs(a.root, a.out, a.in);
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  // For the stage log.
+  std::cout << "kernel " << r->release << "\nmodules " << r->modules.size() << ": "
+            << Join(r->modules, " ") << "\n";
+  if (!r->builtin.empty()) std::cout << "built in: " << Join(r->builtin, " ") << "\n";
+  if (!r->missing.empty()) std::cout << "not in this kernel: " << Join(r->missing, " ") << "\n";
+  std::cout << "initrd.img " << r->bytes << " bytes\n";
+  return kExitOk;
+}
+
 // The directories and files dpkg needs before it runs for the first time (as mmdebstrap lays
 // them out), a policy-rc.d that keeps services from starting, then the essential packages' data.
 int DebUnpack(const std::string& arch, const std::string& root,
@@ -229,9 +259,19 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   q->add_flag("--progress", sq->progress, "print 'progress DONE TOTAL' lines");
   auto iso = std::make_shared<IsoArgs>();
   auto* wi = SetupWriteIso(app, iso);
+  auto ird = std::make_shared<InitramfsArgs>();
+  auto* i = app->add_subcommand("write-initramfs",
+                                "Write OUT_DIR/vmlinuz and OUT_DIR/initrd.img from the image ROOT");
+  i->add_option("root", ird->root)->required();
+  i->add_option("out_dir", ird->out)->required();
+  i->add_option("--booter", ird->in.booter)->required();
+  i->add_option("--config", ird->config)->required();
+  i->add_option("--modules", ird->modules, "comma-separated module names");
+  i->add_option("--source-date-epoch", ird->in.source_date_epoch);
   app->require_subcommand(1);
-  return [args, x, w, c, d, u, cp, r, p, q, sq, iso, wi]() -> int {
+  return [args, x, w, c, d, u, cp, r, p, q, sq, iso, wi, i, ird]() -> int {
     if (wi->parsed()) return WriteIso(*iso);
+    if (i->parsed()) return WriteInitramfs(*ird);
     if (q->parsed()) return WriteSquashfs(*sq);
     if (p->parsed()) return RpmInstall(args->a, args->list);
     if (u->parsed()) return Done(stages::ApplyAccountsFile(args->a, args->b));

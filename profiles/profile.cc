@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "profiles/profile.h"
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 
 namespace imager::profiles {
@@ -202,6 +204,21 @@ std::string ToYaml(const Profile& p) {
   YAML::Emitter out;
   EmitJson(out, ToJson(p));
   return std::string(out.c_str()) + "\n";
+}
+
+std::vector<std::string> ToolPackages(const Profile& p) {
+  bool iso = false;
+  for (auto f : p.output.formats) iso |= f == Format::kIso;
+  if (!iso || p.distribution.family != Family::kDebian) return {};
+  std::vector<std::string> tools;
+  // BIOS: isolinux.bin and isohdpfx.bin (isolinux), ldlinux.c32 (syslinux-common).
+  if (p.boot.bios) tools.insert(tools.end(), {"isolinux", "syslinux-common"});
+  // UEFI: the distribution's signed shim and GRUB, and what builds the ESP's FAT image.
+  if (p.boot.uefi)
+    tools.insert(tools.end(), {"dosfstools", "grub-efi-" + p.distribution.arch + "-signed",
+                               "mtools", "shim-signed"});
+  std::sort(tools.begin(), tools.end());
+  return tools;
 }
 
 }  // namespace imager::profiles

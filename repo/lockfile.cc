@@ -33,9 +33,32 @@ json RequestJson(const LockRequest& r) {
   json repos = json::array();
   for (const auto& x : r.repositories)
     repos.push_back({{"type", x.type}, {"suite", x.suite}, {"components", x.components}});
-  return {{"family", r.family},   {"arch", r.arch},       {"variant", r.variant},
-          {"include", r.include}, {"exclude", r.exclude}, {"recommends", r.recommends},
-          {"repositories", repos}};
+  json j = {{"family", r.family},   {"arch", r.arch},       {"variant", r.variant},
+            {"include", r.include}, {"exclude", r.exclude}, {"recommends", r.recommends},
+            {"repositories", repos}};
+  if (!r.tools.empty()) j["tools"] = r.tools;  // locks of outputs without tools stay as they were
+  return j;
+}
+
+json PackagesJson(const std::vector<LockedPackage>& packages) {
+  json pkgs = json::array();
+  for (const auto& p : packages)
+    pkgs.push_back({{"name", p.name},
+                    {"version", p.version},
+                    {"architecture", p.arch},
+                    {"url", p.url},
+                    {"sha256", p.sha256},
+                    {"size", p.size}});
+  return pkgs;
+}
+
+std::vector<LockedPackage> ParsePackages(const json& list) {
+  std::vector<LockedPackage> out;
+  for (const auto& x : list)
+    out.push_back({x.at("name").get<std::string>(), x.at("version").get<std::string>(),
+                   x.at("architecture").get<std::string>(), x.at("url").get<std::string>(),
+                   x.at("sha256").get<std::string>(), x.at("size").get<int64_t>()});
+  return out;
 }
 
 std::string Show(const std::vector<std::string>& v) { return "[" + Join(v, ", ") + "]"; }
@@ -65,7 +88,8 @@ std::string ListDiff(const std::vector<std::string>& lock, const std::vector<std
 
 int64_t Lock::TotalSize() const {
   int64_t total = 0;
-  for (const auto& p : packages) total += std::max<int64_t>(p.size, 0);
+  for (const auto* list : {&packages, &tools})
+    for (const auto& p : *list) total += std::max<int64_t>(p.size, 0);
   return total;
 }
 
@@ -77,6 +101,7 @@ LockRequest RequestOf(const profiles::Profile& profile) {
   r.include = SortedUnique(profile.packages.include);
   r.exclude = SortedUnique(profile.packages.exclude);
   r.recommends = profile.packages.recommends;
+  r.tools = profiles::ToolPackages(profile);
   for (const auto& repo : profile.repositories) {
     LockRequest::Repo x;
     x.type = profiles::NameOf(repo.type);
@@ -93,24 +118,18 @@ std::string LockPathFor(const profiles::Profile& profile) {
 }
 
 std::string LockToJson(const Lock& lock) {
-  json repos = json::array(), pkgs = json::array();
+  json repos = json::array();
   for (const auto& r : lock.repositories)
     repos.push_back({{"url", r.url},
                      {"suite", r.suite},
                      {"date", r.date},
                      {"release", r.release},
                      {"sha256", r.sha256}});
-  for (const auto& p : lock.packages)
-    pkgs.push_back({{"name", p.name},
-                    {"version", p.version},
-                    {"architecture", p.arch},
-                    {"url", p.url},
-                    {"sha256", p.sha256},
-                    {"size", p.size}});
   json j = {{"lockfile-version", lock.version},
             {"request", RequestJson(lock.request)},
             {"repositories", repos},
-            {"packages", pkgs}};
+            {"packages", PackagesJson(lock.packages)}};
+  if (!lock.tools.empty()) j["tools"] = PackagesJson(lock.tools);
   return j.dump(2) + "\n";  // nlohmann::json keeps object keys sorted
 }
 
@@ -134,16 +153,14 @@ Result<Lock> ParseLock(const std::string& text, const std::string& origin) {
       lock.request.repositories.push_back({x.at("type").get<std::string>(),
                                            x.at("suite").get<std::string>(),
                                            x.at("components").get<std::vector<std::string>>()});
+    if (r.contains("tools")) lock.request.tools = r.at("tools").get<std::vector<std::string>>();
     for (const auto& x : j.at("repositories"))
       lock.repositories.push_back({x.at("url").get<std::string>(), x.at("suite").get<std::string>(),
                                    x.at("date").get<std::string>(),
                                    x.at("release").get<std::string>(),
                                    x.at("sha256").get<std::string>()});
-    for (const auto& x : j.at("packages"))
-      lock.packages.push_back({x.at("name").get<std::string>(), x.at("version").get<std::string>(),
-                               x.at("architecture").get<std::string>(),
-                               x.at("url").get<std::string>(), x.at("sha256").get<std::string>(),
-                               x.at("size").get<int64_t>()});
+    lock.packages = ParsePackages(j.at("packages"));
+    if (j.contains("tools")) lock.tools = ParsePackages(j.at("tools"));
     return lock;
   } catch (const json::exception& e) {
     return Error{origin + ": malformed lock file: " + e.what()};
@@ -183,8 +200,10 @@ Status Matches(const Lock& lock, const LockRequest& request) {
   cmp("distribution.family", l.family, request.family);
   cmp("distribution.arch", l.arch, request.arch);
   cmp("packages.variant", l.variant, request.variant);
-  for (auto [field, a, b] : {std::tuple{"packages.include", &l.include, &request.include},
-                             std::tuple{"packages.exclude", &l.exclude, &request.exclude}})
+  for (auto [field, a, b] :
+       {std::tuple{"packages.include", &l.include, &request.include},
+        std::tuple{"packages.exclude", &l.exclude, &request.exclude},
+        std::tuple{"tools (for output.formats and boot)", &l.tools, &request.tools}})
     if (*a != *b) diffs.push_back(std::string(field) + ": " + ListDiff(*a, *b));
   cmp("packages.recommends", l.recommends ? "true" : "false",
       request.recommends ? "true" : "false");

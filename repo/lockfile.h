@@ -30,6 +30,7 @@ struct LockRequest {
     bool operator==(const Repo&) const = default;
   };
   std::vector<Repo> repositories;  // mirrors are not part of the request: any mirror will do
+  std::vector<std::string> tools;  // the tools tree's packages (profiles::ToolPackages), sorted
   bool operator==(const LockRequest&) const = default;
 };
 
@@ -56,6 +57,7 @@ struct Lock {
   LockRequest request;
   std::vector<LockedRepository> repositories;
   std::vector<LockedPackage> packages;  // install order
+  std::vector<LockedPackage> tools;     // the tools tree's packages, with their dependencies
 
   int64_t TotalSize() const;
 };

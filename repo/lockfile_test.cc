@@ -149,6 +149,35 @@ TEST(LockfileTest, RequestOfAProfileIsSortedAndKeepsAuto) {
   EXPECT_EQ(req.family, "debian");
   EXPECT_EQ(req.repositories[0].type, "deb");
   EXPECT_EQ(LockPathFor(p), "/some/dir/demo.lock");
+  // An ISO (the default output) needs the boot tools; a tarball needs none.
+  EXPECT_EQ(req.tools, (std::vector<std::string>{"dosfstools", "grub-efi-amd64-signed", "isolinux",
+                                                 "mtools", "shim-signed", "syslinux-common"}));
+  p.boot.uefi = false;
+  EXPECT_EQ(RequestOf(p).tools, (std::vector<std::string>{"isolinux", "syslinux-common"}));
+  p.output.formats = {profiles::Format::kTar};
+  EXPECT_TRUE(RequestOf(p).tools.empty());
+}
+
+TEST(LockfileTest, ToolsRoundTripAndMustMatch) {
+  Lock l = Sample();
+  EXPECT_EQ(LockToJson(l).find("tools"), std::string::npos);  // absent when there are none
+  l.request.tools = {"isolinux", "syslinux-common"};
+  l.tools = {{"isolinux", "3:6.04~git20190206.bf6db5b4+dfsg1-3", "all",
+              "http://mirror.invalid/debian/pool/i/isolinux.deb", std::string(64, 'd'), 50000}};
+  auto back = ParseLock(LockToJson(l), "t.lock");
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->request.tools, l.request.tools);
+  ASSERT_EQ(back->tools.size(), 1u);
+  EXPECT_EQ(back->tools[0].name, "isolinux");
+  EXPECT_EQ(back->TotalSize(), 2940000);
+  EXPECT_EQ(LockToJson(*back), LockToJson(l));
+  // A lock made for a tarball does not answer a request for an ISO.
+  auto m = Matches(Sample(), l.request);
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().find("tools (for output.formats and boot): the profile adds [isolinux, "
+                           "syslinux-common]"),
+            std::string::npos)
+      << m.error();
 }
 
 }  // namespace

@@ -79,13 +79,20 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
   for (const auto& w : solution->warnings) log::Warn(profile.source + ": " + w);
   for (auto& p : solution->packages)
     lock.packages.push_back({p.name, p.version, p.arch, p.url, p.sha256, p.size});
+  // The tools tree: a second, independent solution from the same metadata.
+  if (!lock.request.tools.empty()) {
+    auto tools = pool.Solve({.include = lock.request.tools});
+    if (!tools) return Error{profile.source + ": the tools for the outputs: " + tools.error()};
+    for (auto& p : tools->packages)
+      lock.tools.push_back({p.name, p.version, p.arch, p.url, p.sha256, p.size});
+  }
   return lock;
 }
 
 Result<EnsureResult> FetchPackages(const Lock& lock, const FetchPackagesOptions& options) {
   std::vector<PackageRef> refs;
-  for (const auto& p : lock.packages)
-    refs.push_back({p.name + " " + p.version, p.url, p.sha256, p.size});
+  for (const auto* list : {&lock.packages, &lock.tools})
+    for (const auto& p : *list) refs.push_back({p.name + " " + p.version, p.url, p.sha256, p.size});
   NoFetcher none;
   Fetcher* fetcher = options.fetcher ? options.fetcher : &none;
   if (!options.offline && !options.fetcher) return Error{"fetch packages: no fetcher given"};

@@ -40,7 +40,7 @@ struct FetchPackagesOptions {
 };
 
 /// Makes every package of the lock present in the package cache, verified by sha256 and size;
-/// the paths come back in the lock's (install) order.
+/// the paths come back in the lock's (install) order: `packages`, then `tools`.
 Result<EnsureResult> FetchPackages(const Lock& lock, const FetchPackagesOptions& options);
 
 }  // namespace imager::repo

@@ -45,11 +45,13 @@ class ResolveTest : public ::testing::Test {
   }
 
   // A profile file in the test's directory; MIRROR is a URL or "auto".
-  profiles::Profile Profile(const std::string& packages, const std::string& mirror) {
-    std::string yaml =
-        "name: fixture\ndistribution: {family: debian, release: testing}\n"
-        "repositories:\n  - {mirror: \"" +
-        mirror + "\", suite: testing, keyring: " + key_->asc() + "}\npackages: " + packages + "\n";
+  profiles::Profile Profile(const std::string& packages, const std::string& mirror,
+                            const std::string& output = "{formats: [tar]}") {
+    std::string yaml = "name: fixture\noutput: " + output +
+                       "\ndistribution: {family: debian, release: testing}\n"
+                       "repositories:\n  - {mirror: \"" +
+                       mirror + "\", suite: testing, keyring: " + key_->asc() +
+                       "}\npackages: " + packages + "\n";
     EXPECT_TRUE(WriteFile(t_ + "/fixture.yaml", yaml));
     auto p = profiles::LoadProfile(t_ + "/fixture.yaml");
     EXPECT_TRUE(p) << p.error();
@@ -108,6 +110,17 @@ TEST_F(ResolveTest, VariantsExcludesAndAlternatives) {
             (Strings{"base-files", "dash", "libc6", "tool", "zeta"}));
   EXPECT_EQ(names("{variant: essential, include: [tool, alpha]}"),
             (Strings{"alpha", "base-files", "dash", "libc6", "tool"}));
+}
+
+TEST_F(ResolveTest, AnIsoNeedsBootToolsFromTheRepositories) {
+  auto p = Profile("{variant: essential}", repo_->url(), "{formats: [iso]}");
+  p.boot.uefi = false;
+  auto lock = Resolve(p, options_);
+  ASSERT_FALSE(lock);  // the fixture archive has no isolinux
+  EXPECT_NE(lock.error().find("fixture.yaml: the tools for the outputs: unknown package "
+                              "'isolinux'"),
+            std::string::npos)
+      << lock.error();
 }
 
 TEST_F(ResolveTest, ErrorsNameTheProfile) {

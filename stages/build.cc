@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/strings.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
+#include "stages/boot_stages.h"
 #include "stages/customize_stages.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
@@ -121,15 +124,38 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
   if (!r.files.empty()) add(FilesStage(p, o, layers));
   if (!r.services.enable.empty() || !r.services.disable.empty()) add(ServicesStage(p, o, layers));
   if (!r.run.empty()) add(ScriptsStage(p, o, layers));
-  for (auto f : p.output.formats) {
-    if (f == profiles::Format::kTar) {
-      pipeline->Add(OutputStage(p, o, layers, kTarOutput));
-    } else if (f == profiles::Format::kSquashfs) {
-      pipeline->Add(OutputStage(p, o, layers, kSquashfsOutput));
-    } else {
+  auto wants = [&p](profiles::Format f) {
+    return std::find(p.output.formats.begin(), p.output.formats.end(), f) != p.output.formats.end();
+  };
+  for (auto f : p.output.formats)
+    if (f != profiles::Format::kTar && f != profiles::Format::kSquashfs &&
+        f != profiles::Format::kIso)
       return Error{p.Where("output.formats").ToString() + ": output.formats: '" +
-                   profiles::NameOf(f) + "' is not implemented yet (available: tar, squashfs)"};
-    }
+                   profiles::NameOf(f) +
+                   "' is not implemented yet (available: iso, tar, squashfs)"};
+  if (wants(profiles::Format::kTar)) pipeline->Add(OutputStage(p, o, layers, kTarOutput));
+  bool iso = wants(profiles::Format::kIso);
+  if (wants(profiles::Format::kSquashfs) || iso)
+    pipeline->Add(OutputStage(p, o, layers, kSquashfsOutput));
+  if (iso) {
+    if (p.distribution.family != profiles::Family::kDebian || p.distribution.arch != "amd64")
+      return Error{p.Where("output.formats").ToString() +
+                   ": output.formats: iso is implemented for Debian amd64 profiles only so far "
+                   "(use tar or squashfs)"};
+    if (!p.boot.bios && !p.boot.uefi)
+      return Error{p.Where("boot").ToString() +
+                   ": boot: an iso needs boot.bios or boot.uefi (or both)"};
+    // The root image's key identifies the build: the initramfs accepts only this medium.
+    auto keys = pipeline->Keys();
+    if (!keys) return keys.take_error();
+    std::string image_key;
+    for (const auto& [name, key] : *keys)
+      if (name == kSquashfsOutput.stage) image_key = key;
+    BootIdentity id = MakeBootIdentity(p, image_key, o.source_date_epoch);
+    pipeline->Add(ToolsStage(p, o));
+    pipeline->Add(InitramfsStage(p, o, layers, id));
+    pipeline->Add(BootloaderStage(p, o, id));
+    pipeline->Add(IsoStage(p, o, id));
   }
   return layers;
 }
@@ -155,14 +181,23 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   auto report = pipeline.Run();
   if (!report) return report.take_error();
   result.report = *report;
-  for (const auto& s : report->stages) {
-    for (const OutputFile* out : {&kTarOutput, &kSquashfsOutput}) {
-      if (s.name != out->stage) continue;
-      std::string name = p.name + out->suffix;
-      if (auto st = Publish(s.dir + "/" + name, o.out_dir + "/" + name); !st)
-        return st.take_error();
-      result.outputs.push_back(o.out_dir + "/" + name);
+  // What the profile asked for, from the cache into the output directory.
+  std::vector<std::pair<std::string, std::string>> publish;  // stage, file
+  for (auto f : p.output.formats) {
+    if (f == profiles::Format::kTar) publish.push_back({kTarOutput.stage, p.name + ".tar.gz"});
+    if (f == profiles::Format::kSquashfs)
+      publish.push_back({kSquashfsOutput.stage, p.name + ".squashfs"});
+    if (f == profiles::Format::kIso) {
+      publish.push_back({"iso", p.name + ".iso"});
+      if (p.output.checksum == profiles::Checksum::kSha256)
+        publish.push_back({"iso", "SHA256SUMS"});
     }
+  }
+  for (const auto& [stage, name] : publish) {
+    const StageReport* s = report->Find(stage);
+    if (!s) return Error{"internal: no stage " + stage + " ran for " + name};
+    if (auto st = Publish(s->dir + "/" + name, o.out_dir + "/" + name); !st) return st.take_error();
+    result.outputs.push_back(o.out_dir + "/" + name);
   }
   return result;
 }

@@ -35,6 +35,7 @@ struct BuildOptions {
   int64_t source_date_epoch = -1;  // >= 0: clamp file times in outputs
   sandbox::IdMap idmap;
   PackageFiles packages;  // resolved and fetched, when NeedsPackages()
+  PackageFiles tools;     // the tools tree's packages (profiles::ToolPackages), same
 };
 
 struct BuildResult {

@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "formats/deb.h"
 #include "sandbox/tools.h"
+#include "stages/boot_stages.h"
 #include "stages/deb_plan.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
@@ -20,19 +21,22 @@ namespace {
 
 constexpr const char* kPkgsInside = "/tmp/.imager-pkgs";
 
-std::vector<std::string> DpkgEnvironment() {
+// `initrd` false: the distribution's initramfs is not generated (imager's booter boots the
+// kernel); kernel hooks honour INITRD=No, and update-initramfs -u then finds nothing to update.
+std::vector<std::string> DpkgEnvironment(bool initrd) {
   auto env = sandbox::DefaultEnvironment(nullptr);
   for (auto& e : env)
     if (StartsWith(e, "LANG=")) e = "LANG=C.UTF-8";
   env.insert(env.end(), {"LC_ALL=C.UTF-8", "LANGUAGE=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
                          "DEBCONF_NONINTERACTIVE_SEEN=true", "DPKG_COLORS=never"});
+  if (!initrd) env.push_back("INITRD=No");
   return env;
 }
 
 // A sandbox with the image as "/" (its own layer, or the layers below plus it) and the package
 // cache at kPkgsInside; no network.
 Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const BuildOptions& o,
-                                      const PackageBinds& pm) {
+                                      const PackageBinds& pm, bool initrd) {
   sandbox::SandboxSpec spec;
   if (Layers(ctx).empty()) {
     spec.idmap = o.idmap;
@@ -44,7 +48,7 @@ Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const BuildOptions& o,
     if (!s) return s.take_error();
     spec = std::move(*s);
   }
-  spec.env = DpkgEnvironment();
+  spec.env = DpkgEnvironment(initrd);
   spec.tmpfs_run = false;  // base-files and systemd create /run/lock; it belongs to the image
   spec.binds.push_back(pm.bind);
   return spec;
@@ -65,9 +69,9 @@ std::string FailedPackages(const std::string& log_path) {
   return out;
 }
 
-Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm,
+Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm, bool initrd,
                std::vector<std::string> argv, const std::string& what) {
-  auto spec = DpkgSpec(ctx, o, pm);
+  auto spec = DpkgSpec(ctx, o, pm, initrd);
   if (!spec) return spec.take_error();
   spec->argv = std::move(argv);
   auto st = RunLogged(*spec, ctx, what);
@@ -162,8 +166,10 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
   s.inputs = PackageKeyInputs(files);
   s.inputs.push_back(KeyInput::Value("arch", p.distribution.arch));
   s.inputs.push_back(KeyInput::Value("sources", SourcesList(p, files.repositories)));
+  bool initrd = DistributionInitrd(p);
+  if (!initrd) s.inputs.push_back(KeyInput::Value("initrd", "no"));
   s.parents = std::move(parents);
-  s.run = [p, o, files](StageContext& ctx) -> Status {
+  s.run = [p, o, files, initrd](StageContext& ctx) -> Status {
     if (files.paths.empty()) return Error{"packages: the lock lists no packages to install"};
     auto pm = BindPackages(files.paths, kPkgsInside);
     // Which packages are unpacked by hand and how the rest is batched, from their control files.
@@ -200,7 +206,8 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
     //    files are already there, hence --force-depends), then each batch.
     std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
     argv.insert(argv.end(), essential_inside.begin(), essential_inside.end());
-    if (auto st = RunDpkg(ctx, o, pm, argv, "install the essential packages"); !st) return st;
+    if (auto st = RunDpkg(ctx, o, pm, initrd, argv, "install the essential packages"); !st)
+      return st;
     done += plan.essential.size();
     ctx.progress(done, total, "packages");
     for (size_t b = 0; b < plan.batches.size(); ++b) {
@@ -209,17 +216,17 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
       std::string what = "install batch " + std::to_string(b + 1) + "/" +
                          std::to_string(plan.batches.size()) + " (" +
                          infos[plan.batches[b].front()].name + "...)";
-      if (auto st = RunDpkg(ctx, o, pm, argv, what); !st) return st;
+      if (auto st = RunDpkg(ctx, o, pm, initrd, argv, what); !st) return st;
       done += plan.batches[b].size();
       ctx.progress(done, total, "packages");
     }
-    if (auto st = RunDpkg(ctx, o, pm, {"/usr/bin/dpkg", "--configure", "--pending"},
+    if (auto st = RunDpkg(ctx, o, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
                           "configure what is pending");
         !st)
       return st;
 
     // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
-    auto fin = DpkgSpec(ctx, o, pm);
+    auto fin = DpkgSpec(ctx, o, pm, initrd);
     if (!fin) return fin.take_error();
     fin->argv = {"/bin/sh",
                  "-c",

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// The stages that turn an image's layers into a bootable hybrid ISO: a tools tree from the
+/// distribution's own boot packages, the booter's initramfs with the kernel taken from the image,
+/// the bootloaders (isolinux for BIOS, shim + GRUB for UEFI on a FAT ESP made with the tools) and
+/// the ISO itself, written in-process with libisofs. The medium and the initramfs share an
+/// identity so the booter accepts only the medium it was built for:
+///
+///   packages ─ config ─ … ─┬─ squashfs ──────────────┐
+///                          └─ initramfs ─────────────┼─ iso (+ SHA256SUMS)
+///   tools ─── bootloader ────────────────────────────┘
+
+#include <string>
+#include <vector>
+
+#include "profiles/profile.h"
+#include "stages/build.h"
+#include "stages/pipeline.h"
+
+namespace imager::stages {
+
+/// Where things are on the medium.
+inline constexpr const char* kMediumImage = "/live/filesystem.squashfs";
+inline constexpr const char* kMediumKernel = "/live/vmlinuz";
+inline constexpr const char* kMediumInitrd = "/live/initrd.img";
+inline constexpr const char* kMediumIdFile = "/.imager-id";
+
+/// False when every output of the profile is booted by imager's own initramfs (an ISO): the
+/// distribution's initramfs generator then does not run at build time (installed systems run
+/// it themselves), which saves most of a kernel package's install time.
+bool DistributionInitrd(const profiles::Profile& profile);
+
+/// What ties one build's initramfs, bootloader configuration and medium together.
+struct BootIdentity {
+  std::string id;           // the booter's `id=`, also the content of kMediumIdFile
+  std::string volume_uuid;  // 16 digits, the ISO's PVD modification time: GRUB's fs-uuid
+  /// GRUB's spelling of volume_uuid: "2023-06-10-48-21-39-77".
+  std::string GrubUuid() const;
+};
+
+/// The identity of a build whose root image has the stage key `image_key`.
+BootIdentity MakeBootIdentity(const profiles::Profile& profile, const std::string& image_key,
+                              int64_t source_date_epoch);
+
+/// Layer "tools": the tools packages of the lock (BuildOptions::tools) unpacked, not configured:
+/// boot loader files and the programs that build the ESP. No parents.
+Stage ToolsStage(const profiles::Profile& profile, const BuildOptions& options);
+
+/// The booter's configuration file for the profile's boot section (without module lines, which
+/// the initramfs writer adds from the image's kernel).
+std::string BooterConfig(const profiles::Profile& profile, const BootIdentity& id);
+
+/// The kernel modules the booter loads for the profile's probe order (those the kernel lacks
+/// are skipped when the initramfs is written).
+std::vector<std::string> BooterModules(const profiles::Profile& profile);
+
+/// Artifact "initramfs": `vmlinuz` copied from the image and `initrd.img` (booter, its
+/// configuration, the module closure), from the image's layers.
+Stage InitramfsStage(const profiles::Profile& profile, const BuildOptions& options,
+                     std::vector<std::string> layers, const BootIdentity& id);
+
+/// isolinux.cfg and GRUB's grub.cfg for the medium, the same entries in both.
+std::string IsolinuxConfig(const profiles::Profile& profile);
+std::string GrubConfig(const profiles::Profile& profile, const BootIdentity& id);
+/// The ESP's grub.cfg: find the medium by its volume UUID, then use its grub.cfg.
+std::string EspGrubConfig(const BootIdentity& id);
+
+/// Artifact "bootloader": `tree/` (isolinux/, boot/grub/ for the medium), `isohdpfx.bin` (the
+/// isohybrid MBR) when BIOS boot is on, `efi.img` (the ESP) when UEFI boot is on.
+Stage BootloaderStage(const profiles::Profile& profile, const BuildOptions& options,
+                      const BootIdentity& id);
+
+/// Artifact "iso": NAME.iso from the squashfs, initramfs and bootloader artifacts, and
+/// SHA256SUMS beside it when the profile asks for checksums.
+Stage IsoStage(const profiles::Profile& profile, const BuildOptions& options,
+               const BootIdentity& id);
+
+}  // namespace imager::stages

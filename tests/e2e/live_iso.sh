@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The default profile's live ISO, built by the calling (unprivileged) user from the host's apt
+# mirror and booted in QEMU (TCG):
+#   1. the ISO and SHA256SUMS are there; xorriso sees a BIOS and a UEFI El Torito entry, an MBR
+#      and a GPT with the ESP;
+#   2. BIOS (isolinux) boots to the login prompt on the serial console;
+#   3. UEFI (OVMF, shim, GRUB) boots to the login prompt;
+#   4. the same ISO written to a disk (dd) boots from a USB stick under UEFI;
+#   5. a medium whose identity file says another build is refused with the booter's message;
+#   6. rebuilding everything after the rootfs gives the same bytes.
+# Needs IMAGER (CTest sets it); the package cache is the user's (shared with other tests).
+# KEEP=DIR keeps the ISO and the serial logs. Exit 77 (skip) when qemu or xorriso are missing.
+set -euo pipefail
+: "${IMAGER:?IMAGER must point to build/imager}"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+pass() { echo "ok: $*"; }
+
+for tool in qemu-system-x86_64 xorriso; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"
+done
+[ "$(id -u)" != 0 ] || [ -n "${IMAGER_ALLOW_ROOT:-}" ] ||
+  fail "run this as an unprivileged user (tests/run.sh does)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/imager-live-iso.XXXXXX")
+cleanup() {
+  [ -z "${KEEP:-}" ] || cp "$work"/*.log "$work"/out/*.iso "$KEEP"/ 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The shipped profile as it is, in a directory this user may write its lock into.
+mkdir -p "$work/profiles"
+cp "$src/profiles/debian-live.yaml" "$work/profiles/"
+cp -r "$src/profiles/keys" "$work/profiles/"
+build() {
+  "$IMAGER" build "$work/profiles/debian-live.yaml" -o "$work/out" "$@" >"$work/build.log" 2>&1 ||
+    {
+      tail -40 "$work/build.log"
+      fail "imager build $* (log: $work/build.log)"
+    }
+}
+start=$SECONDS
+build
+echo "built in $((SECONDS - start)) s"
+iso=$work/out/debian-live.iso
+
+# --- 1. what was written ------------------------------------------------------------------------
+[ -s "$iso" ] || fail "no $iso"
+(cd "$work/out" && sha256sum -c SHA256SUMS >/dev/null) || fail "SHA256SUMS does not match the ISO"
+xorriso -indev "$iso" -report_el_torito plain >"$work/eltorito.txt" 2>&1 || true
+grep -q "El Torito boot img :   1  BIOS" "$work/eltorito.txt" || {
+  cat "$work/eltorito.txt"
+  fail "no BIOS El Torito entry"
+}
+grep -q "El Torito boot img :   2  UEFI" "$work/eltorito.txt" || {
+  cat "$work/eltorito.txt"
+  fail "no UEFI El Torito entry"
+}
+xorriso -indev "$iso" -report_system_area plain >"$work/sysarea.txt" 2>&1 || true
+grep -q "GPT partition name" "$work/sysarea.txt" || grep -q "GPT type GUID" "$work/sysarea.txt" ||
+  {
+    cat "$work/sysarea.txt"
+    fail "no GPT in the system area"
+  }
+grep -qi "MBR partition" "$work/sysarea.txt" || fail "no MBR partition table"
+pass "ISO $(du -h "$iso" | cut -f1) with BIOS and UEFI entries, MBR and GPT, SHA256SUMS"
+
+# --- 2.-4. boot to a login prompt ------------------------------------------------------------------
+boot() {  # boot NAME EXPECT [imager boot options]
+  local name=$1 expect=$2
+  shift 2
+  local t0=$SECONDS
+  "$IMAGER" boot "$@" --expect "$expect" --timeout "${BOOT_TIMEOUT:-900}" \
+    --log "$work/$name.log" >/dev/null 2>"$work/$name.err" || {
+    tail -30 "$work/$name.log" 2>/dev/null
+    cat "$work/$name.err"
+    fail "$name: no match for '$expect'"
+  }
+  pass "$name: '$expect' after $((SECONDS - t0)) s"
+}
+boot bios 'login:' "$iso"
+boot uefi 'login:' --uefi "$iso"
+boot uefi-usb 'login:' --uefi --as-usb "$iso"
+
+# --- 5. the wrong medium ---------------------------------------------------------------------------
+echo "someone-elses-build" >"$work/wrong-id"
+xorriso -indev "$iso" -outdev "$work/wrong.iso" -boot_image any replay \
+  -map "$work/wrong-id" /.imager-id >/dev/null 2>&1 || fail "xorriso could not make the wrong medium"
+boot wrong-id 'wrong identity' "$work/wrong.iso"
+grep -q 'BOOT FAILED' "$work/wrong-id.log" || fail "the booter did not say BOOT FAILED"
+rm -f "$work/wrong.iso"
+
+# --- 6. the same bytes again ---------------------------------------------------------------------
+first=$(cut -d' ' -f1 "$work/out/SHA256SUMS")
+build --rebuild squashfs --rebuild tools
+second=$(cut -d' ' -f1 "$work/out/SHA256SUMS")
+[ "$first" = "$second" ] || fail "rebuilt ISO differs: $first vs $second"
+pass "rebuilt squashfs, initramfs, bootloader and ISO: same sha256 $first"
