@@ -41,13 +41,17 @@ int ResolveMain(const LockFlags& f) {
   if (f.json) {
     nlohmann::json j = {{"lockfile", c->lock_path},
                         {"packages", lock.packages.size()},
+                        {"tools", lock.tools.size()},
                         {"size", lock.TotalSize()},
                         {"resolved", out->resolved},
                         {"changes", out->changes}};
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << c->lock_path << ": " << lock.packages.size() << " packages, "
+  std::string tools = lock.tools.empty()
+                          ? ""
+                          : " (+ " + std::to_string(lock.tools.size()) + " for the build's tools)";
+  std::cout << c->lock_path << ": " << lock.packages.size() << " packages" << tools << ", "
             << repo::FormatSize(lock.TotalSize()) << " to download"
             << (out->resolved ? "" : " (lock file unchanged, --locked)") << "\n";
   if (!out->changes.empty()) log::Info("changes: " + out->changes);

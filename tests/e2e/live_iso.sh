@@ -96,8 +96,11 @@ boot uefi-usb 'login:' --uefi --as-usb "$iso"
 echo "someone-elses-build" >"$work/wrong-id"
 xorriso -indev "$iso" -outdev "$work/wrong.iso" -boot_image any replay \
   -map "$work/wrong-id" /.imager-id >/dev/null 2>&1 || fail "xorriso could not make the wrong medium"
-boot wrong-id 'wrong identity' "$work/wrong.iso"
-grep -q 'BOOT FAILED' "$work/wrong-id.log" || fail "the booter did not say BOOT FAILED"
+boot wrong-id 'BOOT FAILED' "$work/wrong.iso"
+grep -q 'wrong identity: /.imager-id holds "someone-elses-build"' "$work/wrong-id.log" || {
+  grep imager-booter "$work/wrong-id.log"
+  fail "the booter did not name the wrong identity"
+}
 rm -f "$work/wrong.iso"
 
 # --- 6. the same bytes again ---------------------------------------------------------------------
