@@ -131,17 +131,17 @@ BootIdentity MakeBootIdentity(const Profile& p, const std::string& image_key,
                               int64_t source_date_epoch) {
   BootIdentity id;
   id.id = p.name + "-" + image_key.substr(0, 16);
-  // The date of the archive (so the volume looks like its age) and 8 digits of the identity
-  // (so two builds from the same archive differ): GRUB finds exactly this medium.
+  // The date of the archive and a time of day taken from the identity (so two builds from the
+  // same archive differ): a valid date that GRUB can search for, naming exactly this medium.
   time_t t = source_date_epoch >= 0 ? static_cast<time_t>(source_date_epoch) : 0;
   struct tm tm {};
   gmtime_r(&t, &tm);
-  char date[16];
-  strftime(date, sizeof date, "%Y%m%d", &tm);
-  std::string hash = Sha256Hex(id.id);
-  id.volume_uuid = date;
-  for (size_t i = 0; id.volume_uuid.size() < 16; ++i)
-    id.volume_uuid += static_cast<char>('0' + std::stoi(hash.substr(i * 2, 2), nullptr, 16) % 10);
+  uint64_t n = std::stoull(Sha256Hex(id.id).substr(0, 12), nullptr, 16) % (24ull * 3600 * 100);
+  char uuid[32];
+  snprintf(uuid, sizeof uuid, "%04d%02d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, static_cast<int>(n / 360000), static_cast<int>(n / 6000 % 60),
+           static_cast<int>(n / 100 % 60), static_cast<int>(n % 100));
+  id.volume_uuid = uuid;
   return id;
 }
 

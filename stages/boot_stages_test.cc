@@ -38,6 +38,10 @@ TEST(BootStagesTest, IdentityDependsOnTheImageAndUuidLooksLikeADate) {
   EXPECT_NE(a.volume_uuid, b.volume_uuid);
   EXPECT_EQ(a.GrubUuid().size(), 22u);
   EXPECT_EQ(a.GrubUuid().substr(0, 11), "2023-06-10-");
+  // A valid time of day: hours < 24, minutes and seconds < 60.
+  EXPECT_LT(std::stoi(a.volume_uuid.substr(8, 2)), 24);
+  EXPECT_LT(std::stoi(a.volume_uuid.substr(10, 2)), 60);
+  EXPECT_LT(std::stoi(a.volume_uuid.substr(12, 2)), 60);
   EXPECT_EQ(MakeBootIdentity(p, std::string(64, 'a'), 1686386231).volume_uuid, a.volume_uuid);
 }
 
