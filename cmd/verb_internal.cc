@@ -15,6 +15,8 @@
 #include "formats/iso.h"
 #include "formats/squashfs.h"
 #include "formats/tar.h"
+#include "oci/layout.h"
+#include "oci/unpack.h"
 #include "stages/customize.h"
 #include "stages/initramfs.h"
 #include "stages/rpm_install.h"
@@ -116,6 +118,24 @@ int WriteIso(IsoArgs& a) {
     return kExitFailed;
   }
   std::cout << "bytes " << r->bytes << "\n";
+  return kExitOk;
+}
+
+// Verifies the OCI image LAYOUT[:TAG] and applies its layers to DEST (oci/unpack.h).
+int OciUnpack(const std::string& layout, const std::string& tag, const std::string& dest) {
+  auto image = oci::Read(layout, tag);
+  if (!image) {
+    log::Err(image.error());
+    return kExitFailed;
+  }
+  std::cout << "manifest " << image->manifest.digest << "\nlayers " << image->layers.size() << "\n";
+  auto r = oci::Unpack(*image, dest);
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  for (const auto& d : r->skipped_devices) std::cout << "skipped-device " << d << "\n";
+  std::cout << "entries " << r->entries << "\nwhiteouts " << r->whiteouts << "\n";
   return kExitOk;
 }
 
@@ -268,8 +288,13 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   i->add_option("--config", ird->config)->required();
   i->add_option("--modules", ird->modules, "comma-separated module names");
   i->add_option("--source-date-epoch", ird->in.source_date_epoch);
+  auto* ou = app->add_subcommand("oci-unpack", "Verify the OCI image LAYOUT and unpack it to DEST");
+  ou->add_option("layout", args->a)->required();
+  ou->add_option("dest", args->b)->required();
+  ou->add_option("--tag", args->to, "the image's org.opencontainers.image.ref.name");
   app->require_subcommand(1);
-  return [args, x, w, c, d, u, cp, r, p, q, sq, iso, wi, i, ird]() -> int {
+  return [ou, args, x, w, c, d, u, cp, r, p, q, sq, iso, wi, i, ird]() -> int {
+    if (ou->parsed()) return OciUnpack(args->a, args->to, args->b);
     if (wi->parsed()) return WriteIso(*iso);
     if (i->parsed()) return WriteInitramfs(*ird);
     if (q->parsed()) return WriteSquashfs(*sq);

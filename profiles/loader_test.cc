@@ -286,9 +286,15 @@ boot: {bios: false, uefi: false, serial: com1}
   ASSERT_TRUE(p) << p.error();
   EXPECT_EQ(p->base.kind, BaseKind::kOci);
   EXPECT_EQ(p->base.path, dir_);
+  EXPECT_EQ(p->base.tag, "");
+  Write("ocitag.yaml", std::string(kMinimal) + "base: {oci: '.:v1'}\n");
+  auto t = LoadProfile(dir_ + "/ocitag.yaml");
+  ASSERT_TRUE(t) << t.error();
+  EXPECT_EQ(t->base.path, dir_);
+  EXPECT_EQ(t->base.tag, "v1");
   Write("none.yaml", std::string(kMinimal) + "base: nothing\n");
   EXPECT_EQ(LoadError("none.yaml"), dir_ + "/none.yaml:6:7: base: unknown value 'nothing' " +
-                                        "(allowed: none, {tar: PATH}, {oci: PATH})");
+                                        "(allowed: none, {tar: PATH}, {oci: PATH[:TAG]})");
 }
 TEST_F(LoaderTest, VolumeIdAtMost32OfUpperDigitsUnderscore) {
   Write("vol.yaml", std::string(kMinimal) + "output: {volume_id: " + std::string(33, 'A') + "}\n");

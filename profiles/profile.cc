@@ -136,7 +136,7 @@ Json InstallerJson(const Installer& in) {
 
 Json BaseJson(const Base& b) {
   if (b.kind == BaseKind::kNone) return "none";
-  return Json{{NameOf(b.kind), b.path}};
+  return Json{{NameOf(b.kind), b.tag.empty() ? b.path : b.path + ":" + b.tag}};
 }
 
 }  // namespace

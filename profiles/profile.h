@@ -82,6 +82,7 @@ struct Packages {
 struct Base {
   BaseKind kind = BaseKind::kNone;
   std::string path;  // resolved; empty for kNone
+  std::string tag;   // kOci: the image's tag (PATH:TAG), empty when the layout holds one image
 };
 
 struct User {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "base/strings.h"
 
@@ -13,6 +14,7 @@ namespace imager::profiles {
 namespace {
 
 using Kind = Node::Kind;
+namespace fs = std::filesystem;
 
 bool OnlyChars(const std::string& s, std::string_view allowed) {
   return s.find_first_not_of(allowed) == std::string::npos;
@@ -173,10 +175,32 @@ void ReadPackages(Checker& c, const Field& top, Family family, Packages* pk) {
   c.Bool(c.Get(f, "recommends"), &pk->recommends);
 }
 
+// base: {oci: PATH[:TAG]}: the tag follows the last ':' when PATH alone names the layout.
+bool ReadOciReference(Checker& c, const Field& f, Base* b) {
+  if (f.node->kind == Kind::kScalar) {
+    const std::string& text = f.node->scalar;
+    size_t colon = text.rfind(':');
+    if (colon != std::string::npos && colon > 0 && colon + 1 < text.size() &&
+        text.find('/', colon) == std::string::npos) {
+      std::error_code ec;
+      fs::path dir = fs::path(f.node->loc.file).parent_path();
+      fs::path whole = fs::absolute(dir.empty() ? fs::path(".") : dir, ec) / text;
+      if (!fs::exists(whole, ec)) {
+        Node path_only = *f.node;
+        path_only.scalar = text.substr(0, colon);
+        if (!c.Path(Field{&path_only, f.path}, &b->path)) return false;
+        b->tag = text.substr(colon + 1);
+        return true;
+      }
+    }
+  }
+  return c.Path(f, &b->path);
+}
+
 void ReadBase(Checker& c, const Field& top, Base* b) {
   Field f = c.Get(top, "base");
   if (!f.node) return;
-  const std::string allowed = "allowed: none, {tar: PATH}, {oci: PATH}";
+  const std::string allowed = "allowed: none, {tar: PATH}, {oci: PATH[:TAG]}";
   if (f.node->kind != Kind::kMap) {
     if (f.node->kind != Kind::kScalar || f.node->scalar != "none")
       c.Fail(f.node->loc, f.path,
@@ -192,7 +216,7 @@ void ReadBase(Checker& c, const Field& top, Base* b) {
     c.Fail(f.node->loc, f.path, "give tar or oci, not both");
   else if (tar.node && c.Path(tar, &b->path))
     b->kind = BaseKind::kTar;
-  else if (oci.node && c.Path(oci, &b->path))
+  else if (oci.node && ReadOciReference(c, oci, b))
     b->kind = BaseKind::kOci;
   else if (f.node->entries.empty())
     c.Fail(f.node->loc, f.path, "empty map (" + allowed + ")");

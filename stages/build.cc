@@ -14,6 +14,7 @@
 #include "sandbox/tools.h"
 #include "stages/boot_stages.h"
 #include "stages/customize_stages.h"
+#include "stages/oci_stages.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
@@ -97,9 +98,10 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
     pipeline->Add(BaseTarStage(p, o));
     layers.push_back("base");
   } else if (p.base.kind == profiles::BaseKind::kOci) {
-    return Error{p.Where("base").ToString() +
-                 ": base.oci: starting from an OCI image is not implemented yet; use base: {tar: "
-                 "FILE}"};
+    auto base = BaseOciStage(p, o);
+    if (!base) return base.take_error();
+    pipeline->Add(std::move(*base));
+    layers.push_back("base");
   }
   if (NeedsPackages(p)) {
     if (o.packages.paths.size() != o.packages.packages.size() || o.packages.packages.empty())
@@ -129,11 +131,16 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
   };
   for (auto f : p.output.formats)
     if (f != profiles::Format::kTar && f != profiles::Format::kSquashfs &&
-        f != profiles::Format::kIso)
+        f != profiles::Format::kIso && f != profiles::Format::kOci)
       return Error{p.Where("output.formats").ToString() + ": output.formats: '" +
                    profiles::NameOf(f) +
-                   "' is not implemented yet (available: iso, tar, squashfs)"};
+                   "' is not implemented yet (available: iso, tar, squashfs, oci)"};
   if (wants(profiles::Format::kTar)) pipeline->Add(OutputStage(p, o, layers, kTarOutput));
+  if (wants(profiles::Format::kOci)) {
+    auto stage = OciOutputStage(p, o, layers);
+    if (!stage) return stage.take_error();
+    pipeline->Add(std::move(*stage));
+  }
   bool iso = wants(profiles::Format::kIso);
   if (wants(profiles::Format::kSquashfs) || iso)
     pipeline->Add(OutputStage(p, o, layers, kSquashfsOutput));
@@ -185,6 +192,7 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   std::vector<std::pair<std::string, std::string>> publish;  // stage, file
   for (auto f : p.output.formats) {
     if (f == profiles::Format::kTar) publish.push_back({kTarOutput.stage, p.name + ".tar.gz"});
+    if (f == profiles::Format::kOci) publish.push_back({kOciStage, OciDirName(p)});
     if (f == profiles::Format::kSquashfs)
       publish.push_back({kSquashfsOutput.stage, p.name + ".squashfs"});
     if (f == profiles::Format::kIso) {
@@ -196,7 +204,9 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   for (const auto& [stage, name] : publish) {
     const StageReport* s = report->Find(stage);
     if (!s) return Error{"internal: no stage " + stage + " ran for " + name};
-    if (auto st = Publish(s->dir + "/" + name, o.out_dir + "/" + name); !st) return st.take_error();
+    auto st = stage == kOciStage ? PublishTree(s->dir + "/" + name, o.out_dir + "/" + name)
+                                 : Publish(s->dir + "/" + name, o.out_dir + "/" + name);
+    if (!st) return st.take_error();
     result.outputs.push_back(o.out_dir + "/" + name);
   }
   return result;

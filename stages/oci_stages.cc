@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "stages/oci_stages.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "oci/layout.h"
+#include "sandbox/tools.h"
+#include "stages/stage_util.h"
+
+namespace imager::stages {
+namespace {
+
+oci::WriteOptions ImageOptions(const profiles::Profile& p, const oci::Platform& platform,
+                               int64_t source_date_epoch) {
+  oci::WriteOptions w;
+  w.config.platform = platform;
+  w.config.created = source_date_epoch >= 0 ? source_date_epoch : 0;
+  w.config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  w.config.cmd = {"/bin/sh"};
+  w.ref_name = "latest";
+  w.annotations["org.opencontainers.image.created"] = oci::Rfc3339(w.config.created);
+  w.annotations["org.opencontainers.image.title"] = p.name;
+  if (!p.description.empty()) w.annotations["org.opencontainers.image.description"] = p.description;
+  std::string version = p.installer.branding.version;
+  if (version.empty()) version = p.distribution.release;
+  if (!version.empty()) w.annotations["org.opencontainers.image.version"] = version;
+  return w;
+}
+
+// Copies regular files (hard links when possible) and directories of `from` into `to`.
+Status CopyLinked(const std::string& from, const std::string& to) {
+  if (mkdir(to.c_str(), 0755) != 0) return ErrnoError("create " + to);
+  auto names = ListDir(from);
+  if (!names) return names.take_error();
+  for (const auto& n : *names) {
+    std::string src = from + "/" + n, dst = to + "/" + n;
+    struct stat st;
+    if (lstat(src.c_str(), &st) != 0) return ErrnoError("stat " + src);
+    if (S_ISDIR(st.st_mode)) {
+      if (auto s = CopyLinked(src, dst); !s) return s;
+    } else if (!S_ISREG(st.st_mode)) {
+      return Error{"publish " + src + ": not a regular file or directory"};
+    } else if (link(src.c_str(), dst.c_str()) != 0) {
+      auto data = ReadFile(src);
+      if (!data) return data.take_error();
+      if (auto s = WriteFile(dst, *data); !s) return s;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string OciDirName(const profiles::Profile& p) { return p.name + ".oci"; }
+
+Result<Stage> BaseOciStage(const profiles::Profile& p, const BuildOptions& o) {
+  auto manifest = oci::ResolveTag(p.base.path, p.base.tag);
+  if (!manifest) return Error{p.Where("base").ToString() + ": base.oci: " + manifest.error()};
+  Stage s;
+  s.name = "base";
+  s.inputs = {KeyInput::Value("oci-manifest", manifest->digest)};
+  s.run = [dir = p.base.path, tag = p.base.tag, o](StageContext& ctx) -> Status {
+    std::vector<std::string> args{"oci-unpack", "/in/oci", "/out"};
+    if (!tag.empty()) args.insert(args.end(), {"--tag", tag});
+    auto spec = sandbox::InternalSpec(
+        o.idmap, {{dir, "/in/oci", true}, {ctx.output_dir(), "/out", false}}, {}, args);
+    if (!spec) return spec.take_error();
+    return RunLogged(*spec, ctx, "unpack OCI image " + dir + (tag.empty() ? "" : ":" + tag));
+  };
+  return s;
+}
+
+Result<Stage> OciOutputStage(const profiles::Profile& p, const BuildOptions& o,
+                             std::vector<std::string> layers) {
+  auto platform = oci::PlatformOf(p.distribution.arch);
+  if (!platform)
+    return Error{p.Where("distribution.arch").ToString() +
+                 ": output.formats oci: " + platform.error()};
+  Stage s;
+  s.name = kOciStage;
+  s.output = OutputKind::kArtifact;
+  oci::WriteOptions w = ImageOptions(p, *platform, o.source_date_epoch);
+  std::string dir = OciDirName(p);
+  s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
+              KeyInput::Value("dir", dir), KeyInput::Value("arch", platform->architecture),
+              KeyInput::Value("variant", platform->variant)};
+  for (const auto& [k, v] : w.annotations) s.inputs.push_back(KeyInput::Value(k, v));
+  s.parents = std::move(layers);
+  s.run = [dir, w, o](StageContext& ctx) -> Status {
+    // The squashed layer, written inside the id mapping like the tar output.
+    std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
+    std::vector<sandbox::OverlaySpec> ovls;
+    MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
+    std::vector<std::string> args{"write-tar", "/rootfs", "/out/layer.tar.gz"};
+    if (o.source_date_epoch >= 0)
+      args.insert(args.end(), {"--source-date-epoch", std::to_string(o.source_date_epoch)});
+    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
+    if (!spec) return spec.take_error();
+    if (auto st = RunLogged(*spec, ctx, "write the OCI layer"); !st) return st;
+    // The layout around it, outside the sandbox: only digests and JSON.
+    auto m = oci::Write(ctx.output_dir() + "/" + dir, {ctx.output_dir() + "/layer.tar.gz"}, w);
+    if (!m) return m.take_error();
+    ctx.log("manifest " + m->digest);
+    return {};
+  };
+  return s;
+}
+
+Status PublishTree(const std::string& from, const std::string& to) {
+  std::string tmp = to + ".part", old = to + ".old";
+  struct stat st;
+  if (lstat(tmp.c_str(), &st) == 0)
+    if (auto s = RemoveTree(tmp); !s) return s;
+  if (auto s = CopyLinked(from, tmp); !s) return s;
+  bool had_old = lstat(to.c_str(), &st) == 0;
+  if (had_old) {
+    if (lstat(old.c_str(), &st) == 0)
+      if (auto s = RemoveTree(old); !s) return s;
+    if (rename(to.c_str(), old.c_str()) != 0) return ErrnoError("rename " + to);
+  }
+  if (rename(tmp.c_str(), to.c_str()) != 0) return ErrnoError("rename " + tmp);
+  if (had_old) return RemoveTree(old);
+  return {};
+}
+
+}  // namespace imager::stages
