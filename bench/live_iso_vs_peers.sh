@@ -35,6 +35,7 @@ W=$(mktemp -d /tmp/imager-live-bench.XXXXXX)
 chmod 755 "$W"  # mmdebstrap's apt runs as a subordinate id and must read the mirror
 prune() { "$IMAGER" -q cache prune --all --cache-dir "$1" >/dev/null 2>&1 || true; rm -rf "$1"; }
 cleanup() {
+  GNUPGHOME=$W/gnupg gpgconf --kill gpg-agent 2>/dev/null || true
   [[ -n ${KEEP:-} ]] && { echo "kept $W"; return; }
   prune "$W/cache-imager"
   chmod -R u+rwX "$W" 2>/dev/null || true
@@ -68,7 +69,7 @@ for lock in locks:
         seen[(p["name"], p["version"], p["architecture"])] = p
 for (name, ver, arch), p in seen.items():
     h = p["sha256"]
-    dst = f"{pool}/{name}_{ver.replace(':', '%3a')}_{arch}.deb"
+    dst = f"{pool}/{name}_{ver.split(':', 1)[-1]}_{arch}.deb"  # no epoch, as in Debian's pool
     try:
         os.link(f"{store}/{h[:2]}/{h}", dst)
     except OSError:
@@ -133,11 +134,14 @@ mm_cmd=(mmdebstrap -q --mode=unshare --variant=minbase --include=linux-image-amd
 sq_cmd=(sh -c "tar2sqfs -q -f -c zstd -X level=15 -b 131072 -j $jobs $W/peer/iso/live/filesystem.squashfs <$W/peer/rootfs.tar")
 # Boot files from the same tools packages imager's lock has (unpacked with dpkg-deb -x), menus
 # like imager's (serial first, 5 s), an ESP image, and xorriso's hybrid ISO.
-tools_debs=$(python3 -c '
+tools_debs=$(python3 - "$W/net/debian-live.lock" "$M/pool/main" <<'PY'
 import json, sys
 for p in json.load(open(sys.argv[1]))["tools"]:
-    print(f"{sys.argv[2]}/{p[\"name\"]}_{p[\"version\"].replace(\":\", \"%3a\")}_{p[\"architecture\"]}.deb")
-' "$W/net/debian-live.lock" "$M/pool/main" | tr '\n' ' ')
+    ver = p["version"].split(":", 1)[-1]
+    print(f"{sys.argv[2]}/{p['name']}_{ver}_{p['architecture']}.deb")
+PY
+)
+tools_debs=$(echo $tools_debs | tr '\n' ' ')
 cat >"$W/peer-iso.sh" <<'SH'
 set -euo pipefail
 P=$1; shift
@@ -199,7 +203,7 @@ iso_cmd=(bash "$W/peer-iso.sh" "$W/peer")
 echo "imager:     ${imager_cmd[*]}"
 echo "mmdebstrap: ${mm_cmd[*]}"
 echo "squashfs:   ${sq_cmd[*]}"
-echo "iso:        bash peer-iso.sh (dpkg-deb -x of ${tools_debs// /, }; mkfs.fat, mcopy; xorriso -as mkisofs)"
+echo "iso:        bash peer-iso.sh (dpkg-deb -x of the lock's $(wc -w <<<"$tools_debs") tools packages; mkfs.fat, mcopy; xorriso -as mkisofs)"
 
 : >"$W/times"
 # time TAG RUN CMD...: wall, CPU user, CPU sys, max RSS into $W/times
@@ -225,7 +229,7 @@ for ((i = 1; i <= runs; i++)); do
 done
 ls -l "$W/out/debian-live.iso" "$W/peer/peer-live.iso" "$W/peer/rootfs.tar" \
   "$W/peer/iso/live/filesystem.squashfs"
-cp "$W/imager.log" "$W/imager-build.log"
+echo "squashfs images: imager $(find "$W/cache-imager/artifacts" -name debian-live.squashfs -exec stat -c %s {} + | head -1) bytes; peer $(stat -c %s "$W/peer/iso/live/filesystem.squashfs") bytes"
 
 # --- 4. initramfs sizes -------------------------------------------------------------------------
 xorriso -osirrox on -indev "$W/out/debian-live.iso" -extract /live/initrd.img "$W/imager-initrd.img" \
