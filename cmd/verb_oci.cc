@@ -3,6 +3,7 @@
 // directory or tarball as an OCI image layout (or oci-archive tar); `import` verifies an image
 // and unpacks it into a directory or tarball. File work runs in the sandbox's id mapping, so the
 // caller's files are root's in the image and the image's owners land on subordinate ids.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/fd.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
@@ -60,6 +62,9 @@ Status RunInternal(const sandbox::IdMap& idmap, std::vector<sandbox::BindSpec> b
   auto spec = sandbox::InternalSpec(idmap, std::move(binds), {}, args);
   if (!spec) return spec.take_error();
   spec->stdin_null = true;
+  // The helpers' reports (entries, skipped device nodes) only with --verbose; errors always.
+  UniqueFd devnull(open("/dev/null", O_WRONLY | O_CLOEXEC));
+  if (log::GetLevel() < log::Level::kVerbose && devnull.valid()) spec->stdout_fd = devnull.get();
   auto st = sandbox::Launch(*spec);
   if (!st) return Wrap(what, st.error());
   if (st->signaled || st->code != 0) return Error{what + ": " + st->Describe()};
@@ -136,8 +141,10 @@ Status Import(const OciOptions& o, const sandbox::IdMap& idmap) {
   if (!tag.empty()) unpack.insert(unpack.end(), {"--tag", tag});
   if (!IsTarball(dest)) {
     if (auto s = MakeDirs(dest); !s) return s;
-    return RunInternal(idmap, {{path, "/in/oci", true}, {dest, "/out", false}}, unpack,
-                       "import " + o.layout);
+    auto st2 = RunInternal(idmap, {{path, "/in/oci", true}, {dest, "/out", false}}, unpack,
+                           "import " + o.layout);
+    if (st2) std::cout << dest << "\n";
+    return st2;
   }
   auto work = MakeTempDir(Parent(dest), ".imager-oci-");
   if (!work) return work.take_error();
@@ -154,6 +161,7 @@ Status Import(const OciOptions& o, const sandbox::IdMap& idmap) {
     result = RunInternal(idmap, {{root, "/in/root", true}, {Parent(dest), "/out", false}}, args,
                          "write " + dest);
   if (auto rm = sandbox::RemoveTreeInSandbox(idmap, *work); !rm && result) return rm;
+  if (result) std::cout << dest << "\n";
   return result;
 }
 
