@@ -256,6 +256,7 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
     int64_t sde = -1;
     std::vector<std::string> list;
     std::string tz, locale, to;
+    std::string compression = "gzip";  // not shared: CLI11 sets defaults whatever ran
   };
   auto args = std::make_shared<Args>();
   auto* x = app->add_subcommand("extract-tar", "Unpack ARCHIVE into DEST");
@@ -316,12 +317,12 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
       "write-oci-layers", "Write each LAYER (an overlay upper dir) as an OCI layer in OUT_DIR");
   ol->add_option("out_dir", args->a)->required();
   ol->add_option("layers", args->list)->required();
-  ol->add_option("--compression", args->tz, "gzip or zstd")->default_val("gzip");
+  ol->add_option("--compression", args->compression, "gzip or zstd");
   ol->add_option("--source-date-epoch", args->sde);
   app->require_subcommand(1);
   return [ou, ol, args, x, w, c, d, u, cp, r, p, q, sq, iso, wi, i, ird]() -> int {
     if (ou->parsed()) return OciUnpack(args->a, args->to, args->b);
-    if (ol->parsed()) return WriteOciLayers(args->a, args->list, args->tz, args->sde);
+    if (ol->parsed()) return WriteOciLayers(args->a, args->list, args->compression, args->sde);
     if (wi->parsed()) return WriteIso(*iso);
     if (i->parsed()) return WriteInitramfs(*ird);
     if (q->parsed()) return WriteSquashfs(*sq);
