@@ -22,6 +22,7 @@ const std::vector<Verb>& Verbs() {
       {"fetch", "Download a profile's locked packages into the package cache", SetupFetch},
       {"cache", "List, measure and prune the cache of stage outputs", SetupCache},
       {"boot", "Boot an ISO or disk image in QEMU (BIOS/UEFI), or test that it boots", SetupBoot},
+      {"oci", "Export a root filesystem as an OCI image, or import one", SetupOci},
       {"internal", "imager's helpers inside its sandbox", SetupInternal, true},
   };
   return kVerbs;

@@ -15,6 +15,7 @@
 #include "formats/iso.h"
 #include "formats/squashfs.h"
 #include "formats/tar.h"
+#include "oci/layers.h"
 #include "oci/layout.h"
 #include "oci/unpack.h"
 #include "stages/customize.h"
@@ -139,6 +140,25 @@ int OciUnpack(const std::string& layout, const std::string& tag, const std::stri
   return kExitOk;
 }
 
+// Writes the pipeline layers LAYER... as OCI layer tars in OUT_DIR (oci/layers.h); prints one
+// "layer PATH ENTRIES WHITEOUTS" line each, bottom first.
+int WriteOciLayers(const std::string& out_dir, const std::vector<std::string>& layers,
+                   const std::string& compression, int64_t sde) {
+  auto c = oci::ParseCompression(compression);
+  if (!c) {
+    log::Err(c.error());
+    return kExitUsage;
+  }
+  auto files = oci::WriteLayers(layers, out_dir, {.compression = *c, .source_date_epoch = sde});
+  if (!files) {
+    log::Err(files.error());
+    return kExitFailed;
+  }
+  for (const auto& f : *files)
+    std::cout << "layer " << f.path << " " << f.entries << " " << f.whiteouts << "\n";
+  return kExitOk;
+}
+
 // Reports a module's failure; the exit code for the caller.
 int Done(const Status& st) {
   if (!st) log::Err(st.error());
@@ -236,6 +256,7 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
     int64_t sde = -1;
     std::vector<std::string> list;
     std::string tz, locale, to;
+    std::string compression = "gzip";  // not shared: CLI11 sets defaults whatever ran
   };
   auto args = std::make_shared<Args>();
   auto* x = app->add_subcommand("extract-tar", "Unpack ARCHIVE into DEST");
@@ -292,9 +313,16 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   ou->add_option("layout", args->a)->required();
   ou->add_option("dest", args->b)->required();
   ou->add_option("--tag", args->to, "the image's org.opencontainers.image.ref.name");
+  auto* ol = app->add_subcommand(
+      "write-oci-layers", "Write each LAYER (an overlay upper dir) as an OCI layer in OUT_DIR");
+  ol->add_option("out_dir", args->a)->required();
+  ol->add_option("layers", args->list)->required();
+  ol->add_option("--compression", args->compression, "gzip or zstd");
+  ol->add_option("--source-date-epoch", args->sde);
   app->require_subcommand(1);
-  return [ou, args, x, w, c, d, u, cp, r, p, q, sq, iso, wi, i, ird]() -> int {
+  return [ou, ol, args, x, w, c, d, u, cp, r, p, q, sq, iso, wi, i, ird]() -> int {
     if (ou->parsed()) return OciUnpack(args->a, args->to, args->b);
+    if (ol->parsed()) return WriteOciLayers(args->a, args->list, args->compression, args->sde);
     if (wi->parsed()) return WriteIso(*iso);
     if (i->parsed()) return WriteInitramfs(*ird);
     if (q->parsed()) return WriteSquashfs(*sq);

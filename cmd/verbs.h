@@ -50,6 +50,7 @@ Action SetupBuild(CLI::App* app, const GlobalOptions* global);
 Action SetupShell(CLI::App* app, const GlobalOptions* global);
 Action SetupCache(CLI::App* app, const GlobalOptions* global);
 Action SetupBoot(CLI::App* app, const GlobalOptions* global);
+Action SetupOci(CLI::App* app, const GlobalOptions* global);
 Action SetupInternal(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd

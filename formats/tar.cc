@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "base/fd.h"
 #include "base/fs.h"
@@ -52,6 +54,34 @@ Status AddXattrs(archive_entry* e, const std::string& path) {
   return {};
 }
 
+// The value of overlayfs' attribute `name` ("opaque", "whiteout") on `path`, under either prefix
+// (user.overlay.* with the userxattr mount option that imager's sandbox uses; trusted.overlay.*
+// otherwise); nullopt when absent or unreadable.
+std::optional<std::string> OverlayXattr(const std::string& path, const char* name) {
+  for (const char* prefix : {"user.overlay.", "trusted.overlay."}) {
+    char value[8];
+    ssize_t n = lgetxattr(path.c_str(), (std::string(prefix) + name).c_str(), value, sizeof value);
+    if (n >= 0) return std::string(value, static_cast<size_t>(n));
+    if (errno == ERANGE) return std::string();  // longer than any value overlayfs writes
+  }
+  return std::nullopt;
+}
+
+// An overlayfs whiteout: a 0:0 character device, or (Linux 6.7+) an empty file so marked.
+bool IsWhiteout(const std::string& path, const struct stat& st) {
+  if (S_ISCHR(st.st_mode)) return st.st_rdev == makedev(0, 0);
+  return S_ISREG(st.st_mode) && st.st_size == 0 && OverlayXattr(path, "whiteout").has_value();
+}
+
+// "./a/b" -> "./a/" + prefix + "b".
+std::string WithPrefix(const std::string& name, const char* prefix) {
+  size_t slash = name.rfind('/');
+  return name.substr(0, slash + 1) + prefix + name.substr(slash + 1);
+}
+
+constexpr char kWhiteoutPrefix[] = ".wh.";
+constexpr char kOpaqueMarker[] = ".wh..wh..opq";
+
 class Writer {
  public:
   Writer(archive* a, const WriteOptions& o) : a_(a), o_(o) {}
@@ -60,6 +90,9 @@ class Writer {
     struct stat st;
     if (lstat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
     if (S_ISSOCK(st.st_mode)) return {};  // sockets do not belong in an image
+    // Before hard links: overlayfs links its whiteouts to one shared inode.
+    if (o_.overlay_whiteouts && IsWhiteout(path, st))
+      return Marker(WithPrefix(name, kWhiteoutPrefix), st);
     EntryPtr e(archive_entry_new(), archive_entry_free);
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_copy_stat(e.get(), &st);
@@ -93,7 +126,25 @@ class Writer {
     if (auto st2 = AddXattrs(e.get(), path); !st2) return st2;
     if (auto st2 = Header(e.get(), name); !st2) return st2;
     if (S_ISREG(st.st_mode)) return Data(path);
+    if (S_ISDIR(st.st_mode) && o_.overlay_whiteouts && OverlayXattr(path, "opaque") == "y")
+      return Marker(name + "/" + kOpaqueMarker, st);
     return {};
+  }
+
+  // An OCI whiteout entry: an empty regular file with the owner and mode of what marks it.
+  Status Marker(const std::string& name, const struct stat& st) {
+    EntryPtr e(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), S_ISDIR(st.st_mode) ? 0 : st.st_mode & 07777);
+    archive_entry_set_uid(e.get(), S_ISDIR(st.st_mode) ? 0 : st.st_uid);
+    archive_entry_set_gid(e.get(), S_ISDIR(st.st_mode) ? 0 : st.st_gid);
+    archive_entry_set_size(e.get(), 0);
+    int64_t mtime = st.st_mtime;
+    if (o_.source_date_epoch >= 0 && mtime > o_.source_date_epoch) mtime = o_.source_date_epoch;
+    archive_entry_set_mtime(e.get(), mtime, 0);
+    ++stats.whiteouts;
+    return Header(e.get(), name);
   }
 
   Status Header(archive_entry* e, const std::string& name) {

@@ -18,11 +18,16 @@ namespace imager::formats::tar {
 struct WriteOptions {
   int64_t source_date_epoch = -1;  // >= 0: clamp every mtime to it
   bool dev_nodes = true;           // add the standard /dev nodes (devnodes.h) the tree lacks
+  /// The tree is an overlayfs upper directory: its whiteouts (0:0 character devices, or files
+  /// marked with the overlay.whiteout xattr) become OCI ".wh.NAME" entries and its opaque
+  /// directories (overlay.opaque "y") get a ".wh..wh..opq" entry right after their own.
+  bool overlay_whiteouts = false;
 };
 
 struct WriteStats {
   uint64_t entries = 0;
-  uint64_t bytes = 0;  // file content bytes
+  uint64_t bytes = 0;      // file content bytes
+  uint64_t whiteouts = 0;  // ".wh." entries written (overlay_whiteouts)
 };
 
 /// Writes `root` (entries "./path", sorted, numeric owners, modes, xattrs except overlayfs' own,

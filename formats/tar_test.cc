@@ -6,8 +6,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "base/fd.h"
 #include "base/fs.h"
@@ -142,6 +145,30 @@ TEST_F(TarTest, ExtractRefusesEntriesOutsideTheDestination) {
   EXPECT_FALSE(r);
   EXPECT_NE(access((dir_ + "/escaped").c_str(), F_OK), 0);
   EXPECT_NE(access((dir_ + "/escaped2").c_str(), F_OK), 0);
+}
+
+TEST_F(TarTest, OverlayWhiteoutsBecomeOciMarkers) {
+  // An upper dir: etc/ replaced (opaque), etc/gone deleted (a 0:0 character device where mknod
+  // is allowed), etc/xgone deleted the Linux 6.7+ way (an empty file marked by an xattr).
+  if (setxattr((root_ + "/etc").c_str(), "user.overlay.opaque", "y", 1, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on /tmp";
+  ASSERT_TRUE(WriteFile(root_ + "/etc/xgone", ""));
+  ASSERT_EQ(setxattr((root_ + "/etc/xgone").c_str(), "user.overlay.whiteout", "", 0, 0), 0);
+  bool chr = mknod((root_ + "/etc/gone").c_str(), S_IFCHR | 0, makedev(0, 0)) == 0;
+  WriteOptions o{.source_date_epoch = 7, .dev_nodes = false, .overlay_whiteouts = true};
+  auto s = Write(root_, dir_ + "/w.tar", o);
+  ASSERT_TRUE(s) << s.error();
+  std::vector<std::string> want{"./", "./etc/", "./etc/.wh..wh..opq", "./etc/a", "./etc/b"};
+  if (chr) want.push_back("./etc/.wh.gone");
+  for (const char* n : {"./etc/hard", "./etc/link", "./etc/.wh.xgone", "./fifo"}) want.push_back(n);
+  EXPECT_EQ(Names(dir_ + "/w.tar"), want);
+  EXPECT_EQ(s->whiteouts, chr ? 3u : 2u);
+  // Without the option the same tree is archived as it is.
+  auto plain = Write(root_, dir_ + "/p.tar", {.dev_nodes = false});
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_EQ(plain->whiteouts, 0u);
+  auto names = Names(dir_ + "/p.tar");
+  EXPECT_NE(std::find(names.begin(), names.end(), "./etc/xgone"), names.end());
 }
 
 TEST_F(TarTest, UnknownSuffixIsAnError) {

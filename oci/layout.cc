@@ -68,7 +68,7 @@ Json DescriptorJson(const Descriptor& d) {
   return j;
 }
 
-Json ConfigJson(const ImageConfig& c) {
+Json ConfigJson(const ImageConfig& c, const std::vector<std::string>& created_by) {
   Json j;
   j["created"] = Rfc3339(c.created);
   j["architecture"] = c.platform.architecture;
@@ -82,7 +82,8 @@ Json ConfigJson(const ImageConfig& c) {
   j["rootfs"] = Json{{"type", "layers"}, {"diff_ids", c.diff_ids}};
   Json history = Json::array();
   for (size_t i = 0; i < c.diff_ids.size(); ++i)
-    history.push_back(Json{{"created", Rfc3339(c.created)}, {"created_by", "imager build"}});
+    history.push_back(Json{{"created", Rfc3339(c.created)},
+                           {"created_by", i < created_by.size() ? created_by[i] : "imager build"}});
   j["history"] = history;
   return j;
 }
@@ -243,23 +244,25 @@ std::string BlobPath(const std::string& dir, const std::string& digest) {
   return dir + "/blobs/sha256/" + digest.substr(7);
 }
 
-Result<Descriptor> Write(const std::string& dir, const std::vector<std::string>& gzip_layers,
+Result<Descriptor> Write(const std::string& dir, const std::vector<std::string>& layer_files,
                          const WriteOptions& o) {
+  if (!KnownLayerType(o.layer_media_type))
+    return Error{"OCI layout " + dir + ": unknown layer media type '" + o.layer_media_type + "'"};
   if (mkdir(dir.c_str(), 0755) != 0) return ErrnoError("create OCI layout " + dir);
   if (auto st = MakeDirs(dir + "/blobs/sha256"); !st) return st.take_error();
   ImageConfig config = o.config;
   config.diff_ids.clear();
   Json manifest{{"schemaVersion", 2}, {"mediaType", kMediaTypeManifest}};
   Json layers = Json::array();
-  for (const auto& file : gzip_layers) {
+  for (const auto& file : layer_files) {
     auto diff_id = DiffId(file);
     if (!diff_id) return diff_id.take_error();
     config.diff_ids.push_back(*diff_id);
-    auto d = MoveBlob(dir, file, kMediaTypeLayerGzip);
+    auto d = MoveBlob(dir, file, o.layer_media_type);
     if (!d) return d.take_error();
     layers.push_back(DescriptorJson(*d));
   }
-  auto cd = PutBlob(dir, ConfigJson(config).dump(2) + "\n", kMediaTypeConfig);
+  auto cd = PutBlob(dir, ConfigJson(config, o.history).dump(2) + "\n", kMediaTypeConfig);
   if (!cd) return cd.take_error();
   manifest["config"] = DescriptorJson(*cd);
   manifest["layers"] = layers;

@@ -19,6 +19,7 @@ inline constexpr char kMediaTypeIndex[] = "application/vnd.oci.image.index.v1+js
 inline constexpr char kMediaTypeManifest[] = "application/vnd.oci.image.manifest.v1+json";
 inline constexpr char kMediaTypeConfig[] = "application/vnd.oci.image.config.v1+json";
 inline constexpr char kMediaTypeLayerGzip[] = "application/vnd.oci.image.layer.v1.tar+gzip";
+inline constexpr char kMediaTypeLayerZstd[] = "application/vnd.oci.image.layer.v1.tar+zstd";
 inline constexpr char kRefNameAnnotation[] = "org.opencontainers.image.ref.name";
 
 /// A content descriptor: what a blob is, its digest and size.
@@ -66,12 +67,16 @@ struct WriteOptions {
   ImageConfig config;  // diff_ids are computed by Write
   std::string ref_name = "latest";
   std::map<std::string, std::string> annotations;  // on the manifest (org.opencontainers.image.*)
+  std::string layer_media_type = kMediaTypeLayerGzip;  // how every layer file is compressed
+  std::vector<std::string> history;  // the config's history[].created_by of each layer, bottom
+                                     // first; "imager build" for those it does not name
 };
 
-/// Creates the layout directory `dir` (which must not exist) from gzip'd tar layers, bottom
-/// first; the layer files are moved into the blob store (same filesystem) and must not be used
-/// afterwards. Returns the manifest's descriptor (also listed in index.json).
-Result<Descriptor> Write(const std::string& dir, const std::vector<std::string>& gzip_layers,
+/// Creates the layout directory `dir` (which must not exist) from tar layers compressed as
+/// `options.layer_media_type` says, bottom first; the layer files are moved into the blob store
+/// (same filesystem) and must not be used afterwards. Returns the manifest's descriptor (also
+/// listed in index.json).
+Result<Descriptor> Write(const std::string& dir, const std::vector<std::string>& layers,
                          const WriteOptions& options);
 
 /// An image resolved from a layout, every blob verified.

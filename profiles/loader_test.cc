@@ -306,6 +306,25 @@ TEST_F(LoaderTest, VolumeIdAtMost32OfUpperDigitsUnderscore) {
   EXPECT_TRUE(LoadProfile(dir_ + "/vol32.yaml"));
 }
 
+TEST_F(LoaderTest, OciOutputLayersAndCompression) {
+  auto d = LoadProfile(Write("d.yaml", kMinimal));
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->output.oci.layers, OciLayers::kSquashed);
+  EXPECT_EQ(d->output.oci.compression, LayerCompression::kGzip);
+  auto p = LoadProfile(Write("p.yaml", std::string(kMinimal) +
+                                           "output: {formats: [oci], oci: {layers: pipeline, "
+                                           "compression: zstd}}\n"));
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->output.oci.layers, OciLayers::kPipeline);
+  EXPECT_EQ(p->output.oci.compression, LayerCompression::kZstd);
+  EXPECT_EQ(ToJson(*p)["output"]["oci"].dump(), R"({"layers":"pipeline","compression":"zstd"})");
+  Write("bad.yaml", std::string(kMinimal) + "output: {oci: {layers: flat, level: 3}}\n");
+  std::string err = LoadError("bad.yaml");
+  EXPECT_NE(err.find("output.oci.layers: unknown value 'flat'"), std::string::npos) << err;
+  EXPECT_NE(err.find("allowed: squashed, pipeline"), std::string::npos) << err;
+  EXPECT_NE(err.find("output.oci.level"), std::string::npos) << err;
+}
+
 TEST_F(LoaderTest, MirrorAutoOnlyForDebRepositories) {
   Write("rpm.yaml", R"(name: fed
 distribution: {family: rpm, release: "40"}

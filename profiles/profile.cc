@@ -46,11 +46,25 @@ const std::vector<std::pair<InstallerType, std::string>>& EnumNames() {
 }
 template <>
 const std::vector<std::pair<Format, std::string>>& EnumNames() {
-  static const std::vector<std::pair<Format, std::string>> k = {{Format::kIso, "iso"},
-                                                                {Format::kTar, "tar"},
-                                                                {Format::kSquashfs, "squashfs"},
-                                                                {Format::kOci, "oci"},
-                                                                {Format::kRaw, "raw"}};
+  static const std::vector<std::pair<Format, std::string>> k = {
+      {Format::kIso, "iso"},
+      {Format::kTar, "tar"},
+      {Format::kSquashfs, "squashfs"},
+      {Format::kOci, "oci"},
+      {Format::kOciArchive, "oci-archive"},
+      {Format::kRaw, "raw"}};
+  return k;
+}
+template <>
+const std::vector<std::pair<OciLayers, std::string>>& EnumNames() {
+  static const std::vector<std::pair<OciLayers, std::string>> k = {
+      {OciLayers::kSquashed, "squashed"}, {OciLayers::kPipeline, "pipeline"}};
+  return k;
+}
+template <>
+const std::vector<std::pair<LayerCompression, std::string>>& EnumNames() {
+  static const std::vector<std::pair<LayerCompression, std::string>> k = {
+      {LayerCompression::kGzip, "gzip"}, {LayerCompression::kZstd, "zstd"}};
   return k;
 }
 template <>
@@ -165,7 +179,9 @@ Json ToJson(const Profile& p) {
   for (auto f : p.output.formats) formats.push_back(NameOf(f));
   j["output"] = Json{{"formats", formats},
                      {"volume_id", p.output.volume_id},
-                     {"checksum", NameOf(p.output.checksum)}};
+                     {"checksum", NameOf(p.output.checksum)},
+                     {"oci", Json{{"layers", NameOf(p.output.oci.layers)},
+                                  {"compression", NameOf(p.output.oci.compression)}}}};
   return j;
 }
 

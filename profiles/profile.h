@@ -29,8 +29,10 @@ enum class RepoType { kDeb, kRpmMd };
 enum class Variant { kNone, kEssential, kMinbase, kRequired, kImportant };
 enum class BaseKind { kNone, kTar, kOci };
 enum class InstallerType { kNone, kCalamares, kAnaconda };
-enum class Format { kIso, kTar, kSquashfs, kOci, kRaw };
+enum class Format { kIso, kTar, kSquashfs, kOci, kOciArchive, kRaw };
 enum class Checksum { kSha256, kNone };
+enum class OciLayers { kSquashed, kPipeline };
+enum class LayerCompression { kGzip, kZstd };
 
 /// The YAML spelling of every enum value, e.g. {RepoType::kRpmMd, "rpm-md"}.
 template <typename E>
@@ -140,10 +142,18 @@ struct Boot {
   std::string serial;  // e.g. "ttyS0,115200"; empty: no serial console
 };
 
+/// How the `oci` output lays out its image: one squashed layer, or one layer per pipeline layer
+/// (base, packages, config, ...) with the deletions between them as OCI whiteouts.
+struct OciOutput {
+  OciLayers layers = OciLayers::kSquashed;
+  LayerCompression compression = LayerCompression::kGzip;
+};
+
 struct Output {
   std::vector<Format> formats = {Format::kIso};
   std::string volume_id;  // default: the name upper-cased, [^A-Z0-9_] -> '_', cut to 32
   Checksum checksum = Checksum::kSha256;
+  OciOutput oci;
 };
 
 struct Profile {

@@ -401,14 +401,22 @@ void ReadFormats(Checker& c, const Field& formats, std::vector<Format>* out) {
     }
   }
   if (formats.node->items.empty())
-    c.Fail(formats.node->loc, formats.path, "empty (allowed: iso, tar, squashfs, oci, raw)");
+    c.Fail(formats.node->loc, formats.path,
+           "empty (allowed: iso, tar, squashfs, oci, oci-archive, raw)");
   else
     *out = seen;
 }
 
+// output.oci applies whenever the oci format is built (also from the command line's --format).
+void ReadOciOutput(Checker& c, const Field& f, OciOutput* o) {
+  if (!c.Map(f, {"layers", "compression"})) return;
+  c.Enum(c.Get(f, "layers"), &o->layers);
+  c.Enum(c.Get(f, "compression"), &o->compression);
+}
+
 void ReadOutput(Checker& c, const Field& top, Output* o) {
   Field f = c.Get(top, "output");
-  if (!c.Map(f, {"formats", "volume_id", "checksum"})) return;
+  if (!c.Map(f, {"formats", "volume_id", "checksum", "oci"})) return;
   ReadFormats(c, c.Get(f, "formats"), &o->formats);
   Field vol = c.Get(f, "volume_id");
   std::string id;
@@ -419,6 +427,7 @@ void ReadOutput(Checker& c, const Field& top, Output* o) {
   else
     o->volume_id = id;
   c.Enum(c.Get(f, "checksum"), &o->checksum);
+  ReadOciOutput(c, c.Get(f, "oci"), &o->oci);
 }
 
 void ReadIdentity(Checker& c, const Field& top, Profile* p) {

@@ -130,14 +130,13 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
     return std::find(p.output.formats.begin(), p.output.formats.end(), f) != p.output.formats.end();
   };
   for (auto f : p.output.formats)
-    if (f != profiles::Format::kTar && f != profiles::Format::kSquashfs &&
-        f != profiles::Format::kIso && f != profiles::Format::kOci)
+    if (f == profiles::Format::kRaw)
       return Error{p.Where("output.formats").ToString() + ": output.formats: '" +
                    profiles::NameOf(f) +
-                   "' is not implemented yet (available: iso, tar, squashfs, oci)"};
+                   "' is not implemented yet (available: iso, tar, squashfs, oci, oci-archive)"};
   if (wants(profiles::Format::kTar)) pipeline->Add(OutputStage(p, o, layers, kTarOutput));
-  if (wants(profiles::Format::kOci)) {
-    auto stage = OciOutputStage(p, o, layers);
+  if (wants(profiles::Format::kOci) || wants(profiles::Format::kOciArchive)) {
+    auto stage = OciOutputStage(p, o, layers, wants(profiles::Format::kOciArchive));
     if (!stage) return stage.take_error();
     pipeline->Add(std::move(*stage));
   }
@@ -193,6 +192,7 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   for (auto f : p.output.formats) {
     if (f == profiles::Format::kTar) publish.push_back({kTarOutput.stage, p.name + ".tar.gz"});
     if (f == profiles::Format::kOci) publish.push_back({kOciStage, OciDirName(p)});
+    if (f == profiles::Format::kOciArchive) publish.push_back({kOciStage, OciArchiveName(p)});
     if (f == profiles::Format::kSquashfs)
       publish.push_back({kSquashfsOutput.stage, p.name + ".squashfs"});
     if (f == profiles::Format::kIso) {
@@ -204,8 +204,8 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   for (const auto& [stage, name] : publish) {
     const StageReport* s = report->Find(stage);
     if (!s) return Error{"internal: no stage " + stage + " ran for " + name};
-    auto st = stage == kOciStage ? PublishTree(s->dir + "/" + name, o.out_dir + "/" + name)
-                                 : Publish(s->dir + "/" + name, o.out_dir + "/" + name);
+    auto st = name == OciDirName(p) ? PublishTree(s->dir + "/" + name, o.out_dir + "/" + name)
+                                    : Publish(s->dir + "/" + name, o.out_dir + "/" + name);
     if (!st) return st.take_error();
     result.outputs.push_back(o.out_dir + "/" + name);
   }

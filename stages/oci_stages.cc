@@ -6,6 +6,8 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "oci/archive.h"
+#include "oci/layers.h"
 #include "oci/layout.h"
 #include "sandbox/tools.h"
 #include "stages/stage_util.h"
@@ -52,9 +54,52 @@ Status CopyLinked(const std::string& from, const std::string& to) {
   return {};
 }
 
+std::vector<std::string> EpochArgs(const BuildOptions& o) {
+  if (o.source_date_epoch < 0) return {};
+  return {"--source-date-epoch", std::to_string(o.source_date_epoch)};
+}
+
+// The merged tree as one layer, written inside the id mapping like the tar output.
+Result<std::vector<std::string>> WriteSquashedLayer(StageContext& ctx, const BuildOptions& o,
+                                                    oci::Compression c) {
+  std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
+  std::vector<sandbox::OverlaySpec> ovls;
+  MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
+  std::string name = std::string("layer") + oci::LayerSuffix(c);
+  std::vector<std::string> args{"write-tar", "/rootfs", "/out/" + name};
+  for (const auto& a : EpochArgs(o)) args.push_back(a);
+  auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
+  if (!spec) return spec.take_error();
+  if (auto st = RunLogged(*spec, ctx, "write the OCI layer"); !st) return st.take_error();
+  return std::vector<std::string>{ctx.output_dir() + "/" + name};
+}
+
+// One layer per pipeline layer: each upper directory bound read-only on its own, its overlay
+// whiteouts turned into OCI ones, inside the id mapping.
+Result<std::vector<std::string>> WritePipelineLayers(StageContext& ctx, const BuildOptions& o,
+                                                     oci::Compression c) {
+  std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
+  std::vector<std::string> args{"write-oci-layers", "/out", "--compression",
+                                c == oci::Compression::kZstd ? "zstd" : "gzip"};
+  for (const auto& a : EpochArgs(o)) args.push_back(a);
+  std::vector<std::string> files;
+  auto layers = Layers(ctx);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    std::string at = "/layers/" + std::to_string(i);
+    binds.push_back({layers[i].dir, at, true});
+    args.push_back(at);
+    files.push_back(ctx.output_dir() + "/layer-" + std::to_string(i) + oci::LayerSuffix(c));
+  }
+  auto spec = sandbox::InternalSpec(o.idmap, binds, {}, args);
+  if (!spec) return spec.take_error();
+  if (auto st = RunLogged(*spec, ctx, "write the OCI layers"); !st) return st.take_error();
+  return files;
+}
+
 }  // namespace
 
 std::string OciDirName(const profiles::Profile& p) { return p.name + ".oci"; }
+std::string OciArchiveName(const profiles::Profile& p) { return p.name + ".oci.tar"; }
 
 Result<Stage> BaseOciStage(const profiles::Profile& p, const BuildOptions& o) {
   auto manifest = oci::ResolveTag(p.base.path, p.base.tag);
@@ -74,7 +119,7 @@ Result<Stage> BaseOciStage(const profiles::Profile& p, const BuildOptions& o) {
 }
 
 Result<Stage> OciOutputStage(const profiles::Profile& p, const BuildOptions& o,
-                             std::vector<std::string> layers) {
+                             std::vector<std::string> layers, bool archive) {
   auto platform = oci::PlatformOf(p.distribution.arch);
   if (!platform)
     return Error{p.Where("distribution.arch").ToString() +
@@ -83,28 +128,36 @@ Result<Stage> OciOutputStage(const profiles::Profile& p, const BuildOptions& o,
   s.name = kOciStage;
   s.output = OutputKind::kArtifact;
   oci::WriteOptions w = ImageOptions(p, *platform, o.source_date_epoch);
+  bool per_layer = p.output.oci.layers == profiles::OciLayers::kPipeline;
+  auto compression = p.output.oci.compression == profiles::LayerCompression::kZstd
+                         ? oci::Compression::kZstd
+                         : oci::Compression::kGzip;
+  w.layer_media_type = oci::LayerMediaType(compression);
   std::string dir = OciDirName(p);
   s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
-              KeyInput::Value("dir", dir), KeyInput::Value("arch", platform->architecture),
-              KeyInput::Value("variant", platform->variant)};
+              KeyInput::Value("dir", dir),
+              KeyInput::Value("arch", platform->architecture),
+              KeyInput::Value("variant", platform->variant),
+              KeyInput::Value("layers", profiles::NameOf(p.output.oci.layers)),
+              KeyInput::Value("compression", profiles::NameOf(p.output.oci.compression))};
+  if (archive) s.inputs.push_back(KeyInput::Value("archive", OciArchiveName(p)));
   for (const auto& [k, v] : w.annotations) s.inputs.push_back(KeyInput::Value(k, v));
   s.parents = std::move(layers);
-  s.run = [dir, w, o](StageContext& ctx) -> Status {
-    // The squashed layer, written inside the id mapping like the tar output.
-    std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
-    std::vector<sandbox::OverlaySpec> ovls;
-    MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
-    std::vector<std::string> args{"write-tar", "/rootfs", "/out/layer.tar.gz"};
-    if (o.source_date_epoch >= 0)
-      args.insert(args.end(), {"--source-date-epoch", std::to_string(o.source_date_epoch)});
-    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
-    if (!spec) return spec.take_error();
-    if (auto st = RunLogged(*spec, ctx, "write the OCI layer"); !st) return st;
-    // The layout around it, outside the sandbox: only digests and JSON.
-    auto m = oci::Write(ctx.output_dir() + "/" + dir, {ctx.output_dir() + "/layer.tar.gz"}, w);
+  std::string tar = archive ? OciArchiveName(p) : "";
+  s.run = [dir, tar, w, o, per_layer, compression](StageContext& ctx) -> Status {
+    auto files = per_layer ? WritePipelineLayers(ctx, o, compression)
+                           : WriteSquashedLayer(ctx, o, compression);
+    if (!files) return files.take_error();
+    oci::WriteOptions image = w;
+    if (per_layer)
+      for (const auto& l : Layers(ctx)) image.history.push_back("imager build: " + l.name);
+    // The layout around the layers, outside the sandbox: only digests and JSON.
+    auto m = oci::Write(ctx.output_dir() + "/" + dir, *files, image);
     if (!m) return m.take_error();
     ctx.log("manifest " + m->digest);
-    return {};
+    if (tar.empty()) return {};
+    return oci::WriteArchive(ctx.output_dir() + "/" + dir, ctx.output_dir() + "/" + tar,
+                             w.config.created);
   };
   return s;
 }
