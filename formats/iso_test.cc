@@ -25,9 +25,10 @@ constexpr char kIsolinux[] = "/usr/lib/ISOLINUX/isolinux.bin";
 constexpr char kIsohdpfx[] = "/usr/lib/ISOLINUX/isohdpfx.bin";
 
 // Output and exit status of a shell command (xorriso and mkfs.fat are independent tools).
+// mkfs.fat lives in sbin, which an unprivileged user's PATH often lacks.
 std::string Shell(const std::string& cmd, int* status = nullptr) {
   std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  FILE* p = popen(("PATH=\"$PATH:/usr/sbin:/sbin\"; " + cmd + " 2>&1").c_str(), "r");
   if (!p) return "popen failed";
   char buf[4096];
   size_t n;
