@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -181,6 +182,28 @@ class Writer {
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 
+// libarchive converts names between the locale's charset and the UTF-8 of pax headers, and under
+// the C locale imager runs in every non-ASCII name fails ("Can't translate linkname ... to UTF-8",
+// e.g. ca-certificates' links). C.UTF-8 (built into glibc) passes UTF-8 names through unchanged.
+// Set for the calling thread only, for as long as an archive is written or read.
+class Utf8Names {
+ public:
+  Utf8Names() : utf8_(newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0))) {
+    if (utf8_) old_ = uselocale(utf8_);
+  }
+  ~Utf8Names() {
+    if (!utf8_) return;
+    uselocale(old_);
+    freelocale(utf8_);
+  }
+  Utf8Names(const Utf8Names&) = delete;
+  Utf8Names& operator=(const Utf8Names&) = delete;
+
+ private:
+  locale_t utf8_;
+  locale_t old_ = static_cast<locale_t>(0);
+};
+
 std::string Relative(std::string name) {
   for (;;) {
     if (StartsWith(name, "./"))
@@ -197,6 +220,7 @@ std::string Relative(std::string name) {
 
 Result<WriteStats> Write(const std::string& root, const std::string& out,
                          const WriteOptions& options) {
+  Utf8Names utf8;
   ArchivePtr a(archive_write_new(), archive_write_free);
   if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK)
     return ArchiveError("tar format", a.get());
@@ -211,6 +235,7 @@ Result<WriteStats> Write(const std::string& root, const std::string& out,
 }
 
 Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const std::string& dest) {
+  Utf8Names utf8;
   ArchivePtr out(archive_write_disk_new(), archive_write_free);
   archive_write_disk_set_options(
       out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |

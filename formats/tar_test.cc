@@ -121,6 +121,26 @@ TEST_F(TarTest, RoundTripKeepsModesLinksAndXattrs) {
   }
 }
 
+// ca-certificates links hashes to names like this one; they must survive the C locale.
+TEST_F(TarTest, RoundTripKeepsUtf8Names) {
+  const std::string name = "F\xc5\x91tan\xc3\xbas\xc3\xadtv\xc3\xa1ny.pem";
+  ASSERT_TRUE(WriteFile(root_ + "/etc/" + name, "cert\n"));
+  ASSERT_EQ(symlink(name.c_str(), (root_ + "/etc/988a38cb.0").c_str()), 0);
+  auto w = Write(root_, dir_ + "/u.tar.gz", {});
+  ASSERT_TRUE(w) << w.error();
+  std::string dest = dir_ + "/dest";
+  ASSERT_EQ(mkdir(dest.c_str(), 0755), 0);
+  auto r = Extract(dir_ + "/u.tar.gz", dest);
+  ASSERT_TRUE(r) << r.error();
+  char target[64] = {};
+  ASSERT_EQ(readlink((dest + "/etc/988a38cb.0").c_str(), target, sizeof target - 1),
+            static_cast<ssize_t>(name.size()));
+  EXPECT_EQ(std::string(target), name);
+  auto content = ReadFile(dest + "/etc/" + name);
+  ASSERT_TRUE(content) << content.error();
+  EXPECT_EQ(*content, "cert\n");
+}
+
 TEST_F(TarTest, ExtractRefusesEntriesOutsideTheDestination) {
   std::string evil = dir_ + "/evil.tar";
   archive* a = archive_write_new();
