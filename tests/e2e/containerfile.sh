@@ -14,8 +14,9 @@
 #      imager check names newuidmap's failure.
 # Needs IMAGER (CTest sets it; it builds the base image). Storage is private to the test
 # (podman --root in a temporary directory) and removed afterwards; the package cache is the
-# user's. KEEP=DIR keeps the logs. Exit 77 (skip) when podman, skopeo or a usable /dev/net/tun
-# (slirp4netns) are missing. Takes about as long as compiling imager plus a rootfs build.
+# user's. JOBS=N limits ninja in the container; KEEP=DIR keeps the logs. Exit 77 (skip) when
+# podman, skopeo or a usable /dev/net/tun (slirp4netns) are missing. Takes about as long as
+# compiling imager (Release) plus two rootfs builds.
 set -euo pipefail
 : "${IMAGER:?IMAGER must point to build/imager}"
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,7 +36,7 @@ for tool in podman skopeo slirp4netns; do
 done
 # Podman's default rootless network (slirp4netns) opens /dev/net/tun; udev makes it 0666.
 [ -r /dev/net/tun ] && [ -w /dev/net/tun ] ||
-  skip "/dev/net/tun is not usable by $(id -un) (slirp4netns needs it; as root: chmod 0666 /dev/net/tun)"
+  skip "/dev/net/tun is not usable by $(id -un) (slirp4netns needs it; root: chmod 0666 it)"
 # crun 1.8 (Debian 12) refuses hosts with cgroup v1 and v2 mounted together ("hybrid"); runc
 # does not mind.
 runtime=()
@@ -47,7 +48,9 @@ fi
   fail "run this as an unprivileged user (tests/run.sh does)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/imager-containerfile.XXXXXX")
-pod() { podman --root "$work/storage" --runroot "$work/run" --storage-driver overlay "${runtime[@]}" "$@"; }
+pod() {
+  podman --root "$work/storage" --runroot "$work/run" --storage-driver overlay "${runtime[@]}" "$@"
+}
 cleanup() {
   [ -z "${KEEP:-}" ] || cp "$work"/*.log "$KEEP"/ 2>/dev/null || true
   pod rm -af >/dev/null 2>&1 || true
@@ -66,25 +69,26 @@ step() {  # step NAME CMD...: runs CMD with its output in NAME.log, shows the en
   echo "$name: $((SECONDS - t0)) s"
 }
 
-# --- 1. the base image, exported by imager ---------------------------------------------------------
+# --- 1. the base image, exported by imager --------------------------------------------------------
 step base env IMAGER="$IMAGER" bash "$src/dev/container-base.sh" "$work/out"
 layout=$work/out/imager-base.oci
 [ "$(skopeo inspect --format '{{.Os}}/{{.Architecture}}' "oci:$layout:latest")" = linux/amd64 ] ||
   fail "skopeo does not read $layout"
 pass "base image $(du -sh "$layout" | cut -f1) as an OCI layout"
 
-# --- 2. the Containerfile, built from that layout ----------------------------------------------------
-step image pod build --build-arg "BASE=oci:$layout:latest" -t localhost/imager:test \
-  -f "$src/Containerfile" "$src"
+# --- 2. the Containerfile, built from that layout -------------------------------------------------
+step image pod build --build-arg "BASE=oci:$layout:latest" --build-arg "JOBS=${JOBS:-}" \
+  -t localhost/imager:test -f "$src/Containerfile" "$src"
 assert_eq() {
   [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
   pass "$1 = '$3'"
 }
-assert_eq "image user" imager "$(pod image inspect --format '{{.Config.User}}' localhost/imager:test)"
+assert_eq "image user" imager \
+  "$(pod image inspect --format '{{.Config.User}}' localhost/imager:test)"
 run() { pod run --rm --security-opt seccomp=unconfined --security-opt unmask=ALL "$@"; }
 assert_eq "uid in the container" "1000" "$(run localhost/imager:test id -u)"
 
-# --- 3. imager check ----------------------------------------------------------------------------------
+# --- 3. imager check ------------------------------------------------------------------------------
 step check run localhost/imager:test imager check
 grep -q 'single' "$work/check.log" || {
   cat "$work/check.log"
@@ -102,7 +106,7 @@ grep -q '^FAIL  sandbox:' "$work/check-default.log" || {
 }
 pass "without the flags imager check fails: $(grep -m1 '^FAIL' "$work/check-default.log")"
 
-# --- 4. the default profile's rootfs tarball ----------------------------------------------------------
+# --- 4. the default profile's rootfs tarball ------------------------------------------------------
 # The shipped profile and its keys copied to a directory "imager" may write its lock into; the
 # output goes to a host directory given to the container's uid 1000.
 mkdir "$work/export"
@@ -126,18 +130,18 @@ others=$(awk '$2 != "0/0"' "$work/rootfs.list" | wc -l)
 assert_eq "entries not owned by 0/0 (single-id mode)" 0 "$others"
 pass "rootfs tarball $(du -h "$tarball" | cut -f1), $entries entries, built in the container"
 
-# --- 5. range mode: subordinate ids for "imager" inside the container --------------------------------
+# --- 5. range mode: subordinate ids for "imager" inside the container -----------------------------
 # The container has the ids 0..65536 (podman maps the user's 65536 subordinate ids to 1..65536);
 # uid 1000 is imager itself, the two ranges around it give 65535 ids.
-step image-range pod build --build-arg "BASE=oci:$layout:latest" --build-arg "SUBIDS=1:999 1001:64536" \
-  -t localhost/imager:range -f "$src/Containerfile" "$src"
+step image-range pod build --build-arg "BASE=oci:$layout:latest" --build-arg "JOBS=${JOBS:-}" \
+  --build-arg "SUBIDS=1:999 1001:64536" -t localhost/imager:range -f "$src/Containerfile" "$src"
 step check-range run --cap-add SYS_ADMIN localhost/imager:range imager run --print-plan -- true
 grep -q 'id map (range mode)' "$work/check-range.log" || {
   cat "$work/check-range.log"
   fail "no range mode in the container"
 }
 step check-range-full run --cap-add SYS_ADMIN localhost/imager:range imager check
-pass "range mode with --cap-add SYS_ADMIN: $(grep -A1 '^  uid' "$work/check-range.log" | tr -s ' \n' ' ')"
+pass "range mode with --cap-add SYS_ADMIN, imager check passes"
 set +e
 run localhost/imager:range imager check >"$work/check-range-nocap.log" 2>&1
 rc=$?
