@@ -77,8 +77,10 @@ layout=$work/out/imager-base.oci
 pass "base image $(du -sh "$layout" | cut -f1) as an OCI layout"
 
 # --- 2. the Containerfile, built from that layout -------------------------------------------------
-step image pod build --build-arg "BASE=oci:$layout:latest" --build-arg "JOBS=${JOBS:-}" \
-  -t localhost/imager:test -f "$src/Containerfile" "$src"
+# podman 4.3 names the base after the layout's path, which must be lowercase: mktemp's is not.
+cd "$work"
+base=(--build-arg "BASE=oci:out/imager-base.oci:latest" --build-arg "JOBS=${JOBS:-}")
+step image pod build "${base[@]}" -t localhost/imager:test -f "$src/Containerfile" "$src"
 assert_eq() {
   [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
   pass "$1 = '$3'"
@@ -133,8 +135,8 @@ pass "rootfs tarball $(du -h "$tarball" | cut -f1), $entries entries, built in t
 # --- 5. range mode: subordinate ids for "imager" inside the container -----------------------------
 # The container has the ids 0..65536 (podman maps the user's 65536 subordinate ids to 1..65536);
 # uid 1000 is imager itself, the two ranges around it give 65535 ids.
-step image-range pod build --build-arg "BASE=oci:$layout:latest" --build-arg "JOBS=${JOBS:-}" \
-  --build-arg "SUBIDS=1:999 1001:64536" -t localhost/imager:range -f "$src/Containerfile" "$src"
+step image-range pod build "${base[@]}" --build-arg "SUBIDS=1:999 1001:64536" \
+  -t localhost/imager:range -f "$src/Containerfile" "$src"
 step check-range run --cap-add SYS_ADMIN localhost/imager:range imager run --print-plan -- true
 grep -q 'id map (range mode)' "$work/check-range.log" || {
   cat "$work/check-range.log"
