@@ -54,8 +54,9 @@ pod() {
 cleanup() {
   [ -z "${KEEP:-}" ] || cp "$work"/*.log "$KEEP"/ 2>/dev/null || true
   pod rm -af >/dev/null 2>&1 || true
-  # The image layers hold files of subordinate ids: remove them inside podman's user namespace.
-  pod unshare rm -rf "$work/storage" "$work/run" >/dev/null 2>&1 || true
+  # Image layers and the container's output belong to subordinate ids: remove them inside
+  # podman's user namespace.
+  pod unshare rm -rf "$work/storage" "$work/run" "$work/export" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
