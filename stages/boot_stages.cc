@@ -137,7 +137,7 @@ BootIdentity MakeBootIdentity(const Profile& p, const std::string& image_key,
   struct tm tm {};
   gmtime_r(&t, &tm);
   uint64_t n = std::stoull(Sha256Hex(id.id).substr(0, 12), nullptr, 16) % (24ull * 3600 * 100);
-  char uuid[48];
+  char uuid[48];  // 16 used; room for what -Wformat-truncation assumes of int fields
   snprintf(uuid, sizeof uuid, "%04d%02d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
            tm.tm_mday, static_cast<int>(n / 360000), static_cast<int>(n / 6000 % 60),
            static_cast<int>(n / 100 % 60), static_cast<int>(n % 100));

@@ -27,6 +27,10 @@ for f in /etc/subuid /etc/subgid; do
   fi
 done
 
+# Rootless podman's network (slirp4netns, tests/e2e/containerfile.sh) opens /dev/net/tun, which
+# udev makes 0666; some VMs leave it 0600.
+[ ! -c /dev/net/tun ] || chmod 0666 /dev/net/tun
+
 # The users must reach the build; a checkout under a private home is copied somewhere they can.
 SRC=$PWD
 if ! runuser -u $RANGE_USER -- test -x "$SRC/build/imager"; then

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The Containerfile, with rootless podman, as the calling (unprivileged) user:
+#   1. imager builds the base image (dev/container-base.sh: Debian 12 + dev/deps.txt's build and
+#      runtime blocks) as an OCI layout; skopeo reads it;
+#   2. `podman build` builds the Containerfile from that layout (no registry), imager compiled
+#      from this source tree inside it, the final image running as the user "imager";
+#   3. in the container, with the flags README.md documents, `imager check` passes and reports
+#      single-id mode (the image gives "imager" no subordinate ids); without them it fails;
+#   4. in the container, imager builds the default profile's rootfs tarball from the host's apt
+#      mirror (through podman's user-mode network); the tarball is a bookworm rootfs with the
+#      profile's hostname and user, a kernel, and everything owned by root (single-id mode);
+#   5. the image built with SUBIDS gives range mode with --cap-add SYS_ADMIN, and without it
+#      imager check names newuidmap's failure.
+# Needs IMAGER (CTest sets it; it builds the base image). Storage is private to the test
+# (podman --root in a temporary directory) and removed afterwards; the package cache is the
+# user's. JOBS=N limits ninja in the container; KEEP=DIR keeps the logs. Exit 77 (skip) when
+# podman, skopeo or a usable /dev/net/tun (slirp4netns) are missing. Takes about as long as
+# compiling imager (Release) plus two rootfs builds.
+set -euo pipefail
+: "${IMAGER:?IMAGER must point to build/imager}"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+pass() { echo "ok: $*"; }
+
+for tool in podman skopeo slirp4netns; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"
+done
+# Podman's default rootless network (slirp4netns) opens /dev/net/tun; udev makes it 0666.
+[ -r /dev/net/tun ] && [ -w /dev/net/tun ] ||
+  skip "/dev/net/tun is not usable by $(id -un) (slirp4netns needs it; root: chmod 0666 it)"
+# crun 1.8 (Debian 12) refuses hosts with cgroup v1 and v2 mounted together ("hybrid"); runc
+# does not mind.
+runtime=()
+if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+  command -v runc >/dev/null || skip "cgroup v1/hybrid host: podman needs runc here (dev/deps.txt)"
+  runtime=(--runtime runc)
+fi
+[ "$(id -u)" != 0 ] || [ -n "${IMAGER_ALLOW_ROOT:-}" ] ||
+  fail "run this as an unprivileged user (tests/run.sh does)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/imager-containerfile.XXXXXX")
+pod() {
+  podman --root "$work/storage" --runroot "$work/run" --storage-driver overlay "${runtime[@]}" "$@"
+}
+cleanup() {
+  [ -z "${KEEP:-}" ] || cp "$work"/*.log "$KEEP"/ 2>/dev/null || true
+  pod rm -af >/dev/null 2>&1 || true
+  # Image layers and the container's output belong to subordinate ids: remove them inside
+  # podman's user namespace.
+  pod unshare rm -rf "$work/storage" "$work/run" "$work/export" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+step() {  # step NAME CMD...: runs CMD with its output in NAME.log, shows the end on failure
+  local name=$1 t0=$SECONDS
+  shift
+  "$@" >"$work/$name.log" 2>&1 || {
+    tail -40 "$work/$name.log"
+    fail "$name (log: $work/$name.log)"
+  }
+  echo "$name: $((SECONDS - t0)) s"
+}
+
+# --- 1. the base image, exported by imager --------------------------------------------------------
+step base env IMAGER="$IMAGER" bash "$src/dev/container-base.sh" "$work/out"
+layout=$work/out/imager-base.oci
+[ "$(skopeo inspect --format '{{.Os}}/{{.Architecture}}' "oci:$layout:latest")" = linux/amd64 ] ||
+  fail "skopeo does not read $layout"
+pass "base image $(du -sh "$layout" | cut -f1) as an OCI layout"
+
+# --- 2. the Containerfile, built from that layout -------------------------------------------------
+# podman 4.3 names the base after the layout's path, which must be lowercase: mktemp's is not.
+cd "$work"
+base=(--build-arg "BASE=oci:out/imager-base.oci:latest" --build-arg "JOBS=${JOBS:-}")
+step image pod build "${base[@]}" -t localhost/imager:test -f "$src/Containerfile" "$src"
+assert_eq() {
+  [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+  pass "$1 = '$3'"
+}
+assert_eq "image user" imager \
+  "$(pod image inspect --format '{{.Config.User}}' localhost/imager:test)"
+run() { pod run --rm --security-opt seccomp=unconfined --security-opt unmask=ALL "$@"; }
+assert_eq "uid in the container" "1000" "$(run localhost/imager:test id -u)"
+
+# --- 3. imager check ------------------------------------------------------------------------------
+step check run localhost/imager:test imager check
+grep -q 'single' "$work/check.log" || {
+  cat "$work/check.log"
+  fail "imager check does not report single-id mode"
+}
+pass "imager check passes in the container, single-id mode"
+set +e
+pod run --rm localhost/imager:test imager check >"$work/check-default.log" 2>&1
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "imager check passed without the flags; README.md says they are needed"
+grep -q '^FAIL  sandbox:' "$work/check-default.log" || {
+  cat "$work/check-default.log"
+  fail "imager check without the flags does not name the sandbox failure"
+}
+pass "without the flags imager check fails: $(grep -m1 '^FAIL' "$work/check-default.log")"
+
+# --- 4. the default profile's rootfs tarball ------------------------------------------------------
+# The shipped profile and its keys copied to a directory "imager" may write its lock into; the
+# output goes to a host directory given to the container's uid 1000.
+mkdir "$work/export"
+pod unshare chown 1000:1000 "$work/export"
+step rootfs run -v "$work/export:/export" localhost/imager:test /bin/sh -ec '
+  mkdir -p p && cp -r /usr/local/share/imager/profiles/debian-live.yaml \
+    /usr/local/share/imager/profiles/keys p/
+  imager build p/debian-live.yaml --format tar -o /export'
+tarball=$work/export/debian-live.tar.gz
+[ -s "$tarball" ] || fail "no $tarball"
+tar -tvzf "$tarball" --numeric-owner >"$work/rootfs.list" 2>/dev/null
+entries=$(wc -l <"$work/rootfs.list")
+[ "$entries" -gt 5000 ] || fail "the tarball lists only $entries entries"
+assert_eq "hostname" debian-live "$(tar -xzOf "$tarball" ./etc/hostname)"
+grep -qx 'VERSION_CODENAME=bookworm' <(tar -xzOf "$tarball" ./usr/lib/os-release) ||
+  fail "not a bookworm rootfs"
+grep -q '^live:x:1000:1000:.*:/bin/bash$' <(tar -xzOf "$tarball" ./etc/passwd) ||
+  fail "no user live in /etc/passwd"
+grep -q ' \./boot/vmlinuz-' "$work/rootfs.list" || fail "no kernel in /boot"
+others=$(awk '$2 != "0/0"' "$work/rootfs.list" | wc -l)
+assert_eq "entries not owned by 0/0 (single-id mode)" 0 "$others"
+pass "rootfs tarball $(du -h "$tarball" | cut -f1), $entries entries, built in the container"
+
+# --- 5. range mode: subordinate ids for "imager" inside the container -----------------------------
+# The container has the ids 0..65536 (podman maps the user's 65536 subordinate ids to 1..65536);
+# uid 1000 is imager itself, the two ranges around it give 65535 ids.
+step image-range pod build "${base[@]}" --build-arg "SUBIDS=1:999 1001:64536" \
+  -t localhost/imager:range -f "$src/Containerfile" "$src"
+step check-range run --cap-add SYS_ADMIN localhost/imager:range imager run --print-plan -- true
+grep -q 'id map (range mode)' "$work/check-range.log" || {
+  cat "$work/check-range.log"
+  fail "no range mode in the container"
+}
+step check-range-full run --cap-add SYS_ADMIN localhost/imager:range imager check
+pass "range mode with --cap-add SYS_ADMIN, imager check passes"
+set +e
+run localhost/imager:range imager check >"$work/check-range-nocap.log" 2>&1
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "range mode worked without CAP_SYS_ADMIN; README.md says it is needed"
+grep -q 'newuidmap.*Operation not permitted' "$work/check-range-nocap.log" || {
+  cat "$work/check-range-nocap.log"
+  fail "imager check does not name newuidmap's failure"
+}
+pass "without --cap-add SYS_ADMIN: newuidmap may not write the map (as README.md says)"
