@@ -136,6 +136,7 @@ Json RootfsJson(const Rootfs& r) {
 Json InstallerJson(const Installer& in) {
   Json j{{"type", NameOf(in.type)}};
   if (in.type == InstallerType::kNone) return j;
+  j["packages"] = in.packages;
   j["offline_packages"] = in.offline_packages;
   const Branding& b = in.branding;
   j["branding"] = Json::object();
@@ -145,6 +146,14 @@ Json InstallerJson(const Installer& in) {
         {"logo", b.logo},
         {"slideshow", b.slideshow}})
     if (!v.empty()) j["branding"][k] = v;
+  if (in.type == InstallerType::kCalamares) {
+    const CalamaresSettings& c = in.calamares;
+    j["calamares"] = Json{{"filesystem", c.filesystem},
+                          {"user_groups", c.user_groups},
+                          {"show", c.show},
+                          {"exec", c.exec},
+                          {"autostart", c.autostart}};
+  }
   return j;
 }
 
@@ -235,6 +244,40 @@ std::vector<std::string> ToolPackages(const Profile& p) {
                                "mtools", "shim-signed"});
   std::sort(tools.begin(), tools.end());
   return tools;
+}
+
+std::vector<std::string> InstallerPackages(const Profile& p) {
+  if (p.installer.type != InstallerType::kCalamares || p.distribution.family != Family::kDebian)
+    return {};
+  // Calamares, an X server and xinit for its session (no desktop), fonts, and what its
+  // modules run: rsync (unpackfs), the partitioning tools kpmcore calls.
+  std::vector<std::string> out = {"calamares",
+                                  "xserver-xorg-core",
+                                  "xserver-xorg-input-libinput",
+                                  "xinit",
+                                  "fonts-dejavu-core",
+                                  "rsync",
+                                  "dosfstools",
+                                  "e2fsprogs",
+                                  "fdisk",
+                                  "parted",
+                                  "mtools"};
+  out.insert(out.end(), p.installer.packages.begin(), p.installer.packages.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string> InstallerTargetPackages(const Profile& p) {
+  if (p.installer.type == InstallerType::kNone || p.distribution.family != Family::kDebian)
+    return {};
+  // GRUB's BIOS and UEFI images (both: the firmware is known only at install time), its
+  // tools, and the initramfs generator that Calamares' initramfs module runs.
+  std::vector<std::string> out = {"efibootmgr", "grub-efi-" + p.distribution.arch + "-bin",
+                                  "grub2-common", "initramfs-tools"};
+  if (p.distribution.arch == "amd64") out.push_back("grub-pc-bin");
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace imager::profiles

@@ -124,10 +124,26 @@ struct Branding {
   std::string slideshow;  // resolved path
 };
 
+/// Calamares' settings that the profile chooses; the rest of /etc/calamares is generated.
+struct CalamaresSettings {
+  std::string filesystem = "ext4";  // the partition module's default root filesystem
+  /// Groups of the user that the users page creates.
+  std::vector<std::string> user_groups = {"audio", "cdrom", "netdev", "plugdev", "sudo", "video"};
+  /// The settings.conf sequence; empty: the default (welcome, locale, ... finished).
+  std::vector<std::string> show;
+  std::vector<std::string> exec;
+  bool autostart = true;  // the live session starts Calamares on boot
+};
+
+/// The installer of an installer image. The image's own packages, settings and files make the
+/// *target* (what gets installed); the installer's packages go into a layer above it that only
+/// the live session sees.
 struct Installer {
   InstallerType type = InstallerType::kNone;
-  std::vector<std::string> offline_packages;  // extra packages stored on the medium
+  std::vector<std::string> packages;          // extra packages of the live session (not installed)
+  std::vector<std::string> offline_packages;  // stored on the medium as a package repository
   Branding branding;
+  CalamaresSettings calamares;
 };
 
 struct Boot {
@@ -184,6 +200,14 @@ struct Profile {
 /// tools for an ISO), sorted; empty when the outputs need no tools. Resolved with the profile's
 /// repositories into the lock's `tools`, never installed into the image.
 std::vector<std::string> ToolPackages(const Profile& profile);
+
+/// The packages of the installer layer (the installer, its graphical session, and
+/// installer.packages), sorted; empty without an installer.
+std::vector<std::string> InstallerPackages(const Profile& profile);
+
+/// What an installer adds to the target's packages so that the installed system boots from disk
+/// (boot loaders for BIOS and UEFI, the initramfs generator), sorted; empty without an installer.
+std::vector<std::string> InstallerTargetPackages(const Profile& profile);
 
 /// The profile as JSON in the YAML key order, defaults included, provenance left out.
 nlohmann::ordered_json ToJson(const Profile& p);

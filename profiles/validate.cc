@@ -333,15 +333,27 @@ void ReadRootfs(Checker& c, const Field& top, Rootfs* r) {
 
 void ReadInstaller(Checker& c, const Field& top, Installer* in) {
   Field f = c.Get(top, "installer");
-  if (!c.Map(f, {"type", "offline_packages", "branding"})) return;
+  if (!c.Map(f, {"type", "packages", "offline_packages", "branding", "calamares"})) return;
   c.Enum(c.Get(f, "type"), &in->type);
   Field offline = c.Get(f, "offline_packages"), branding = c.Get(f, "branding");
+  Field packages = c.Get(f, "packages"), calamares = c.Get(f, "calamares");
   if (in->type == InstallerType::kNone) {
     OnlyFor(c, offline, "installer.type calamares or anaconda");
     OnlyFor(c, branding, "installer.type calamares or anaconda");
-    return;
+    OnlyFor(c, packages, "installer.type calamares or anaconda");
   }
+  if (in->type != InstallerType::kCalamares) OnlyFor(c, calamares, "installer.type calamares");
+  if (in->type == InstallerType::kNone) return;
+  c.Strings(packages, &in->packages);
   c.Strings(offline, &in->offline_packages);
+  if (c.Map(calamares, {"filesystem", "user_groups", "show", "exec", "autostart"})) {
+    CalamaresSettings* cs = &in->calamares;
+    c.String(c.Get(calamares, "filesystem"), &cs->filesystem);
+    c.Strings(c.Get(calamares, "user_groups"), &cs->user_groups);
+    c.Strings(c.Get(calamares, "show"), &cs->show);
+    c.Strings(c.Get(calamares, "exec"), &cs->exec);
+    c.Bool(c.Get(calamares, "autostart"), &cs->autostart);
+  }
   if (!c.Map(branding, {"product_name", "version", "logo", "slideshow"})) return;
   c.String(c.Get(branding, "product_name"), &in->branding.product_name);
   c.String(c.Get(branding, "version"), &in->branding.version);
