@@ -298,6 +298,8 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   q->add_option("--threads", sq->o.threads, "0: one per core");
   q->add_option("--source-date-epoch", sq->o.source_date_epoch);
   q->add_flag("--progress", sq->progress, "print 'progress DONE TOTAL' lines");
+  q->add_flag("--overlay-layer", sq->o.overlay_layer,
+              "ROOT is one overlay layer to stack: keep its whiteouts and opaque directories");
   auto iso = std::make_shared<IsoArgs>();
   auto* wi = SetupWriteIso(app, iso);
   auto ird = std::make_shared<InitramfsArgs>();

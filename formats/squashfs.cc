@@ -18,6 +18,7 @@
 #include <sqfs/xattr_writer.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -267,6 +268,12 @@ class Writer {
       c->name = std::move(name);
       c->parent = dir;
       if (lstat(c->path.c_str(), &c->st) != 0) return ErrnoError("stat " + c->path);
+      if (o_.overlay_layer && S_ISREG(c->st.st_mode) && c->st.st_size == 0 &&
+          OverlayMark(c->path, "whiteout", nullptr)) {
+        c->st.st_mode = S_IFCHR;  // the form the kernel's overlayfs reads in any layer
+        c->st.st_rdev = 0;
+        c->st.st_nlink = 1;
+      }
       ++stats_.entries;
       newest_ = std::max(newest_, Mtime(c->st));
       if (S_ISDIR(c->st.st_mode)) {
@@ -481,10 +488,30 @@ class Writer {
     return {};
   }
 
+  // True when `path` carries overlayfs' `user.overlay.NAME` or `trusted.overlay.NAME`, and
+  // then its value in `value` (when given).
+  static bool OverlayMark(const std::string& path, const char* name, std::string* value) {
+    for (const char* ns : {"user.overlay.", "trusted.overlay."}) {
+      char buf[16];
+      ssize_t n = lgetxattr(path.c_str(), (std::string(ns) + name).c_str(), buf, sizeof buf);
+      if (n < 0) continue;
+      if (value) value->assign(buf, static_cast<size_t>(n));
+      return true;
+    }
+    return false;
+  }
+
   // The entry's xattrs as one set in the xattr table (identical sets are stored once).
   Result<uint32_t> XattrIndex(Node* n) {
     auto list = ReadXattrs(n->path);
     if (!list) return list.take_error();
+    if (std::string v; o_.overlay_layer && S_ISDIR(n->st.st_mode) &&
+                       OverlayMark(n->path, "opaque", &v) && v == "y") {
+      Xattr opaque{"trusted.overlay.opaque", "y"};
+      list->insert(std::lower_bound(list->begin(), list->end(), opaque,
+                                    [](const Xattr& a, const Xattr& b) { return a.name < b.name; }),
+                   opaque);
+    }
     if (list->empty()) return kNoXattr;
     if (int rc = sqfs_xattr_writer_begin(xattrs_.get(), 0)) return SqfsError("xattrs", rc);
     for (const auto& x : *list) {

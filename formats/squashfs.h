@@ -27,6 +27,12 @@ struct WriteOptions {
   uint32_t block_size = 128 * 1024;  // a power of two, 4 KiB to 1 MiB
   unsigned threads = 0;              // compression threads; 0: one per core
   int64_t source_date_epoch = -1;    // >= 0: clamp every mtime and the image's time to it
+  /// The tree is one overlayfs upper layer (made in a user namespace) that the image will stack
+  /// on others: its deletions are kept for the kernel's overlayfs outside any user namespace —
+  /// whiteouts as 0:0 character devices (a file marked `user.overlay.whiteout` becomes one),
+  /// opaque directories (`user.` or `trusted.overlay.opaque` "y") marked
+  /// `trusted.overlay.opaque` "y". Other overlayfs bookkeeping is still left out.
+  bool overlay_layer = false;
   // Called from the writing thread as file data is read: bytes read so far, bytes in all.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };

@@ -226,6 +226,29 @@ TEST_F(SquashfsTest, DeviceNodesAndOwners) {
   EXPECT_EQ(ls["/etc/hard"].owner, "1/2");
 }
 
+TEST_F(SquashfsTest, OverlayLayerKeepsWhiteoutsAndOpaqueDirectories) {
+  ASSERT_TRUE(MakeDirs(root_ + "/gone"));
+  ASSERT_TRUE(WriteFile(root_ + "/etc/removed", ""));
+  if (setxattr((root_ + "/etc/removed").c_str(), "user.overlay.whiteout", "", 0, 0) != 0 ||
+      setxattr((root_ + "/gone").c_str(), "user.overlay.opaque", "y", 1, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on this filesystem";
+  WriteOptions o;
+  o.overlay_layer = true;
+  ASSERT_TRUE(Write(root_, dir_ + "/l.sqfs", o));
+  auto ls = List(dir_ + "/l.sqfs");
+  EXPECT_EQ(ls["/etc/removed"].mode, "c---------") << "a whiteout the kernel reads";
+  EXPECT_EQ(ls["/etc/removed"].size, "0,0");
+  // sqfs2tar writes every xattr as a pax record.
+  std::string tar = Shell("sqfs2tar " + dir_ + "/l.sqfs | strings");
+  EXPECT_NE(tar.find("SCHILY.xattr.trusted.overlay.opaque=y"), std::string::npos);
+  EXPECT_EQ(tar.find("user.overlay"), std::string::npos);
+  // Without the option the same tree is an ordinary image: the marks are bookkeeping.
+  ASSERT_TRUE(Write(root_, dir_ + "/p.sqfs", {}));
+  EXPECT_EQ(List(dir_ + "/p.sqfs")["/etc/removed"].mode, "-rw-r--r--");
+  EXPECT_EQ(Shell("sqfs2tar " + dir_ + "/p.sqfs | strings").find("overlay.opaque"),
+            std::string::npos);
+}
+
 TEST_F(SquashfsTest, BadOptionsAreRefused) {
   auto expect_error = [&](WriteOptions o, const std::string& needle) {
     auto r = Write(root_, dir_ + "/bad.sqfs", o);
