@@ -170,11 +170,15 @@ Stage ToolsStage(const Profile& p, const BuildOptions& o) {
   return s;
 }
 
-std::string BooterConfig(const Profile& p, const BootIdentity& id) {
+Medium LiveMedium(const Profile& p) {
+  return {.images = {{"squashfs", p.name + ".squashfs", kMediumImage}}, .trees = {}};
+}
+
+std::string BooterConfig(const Profile& p, const BootIdentity& id, const Medium& medium) {
   std::string c = "# imager-booter configuration for " + p.name + ", written by imager\n";
   c += "id=" + id.id + "\n";
   c += "id_file=" + std::string(kMediumIdFile) + "\n";
-  c += "image=" + std::string(kMediumImage) + "\n";
+  for (const auto& image : medium.images) c += "image=" + image.path + "\n";
   c += "probe=" + Join(p.boot.probe, ",") + "\n";
   c += "timeout=" + std::to_string(p.boot.timeout) + "\n";
   c += std::string("toram=") + (p.boot.toram ? "yes" : "no") + "\n";
@@ -210,11 +214,11 @@ std::vector<std::string> BooterModules(const Profile& p) {
 }
 
 Stage InitramfsStage(const Profile& p, const BuildOptions& o, std::vector<std::string> layers,
-                     const BootIdentity& id) {
+                     const BootIdentity& id, const Medium& medium) {
   Stage s;
   s.name = "initramfs";
   s.output = OutputKind::kArtifact;
-  std::string config = BooterConfig(p, id);
+  std::string config = BooterConfig(p, id, medium);
   std::string modules = Join(BooterModules(p), ",");
   auto booter = FindBooter();
   s.inputs = {KeyInput::Value("config", config), KeyInput::Value("modules", modules),
@@ -389,27 +393,40 @@ Stage BootloaderStage(const Profile& p, const BuildOptions& o, const BootIdentit
   return s;
 }
 
-Stage IsoStage(const Profile& p, const BuildOptions& o, const BootIdentity& id) {
+Stage IsoStage(const Profile& p, const BuildOptions& o, const BootIdentity& id,
+               const Medium& medium) {
   Stage s;
   s.name = "iso";
   s.output = OutputKind::kArtifact;
-  s.parents = {"squashfs", "initramfs", "bootloader"};
+  for (const auto& image : medium.images) {
+    s.parents.push_back(image.stage);
+    s.inputs.push_back(KeyInput::Value("image " + image.stage, image.file + " " + image.path));
+  }
+  s.parents.insert(s.parents.end(), medium.trees.begin(), medium.trees.end());
+  s.parents.insert(s.parents.end(), {"initramfs", "bootloader"});
   std::string file = p.name + ".iso";
-  s.inputs = {KeyInput::Value("file", file),
-              KeyInput::Value("volume_id", p.output.volume_id),
-              KeyInput::Value("id", id.id),
-              KeyInput::Value("volume_uuid", id.volume_uuid),
-              KeyInput::Value("checksum", profiles::NameOf(p.output.checksum)),
-              KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch))};
-  s.run = [p, o, id, file](StageContext& ctx) -> Status {
-    const std::string squashfs = ctx.parent("squashfs")->dir + "/" + p.name + ".squashfs";
+  s.inputs.insert(s.inputs.end(),
+                  {KeyInput::Value("file", file), KeyInput::Value("volume_id", p.output.volume_id),
+                   KeyInput::Value("id", id.id), KeyInput::Value("volume_uuid", id.volume_uuid),
+                   KeyInput::Value("checksum", profiles::NameOf(p.output.checksum)),
+                   KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch))});
+  s.run = [p, o, id, file, medium](StageContext& ctx) -> Status {
     const std::string initramfs = ctx.parent("initramfs")->dir;
     const std::string boot = ctx.parent("bootloader")->dir;
     // The medium's tree, hard links into the cache where possible.
     const std::string root = ctx.scratch_dir() + "/medium";
-    for (auto [from, to] : {std::pair{squashfs, std::string(kMediumImage)},
-                            std::pair{initramfs + "/vmlinuz", std::string(kMediumKernel)},
-                            std::pair{initramfs + "/initrd.img", std::string(kMediumInitrd)}})
+    std::vector<std::pair<std::string, std::string>> copies;
+    for (const auto& image : medium.images)
+      copies.push_back({ctx.parent(image.stage)->dir + "/" + image.file, image.path});
+    copies.push_back({initramfs + "/vmlinuz", kMediumKernel});
+    copies.push_back({initramfs + "/initrd.img", kMediumInitrd});
+    for (const auto& tree : medium.trees) {
+      std::string dir = ctx.parent(tree)->dir + "/tree";
+      auto files = FilesBelow(dir);
+      if (!files) return files.take_error();
+      for (const auto& f : *files) copies.push_back({dir + "/" + f, "/" + f});
+    }
+    for (const auto& [from, to] : copies)
       if (auto st = LinkOrCopy(from, root + to); !st) return st;
     if (auto st = WriteFile(root + kMediumIdFile, id.id + "\n"); !st) return st;
     // The name Debian's own media carry (GRUB's removable-media image looks for it too).

@@ -22,6 +22,8 @@ namespace imager::stages {
 
 /// Where things are on the medium.
 inline constexpr const char* kMediumImage = "/live/filesystem.squashfs";
+/// Where the live system finds the medium (the booter mounts it there, whichever device).
+inline constexpr const char* kMediumMountPoint = "/run/imager/medium";
 inline constexpr const char* kMediumKernel = "/live/vmlinuz";
 inline constexpr const char* kMediumInitrd = "/live/initrd.img";
 inline constexpr const char* kMediumIdFile = "/.imager-id";
@@ -39,6 +41,24 @@ struct BootIdentity {
   std::string GrubUuid() const;
 };
 
+/// A squashfs image on the medium, written by an artifact stage.
+struct MediumImage {
+  std::string stage;  // the artifact stage
+  std::string file;   // its name in that stage's output
+  std::string path;   // where it goes on the medium
+};
+
+/// What the medium carries besides the kernel, the initramfs and the bootloaders.
+struct Medium {
+  /// Stacked by the booter into the live system's root, bottom first; [0] is the root image.
+  std::vector<MediumImage> images;
+  /// Artifact stages whose output `tree/` is merged into the medium's root directory.
+  std::vector<std::string> trees;
+};
+
+/// A live system's medium: the one root image (stage "squashfs") at kMediumImage.
+Medium LiveMedium(const profiles::Profile& profile);
+
 /// The identity of a build whose root image has the stage key `image_key`.
 BootIdentity MakeBootIdentity(const profiles::Profile& profile, const std::string& image_key,
                               int64_t source_date_epoch);
@@ -49,7 +69,8 @@ Stage ToolsStage(const profiles::Profile& profile, const BuildOptions& options);
 
 /// The booter's configuration file for the profile's boot section (without module lines, which
 /// the initramfs writer adds from the image's kernel).
-std::string BooterConfig(const profiles::Profile& profile, const BootIdentity& id);
+std::string BooterConfig(const profiles::Profile& profile, const BootIdentity& id,
+                         const Medium& medium);
 
 /// The kernel modules the booter loads for the profile's probe order (those the kernel lacks
 /// are skipped when the initramfs is written).
@@ -58,7 +79,7 @@ std::vector<std::string> BooterModules(const profiles::Profile& profile);
 /// Artifact "initramfs": `vmlinuz` copied from the image and `initrd.img` (booter, its
 /// configuration, the module closure), from the image's layers.
 Stage InitramfsStage(const profiles::Profile& profile, const BuildOptions& options,
-                     std::vector<std::string> layers, const BootIdentity& id);
+                     std::vector<std::string> layers, const BootIdentity& id, const Medium& medium);
 
 /// isolinux.cfg and GRUB's grub.cfg for the medium, the same entries in both.
 std::string IsolinuxConfig(const profiles::Profile& profile);
@@ -71,9 +92,10 @@ std::string EspGrubConfig(const BootIdentity& id);
 Stage BootloaderStage(const profiles::Profile& profile, const BuildOptions& options,
                       const BootIdentity& id);
 
-/// Artifact "iso": NAME.iso from the squashfs, initramfs and bootloader artifacts, and
+/// Artifact "iso": NAME.iso from the medium's images and trees, the initramfs and bootloader
+/// artifacts, and
 /// SHA256SUMS beside it when the profile asks for checksums.
 Stage IsoStage(const profiles::Profile& profile, const BuildOptions& options,
-               const BootIdentity& id);
+               const BootIdentity& id, const Medium& medium);
 
 }  // namespace imager::stages

@@ -50,7 +50,7 @@ TEST(BootStagesTest, BooterConfigFollowsTheBootSection) {
   p.boot.timeout = 45;
   p.boot.toram = true;
   auto id = MakeBootIdentity(p, std::string(64, 'c'), 0);
-  std::string c = BooterConfig(p, id);
+  std::string c = BooterConfig(p, id, LiveMedium(p));
   EXPECT_TRUE(Has(c, "\nid=" + id.id + "\n"));
   EXPECT_TRUE(Has(c, "\nprobe=cdrom,virtio\n"));
   EXPECT_TRUE(Has(c, "\ntimeout=45\n"));

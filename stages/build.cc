@@ -158,10 +158,11 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
     for (const auto& [name, key] : *keys)
       if (name == kSquashfsOutput.stage) image_key = key;
     BootIdentity id = MakeBootIdentity(p, image_key, o.source_date_epoch);
+    Medium medium = LiveMedium(p);
     pipeline->Add(ToolsStage(p, o));
-    pipeline->Add(InitramfsStage(p, o, layers, id));
+    pipeline->Add(InitramfsStage(p, o, layers, id, medium));
     pipeline->Add(BootloaderStage(p, o, id));
-    pipeline->Add(IsoStage(p, o, id));
+    pipeline->Add(IsoStage(p, o, id, medium));
   }
   return layers;
 }
