@@ -9,11 +9,13 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/sha256.h"
 #include "base/strings.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
 #include "stages/boot_stages.h"
 #include "stages/customize_stages.h"
+#include "stages/installer_stages.h"
 #include "stages/oci_stages.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
@@ -37,11 +39,11 @@ Stage BaseTarStage(const Profile& p, const BuildOptions& o) {
   return s;
 }
 
-// An image file written from the layers by one of imager's writers, inside the id mapping.
+// The image files of the outputs: stage, suffix to the profile's name, writer.
 struct OutputFile {
   const char* stage;
   const char* suffix;
-  const char* writer;  // imager internal VERB ROOT OUT
+  const char* writer;
 };
 
 constexpr OutputFile kTarOutput{"tar", ".tar.gz", "write-tar"};
@@ -49,27 +51,7 @@ constexpr OutputFile kSquashfsOutput{"squashfs", ".squashfs", "write-squashfs"};
 
 Stage OutputStage(const Profile& p, const BuildOptions& o, std::vector<std::string> layers,
                   const OutputFile& out) {
-  Stage s;
-  s.name = out.stage;
-  s.output = OutputKind::kArtifact;
-  std::string file = p.name + out.suffix;
-  s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
-              KeyInput::Value("file", file)};
-  s.parents = std::move(layers);
-  s.run = [file, writer = std::string(out.writer), o](StageContext& ctx) -> Status {
-    std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
-    std::vector<sandbox::OverlaySpec> ovls;
-    MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
-    std::vector<std::string> args{writer, "/rootfs", "/out/" + file};
-    if (o.source_date_epoch >= 0) {
-      args.push_back("--source-date-epoch");
-      args.push_back(std::to_string(o.source_date_epoch));
-    }
-    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
-    if (!spec) return spec.take_error();
-    return RunLogged(*spec, ctx, "write " + file);
-  };
-  return s;
+  return ImageFileStage(o, std::move(layers), {out.stage, p.name + out.suffix, out.writer});
 }
 
 // Hard link when the output directory shares the cache's filesystem, copy otherwise.
@@ -151,14 +133,17 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
     if (!p.boot.bios && !p.boot.uefi)
       return Error{p.Where("boot").ToString() +
                    ": boot: an iso needs boot.bios or boot.uefi (or both)"};
-    // The root image's key identifies the build: the initramfs accepts only this medium.
+    Medium medium = LiveMedium(p);
+    if (auto st = PlanInstaller(p, o, layers, pipeline, &medium); !st) return st.take_error();
+    // The images' keys identify the build: the initramfs accepts only this medium.
     auto keys = pipeline->Keys();
     if (!keys) return keys.take_error();
     std::string image_key;
-    for (const auto& [name, key] : *keys)
-      if (name == kSquashfsOutput.stage) image_key = key;
+    for (const auto& image : medium.images)
+      for (const auto& [name, key] : *keys)
+        if (name == image.stage) image_key += key;
+    if (medium.images.size() > 1) image_key = Sha256Hex(image_key);
     BootIdentity id = MakeBootIdentity(p, image_key, o.source_date_epoch);
-    Medium medium = LiveMedium(p);
     pipeline->Add(ToolsStage(p, o));
     pipeline->Add(InitramfsStage(p, o, layers, id, medium));
     pipeline->Add(BootloaderStage(p, o, id));

@@ -34,8 +34,10 @@ struct BuildOptions {
   bool offline = false;
   int64_t source_date_epoch = -1;  // >= 0: clamp file times in outputs
   sandbox::IdMap idmap;
-  PackageFiles packages;  // resolved and fetched, when NeedsPackages()
-  PackageFiles tools;     // the tools tree's packages (profiles::ToolPackages), same
+  PackageFiles packages;          // resolved and fetched, when NeedsPackages()
+  PackageFiles tools;             // the tools tree's packages (profiles::ToolPackages), same
+  PackageFiles installer;         // the installer layer's packages (lock section `installer`)
+  PackageFiles offline_packages;  // the medium's offline repository (lock section `offline`)
 };
 
 struct BuildResult {

@@ -32,6 +32,14 @@ std::vector<KeyInput> PackageKeyInputs(const PackageFiles& files);
 Stage DebPackagesStage(const profiles::Profile& profile, const BuildOptions& options,
                        const PackageFiles& files, std::vector<std::string> parents);
 
+/// Debian: more packages installed by the image's own dpkg on top of an installed system
+/// (`parents`, whose dpkg database already has everything these depend on), as a layer `name`
+/// of its own — the installer layer above the target of an installer image. `asked` are the
+/// packages installed by name; the rest is marked automatic for apt.
+Stage DebAddPackagesStage(const profiles::Profile& profile, const BuildOptions& options,
+                          const PackageFiles& files, std::vector<std::string> parents,
+                          const std::string& name, const std::vector<std::string>& asked);
+
 /// RPM: one librpm transaction with the layer as root directory, scriptlets chrooted, inside the
 /// sandbox (stage "packages").
 Stage RpmPackagesStage(const profiles::Profile& profile, const BuildOptions& options,

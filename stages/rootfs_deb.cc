@@ -137,6 +137,26 @@ bad=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | grep -v '^ii 
 if [ -n "$bad" ]; then echo "packages not installed completely:"; echo "$bad"; exit 1; fi
 )";
 
+// The finish for packages added to an installed system: services kept from starting while
+// dpkg runs ($1: "start") and then allowed again ("finish", which also appends $2 to apt's
+// extended_states and checks dpkg's database).
+constexpr const char* kAddFinish = R"(set -e
+if [ "$1" = start ]; then
+  mkdir -p /usr/sbin
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  exit 0
+fi
+rm -f /usr/sbin/policy-rc.d /var/log/dpkg.log /var/log/alternatives.log \
+  /var/cache/ldconfig/aux-cache /var/cache/apt/pkgcache.bin /var/cache/apt/srcpkgcache.bin
+find /run -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
+printf '%s' "$2" >> /var/lib/apt/extended_states
+audit=$(dpkg --audit)
+if [ -n "$audit" ]; then echo "dpkg --audit:"; echo "$audit"; exit 1; fi
+bad=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | grep -v '^ii ' || true)
+if [ -n "$bad" ]; then echo "packages not installed completely:"; echo "$bad"; exit 1; fi
+)";
+
 // Single-id mode: every owner the packages' data.tar give to someone other than root is lost
 // (chown succeeds without effect). Says how many, lists them in the log.
 Status ReportLostOwners(StageContext& ctx, const PackageFiles& files) {
@@ -235,6 +255,69 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
                  SourcesList(p, files.repositories),
                  ExtendedStates(infos, files, p)};
     if (auto st = RunLogged(*fin, ctx, "check the installation"); !st) return st;
+    if (o.idmap.mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
+    return {};
+  };
+  return s;
+}
+
+Stage DebAddPackagesStage(const profiles::Profile& p, const BuildOptions& o,
+                          const PackageFiles& files, std::vector<std::string> parents,
+                          const std::string& name, const std::vector<std::string>& asked) {
+  Stage s;
+  s.name = name;
+  s.inputs = PackageKeyInputs(files);
+  s.inputs.push_back(KeyInput::Value("asked", Join(asked, " ")));
+  bool initrd = DistributionInitrd(p);
+  if (!initrd) s.inputs.push_back(KeyInput::Value("initrd", "no"));
+  s.parents = std::move(parents);
+  s.run = [o, files, initrd, asked, name](StageContext& ctx) -> Status {
+    if (files.paths.empty())
+      return Error{name + ": the lock lists no packages for this layer (run 'imager resolve')"};
+    auto pm = BindPackages(files.paths, kPkgsInside);
+    std::vector<DebInfo> infos;
+    for (size_t i = 0; i < files.paths.size(); ++i) {
+      auto c = formats::deb::ReadControl(files.paths[i]);
+      if (!c) return Wrap("package " + files.packages[i].name, c.error());
+      infos.push_back(DebInfo::FromControl(*c));
+    }
+    // The system below has dpkg and the essential set: every package goes through dpkg, in
+    // batches that keep each Pre-Depends configured before what needs it.
+    DebPlan plan = PlanDebInstall(infos);
+    std::vector<std::vector<size_t>> batches;
+    if (!plan.essential.empty()) batches.push_back(plan.essential);
+    batches.insert(batches.end(), plan.batches.begin(), plan.batches.end());
+    auto script = [&](std::vector<std::string> args, const std::string& what) -> Status {
+      auto spec = DpkgSpec(ctx, o, pm, initrd);
+      if (!spec) return spec.take_error();
+      spec->argv = {"/bin/sh", "-c", kAddFinish, "finish"};
+      spec->argv.insert(spec->argv.end(), args.begin(), args.end());
+      return RunLogged(*spec, ctx, what);
+    };
+    if (auto st = script({"start"}, "keep services from starting"); !st) return st;
+    size_t done = 0, total = files.paths.size();
+    ctx.progress(0, total, "packages");
+    for (size_t b = 0; b < batches.size(); ++b) {
+      std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
+      for (size_t i : batches[b]) argv.push_back(pm.inside[i]);
+      std::string what = "install batch " + std::to_string(b + 1) + "/" +
+                         std::to_string(batches.size()) + " (" + infos[batches[b].front()].name +
+                         "...)";
+      if (auto st = RunDpkg(ctx, o, pm, initrd, argv, what); !st) return st;
+      done += batches[b].size();
+      ctx.progress(done, total, "packages");
+    }
+    if (auto st = RunDpkg(ctx, o, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
+                          "configure what is pending");
+        !st)
+      return st;
+    std::set<std::string> by_name(asked.begin(), asked.end());
+    std::string states;
+    for (size_t i = 0; i < infos.size(); ++i)
+      if (!by_name.count(infos[i].name))
+        states += "Package: " + infos[i].name + "\nArchitecture: " + files.packages[i].arch +
+                  "\nAuto-Installed: 1\n\n";
+    if (auto st = script({"finish", states}, "check the installation"); !st) return st;
     if (o.idmap.mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
     return {};
   };

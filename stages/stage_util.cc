@@ -82,4 +82,29 @@ Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o
   return sandbox::InternalSpec(o.idmap, std::move(binds), {target}, args);
 }
 
+Stage ImageFileStage(const BuildOptions& o, std::vector<std::string> layers, const ImageWriter& w) {
+  Stage s;
+  s.name = w.stage;
+  s.output = OutputKind::kArtifact;
+  s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
+              KeyInput::Value("file", w.file)};
+  if (w.overlay_layer) s.inputs.push_back(KeyInput::Value("overlay_layer", "yes"));
+  s.parents = std::move(layers);
+  s.run = [w, o](StageContext& ctx) -> Status {
+    std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
+    std::vector<sandbox::OverlaySpec> ovls;
+    MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
+    std::vector<std::string> args{w.writer, "/rootfs", "/out/" + w.file};
+    if (o.source_date_epoch >= 0) {
+      args.push_back("--source-date-epoch");
+      args.push_back(std::to_string(o.source_date_epoch));
+    }
+    if (w.overlay_layer) args.push_back("--overlay-layer");
+    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
+    if (!spec) return spec.take_error();
+    return RunLogged(*spec, ctx, "write " + w.file);
+  };
+  return s;
+}
+
 }  // namespace imager::stages

@@ -24,6 +24,21 @@ void MountLayers(const std::vector<StageOutput>& layers, const std::string& targ
 /// The parents of a stage that are layers, bottom first.
 std::vector<StageOutput> Layers(const StageContext& ctx);
 
+/// An image file that one of imager's writers (`imager internal WRITER ROOT OUT`, inside the id
+/// mapping) makes from layers.
+struct ImageWriter {
+  std::string stage;  // the artifact stage
+  std::string file;   // written into its output
+  std::string writer;
+  /// write-squashfs of one layer as an overlay layer of its own (its whiteouts kept).
+  bool overlay_layer = false;
+};
+
+/// Artifact `writer.stage`: `writer.file` written from `layers` (merged; a single layer is
+/// read as it is).
+Stage ImageFileStage(const BuildOptions& options, std::vector<std::string> layers,
+                     const ImageWriter& writer);
+
 /// A sandbox whose root is the layers below plus this stage's output as the writable upper.
 Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o);
 

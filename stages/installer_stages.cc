@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "stages/installer_stages.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "base/fs.h"
+#include "base/sha256.h"
+#include "stages/rootfs.h"
+#include "stages/stage_util.h"
+
+namespace imager::stages {
+namespace {
+
+using profiles::Profile;
+
+constexpr const char* kInstallerImage = "/live/installer.squashfs";
+constexpr const char* kInstallerConfigImage = "/live/installer-config.squashfs";
+
+// Writes the generated files below `root` (a host directory that is then copied into the image).
+Status WriteTree(const std::string& root, const std::vector<installer::GeneratedFile>& files) {
+  for (const auto& f : files) {
+    if (f.path.empty() || f.path[0] != '/' || f.path.find("/../") != std::string::npos)
+      return Error{"generated file '" + f.path + "': not an absolute path"};
+    std::string to = root + f.path;
+    std::string parent = std::filesystem::path(to).parent_path().string();
+    if (auto st = MakeDirs(parent); !st) return st;
+    if (f.symlink) {
+      if (symlink(f.content.c_str(), to.c_str()) != 0) return ErrnoError("symlink " + to);
+      continue;
+    }
+    if (auto st = WriteFile(to, f.content); !st) return st;
+    if (chmod(to.c_str(), f.mode) != 0) return ErrnoError("chmod " + to);
+  }
+  return {};
+}
+
+}  // namespace
+
+Stage InstallerConfigStage(const BuildOptions& o, std::vector<std::string> parents,
+                           std::vector<installer::GeneratedFile> files) {
+  Stage s;
+  s.name = "installer-config";
+  for (const auto& f : files)
+    s.inputs.push_back(KeyInput::Value(
+        f.path, (f.symlink ? "-> " : std::to_string(f.mode) + " ") + Sha256Hex(f.content)));
+  s.parents = std::move(parents);
+  s.run = [o, files](StageContext& ctx) -> Status {
+    std::string tree = ctx.scratch_dir() + "/tree";
+    if (mkdir(tree.c_str(), 0755) != 0) return ErrnoError("create " + tree);
+    if (auto st = WriteTree(tree, files); !st) return st;
+    // Directories the copy creates in the image get the tree's modes.
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(tree, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_directory(ec) && !it->is_symlink(ec)) chmod(it->path().c_str(), 0755);
+    auto spec =
+        TargetSpec(ctx, o, {{tree, "/in/tree", true}}, {"copy-in", "/target", "/in/tree", "/"});
+    if (!spec) return spec.take_error();
+    return RunLogged(*spec, ctx,
+                     "write " + std::to_string(files.size()) + " installer files into the image");
+  };
+  return s;
+}
+
+Status PlanInstaller(const Profile& p, const BuildOptions& o,
+                     const std::vector<std::string>& layers, Pipeline* pipeline, Medium* medium) {
+  if (p.installer.type == profiles::InstallerType::kNone) return {};
+  if (p.installer.type != profiles::InstallerType::kCalamares ||
+      p.distribution.family != profiles::Family::kDebian)
+    return Error{p.Where("installer.type").ToString() +
+                 ": installer.type: only calamares on Debian profiles is implemented so far"};
+  if (medium->images.empty())
+    return Error{p.Where("output.formats").ToString() +
+                 ": output.formats: an installer image is an iso (add iso to output.formats)"};
+  if (o.installer.packages.empty())
+    return Error{p.Where("installer").ToString() +
+                 ": installer: the lock has no installer packages (run 'imager resolve')"};
+  installer::CalamaresPaths paths;
+  paths.medium = kMediumMountPoint;
+  paths.target_image = std::string(kMediumMountPoint) + medium->images.front().path;
+  auto files = installer::CalamaresFiles(p, paths);
+  if (!files) return Error{p.Where("installer").ToString() + ": installer: " + files.error()};
+
+  auto packages = profiles::InstallerPackages(p);
+  pipeline->Add(DebAddPackagesStage(p, o, o.installer, layers, "installer-packages", packages));
+  std::vector<std::string> session = layers;
+  session.push_back("installer-packages");
+  pipeline->Add(InstallerConfigStage(o, session, std::move(*files)));
+  // Each installer layer as an image of its own: only its changes, deletions kept.
+  for (auto [layer, file, path] :
+       {std::tuple{"installer-packages", "-installer.squashfs", kInstallerImage},
+        std::tuple{"installer-config", "-installer-config.squashfs", kInstallerConfigImage}}) {
+    std::string stage = std::string(layer) == "installer-packages" ? "installer-squashfs"
+                                                                   : "installer-config-squashfs";
+    pipeline->Add(ImageFileStage(o, {layer},
+                                 {stage, p.name + file, "write-squashfs", /*overlay_layer=*/true}));
+    medium->images.push_back({stage, p.name + file, path});
+  }
+  return {};
+}
+
+}  // namespace imager::stages

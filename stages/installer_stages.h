@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// The stages of an installer image. The profile's packages and settings make the *target*, what
+/// gets installed; the installer lives in layers above it that only the live session sees, and
+/// each goes onto the medium as its own squashfs image, stacked by the booter:
+///
+///   target layers ─┬─ squashfs ─────────────────────────────── /live/filesystem.squashfs
+///                  └─ installer-packages ─ installer-config
+///                        └─ installer-squashfs ─────────────── /live/installer.squashfs
+///                                          └─ installer-config-squashfs
+///                                                  ─────────── /live/installer-config.squashfs
+///
+/// Calamares' unpackfs copies only the target image, so the installed system carries no
+/// installer; a changed branding rebuilds only the small config image and the ISO.
+
+#include <string>
+#include <vector>
+
+#include "installer/calamares.h"
+#include "profiles/profile.h"
+#include "stages/boot_stages.h"
+#include "stages/build.h"
+#include "stages/pipeline.h"
+
+namespace imager::stages {
+
+/// Layer "installer-config": the generated files (Calamares' configuration, branding, the live
+/// session) written into the image as root's, on `parents`.
+Stage InstallerConfigStage(const BuildOptions& options, std::vector<std::string> parents,
+                           std::vector<installer::GeneratedFile> files);
+
+/// Adds the installer's stages above the target `layers` and its images to `medium`; the
+/// offline repository (when the lock has one) is merged into the medium's root.
+Status PlanInstaller(const profiles::Profile& profile, const BuildOptions& options,
+                     const std::vector<std::string>& layers, Pipeline* pipeline, Medium* medium);
+
+}  // namespace imager::stages
