@@ -131,4 +131,21 @@ std::unique_ptr<stages::ProgressSink> MakeProgressFor(bool json, bool quiet) {
       STDERR_FILENO);
 }
 
+Result<sandbox::BindSpec> ParseBind(const std::string& text) {
+  auto parts = Split(text, ':');
+  sandbox::BindSpec b;
+  if (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw")) {
+    b.readonly = parts[2] == "ro";
+    parts.pop_back();
+  }
+  if (parts.size() != 2 || parts[0].empty() || parts[1].empty())
+    return Error{"--bind '" + text + "': expected SRC:DST or SRC:DST:ro"};
+  auto src = Canonical(parts[0]);
+  if (!src) return Error{"--bind '" + text + "': source " + src.error()};
+  b.source = *src;
+  b.target = parts[1];
+  if (b.target[0] != '/') return Error{"--bind '" + text + "': DST must be absolute"};
+  return b;
+}
+
 }  // namespace imager::cmd

@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "profiles/profile.h"
+#include "sandbox/spec.h"
 #include "stages/build.h"
 #include "stages/progress.h"
 
@@ -38,5 +39,8 @@ struct PreparedBuild {
 Result<PreparedBuild> PrepareBuild(const BuildFlags& f);
 
 std::unique_ptr<stages::ProgressSink> MakeProgressFor(bool json, bool quiet);
+
+/// "SRC:DST[:ro|:rw]" (a --bind option) -> BindSpec with a canonical source.
+Result<sandbox::BindSpec> ParseBind(const std::string& text);
 
 }  // namespace imager::cmd

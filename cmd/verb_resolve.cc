@@ -39,12 +39,9 @@ int ResolveMain(const LockFlags& f) {
   }
   const repo::Lock& lock = out->lock;
   if (f.json) {
-    nlohmann::json j = {{"lockfile", c->lock_path},
-                        {"packages", lock.packages.size()},
-                        {"tools", lock.tools.size()},
-                        {"size", lock.TotalSize()},
-                        {"resolved", out->resolved},
-                        {"changes", out->changes}};
+    nlohmann::json j = {{"lockfile", c->lock_path},   {"packages", lock.packages.size()},
+                        {"tools", lock.tools.size()}, {"size", lock.TotalSize()},
+                        {"resolved", out->resolved},  {"changes", out->changes}};
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }

@@ -10,6 +10,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "cmd/build_common.h"
 #include "cmd/verbs.h"
 #include "sandbox/launch.h"
 
@@ -48,24 +49,6 @@ Examples:
 
 Paths given to --root/--lower/--upper/--bind are host paths. Later --lower options stack on
 top of earlier ones. Without --root or --lower the root is an empty tmpfs.)";
-
-// "SRC:DST[:ro|:rw]" -> BindSpec with a canonical source.
-Result<sandbox::BindSpec> ParseBind(const std::string& text) {
-  auto parts = Split(text, ':');
-  sandbox::BindSpec b;
-  if (parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw")) {
-    b.readonly = parts[2] == "ro";
-    parts.pop_back();
-  }
-  if (parts.size() != 2 || parts[0].empty() || parts[1].empty())
-    return Error{"--bind '" + text + "': expected SRC:DST or SRC:DST:ro"};
-  auto src = Canonical(parts[0]);
-  if (!src) return Error{"--bind '" + text + "': source " + src.error()};
-  b.source = *src;
-  b.target = parts[1];
-  if (b.target[0] != '/') return Error{"--bind '" + text + "': DST must be absolute"};
-  return b;
-}
 
 Result<std::string> CanonicalOpt(const std::string& flag, const std::string& path) {
   auto p = Canonical(path);

@@ -21,6 +21,8 @@ namespace {
 struct ShellFlags {
   BuildFlags build;
   std::string stage;
+  std::vector<std::string> binds;
+  std::vector<std::string> setenv;
 };
 
 // The layers up to and including `stage` (default: all), bottom first.
@@ -71,6 +73,21 @@ int ShellMain(const ShellFlags& f, const std::vector<std::string>& command) {
   spec.interactive = true;
   spec.capabilities = sandbox::DefaultCapabilities();
   spec.env = sandbox::DefaultEnvironment(environ);
+  for (const auto& kv : f.setenv) {
+    if (kv.find('=') == std::string::npos || kv[0] == '=') {
+      log::Err("--setenv '" + kv + "': expected KEY=VALUE");
+      return kExitUsage;
+    }
+    spec.env.push_back(kv);
+  }
+  for (const auto& b : f.binds) {
+    auto bind = ParseBind(b);
+    if (!bind) {
+      log::Err(bind.error());
+      return kExitUsage;
+    }
+    spec.binds.push_back(*bind);
+  }
   spec.argv = command.empty() ? std::vector<std::string>{"/bin/sh"} : command;
   log::Info("shell on " + (f.stage.empty() ? "the last layer" : f.stage) +
             "; changes are discarded on exit");
@@ -96,9 +113,13 @@ layers up to --stage as /. Changes are thrown away when the shell exits.
 Examples:
   imager shell my.yaml                        # the finished image
   imager shell my.yaml --stage config         # as it was before the scripts ran
-  imager shell my.yaml -- cat /etc/hostname)");
+  imager shell my.yaml -- cat /etc/hostname
+  # an installer's live session with the host's X server
+  imager shell installer.yaml --bind /tmp/.X11-unix:/tmp/.X11-unix --setenv DISPLAY=:1 -- calamares)");
   AddBuildFlags(app, &f->build);
   app->add_option("--stage", f->stage, "Layer stage to stop at (default: the last one)");
+  app->add_option("--bind", f->binds, "Bind host SRC at DST inside: SRC:DST[:ro] (repeat)");
+  app->add_option("--setenv", f->setenv, "Set KEY=VALUE in the command's environment (repeat)");
   return [f, global] { return ShellMain(*f, global->after_dashes); };
 }
 

@@ -134,7 +134,11 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
       return Error{p.Where("boot").ToString() +
                    ": boot: an iso needs boot.bios or boot.uefi (or both)"};
     Medium medium = LiveMedium(p);
+    size_t target_images = medium.images.size();
+    const std::vector<std::string> target = layers;  // has the kernel
     if (auto st = PlanInstaller(p, o, layers, pipeline, &medium); !st) return st.take_error();
+    if (medium.images.size() > target_images)  // the live session: target plus installer layers
+      layers.insert(layers.end(), {"installer-packages", "installer-config"});
     // The images' keys identify the build: the initramfs accepts only this medium.
     auto keys = pipeline->Keys();
     if (!keys) return keys.take_error();
@@ -145,7 +149,7 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
     if (medium.images.size() > 1) image_key = Sha256Hex(image_key);
     BootIdentity id = MakeBootIdentity(p, image_key, o.source_date_epoch);
     pipeline->Add(ToolsStage(p, o));
-    pipeline->Add(InitramfsStage(p, o, layers, id, medium));
+    pipeline->Add(InitramfsStage(p, o, target, id, medium));
     pipeline->Add(BootloaderStage(p, o, id));
     pipeline->Add(IsoStage(p, o, id, medium));
   }
