@@ -24,6 +24,8 @@ namespace imager::stages {
 inline constexpr const char* kMediumImage = "/live/filesystem.squashfs";
 /// Where the live system finds the medium (the booter mounts it there, whichever device).
 inline constexpr const char* kMediumMountPoint = "/run/imager/medium";
+/// With boot.toram: where the booter keeps its copies of the images (I.squashfs, bottom first).
+inline constexpr const char* kMediumRamCopy = "/run/imager/ram";
 inline constexpr const char* kMediumKernel = "/live/vmlinuz";
 inline constexpr const char* kMediumInitrd = "/live/initrd.img";
 inline constexpr const char* kMediumIdFile = "/.imager-id";

@@ -80,7 +80,9 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o,
                  ": installer: the lock has no installer packages (run 'imager resolve')"};
   installer::CalamaresPaths paths;
   paths.medium = kMediumMountPoint;
-  paths.target_image = std::string(kMediumMountPoint) + medium->images.front().path;
+  // With toram the booter releases the medium and keeps copies of the images in RAM.
+  paths.target_image = p.boot.toram ? std::string(kMediumRamCopy) + "/0.squashfs"
+                                    : std::string(kMediumMountPoint) + medium->images.front().path;
   auto files = installer::CalamaresFiles(p, paths);
   if (!files) return Error{p.Where("installer").ToString() + ": installer: " + files.error()};
 
