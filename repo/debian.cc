@@ -177,17 +177,15 @@ Status FetchIndexes(const DebianMetadata& md, const std::string& suite_url,
   return {};
 }
 
-// Makes DEST hold SRC's content (a hard link when possible); an existing DEST is kept.
+// Makes DEST a copy of SRC; an existing DEST is kept. A copy, not a hard link: a fetcher may
+// rewrite SRC in place.
 Status KeepFile(const std::string& src, const std::string& dest) {
   if (CachedFileExists(dest)) return {};
   if (auto st = MakeDirs(fs::path(dest).parent_path().string()); !st) return st;
   std::string tmp = dest + ".tmp" + std::to_string(::getpid());
-  ::unlink(tmp.c_str());
-  if (::link(src.c_str(), tmp.c_str()) != 0) {
-    auto data = ReadFile(src);
-    if (!data) return data.take_error();
-    if (auto st = WriteFile(tmp, *data); !st) return st;
-  }
+  auto data = ReadFile(src);
+  if (!data) return data.take_error();
+  if (auto st = WriteFile(tmp, *data); !st) return st;
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     Status st = ErrnoError("rename " + tmp + " to " + dest);
     ::unlink(tmp.c_str());

@@ -80,8 +80,8 @@ std::string MetadataDir(const std::string& cache_dir, const std::string& mirror)
 /// (for the installer's offline repository, which ships it verbatim).
 std::string MetadataByHash(const std::string& cache_dir, const std::string& sha256);
 
-/// Keeps the signed Release file of `md` (with its Release.gpg, as HASH.gpg) and its Packages
-/// indexes under MetadataByHash; hard links when possible.
+/// Keeps copies of the signed Release file of `md` (with its Release.gpg, as HASH.gpg) and its
+/// Packages indexes under MetadataByHash (once: a file already there is kept).
 Status KeepMetadataByHash(const std::string& cache_dir, const DebianMetadata& md);
 
 /// The metadata a lock was solved against, from the cache (offline): the signed Release file

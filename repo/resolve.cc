@@ -122,7 +122,8 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
         {md->mirror, md->suite, md->release.date, md->release_url, md->release_sha256});
   }
   // `@group` names a comps group of the rpm-md repositories: its mandatory and default packages.
-  auto include = ExpandGroups(pool, profile.packages.include);
+  // The request's include: the profile's, plus what an installer adds to the target.
+  auto include = ExpandGroups(pool, lock.request.include);
   if (!include) return Error{profile.source + ": packages.include: " + include.error()};
   SolveRequest req{.variant = profile.packages.variant,
                    .include = *include,

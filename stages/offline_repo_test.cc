@@ -6,11 +6,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "profiles/loader.h"
+#include "repo/curl_fetcher.h"
 #include "repo/debian.h"
 #include "repo/resolve.h"
 #include "repo/testing/deb_repo.h"
@@ -38,13 +40,14 @@ Result<PackageFiles> Offline(const repo::Lock& lock, const std::string& cache_di
 class Apt {
  public:
   Apt(const std::string& dir, const std::string& tree, const std::string& keyring,
-      const std::vector<repo::LockedPackage>& installed)
+      const std::vector<repo::LockedPackage>& installed, const std::string& suite = "testing")
       : dir_(dir) {
     for (const char* d : {"etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/trusted.gpg.d",
                           "etc/apt/sources.list.d", "var/lib/apt/lists/partial",
                           "var/cache/apt/archives/partial", "var/lib/dpkg", "var/log/apt"})
       fs::create_directories(dir + "/" + d);
-    fs::copy_file(keyring, dir + "/etc/apt/trusted.gpg.d/archive.gpg",
+    fs::copy_file(keyring,
+                  dir + "/etc/apt/trusted.gpg.d/archive" + fs::path(keyring).extension().string(),
                   fs::copy_options::overwrite_existing);
     std::string status;
     for (const auto& p : installed)
@@ -52,7 +55,7 @@ class Apt {
                 "Maintainer: x <x@example.invalid>\nArchitecture: " + p.arch +
                 "\nVersion: " + p.version + "\nDescription: installed\n\n";
     (void)WriteFile(dir + "/var/lib/dpkg/status", status);
-    (void)WriteFile(dir + "/etc/apt/sources.list", "deb file:" + tree + " testing main\n");
+    (void)WriteFile(dir + "/etc/apt/sources.list", "deb file:" + tree + " " + suite + " main\n");
     (void)WriteFile(dir + "/apt.conf", "Dir \"" + dir + "/\";\nDir::State::status \"" + dir +
                                            "/var/lib/dpkg/status\";\n"
                                            "APT::Architecture \"amd64\";\n"
@@ -172,7 +175,7 @@ TEST_F(OfflineRepoTest, AptAcceptsItOfflineAndRefusesTampering) {
     EXPECT_NE(out.find("Download complete and in download only mode"), std::string::npos) << out;
   }
   // Another key: the signature is refused.
-  test::GpgKey other(t_ + "/other", "Someone Else <else@example.invalid>");
+  test::GpgKey other(dir_ + "/k2", "Someone Else <else@example.invalid>");
   ASSERT_TRUE(other.ok());
   Apt stranger(t_ + "/apt-other", tree, other.gpg(), lock->packages);
   EXPECT_NE(stranger.Run("update", &out), 0) << out;
@@ -219,7 +222,8 @@ TEST_F(OfflineRepoTest, TheLocksMetadataSurvivesARefreshedCacheElseAClearError) 
   auto newer = Lock(p);
   ASSERT_TRUE(newer) << newer.error();
   ASSERT_NE(newer->repositories[0].sha256, lock->repositories[0].sha256);
-  ASSERT_TRUE(WriteOfflineRepo(p, cache_, *files, t_ + "/out"));
+  auto kept = WriteOfflineRepo(p, cache_, *files, t_ + "/out");
+  ASSERT_TRUE(kept) << kept.error();
   EXPECT_EQ(*ReadFile(t_ + "/out/tree/dists/testing/InRelease"), original);
   // Without the kept copy, the error says what to do.
   ASSERT_TRUE(RemoveTree(cache_ + "/metadata/sha256"));
@@ -256,6 +260,60 @@ TEST_F(OfflineRepoTest, StageKeyAndRpmIsNotImplementedYet) {
   auto st = WriteOfflineRepo(p, cache_, o.offline_packages, t_ + "/out");
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().find("not implemented yet"), std::string::npos) << st.error();
+}
+
+// The real archive (`mirror: auto`, the distribution's keyring): the shipped profile with an
+// installer and offline boot loaders; apt installs each from the tree as the installed system
+// would. Network: runs only with IMAGER_NETWORK_TESTS=1 (ctest -L network).
+TEST(OfflineRepoNetwork, DebianBookwormBootLoaders) {
+  const char* enabled = getenv("IMAGER_NETWORK_TESTS");
+  if (!enabled || std::string(enabled) != "1") GTEST_SKIP() << "set IMAGER_NETWORK_TESTS=1";
+  if (test::Sh("command -v apt-get") != 0) GTEST_SKIP() << "no apt-get";
+  std::string src = fs::path(__FILE__).parent_path().parent_path().string();
+  auto p = profiles::LoadProfile(src + "/profiles/debian-live.yaml");
+  ASSERT_TRUE(p) << p.error();
+  p->installer.type = profiles::InstallerType::kCalamares;
+  p->installer.offline_packages = {"grub-pc", "grub-efi-amd64"};
+  p->output.formats = {profiles::Format::kTar};
+  std::string dir = *MakeTempDir("/tmp", "imager-offline-repo-net-");
+  const char* cache_env = getenv("IMAGER_TEST_CACHE");
+  std::string cache = cache_env && *cache_env ? cache_env : dir + "/cache";
+  auto curl = repo::MakeCurlFetcher({});
+  auto lock = repo::Resolve(*p, {.cache_dir = cache, .fetcher = curl.get()});
+  ASSERT_TRUE(lock) << lock.error();
+  auto mb = [](const std::vector<repo::LockedPackage>& l) {
+    int64_t n = 0;
+    for (const auto& x : l) n += x.size;
+    return std::to_string(n / 100000 / 10.0).substr(0, 5) + " MB";
+  };
+  std::string offline_names;
+  for (const auto& x : lock->offline) offline_names += " " + x.name;
+  std::cout << "target " << lock->packages.size() << " packages (" << mb(lock->packages)
+            << "), installer " << lock->installer.size() << " (" << mb(lock->installer)
+            << "), offline " << lock->offline.size() << " (" << mb(lock->offline)
+            << "):" << offline_names << "\n";
+  EXPECT_FALSE(lock->installer.empty());
+  ASSERT_FALSE(lock->offline.empty());
+  repo::Lock only = *lock;  // fetch only the offline packages
+  only.packages.clear();
+  only.tools.clear();
+  only.installer.clear();
+  auto files = Offline(only, cache, curl.get());
+  ASSERT_TRUE(files) << files.error();
+  ASSERT_TRUE(WriteOfflineRepo(*p, cache, *files, dir + "/out"));
+  std::string out;
+  Apt apt(dir + "/apt", dir + "/out/tree", p->repositories[0].keyring, lock->packages,
+          p->repositories[0].suite);
+  ASSERT_EQ(apt.Run("update", &out), 0) << out;
+  EXPECT_EQ(out.find("W:"), std::string::npos) << out;
+  // The installed system asks for translations too: listed in InRelease, absent from the tree.
+  EXPECT_EQ(apt.Run("-o Acquire::Languages=en update", &out), 0) << out;
+  // apt's defaults (recommends included), as the installed system runs it.
+  for (const char* bootloader : {"grub-pc", "grub-efi-amd64"}) {
+    ASSERT_EQ(apt.Run(std::string("install -y --download-only ") + bootloader, &out), 0) << out;
+    EXPECT_NE(out.find("Download complete and in download only mode"), std::string::npos) << out;
+  }
+  (void)RemoveTree(dir);
 }
 
 }  // namespace
