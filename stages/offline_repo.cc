@@ -65,7 +65,7 @@ std::vector<OfflineSource> OfflineSources(const Profile& p) {
 std::string OfflineSourcesList(const Profile& p, const std::string& root) {
   std::string text;
   for (const auto& s : OfflineSources(p))
-    text += "deb file:" + root + " " + s.suite + " " + Join(s.components, " ") + "\n";
+    text += "deb [lang=none] file:" + root + " " + s.suite + " " + Join(s.components, " ") + "\n";
   return text;
 }
 

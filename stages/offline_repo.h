@@ -28,7 +28,9 @@ struct OfflineSource {
 std::vector<OfflineSource> OfflineSources(const profiles::Profile& profile);
 
 /// The apt sources.list lines that read the offline repository rooted at `root` (a directory of
-/// the installed or live system, e.g. "/run/imager/medium"): "deb file:ROOT SUITE COMPONENTS".
+/// the installed or live system, e.g. "/run/imager/medium"):
+/// "deb [lang=none] file:ROOT SUITE COMPONENTS". lang=none: the InRelease lists translations that
+/// the tree does not carry, and apt fails on a listed file it asks for and cannot find.
 std::string OfflineSourcesList(const profiles::Profile& profile, const std::string& root);
 
 /// True when the profile asks for an offline repository (installer.offline_packages).

@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "base/strings.h"
 #include "profiles/loader.h"
 #include "repo/curl_fetcher.h"
 #include "repo/debian.h"
@@ -40,7 +42,7 @@ Result<PackageFiles> Offline(const repo::Lock& lock, const std::string& cache_di
 class Apt {
  public:
   Apt(const std::string& dir, const std::string& tree, const std::string& keyring,
-      const std::vector<repo::LockedPackage>& installed, const std::string& suite = "testing")
+      const std::vector<repo::LockedPackage>& installed, const std::string& sources = "")
       : dir_(dir) {
     for (const char* d : {"etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/trusted.gpg.d",
                           "etc/apt/sources.list.d", "var/lib/apt/lists/partial",
@@ -49,13 +51,34 @@ class Apt {
     fs::copy_file(keyring,
                   dir + "/etc/apt/trusted.gpg.d/archive" + fs::path(keyring).extension().string(),
                   fs::copy_options::overwrite_existing);
-    std::string status;
-    for (const auto& p : installed)
-      status += "Package: " + p.name + "\nStatus: install ok installed\nPriority: optional\n" +
-                "Maintainer: x <x@example.invalid>\nArchitecture: " + p.arch +
-                "\nVersion: " + p.version + "\nDescription: installed\n\n";
+    // The installed packages' stanzas as the index has them (apt tells versions apart by their
+    // dependencies too), marked installed.
+    std::string index, status;
+    test::Sh("xz -dc " + test::Q(tree) + "/dists/*/main/binary-amd64/Packages.xz", &index);
+    std::map<std::string, std::string> stanzas;
+    size_t at = 0;
+    while (at < index.size()) {
+      size_t end = index.find("\n\n", at);
+      if (end == std::string::npos) end = index.size();
+      std::string st = index.substr(at, end - at);
+      at = end + 2;
+      std::string name, version;
+      for (const auto& line : Split(st, '\n')) {
+        if (StartsWith(line, "Package: ")) name = line.substr(9);
+        if (StartsWith(line, "Version: ")) version = line.substr(9);
+      }
+      stanzas[name + " " + version] = st;
+    }
+    for (const auto& p : installed) {
+      auto it = stanzas.find(p.name + " " + p.version);
+      std::string st = it != stanzas.end() ? it->second
+                                           : "Package: " + p.name + "\nArchitecture: " + p.arch +
+                                                 "\nVersion: " + p.version;
+      status += st + "\nStatus: install ok installed\n\n";
+    }
     (void)WriteFile(dir + "/var/lib/dpkg/status", status);
-    (void)WriteFile(dir + "/etc/apt/sources.list", "deb file:" + tree + " " + suite + " main\n");
+    (void)WriteFile(dir + "/etc/apt/sources.list",
+                    sources.empty() ? "deb file:" + tree + " testing main\n" : sources);
     (void)WriteFile(dir + "/apt.conf", "Dir \"" + dir + "/\";\nDir::State::status \"" + dir +
                                            "/var/lib/dpkg/status\";\n"
                                            "APT::Architecture \"amd64\";\n"
@@ -154,7 +177,7 @@ TEST_F(OfflineRepoTest, TheMirrorsSignedMetadataAndThePoolOfTheOfflinePackages) 
   ASSERT_EQ(::stat((tree + "/" + pool[0]).c_str(), &st), 0);
   EXPECT_GE(st.st_nlink, 2u) << "hard link from the package cache";
   EXPECT_EQ(OfflineSourcesList(p, "/run/imager/medium"),
-            "deb file:/run/imager/medium testing main\n");
+            "deb [lang=none] file:/run/imager/medium testing main\n");
 }
 
 TEST_F(OfflineRepoTest, AptAcceptsItOfflineAndRefusesTampering) {
@@ -303,14 +326,20 @@ TEST(OfflineRepoNetwork, DebianBookwormBootLoaders) {
   ASSERT_TRUE(WriteOfflineRepo(*p, cache, *files, dir + "/out"));
   std::string out;
   Apt apt(dir + "/apt", dir + "/out/tree", p->repositories[0].keyring, lock->packages,
-          p->repositories[0].suite);
+          OfflineSourcesList(*p, dir + "/out/tree"));
   ASSERT_EQ(apt.Run("update", &out), 0) << out;
   EXPECT_EQ(out.find("W:"), std::string::npos) << out;
-  // The installed system asks for translations too: listed in InRelease, absent from the tree.
+  // The installed system asks for translations too (listed in InRelease, absent from the
+  // tree): the sources line's lang=none keeps apt from asking.
   EXPECT_EQ(apt.Run("-o Acquire::Languages=en update", &out), 0) << out;
-  // apt's defaults (recommends included), as the installed system runs it.
+  // Recommends as the target has them (profile packages.recommends: false).
   for (const char* bootloader : {"grub-pc", "grub-efi-amd64"}) {
-    ASSERT_EQ(apt.Run(std::string("install -y --download-only ") + bootloader, &out), 0) << out;
+    ASSERT_EQ(
+        apt.Run(std::string("install -y --no-install-recommends --download-only ") + bootloader,
+                &out),
+        0)
+        << out;
+    EXPECT_NE(out.find("\n0 upgraded,"), std::string::npos) << out;  // the target stays
     EXPECT_NE(out.find("Download complete and in download only mode"), std::string::npos) << out;
   }
   (void)RemoveTree(dir);
