@@ -68,9 +68,16 @@ Status ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
   auto got = repo::FetchPackages(out->lock, fo);
   fo.progress = nullptr;
   if (!got) return got.take_error();
-  auto split = got->paths.begin() + static_cast<ptrdiff_t>(out->lock.packages.size());
-  o->packages = {out->lock.packages, {got->paths.begin(), split}, out->lock.repositories};
-  o->tools = {out->lock.tools, {split, got->paths.end()}, out->lock.repositories};
+  // The paths come in the lock's order: packages, tools, installer, offline.
+  auto at = got->paths.begin();
+  for (auto [list, files] :
+       {std::pair{&out->lock.packages, &o->packages}, std::pair{&out->lock.tools, &o->tools},
+        std::pair{&out->lock.installer, &o->installer},
+        std::pair{&out->lock.offline, &o->offline_packages}}) {
+    auto end = at + static_cast<ptrdiff_t>(list->size());
+    *files = {*list, {at, end}, out->lock.repositories};
+    at = end;
+  }
   return {};
 }
 

@@ -54,6 +54,8 @@ int FetchMain(const LockFlags& f, const GlobalOptions* g) {
     nlohmann::json j = {{"lockfile", c->lock_path},
                         {"packages", out->lock.packages.size()},
                         {"tools", out->lock.tools.size()},
+                        {"installer", out->lock.installer.size()},
+                        {"offline", out->lock.offline.size()},
                         {"size", out->lock.TotalSize()},
                         {"cached", got->cached},
                         {"fetched", got->fetched},
@@ -62,8 +64,11 @@ int FetchMain(const LockFlags& f, const GlobalOptions* g) {
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::string tools =
-      out->lock.tools.empty() ? "" : " + " + std::to_string(out->lock.tools.size()) + " tools";
+  std::string tools;
+  for (auto [n, what] : {std::pair{out->lock.tools.size(), " tools"},
+                         std::pair{out->lock.installer.size(), " installer"},
+                         std::pair{out->lock.offline.size(), " offline"}})
+    if (n) tools += " + " + std::to_string(n) + what;
   std::cout << out->lock.packages.size() << " packages" << tools << " ("
             << repo::FormatSize(out->lock.TotalSize()) << ") in " << c->cache_dir
             << "/packages: " << got->fetched << " fetched (" << repo::FormatSize(got->bytes_fetched)

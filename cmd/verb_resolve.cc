@@ -39,15 +39,19 @@ int ResolveMain(const LockFlags& f) {
   }
   const repo::Lock& lock = out->lock;
   if (f.json) {
-    nlohmann::json j = {{"lockfile", c->lock_path},   {"packages", lock.packages.size()},
-                        {"tools", lock.tools.size()}, {"size", lock.TotalSize()},
-                        {"resolved", out->resolved},  {"changes", out->changes}};
+    nlohmann::json j = {{"lockfile", c->lock_path},       {"packages", lock.packages.size()},
+                        {"tools", lock.tools.size()},     {"installer", lock.installer.size()},
+                        {"offline", lock.offline.size()}, {"size", lock.TotalSize()},
+                        {"resolved", out->resolved},      {"changes", out->changes}};
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::string tools = lock.tools.empty()
-                          ? ""
-                          : " (+ " + std::to_string(lock.tools.size()) + " for the build's tools)";
+  std::vector<std::string> extra;
+  for (auto [n, what] : {std::pair{lock.tools.size(), " for the build's tools"},
+                         std::pair{lock.installer.size(), " for the installer"},
+                         std::pair{lock.offline.size(), " for the offline repository"}})
+    if (n) extra.push_back("+ " + std::to_string(n) + what);
+  std::string tools = extra.empty() ? "" : " (" + Join(extra, ", ") + ")";
   std::cout << c->lock_path << ": " << lock.packages.size() << " packages" << tools << ", "
             << repo::FormatSize(lock.TotalSize()) << " to download"
             << (out->resolved ? "" : " (lock file unchanged, --locked)") << "\n";

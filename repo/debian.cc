@@ -61,6 +61,8 @@ Result<std::string> FetchRelease(const profiles::Repository& repo, const std::st
   }
   std::string file = inline_signed ? inrelease : release;
   md->release_url = base + (inline_signed ? "InRelease" : "Release");
+  md->release_path = file;
+  md->signature_path = inline_signed ? "" : release + ".gpg";
   auto hash = Sha256File(file);
   if (!hash) return hash.take_error();
   md->release_sha256 = *hash;
@@ -175,7 +177,120 @@ Status FetchIndexes(const DebianMetadata& md, const std::string& suite_url,
   return {};
 }
 
+// Makes DEST a copy of SRC; an existing DEST is kept. A copy, not a hard link: a fetcher may
+// rewrite SRC in place.
+Status KeepFile(const std::string& src, const std::string& dest) {
+  if (CachedFileExists(dest)) return {};
+  if (auto st = MakeDirs(fs::path(dest).parent_path().string()); !st) return st;
+  std::string tmp = dest + ".tmp" + std::to_string(::getpid());
+  auto data = ReadFile(src);
+  if (!data) return data.take_error();
+  if (auto st = WriteFile(tmp, *data); !st) return st;
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    Status st = ErrnoError("rename " + tmp + " to " + dest);
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return {};
+}
+
+// The first of PATHS whose sha256 is SHA256, or "".
+std::string FirstWithHash(const std::vector<std::string>& paths, const std::string& sha256) {
+  for (const auto& p : paths) {
+    if (!CachedFileExists(p)) continue;
+    auto h = Sha256File(p);
+    if (h && *h == sha256) return p;
+  }
+  return "";
+}
+
 }  // namespace
+
+std::string MetadataByHash(const std::string& cache_dir, const std::string& sha256) {
+  return cache_dir + "/metadata/sha256/" + sha256.substr(0, 2) + "/" + sha256;
+}
+
+Status KeepMetadataByHash(const std::string& cache_dir, const DebianMetadata& md) {
+  std::vector<std::pair<std::string, std::string>> files;  // source, destination
+  if (!md.release_path.empty())
+    files.push_back({md.release_path, MetadataByHash(cache_dir, md.release_sha256)});
+  if (!md.signature_path.empty())
+    files.push_back({md.signature_path, MetadataByHash(cache_dir, md.release_sha256) + ".gpg"});
+  for (const auto& ix : md.indexes)
+    files.push_back({ix.path, MetadataByHash(cache_dir, ix.sha256)});
+  for (const auto& [src, dest] : files)
+    if (auto st = KeepFile(src, dest); !st) return Error{"keep " + src + ": " + st.error()};
+  return {};
+}
+
+Result<DebianMetadata> CachedDebianMetadata(const profiles::Repository& repo,
+                                            const std::string& mirror, const std::string& arch,
+                                            const std::string& release_url,
+                                            const std::string& release_sha256,
+                                            const std::string& cache_dir,
+                                            const OpenPgpOptions& openpgp) {
+  DebianMetadata md;
+  md.mirror = mirror;
+  while (!md.mirror.empty() && md.mirror.back() == '/') md.mirror.pop_back();
+  md.suite = repo.suite;
+  md.release_url = release_url;
+  md.release_sha256 = release_sha256;
+  const std::string refresh =
+      "; run 'imager resolve' (or 'imager fetch') to refresh the lock "
+      "and the metadata cache";
+  if (release_sha256.size() != 64)
+    return Error{release_url + ": the lock records no valid sha256 for it" + refresh};
+  const std::string kRelease = "/Release";
+  bool inline_signed =
+      !(release_url.size() >= kRelease.size() &&
+        release_url.compare(release_url.size() - kRelease.size(), kRelease.size(), kRelease) == 0);
+  std::string dir = MetadataDir(cache_dir, md.mirror) + "/dists/" + repo.suite;
+  std::string by_hash = MetadataByHash(cache_dir, release_sha256);
+  md.release_path =
+      FirstWithHash({by_hash, dir + (inline_signed ? "/InRelease" : "/Release")}, release_sha256);
+  if (md.release_path.empty())
+    return Error{release_url +
+                 ": the metadata cache does not hold the version the lock was "
+                 "solved against (sha256 " +
+                 release_sha256 + ")" + refresh};
+  Result<Verified> v = Error{""};
+  if (inline_signed) {
+    v = VerifyInline(md.release_path, repo.keyring, openpgp);
+  } else {
+    for (const auto& sig : {by_hash + ".gpg", dir + "/Release.gpg"}) {
+      if (!CachedFileExists(sig)) continue;
+      v = VerifyDetached(md.release_path, sig, repo.keyring, openpgp);
+      if (v) {
+        md.signature_path = sig;
+        break;
+      }
+    }
+    if (md.signature_path.empty() && v.error().empty())
+      return Error{release_url + ": the metadata cache has no Release.gpg for it" + refresh};
+  }
+  if (!v) return Error{release_url + " (cached " + md.release_path + "): " + v.error()};
+  std::string text = v->content;
+  if (!inline_signed) {
+    auto t = ReadFile(md.release_path);
+    if (!t) return t.take_error();
+    text = std::move(*t);
+  }
+  auto rel = ParseRelease(text, release_url);
+  if (!rel) return rel.take_error();
+  md.release = std::move(*rel);
+  auto ix = PlanIndexes(repo, arch, md.release, dir, release_url);
+  if (!ix) return ix.take_error();
+  md.indexes = std::move(*ix);
+  std::string suite_url = md.mirror + "/dists/" + repo.suite + "/";
+  for (auto& x : md.indexes) {
+    std::string found = FirstWithHash({MetadataByHash(cache_dir, x.sha256), x.path}, x.sha256);
+    if (found.empty())
+      return Error{suite_url + x.name + ": the metadata cache does not hold the version " +
+                   release_url + " lists (sha256 " + x.sha256 + ")" + refresh};
+    x.path = found;
+  }
+  return md;
+}
 
 Result<int64_t> ParseReleaseDate(std::string_view text) {
   std::string s(Trim(text));
@@ -296,6 +411,8 @@ Result<DebianMetadata> FetchDebianMetadata(const profiles::Repository& repo,
   if (!ix) return ix.take_error();
   md.indexes = std::move(*ix);
   if (auto st = FetchIndexes(md, suite_url, options); !st) return st.take_error();
+  if (auto st = KeepMetadataByHash(options.cache_dir, md); !st)
+    log::Warn("metadata cache: " + st.error());
   return md;
 }
 

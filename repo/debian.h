@@ -57,6 +57,8 @@ struct DebianMetadata {
   std::string suite;           // as requested
   std::string release_url;     // of the InRelease (or Release) file that was verified
   std::string release_sha256;  // of that file, as downloaded
+  std::string release_path;    // that file in the cache
+  std::string signature_path;  // Release.gpg in the cache; "" for InRelease
   ReleaseInfo release;
   std::vector<PackagesIndex> indexes;  // per component: ARCH, then all
 };
@@ -71,6 +73,29 @@ struct MetadataOptions {
 
 /// CACHE_DIR/metadata/<mirror without scheme, '/' -> '_', other odd bytes %XX>.
 std::string MetadataDir(const std::string& cache_dir, const std::string& mirror);
+
+/// Where the metadata cache keeps a verified file by its content:
+/// CACHE_DIR/metadata/sha256/<first 2 hex>/<hex>. The per-mirror copies are replaced when the
+/// mirror changes; these stay, so the exact metadata a lock was solved against remains available
+/// (for the installer's offline repository, which ships it verbatim).
+std::string MetadataByHash(const std::string& cache_dir, const std::string& sha256);
+
+/// Keeps copies of the signed Release file of `md` (with its Release.gpg, as HASH.gpg) and its
+/// Packages indexes under MetadataByHash (once: a file already there is kept).
+Status KeepMetadataByHash(const std::string& cache_dir, const DebianMetadata& md);
+
+/// The metadata a lock was solved against, from the cache (offline): the signed Release file
+/// whose sha256 is `release_sha256`, verified again with the repository's keyring, and the
+/// Packages indexes it lists for the repository's components and `arch` (chosen as
+/// FetchDebianMetadata chooses them), each checked against its signed sha256. The file paths
+/// point into the cache. An error says which file is missing or different and that
+/// 'imager resolve' (or 'imager fetch') refreshes the cache.
+Result<DebianMetadata> CachedDebianMetadata(const profiles::Repository& repo,
+                                            const std::string& mirror, const std::string& arch,
+                                            const std::string& release_url,
+                                            const std::string& release_sha256,
+                                            const std::string& cache_dir,
+                                            const OpenPgpOptions& openpgp = {});
 
 /// Fetches and verifies the metadata of one deb repository (its mirror must be a URL, not
 /// "auto") for `arch`. Errors name the URL: a missing suite ("suite X not found at

@@ -36,7 +36,10 @@ json RequestJson(const LockRequest& r) {
   json j = {{"family", r.family},   {"arch", r.arch},       {"variant", r.variant},
             {"include", r.include}, {"exclude", r.exclude}, {"recommends", r.recommends},
             {"repositories", repos}};
-  if (!r.tools.empty()) j["tools"] = r.tools;  // locks of outputs without tools stay as they were
+  // Locks of profiles without tools or an installer stay as they were.
+  if (!r.tools.empty()) j["tools"] = r.tools;
+  if (!r.installer.empty()) j["installer"] = r.installer;
+  if (!r.offline.empty()) j["offline"] = r.offline;
   return j;
 }
 
@@ -88,7 +91,7 @@ std::string ListDiff(const std::vector<std::string>& lock, const std::vector<std
 
 int64_t Lock::TotalSize() const {
   int64_t total = 0;
-  for (const auto* list : {&packages, &tools})
+  for (const auto* list : {&packages, &tools, &installer, &offline})
     for (const auto& p : *list) total += std::max<int64_t>(p.size, 0);
   return total;
 }
@@ -98,10 +101,14 @@ LockRequest RequestOf(const profiles::Profile& profile) {
   r.family = profiles::NameOf(profile.distribution.family);
   r.arch = profile.distribution.arch;
   r.variant = VariantName(profile.packages.variant);
-  r.include = SortedUnique(profile.packages.include);
+  r.include = profile.packages.include;
+  for (auto& n : profiles::InstallerTargetPackages(profile)) r.include.push_back(std::move(n));
+  r.include = SortedUnique(std::move(r.include));
   r.exclude = SortedUnique(profile.packages.exclude);
   r.recommends = profile.packages.recommends;
   r.tools = profiles::ToolPackages(profile);
+  r.installer = profiles::InstallerPackages(profile);
+  r.offline = SortedUnique(profile.installer.offline_packages);
   for (const auto& repo : profile.repositories) {
     LockRequest::Repo x;
     x.type = profiles::NameOf(repo.type);
@@ -130,6 +137,8 @@ std::string LockToJson(const Lock& lock) {
             {"repositories", repos},
             {"packages", PackagesJson(lock.packages)}};
   if (!lock.tools.empty()) j["tools"] = PackagesJson(lock.tools);
+  if (!lock.installer.empty()) j["installer"] = PackagesJson(lock.installer);
+  if (!lock.offline.empty()) j["offline"] = PackagesJson(lock.offline);
   return j.dump(2) + "\n";  // nlohmann::json keeps object keys sorted
 }
 
@@ -153,14 +162,20 @@ Result<Lock> ParseLock(const std::string& text, const std::string& origin) {
       lock.request.repositories.push_back({x.at("type").get<std::string>(),
                                            x.at("suite").get<std::string>(),
                                            x.at("components").get<std::vector<std::string>>()});
-    if (r.contains("tools")) lock.request.tools = r.at("tools").get<std::vector<std::string>>();
+    for (auto [key, list] :
+         {std::pair{"tools", &lock.request.tools}, std::pair{"installer", &lock.request.installer},
+          std::pair{"offline", &lock.request.offline}})
+      if (r.contains(key)) *list = r.at(key).get<std::vector<std::string>>();
     for (const auto& x : j.at("repositories"))
       lock.repositories.push_back({x.at("url").get<std::string>(), x.at("suite").get<std::string>(),
                                    x.at("date").get<std::string>(),
                                    x.at("release").get<std::string>(),
                                    x.at("sha256").get<std::string>()});
     lock.packages = ParsePackages(j.at("packages"));
-    if (j.contains("tools")) lock.tools = ParsePackages(j.at("tools"));
+    for (auto [key, list] :
+         {std::pair{"tools", &lock.tools}, std::pair{"installer", &lock.installer},
+          std::pair{"offline", &lock.offline}})
+      if (j.contains(key)) *list = ParsePackages(j.at(key));
     return lock;
   } catch (const json::exception& e) {
     return Error{origin + ": malformed lock file: " + e.what()};
@@ -203,7 +218,10 @@ Status Matches(const Lock& lock, const LockRequest& request) {
   for (auto [field, a, b] :
        {std::tuple{"packages.include", &l.include, &request.include},
         std::tuple{"packages.exclude", &l.exclude, &request.exclude},
-        std::tuple{"tools (for output.formats and boot)", &l.tools, &request.tools}})
+        std::tuple{"tools (for output.formats and boot)", &l.tools, &request.tools},
+        std::tuple{"installer (for installer.type and installer.packages)", &l.installer,
+                   &request.installer},
+        std::tuple{"installer.offline_packages", &l.offline, &request.offline}})
     if (*a != *b) diffs.push_back(std::string(field) + ": " + ListDiff(*a, *b));
   cmp("packages.recommends", l.recommends ? "true" : "false",
       request.recommends ? "true" : "false");

@@ -29,8 +29,10 @@ struct LockRequest {
     std::vector<std::string> components;
     bool operator==(const Repo&) const = default;
   };
-  std::vector<Repo> repositories;  // mirrors are not part of the request: any mirror will do
-  std::vector<std::string> tools;  // the tools tree's packages (profiles::ToolPackages), sorted
+  std::vector<Repo> repositories;      // mirrors are not part of the request: any mirror will do
+  std::vector<std::string> tools;      // the tools tree's packages (profiles::ToolPackages), sorted
+  std::vector<std::string> installer;  // the installer layer's (profiles::InstallerPackages)
+  std::vector<std::string> offline;    // installer.offline_packages, sorted, unique
   bool operator==(const LockRequest&) const = default;
 };
 
@@ -58,11 +60,18 @@ struct Lock {
   std::vector<LockedRepository> repositories;
   std::vector<LockedPackage> packages;  // install order
   std::vector<LockedPackage> tools;     // the tools tree's packages, with their dependencies
+  /// The installer layer on top of the target: what installing request.installer into a system
+  /// of `packages` adds, in install order.
+  std::vector<LockedPackage> installer;
+  /// The installer's offline repository: each of request.offline with what it needs beyond
+  /// `packages` (each solved on its own: they may conflict with each other).
+  std::vector<LockedPackage> offline;
 
   int64_t TotalSize() const;
 };
 
-/// The request a profile makes (include/exclude sorted and made unique).
+/// The request a profile makes (include/exclude sorted and made unique; an installer's target
+/// packages, profiles::InstallerTargetPackages, are part of include).
 LockRequest RequestOf(const profiles::Profile& profile);
 
 /// The lock file of a profile: DIR_OF(profile.source)/NAME.lock.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "base/fd.h"
 #include "base/fs.h"
 
@@ -178,6 +180,59 @@ TEST(LockfileTest, ToolsRoundTripAndMustMatch) {
                            "syslinux-common]"),
             std::string::npos)
       << m.error();
+}
+
+TEST(LockfileTest, InstallerAndOfflineSections) {
+  profiles::Profile p;
+  p.name = "inst";
+  p.source = "/d/inst.yaml";
+  p.distribution = {profiles::Family::kDebian, "bookworm", "amd64"};
+  p.output.formats = {profiles::Format::kTar};
+  p.packages.include = {"linux-image-amd64", "grub2-common"};
+  LockRequest plain = RequestOf(p);
+  EXPECT_TRUE(plain.installer.empty());
+  EXPECT_TRUE(plain.offline.empty());
+  p.installer.type = profiles::InstallerType::kCalamares;
+  p.installer.packages = {"vim"};
+  p.installer.offline_packages = {"grub-pc", "grub-efi-amd64", "grub-pc"};
+  LockRequest req = RequestOf(p);
+  // The installer's target packages join include, sorted and unique.
+  EXPECT_EQ(req.include,
+            (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin", "grub-pc-bin",
+                                      "grub2-common", "initramfs-tools", "linux-image-amd64"}));
+  EXPECT_EQ(req.installer, profiles::InstallerPackages(p));
+  EXPECT_NE(std::find(req.installer.begin(), req.installer.end(), "vim"), req.installer.end());
+  EXPECT_EQ(req.offline, (std::vector<std::string>{"grub-efi-amd64", "grub-pc"}));
+
+  Lock l = Sample();
+  const std::string before = LockToJson(l);
+  EXPECT_EQ(before.find("installer"), std::string::npos);  // absent when empty: old locks stay
+  EXPECT_EQ(before.find("offline"), std::string::npos);
+  l.request.installer = {"calamares"};
+  l.request.offline = {"grub-pc"};
+  l.installer = {{"calamares", "3.2.61-1", "amd64", "http://mirror.invalid/debian/pool/c/c.deb",
+                  std::string(64, 'e'), 1000}};
+  l.offline = {{"grub-pc", "2.06-13", "amd64", "http://mirror.invalid/debian/pool/g/g.deb",
+                std::string(64, 'f'), 200}};
+  auto back = ParseLock(LockToJson(l), "t.lock");
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->request.installer, l.request.installer);
+  EXPECT_EQ(back->request.offline, l.request.offline);
+  ASSERT_EQ(back->installer.size(), 1u);
+  ASSERT_EQ(back->offline.size(), 1u);
+  EXPECT_EQ(back->offline[0].name, "grub-pc");
+  EXPECT_EQ(back->TotalSize(), 2890000 + 1000 + 200);
+  EXPECT_EQ(LockToJson(*back), LockToJson(l));
+  auto m = Matches(Sample(), l.request);
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().find("installer (for installer.type and installer.packages): the profile "
+                           "adds [calamares]"),
+            std::string::npos)
+      << m.error();
+  EXPECT_NE(m.error().find("installer.offline_packages: the profile adds [grub-pc]"),
+            std::string::npos)
+      << m.error();
+  EXPECT_TRUE(Matches(l, l.request));
 }
 
 }  // namespace

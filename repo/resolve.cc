@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "repo/resolve.h"
 
+#include <map>
+#include <set>
+#include <tuple>
+
 #include "base/log.h"
 #include "base/strings.h"
 #include "repo/apt_sources.h"
@@ -37,6 +41,56 @@ Result<std::vector<profiles::Repository>> ConcreteRepositories(const profiles::P
   return out;
 }
 
+// Adds SOLUTION's packages that the target (lock->packages) lacks to OUT, once each; a target
+// package the solution wants in another version is an error naming it.
+Status AddBeyondTarget(const Lock& lock, const Solution& solution, const std::string& what,
+                       std::vector<LockedPackage>* out) {
+  std::map<std::string, const LockedPackage*> target;
+  for (const auto& p : lock.packages) target[p.name] = &p;
+  std::set<std::tuple<std::string, std::string, std::string>> have;
+  for (const auto& p : *out) have.insert({p.name, p.version, p.arch});
+  std::vector<std::string> changed;
+  for (const auto& p : solution.packages) {
+    auto it = target.find(p.name);
+    if (it != target.end()) {
+      if (it->second->version != p.version || it->second->arch != p.arch)
+        changed.push_back(p.name + " " + it->second->version + " (" + it->second->arch + ") -> " +
+                          p.version + " (" + p.arch + ")");
+      continue;
+    }
+    if (have.insert({p.name, p.version, p.arch}).second)
+      out->push_back({p.name, p.version, p.arch, p.url, p.sha256, p.size});
+  }
+  if (!changed.empty())
+    return Error{what + " needs other versions of the target's packages: " + Join(changed, ", ")};
+  return {};
+}
+
+// The lock's installer and offline sections, from the same pool as its packages: each is what
+// installing its request into a system of the target's packages adds.
+Status ResolveInstaller(Pool& pool, const profiles::Profile& profile, Lock* lock) {
+  std::vector<std::string> target;
+  for (const auto& p : lock->packages) target.push_back(p.name);
+  if (!lock->request.installer.empty()) {
+    auto s = pool.Solve({.include = lock->request.installer,
+                         .include_field = "installer.packages",
+                         .keep = target});
+    if (!s) return Error{profile.source + ": the installer's packages: " + s.error()};
+    for (const auto& w : s->warnings) log::Warn(profile.source + ": " + w);
+    if (auto st = AddBeyondTarget(*lock, *s, "the installer layer", &lock->installer); !st)
+      return Error{profile.source + ": " + st.error()};
+  }
+  // One solution per package: alternatives such as grub-pc and grub-efi-amd64 conflict.
+  for (const auto& name : lock->request.offline) {
+    auto s = pool.Solve(
+        {.include = {name}, .include_field = "installer.offline_packages", .keep = target});
+    if (!s) return Error{profile.source + ": " + s.error()};
+    if (auto st = AddBeyondTarget(*lock, *s, "offline package " + name, &lock->offline); !st)
+      return Error{profile.source + ": installer.offline_packages: " + st.error()};
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& options) {
@@ -68,7 +122,8 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
         {md->mirror, md->suite, md->release.date, md->release_url, md->release_sha256});
   }
   // `@group` names a comps group of the rpm-md repositories: its mandatory and default packages.
-  auto include = ExpandGroups(pool, profile.packages.include);
+  // The request's include: the profile's, plus what an installer adds to the target.
+  auto include = ExpandGroups(pool, lock.request.include);
   if (!include) return Error{profile.source + ": packages.include: " + include.error()};
   SolveRequest req{.variant = profile.packages.variant,
                    .include = *include,
@@ -86,12 +141,13 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
     for (auto& p : tools->packages)
       lock.tools.push_back({p.name, p.version, p.arch, p.url, p.sha256, p.size});
   }
+  if (auto st = ResolveInstaller(pool, profile, &lock); !st) return st.take_error();
   return lock;
 }
 
 Result<EnsureResult> FetchPackages(const Lock& lock, const FetchPackagesOptions& options) {
   std::vector<PackageRef> refs;
-  for (const auto* list : {&lock.packages, &lock.tools})
+  for (const auto* list : {&lock.packages, &lock.tools, &lock.installer, &lock.offline})
     for (const auto& p : *list) refs.push_back({p.name + " " + p.version, p.url, p.sha256, p.size});
   NoFetcher none;
   Fetcher* fetcher = options.fetcher ? options.fetcher : &none;

@@ -29,7 +29,9 @@ struct ResolveOptions {
 /// Resolves the profile's request against its repositories (`mirror: auto` is looked up in the
 /// host's apt sources here, so the lock's request keeps "auto"). rpm-md repositories are read
 /// with their comps groups, and "@group" in packages.include stands for a group's mandatory and
-/// default packages.
+/// default packages. With an installer, the lock's `installer` section is what installing
+/// profiles::InstallerPackages into a system of its `packages` adds, and `offline` what each of
+/// installer.offline_packages adds to that system (solved one by one, merged).
 Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& options);
 
 struct FetchPackagesOptions {
@@ -40,7 +42,8 @@ struct FetchPackagesOptions {
 };
 
 /// Makes every package of the lock present in the package cache, verified by sha256 and size;
-/// the paths come back in the lock's (install) order: `packages`, then `tools`.
+/// the paths come back in the lock's (install) order: `packages`, `tools`, `installer`, then
+/// `offline`.
 Result<EnsureResult> FetchPackages(const Lock& lock, const FetchPackagesOptions& options);
 
 }  // namespace imager::repo

@@ -200,5 +200,125 @@ TEST_F(ResolveTest, TamperedPackageIsRejected) {
   EXPECT_NE(got.error().find("sha256 mismatch"), std::string::npos) << got.error();
 }
 
+// An installer profile: the installer layer and the offline repository's packages.
+class InstallerResolveTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::string m = test::MissingTools(); !m.empty()) {
+      missing_ = m;
+      return;
+    }
+    dir_ = *MakeTempDir("/tmp", "imager-resolve-installer-test-");
+    fs::create_directories(dir_ + "/key");
+    key_ = new test::GpgKey(dir_ + "/key", "Imager Fixture Archive <archive@example.invalid>");
+    repo_ = new test::DebRepo(dir_ + "/repo");
+    bool ok = key_->ok();
+    for (const auto& spec : test::StandardSpecs()) ok = ok && repo_->Add(spec);
+    for (const auto& spec : test::InstallerSpecs()) ok = ok && repo_->Add(spec);
+    ready_ = ok && repo_->Publish({}, key_);
+  }
+  static void TearDownTestSuite() {
+    delete key_;
+    delete repo_;
+    if (!dir_.empty()) (void)RemoveTree(dir_);
+  }
+  void SetUp() override {
+    if (!missing_.empty()) GTEST_SKIP() << "missing tools: " << missing_;
+    ASSERT_TRUE(ready_) << "fixture setup failed";
+    t_ = dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(t_);
+    options_ = {.cache_dir = t_ + "/cache", .fetcher = &fetcher_};
+  }
+  profiles::Profile Profile(const Strings& offline) {
+    std::string yaml =
+        "name: fixture\noutput: {formats: [tar]}\n"
+        "distribution: {family: debian, release: testing}\n"
+        "repositories:\n  - {mirror: \"" +
+        repo_->url() + "\", suite: testing, keyring: " + key_->asc() +
+        "}\npackages: {variant: essential}\n";
+    EXPECT_TRUE(WriteFile(t_ + "/fixture.yaml", yaml));
+    auto p = profiles::LoadProfile(t_ + "/fixture.yaml");
+    EXPECT_TRUE(p) << p.error();
+    if (!p) return profiles::Profile();
+    p->installer.type = profiles::InstallerType::kCalamares;
+    p->installer.offline_packages = offline;
+    return *p;
+  }
+  static Strings Names(const std::vector<LockedPackage>& l) {
+    Strings n;
+    for (const auto& p : l) n.push_back(p.name);
+    return n;
+  }
+
+  static inline std::string missing_, dir_;
+  static inline test::GpgKey* key_ = nullptr;
+  static inline test::DebRepo* repo_ = nullptr;
+  static inline bool ready_ = false;
+  std::string t_;
+  test::FakeFetcher fetcher_;
+  ResolveOptions options_;
+};
+
+TEST_F(InstallerResolveTest, InstallerAndOfflineSectionsBeyondTheTarget) {
+  auto lock = Resolve(Profile({"grub-pc", "grub-efi-amd64"}), options_);
+  ASSERT_TRUE(lock) << lock.error();
+  // The target carries what the installed system boots with.
+  Strings target = Names(lock->packages);
+  std::sort(target.begin(), target.end());
+  EXPECT_EQ(target,
+            (Strings{"base-files", "dash", "efibootmgr", "grub-common", "grub-efi-amd64-bin",
+                     "grub-pc-bin", "grub2-common", "initramfs-tools", "libc6"}));
+  // The installer layer: only what the target lacks, in install order (libqt before calamares).
+  Strings installer = Names(lock->installer);
+  EXPECT_EQ(installer.size(), 12u);
+  auto at = [&](const std::string& n) {
+    return std::find(installer.begin(), installer.end(), n) - installer.begin();
+  };
+  EXPECT_LT(at("libqt"), at("calamares"));
+  EXPECT_LT(at("rsync"), at("calamares"));
+  EXPECT_EQ(at("libc6"), static_cast<long>(installer.size()));  // in the target already
+  // Offline: each boot loader solved on its own (they conflict), merged without duplicates.
+  Strings offline = Names(lock->offline);
+  ASSERT_EQ(offline.size(), 4u);
+  // grub-efi-amd64 is solved first (the request is sorted): its dependencies, then itself.
+  EXPECT_EQ(offline[2], "grub-efi-amd64");
+  EXPECT_EQ(offline[3], "grub-pc");  // ucf is already there
+  Strings deps(offline.begin(), offline.begin() + 2);
+  std::sort(deps.begin(), deps.end());
+  EXPECT_EQ(deps, (Strings{"mokutil", "ucf"}));
+  EXPECT_EQ(lock->request.offline, (Strings{"grub-efi-amd64", "grub-pc"}));
+  // The sections are fetched after packages and tools, in this order.
+  auto got = FetchPackages(*lock, {.cache_dir = t_ + "/cache", .fetcher = &fetcher_});
+  ASSERT_TRUE(got) << got.error();
+  size_t n = lock->packages.size() + lock->installer.size() + lock->offline.size();
+  ASSERT_EQ(got->paths.size(), n);
+  EXPECT_EQ(*Sha256File(got->paths[n - 1]), lock->offline.back().sha256);
+  EXPECT_EQ(*Sha256File(got->paths[lock->packages.size()]), lock->installer[0].sha256);
+  // The JSON round trip keeps both sections.
+  auto back = ParseLock(LockToJson(*lock), "x.lock");
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(LockToJson(*back), LockToJson(*lock));
+}
+
+TEST_F(InstallerResolveTest, UnknownOfflinePackageNamesTheField) {
+  auto lock = Resolve(Profile({"grub-pcc"}), options_);
+  ASSERT_FALSE(lock);
+  EXPECT_NE(lock.error().find("unknown package 'grub-pcc' (installer.offline_packages); did you "
+                              "mean grub-pc"),
+            std::string::npos)
+      << lock.error();
+}
+
+TEST_F(InstallerResolveTest, AnUnknownInstallerPackageNamesTheField) {
+  auto p = Profile({});
+  p.installer.packages = {"no-such-thing"};
+  auto lock = Resolve(p, options_);
+  ASSERT_FALSE(lock);
+  EXPECT_NE(lock.error().find("the installer's packages: unknown package 'no-such-thing' "
+                              "(installer.packages)"),
+            std::string::npos)
+      << lock.error();
+}
+
 }  // namespace
 }  // namespace imager::repo

@@ -287,10 +287,13 @@ Result<Solution> Pool::Solve(const SolveRequest& request) {
   std::string variant = profiles::NameOf(request.variant);
   for (const auto& n : VariantNames(request.variant))
     if (!exclude.count(n)) install.emplace(n, "variant " + variant);
+  for (const auto& n : request.keep)
+    if (!exclude.count(n)) install.emplace(n, "the target's packages");
   for (const auto& n : request.include) {
     if (exclude.count(n))
-      problems.push_back("'" + n + "' is both in packages.include and packages.exclude");
-    install[n] = "packages.include";
+      problems.push_back("'" + n + "' is both in " + request.include_field +
+                         " and packages.exclude");
+    install[n] = request.include_field;
   }
   JobList jobs;
   for (const auto& [name, why] : install) {

@@ -36,6 +36,10 @@ struct SolveRequest {
   std::vector<std::string> include;  // package names (or names that packages provide)
   std::vector<std::string> exclude;  // never installed
   bool recommends = false;
+  /// The profile field `include` comes from, for errors ("installer.packages").
+  std::string include_field = "packages.include";
+  /// Installed too, as a system that already has them (a target the request is added to).
+  std::vector<std::string> keep;
 };
 
 struct Solution {

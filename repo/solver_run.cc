@@ -139,7 +139,8 @@ std::string ElementText(Solver* solv, Id p, Id rp, const JobList& jobs) {
     const JobOrigin* o = jobs.OriginAt(rp);
     if (o && o->kind == JobOrigin::kExclude)
       return "remove '" + o->name + "' from packages.exclude";
-    if (o && o->why == "packages.include") return "remove '" + o->name + "' from packages.include";
+    if (o && (o->why == "packages.include" || StartsWith(o->why, "installer.")))
+      return "remove '" + o->name + "' from " + o->why;
     if (o) return "add '" + o->name + "' to packages.exclude (" + o->why + " selects it)";
   }
   return solver_solutionelement2str(solv, p, rp);

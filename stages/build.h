@@ -34,10 +34,11 @@ struct BuildOptions {
   bool offline = false;
   int64_t source_date_epoch = -1;  // >= 0: clamp file times in outputs
   sandbox::IdMap idmap;
-  PackageFiles packages;          // resolved and fetched, when NeedsPackages()
-  PackageFiles tools;             // the tools tree's packages (profiles::ToolPackages), same
-  PackageFiles installer;         // the installer layer's packages (lock section `installer`)
-  PackageFiles offline_packages;  // the medium's offline repository (lock section `offline`)
+  PackageFiles packages;   // resolved and fetched, when NeedsPackages()
+  PackageFiles tools;      // the tools tree's packages (profiles::ToolPackages), same
+  PackageFiles installer;  // the installer layer's packages (the lock's `installer`), same
+  // The offline repository's packages (the lock's `offline`), same (`offline` is --offline).
+  PackageFiles offline_packages;
 };
 
 struct BuildResult {

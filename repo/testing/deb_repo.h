@@ -252,6 +252,34 @@ inline std::vector<DebSpec> StandardSpecs() {
   };
 }
 
+/// What an installer profile needs besides StandardSpecs: the target's boot packages
+/// (profiles::InstallerTargetPackages), the installer layer's (profiles::InstallerPackages) and
+/// the boot loaders grub-pc and grub-efi-amd64, which conflict with each other as in Debian.
+inline std::vector<DebSpec> InstallerSpecs() {
+  std::vector<DebSpec> out = {
+      {"grub-common", "2.06-13", "amd64", "Priority: optional\nDepends: libc6\n"},
+      {"grub2-common", "2.06-13", "amd64", "Priority: optional\nDepends: grub-common\n"},
+      {"grub-pc-bin", "2.06-13", "amd64", "Priority: optional\nDepends: grub-common\n"},
+      {"grub-efi-amd64-bin", "2.06-13", "amd64", "Priority: optional\nDepends: grub-common\n"},
+      {"efibootmgr", "17-2", "amd64", "Priority: optional\n"},
+      {"initramfs-tools", "0.142", "all", "Priority: optional\n"},
+      {"ucf", "3.0043", "all", "Priority: optional\n"},
+      {"mokutil", "0.6.0-2", "amd64", "Priority: optional\n"},
+      {"grub-pc", "2.06-13", "amd64",
+       "Priority: optional\nDepends: grub-pc-bin, grub2-common, ucf\nConflicts: grub-efi-amd64\n"},
+      {"grub-efi-amd64", "2.06-13", "amd64",
+       "Priority: optional\nDepends: grub-efi-amd64-bin, grub2-common, ucf, mokutil\n"
+       "Conflicts: grub-pc\n"},
+      {"libqt", "5.15", "amd64", "Priority: optional\nDepends: libc6\n"},
+      {"calamares", "3.2.61-1", "amd64", "Priority: optional\nDepends: libqt, rsync\n"},
+  };
+  for (const char* n :
+       {"xserver-xorg-core", "xserver-xorg-input-libinput", "xinit", "fonts-dejavu-core", "rsync",
+        "dosfstools", "e2fsprogs", "fdisk", "parted", "mtools"})
+    out.push_back({n, "1.0", "amd64", "Priority: optional\n"});
+  return out;
+}
+
 /// Copies file:// URLs; a missing file fails like an HTTP 404. Verifies nothing, so the code
 /// under test has to. Records every request.
 class FakeFetcher : public Fetcher {

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "stages/offline_repo.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/sha256.h"
+#include "base/strings.h"
+#include "repo/debian.h"
+
+namespace imager::stages {
+namespace {
+
+using profiles::Profile;
+
+// DEST becomes SRC: a hard link when both are on one filesystem (the cache), else a copy.
+Status LinkOrCopy(const std::string& src, const std::string& dest) {
+  if (auto st = MakeDirs(std::filesystem::path(dest).parent_path().string()); !st) return st;
+  ::unlink(dest.c_str());
+  if (::link(src.c_str(), dest.c_str()) == 0) return {};
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return ErrnoError("open " + src);
+  UniqueFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out.valid()) return ErrnoError("create " + dest);
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read " + src);
+    if (n == 0) break;
+    if (!WriteAll(out.get(), buf, static_cast<size_t>(n))) return ErrnoError("write " + dest);
+  }
+  return {};
+}
+
+// The archive path of a package below its repository's URL ("pool/main/g/grub2/x.deb"), or ""
+// when it is not a plain relative path.
+std::string PoolPath(const std::string& url, const std::string& base) {
+  std::string prefix = base;
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  prefix += "/";
+  if (!StartsWith(url, prefix)) return "";
+  std::string rel = url.substr(prefix.size());
+  if (rel.empty() || rel[0] == '/') return "";
+  for (const auto& part : Split(rel, '/'))
+    if (part.empty() || part == "." || part == "..") return "";
+  return rel;
+}
+
+}  // namespace
+
+std::vector<OfflineSource> OfflineSources(const Profile& p) {
+  std::vector<OfflineSource> out;
+  for (const auto& r : p.repositories)
+    if (r.type == profiles::RepoType::kDeb) out.push_back({r.suite, r.components});
+  return out;
+}
+
+std::string OfflineSourcesList(const Profile& p, const std::string& root) {
+  std::string text;
+  for (const auto& s : OfflineSources(p))
+    text += "deb [lang=none] file:" + root + " " + s.suite + " " + Join(s.components, " ") + "\n";
+  return text;
+}
+
+bool WantsOfflineRepo(const Profile& p) {
+  return p.installer.type != profiles::InstallerType::kNone &&
+         !p.installer.offline_packages.empty();
+}
+
+Status WriteOfflineRepo(const Profile& p, const std::string& cache_dir, const PackageFiles& offline,
+                        const std::string& out) {
+  const std::string where = p.source + ": installer.offline_packages";
+  for (const auto& r : p.repositories)
+    if (r.type != profiles::RepoType::kDeb)
+      return Error{where +
+                   ": an offline repository for rpm-md repositories is not implemented "
+                   "yet"};
+  if (offline.paths.size() != offline.packages.size())
+    return Error{where + ": " + std::to_string(offline.packages.size()) + " offline packages but " +
+                 std::to_string(offline.paths.size()) + " fetched files"};
+  if (offline.repositories.size() != p.repositories.size())
+    return Error{where + ": the lock names " + std::to_string(offline.repositories.size()) +
+                 " repositories, the profile " + std::to_string(p.repositories.size()) +
+                 " (run 'imager resolve')"};
+  const std::string tree = out + "/tree";
+  std::set<std::string> suites;
+  for (size_t i = 0; i < p.repositories.size(); ++i) {
+    const profiles::Repository& repo = p.repositories[i];
+    const repo::LockedRepository& locked = offline.repositories[i];
+    if (!suites.insert(repo.suite).second)
+      return Error{where + ": two repositories have suite " + repo.suite +
+                   "; the offline repository has one dists/" + repo.suite};
+    auto md = repo::CachedDebianMetadata(repo, locked.url, p.distribution.arch, locked.release,
+                                         locked.sha256, cache_dir);
+    if (!md) return Error{where + ": " + md.error()};
+    const std::string dists = tree + "/dists/" + repo.suite;
+    std::string release = md->signature_path.empty() ? "/InRelease" : "/Release";
+    if (auto st = LinkOrCopy(md->release_path, dists + release); !st) return st;
+    if (!md->signature_path.empty())
+      if (auto st = LinkOrCopy(md->signature_path, dists + "/Release.gpg"); !st) return st;
+    for (const auto& ix : md->indexes)
+      if (auto st = LinkOrCopy(ix.path, dists + "/" + ix.name); !st) return st;
+  }
+  std::set<std::string> written;
+  for (size_t j = 0; j < offline.packages.size(); ++j) {
+    const repo::LockedPackage& pkg = offline.packages[j];
+    std::string rel;
+    for (const auto& locked : offline.repositories)
+      if (rel.empty()) rel = PoolPath(pkg.url, locked.url);
+    if (rel.empty())
+      return Error{where + ": " + pkg.name + " " + pkg.version + " comes from " + pkg.url +
+                   ", which is not below a locked repository's URL"};
+    if (!written.insert(rel).second) continue;
+    auto sha = Sha256File(offline.paths[j]);
+    if (!sha) return sha.take_error();
+    if (*sha != pkg.sha256)
+      return Error{where + ": " + offline.paths[j] + " (" + pkg.name + " " + pkg.version +
+                   ") has sha256 " + *sha + ", the lock says " + pkg.sha256};
+    if (auto st = LinkOrCopy(offline.paths[j], tree + "/" + rel); !st) return st;
+  }
+  return {};
+}
+
+Stage OfflineRepoStage(const Profile& p, const BuildOptions& o) {
+  Stage s;
+  s.name = "offline-repo";
+  s.output = OutputKind::kArtifact;
+  for (const auto& r : o.offline_packages.repositories)
+    s.inputs.push_back(KeyInput::Value("release " + r.release, r.sha256));
+  for (const auto& pkg : o.offline_packages.packages)
+    s.inputs.push_back(
+        KeyInput::Value("package " + pkg.name + " " + pkg.version + " " + pkg.arch, pkg.sha256));
+  s.inputs.push_back(KeyInput::Value("sources", OfflineSourcesList(p, "/")));
+  s.run = [p, cache_dir = o.cache_dir, offline = o.offline_packages](StageContext& ctx) -> Status {
+    ctx.log("offline repository: " + std::to_string(offline.packages.size()) + " packages");
+    return WriteOfflineRepo(p, cache_dir, offline, ctx.output_dir());
+  };
+  return s;
+}
+
+}  // namespace imager::stages
