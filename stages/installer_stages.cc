@@ -8,6 +8,8 @@
 
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "base/strings.h"
+#include "stages/offline_repo.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
@@ -83,6 +85,13 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o,
   // With toram the booter releases the medium and keeps copies of the images in RAM.
   paths.target_image = p.boot.toram ? std::string(kMediumRamCopy) + "/0.squashfs"
                                     : std::string(kMediumMountPoint) + medium->images.front().path;
+  if (WantsOfflineRepo(p)) {
+    auto sources = OfflineSources(p);
+    if (!sources.empty()) {
+      paths.offline_suite = sources.front().suite;
+      paths.offline_components = Join(sources.front().components, " ");
+    }
+  }
   auto files = installer::CalamaresFiles(p, paths);
   if (!files) return Error{p.Where("installer").ToString() + ": installer: " + files.error()};
 
@@ -100,6 +109,11 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o,
     pipeline->Add(ImageFileStage(o, {layer},
                                  {stage, p.name + file, "write-squashfs", /*overlay_layer=*/true}));
     medium->images.push_back({stage, p.name + file, path});
+  }
+  // The offline repository at the medium's root, like a Debian CD's dists/ and pool/.
+  if (WantsOfflineRepo(p)) {
+    pipeline->Add(OfflineRepoStage(p, o));
+    medium->trees.push_back("offline-repo");
   }
   return {};
 }
