@@ -96,8 +96,8 @@ std::string WelcomeConf() {
          "showSupportUrl: false\nshowKnownIssuesUrl: false\nshowReleaseNotesUrl: false\n"
          "showDonateUrl: false\n"
          "requirements:\n  requiredStorage: 4.0\n  requiredRam: 1.0\n"
-         "  check: [storage, ram, root, screen]\n  required: [storage, ram]\n"
-         "geoip:\n  style: none\n";
+         "  internetCheckUrl: http://deb.debian.org\n"
+         "  check: [storage, ram, root, screen]\n  required: [storage, ram]\n";
 }
 
 std::string LocaleConf(const Profile& p) {
@@ -106,7 +106,7 @@ std::string LocaleConf(const Profile& p) {
   size_t slash = tz.find('/');
   if (slash != std::string::npos && !StartsWith(tz, "Etc/"))
     s += "region: " + Quote(tz.substr(0, slash)) + "\nzone: " + Quote(tz.substr(slash + 1)) + "\n";
-  return s + "geoip:\n  style: none\n";
+  return s;
 }
 
 std::string PartitionConf(const Profile& p) {
@@ -403,6 +403,43 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const Profile& p, const Calama
   std::sort(out.begin(), out.end(),
             [](const GeneratedFile& a, const GeneratedFile& b) { return a.path < b.path; });
   return out;
+}
+
+std::vector<std::string> CalamaresCheckArgv(int timeout_seconds) {
+  const std::string script =
+      "log=/tmp/imager-calamares-check.log\n"
+      "HOME=/root LANG=C.UTF-8 XDG_RUNTIME_DIR=/tmp QT_QPA_PLATFORM=offscreen "
+      "/usr/bin/calamares -d >\"$log\" 2>&1 &\n"
+      "pid=$!\n"
+      "i=0\n"
+      "while kill -0 $pid 2>/dev/null && [ $i -lt " +
+      std::to_string(timeout_seconds * 5) +
+      " ]; do\n"
+      "  if grep -qE 'STARTUP: (Window now visible|failed modules)|FATAL' \"$log\"; then\n"
+      "    sleep 1; break\n"
+      "  fi\n"
+      "  sleep 0.2; i=$((i + 1))\n"
+      "done\n"
+      "kill $pid 2>/dev/null; wait $pid 2>/dev/null\n"
+      "cat \"$log\"\n";
+  return {"/bin/sh", "-c", script};
+}
+
+Status CheckCalamaresLog(const std::string& log) {
+  // Calamares' own error lines ("ERROR: Module "x" not found in module search paths.", "ERROR:
+  // YAML parser error ..."), and the fatal ones it exits with.
+  std::vector<std::string> problems;
+  for (const auto& line : Split(log, '\n')) {
+    std::string text(Trim(line));
+    if (StartsWith(text, "ERROR:") || text.find("FATAL") != std::string::npos)
+      problems.push_back(text);
+  }
+  if (!problems.empty()) return Error{"calamares check: " + Join(problems, "; ")};
+  if (log.find("STARTUP: Window now visible") == std::string::npos)
+    return Error{
+        "calamares check: Calamares did not get as far as its main window (no "
+        "'STARTUP: Window now visible' in its log)"};
+  return {};
 }
 
 Status WriteFiles(const std::vector<GeneratedFile>& files, const std::string& root) {

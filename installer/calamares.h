@@ -43,6 +43,16 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const profiles::Profile& profi
 /// an existing file is replaced.
 Status WriteFiles(const std::vector<GeneratedFile>& files, const std::string& root);
 
+/// A command for the installer layer's sandbox (no X, no network) that starts Calamares on Qt's
+/// offscreen platform, waits until it has loaded settings, branding and every module of the
+/// sequence or has failed (at most `timeout_seconds`), stops it and prints its debug log.
+std::vector<std::string> CalamaresCheckArgv(int timeout_seconds = 90);
+
+/// Judges the log that CalamaresCheckArgv printed: an error naming every module that failed to
+/// load, a fatal branding or settings problem, a module configuration that is not valid YAML or
+/// not found, or a start that did not get as far as the main window.
+Status CheckCalamaresLog(const std::string& log);
+
 /// The settings.conf sequence the profile asks for (calamares.show / calamares.exec, or the
 /// default), with the offline repository's helper instances around `packages` when `offline`.
 struct CalamaresSequence {

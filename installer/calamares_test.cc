@@ -131,6 +131,7 @@ TEST_F(CalamaresTest, ModulesFollowTheProfileAndThePaths) {
             std::string::npos);
   const std::string& welcome = files["/etc/calamares/modules/welcome.conf"].content;
   EXPECT_NE(welcome.find("  required: [storage, ram]\n"), std::string::npos);
+  EXPECT_EQ(welcome.find("geoip"), std::string::npos);
   EXPECT_NE(
       files["/etc/calamares/modules/bootloader.conf"].content.find("efiBootLoader: \"grub\"\n"),
       std::string::npos);
@@ -225,6 +226,63 @@ TEST_F(CalamaresTest, WriteFilesMakesTheTree) {
   auto settings = ReadFile(dir_ + "/etc/calamares/settings.conf");
   ASSERT_TRUE(settings);
   EXPECT_NE(settings->find("sequence:"), std::string::npos);
+}
+
+// Excerpts of `calamares -d` logs (3.2.61, offscreen) with this module's configuration: as
+// generated, with partition.conf broken, and with a misspelt module in the sequence.
+constexpr const char* kGoodLog = R"(16:32:39 [6]: void CalamaresApplication::initViewSteps()
+    STARTUP: loadModules for all modules done 
+16:32:39 [6]: void Calamares::ModuleManager::checkRequirements()
+    Checking module requirements .. 
+16:32:39 [6]: void CalamaresApplication::initViewSteps()
+    STARTUP: Window now visible and ProgressTreeView populated 
+    .. 8 view steps loaded. 
+)";
+constexpr const char* kBrokenYamlLog = R"(16:32:39 [1]: void Calamares::ModuleManager::loadModules()
+    ERROR: YAML parser error  yaml-cpp: error at line 3, column 6: end of sequence flow not found 
+16:32:39 [1]: void Calamares::ModuleManager::loadModules()
+    ERROR: Module "partition@partition" cannot be created from descriptor "partition.conf" 
+16:32:40 [1]: void CalamaresApplication::initFailed(const QStringList&)
+    ERROR: STARTUP: failed modules are ("partition@partition", "bootloader@bootloader") 
+)";
+
+TEST_F(CalamaresTest, CheckLogAcceptsAStartThatReachedTheWindow) {
+  EXPECT_TRUE(CheckCalamaresLog(kGoodLog));
+}
+
+TEST_F(CalamaresTest, CheckLogNamesEveryErrorOfABrokenConfiguration) {
+  auto st = CheckCalamaresLog(kBrokenYamlLog);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error(),
+            "calamares check: ERROR: YAML parser error  yaml-cpp: error at line 3, column 6: end "
+            "of sequence flow not found; ERROR: Module \"partition@partition\" cannot be created "
+            "from descriptor \"partition.conf\"; ERROR: STARTUP: failed modules are "
+            "(\"partition@partition\", \"bootloader@bootloader\")");
+  auto unknown = CheckCalamaresLog(std::string(kGoodLog) +
+                                   "    ERROR: Module \"hwclok@hwclok\" not found in module "
+                                   "search paths. \n");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("hwclok"), std::string::npos);
+  auto fatal = CheckCalamaresLog(
+      "    ERROR: FATAL in \"/etc/calamares/branding/x/branding.desc\" Image file "
+      "/etc/calamares/branding/x/logo.png does not exist.\n");
+  ASSERT_FALSE(fatal);
+  EXPECT_NE(fatal.error().find("logo.png does not exist"), std::string::npos);
+}
+
+TEST_F(CalamaresTest, CheckLogWantsTheMainWindow) {
+  auto st = CheckCalamaresLog("    .. STARTUP: initSettings, initQmlPath, initBranding done\n");
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().find("did not get as far as its main window"), std::string::npos);
+}
+
+TEST_F(CalamaresTest, CheckArgvRunsCalamaresOffscreenAndStopsIt) {
+  auto argv = CalamaresCheckArgv(30);
+  ASSERT_EQ(argv.size(), 3u);
+  EXPECT_EQ(argv[0], "/bin/sh");
+  EXPECT_NE(argv[2].find("QT_QPA_PLATFORM=offscreen /usr/bin/calamares -d"), std::string::npos);
+  EXPECT_NE(argv[2].find("[ $i -lt 150 ]"), std::string::npos);
+  EXPECT_NE(argv[2].find("kill $pid"), std::string::npos);
 }
 
 }  // namespace
