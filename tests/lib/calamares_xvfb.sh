@@ -29,12 +29,15 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/calamares-xvfb.XXXXXX")
 log=${CALAMARES_LOG:-$work/calamares.log}
 xvfb_pid="" cal_pid=""
 cleanup() {
-  [ -n "$cal_pid" ] && kill "$cal_pid" 2>/dev/null && wait "$cal_pid" 2>/dev/null
-  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null
+  local rc=$?
+  [ -n "$cal_pid" ] && kill "$cal_pid" 2>/dev/null && wait "$cal_pid" 2>/dev/null || true
+  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null || true
   # The upper holds files of the sandbox's ids: remove it from inside the mapping.
-  "$IMAGER" run --bind "$work:/w" -- /bin/sh -c 'rm -rf /w/upper' >/dev/null 2>&1 || true
+  "$IMAGER" run --lower "${lowers[0]}" --bind "$work:/w" -- /bin/rm -rf /w/upper >/dev/null 2>&1 ||
+    true
   chmod -R u+rwX "$work" 2>/dev/null || true
   rm -rf "$work"
+  exit "$rc"
 }
 trap cleanup EXIT
 
@@ -59,20 +62,21 @@ done
 [ -S "/tmp/.X11-unix/X$display" ] || { cat "$work/xvfb.log" >&2; fail "Xvfb :$display did not start"; }
 
 # Calamares as the sandbox's root (uid 0 of the user namespace), the X socket bound in, no
-# network; -d logs to stderr as well as to ~/.cache/calamares/session.log.
+# network, in its own session (imager passes a signal on to its process group); -d logs to
+# stderr as well as to ~/.cache/calamares/session.log.
 mkdir -p "$work/upper"
 lower_args=()
 for l in "${lowers[@]}"; do lower_args+=(--lower "$l"); done
-"$IMAGER" run "${lower_args[@]}" --upper "$work/upper" \
+setsid "$IMAGER" run "${lower_args[@]}" --upper "$work/upper" \
   --bind "/tmp/.X11-unix:/tmp/.X11-unix" \
   --setenv "DISPLAY=:$display" --setenv HOME=/root --setenv LANG=C.UTF-8 \
   --setenv QT_QPA_PLATFORM=xcb --setenv XDG_RUNTIME_DIR=/tmp \
   -- /usr/bin/calamares -d >"$log" 2>&1 &
 cal_pid=$!
 
-# Failures Calamares reports while it keeps running (a module that does not load gets an
-# error page; bad branding exits).
-bad='FATAL|STARTUP: failed modules|loading FAILED|Bad module configuration|No config file for|not found in module search paths|before it in sequence|Cowardly refusing|invalid settings|Cannot read settings'
+# Failures Calamares reports while it keeps running: its error lines (a module that does not
+# load gets an error page instead of its own) and fatal ones (bad branding exits).
+bad='ERROR:|FATAL'
 window=""
 for _ in $(seq $((timeout * 2))); do
   if ! kill -0 "$cal_pid" 2>/dev/null; then
@@ -83,9 +87,13 @@ for _ in $(seq $((timeout * 2))); do
   if grep -qE "$bad" "$log"; then
     fail "Calamares reported: $(grep -m1 -E "$bad" "$log")"
   fi
-  # Calamares says its window is visible (every module loaded); the window is mapped.
-  window=$(xwininfo -display ":$display" -root -children 2>/dev/null |
-    grep -E '^ +0x[0-9a-f]+ "' | grep -v '"Xvfb' | head -n 1 || true)
+  # Calamares says its window is visible (every module loaded), and a window of at least
+  # 400x300 (not Qt's 1x1 leader) is on the screen.
+  window=$(xwininfo -display ":$display" -root -tree 2>/dev/null |
+    awk 'match($0, / [0-9]+x[0-9]+\+/) {
+           split(substr($0, RSTART + 1, RLENGTH - 2), wh, "x")
+           if (wh[1] >= 400 && wh[2] >= 300) { print; exit }
+         }' || true)
   if [ -n "$window" ] && grep -q 'STARTUP: Window now visible' "$log"; then break; fi
   window=""
   sleep 0.5
