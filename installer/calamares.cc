@@ -429,10 +429,17 @@ Status CheckCalamaresLog(const std::string& log) {
   // Calamares' own error lines ("ERROR: Module "x" not found in module search paths.", "ERROR:
   // YAML parser error ..."), and the fatal ones it exits with.
   std::vector<std::string> problems;
+  bool in_problem = false;
   for (const auto& line : Split(log, '\n')) {
     std::string text(Trim(line));
-    if (StartsWith(text, "ERROR:") || text.find("FATAL") != std::string::npos)
+    if (StartsWith(text, "ERROR:") || text.find("FATAL") != std::string::npos) {
       problems.push_back(text);
+      in_problem = true;
+    } else if (in_problem && StartsWith(line, "     ") && !text.empty()) {
+      problems.back() += " " + text;  // the message's continuation line
+    } else {
+      in_problem = false;
+    }
   }
   if (!problems.empty()) return Error{"calamares check: " + Join(problems, "; ")};
   if (log.find("STARTUP: Window now visible") == std::string::npos)

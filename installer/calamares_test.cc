@@ -264,9 +264,15 @@ TEST_F(CalamaresTest, CheckLogNamesEveryErrorOfABrokenConfiguration) {
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().find("hwclok"), std::string::npos);
   auto fatal = CheckCalamaresLog(
-      "    ERROR: FATAL in \"/etc/calamares/branding/x/branding.desc\" Image file "
-      "/etc/calamares/branding/x/logo.png does not exist.\n");
+      "16:37:59 [1]: void bail(const QString&, const QString&)\n"
+      "    ERROR: FATAL in \"/etc/calamares/branding/x/branding.desc\" \n"
+      "     Slideshow file /etc/calamares/branding/x/logo.png does not exist.\n"
+      "16:38:00 [6]: next\n"
+      "     not a continuation\n");
   ASSERT_FALSE(fatal);
+  EXPECT_EQ(fatal.error(),
+            "calamares check: ERROR: FATAL in \"/etc/calamares/branding/x/branding.desc\" "
+            "Slideshow file /etc/calamares/branding/x/logo.png does not exist.");
   EXPECT_NE(fatal.error().find("logo.png does not exist"), std::string::npos);
 }
 
