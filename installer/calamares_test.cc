@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -223,6 +224,9 @@ TEST_F(CalamaresTest, WriteFilesMakesTheTree) {
   EXPECT_EQ(st.st_mode & 07777, 0755u);
   auto link = fs::read_symlink(dir_ + "/etc/systemd/system/default.target");
   EXPECT_EQ(link.string(), "/lib/systemd/system/graphical.target");
+  // The generated shell scripts parse.
+  for (const char* script : {"/usr/lib/imager/offline-repo", "/usr/lib/imager/calamares-session"})
+    EXPECT_EQ(std::system(("/bin/sh -n " + dir_ + script).c_str()), 0) << script;
   auto settings = ReadFile(dir_ + "/etc/calamares/settings.conf");
   ASSERT_TRUE(settings);
   EXPECT_NE(settings->find("sequence:"), std::string::npos);

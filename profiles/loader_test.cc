@@ -358,7 +358,7 @@ TEST_F(LoaderTest, CalamaresInstallerChecks) {
   Write("ana.yaml", std::string(kMinimal) +
                         "packages: {include: [linux-image-amd64]}\ninstaller: {type: anaconda}\n");
   EXPECT_EQ(LoadError("ana.yaml"),
-            dir_ + "/ana.yaml:7:20: installer.type: anaconda installs rpm distributions; a " +
+            dir_ + "/ana.yaml:7:19: installer.type: anaconda installs rpm distributions; a " +
                 "debian profile's installer is calamares (allowed: none, calamares)");
 
   Write("ok.yaml", std::string(kMinimal) + R"(packages: {include: [linux-image-amd64]}

@@ -407,7 +407,9 @@ void CheckCalamaresSequence(Checker& c, const Field& list, const std::vector<std
     auto it = std::find_if(CalamaresModules().begin(), CalamaresModules().end(),
                            [&](const auto& m) { return m.first == items[i]; });
     if (it == CalamaresModules().end()) {
-      std::string hint = ClosestMatch(items[i], names);
+      // Debian boots with systemd: its services module is the one meant by "services".
+      std::string hint =
+          items[i] == "services" ? "services-systemd" : ClosestMatch(items[i], names);
       c.Fail(item.node->loc, item.path,
              "unknown Calamares module '" + items[i] + "'" +
                  (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
