@@ -32,9 +32,10 @@ cleanup() {
   local rc=$?
   [ -n "$cal_pid" ] && kill "$cal_pid" 2>/dev/null && wait "$cal_pid" 2>/dev/null || true
   [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null || true
-  # The upper holds files of the sandbox's ids: remove it from inside the mapping.
-  "$IMAGER" run --lower "${lowers[0]}" --bind "$work:/w" -- /bin/rm -rf /w/upper >/dev/null 2>&1 ||
-    true
+  # The upper holds files of the sandbox's ids: remove it from inside the mapping (bound on
+  # /mnt, which the read-only lower has).
+  "$IMAGER" run --lower "${lowers[0]}" --bind "$work:/mnt" -- /bin/rm -rf /mnt/upper \
+    >/dev/null 2>&1 || true
   chmod -R u+rwX "$work" 2>/dev/null || true
   rm -rf "$work"
   exit "$rc"
