@@ -83,7 +83,7 @@ TEST_F(CalamaresTest, DefaultSequenceWrapsPackagesInTheOfflineHelpers) {
   const GeneratedFile& helper = files["/usr/lib/imager/offline-repo"];
   EXPECT_EQ(helper.mode, 0755u);
   EXPECT_NE(helper.content.find("mount --bind '/run/imager/medium' \"$mnt\""), std::string::npos);
-  EXPECT_NE(helper.content.find("echo 'deb file:/media/imager-offline bookworm main'"),
+  EXPECT_NE(helper.content.find("echo 'deb [lang=none] file:/media/imager-offline bookworm main'"),
             std::string::npos);
   EXPECT_EQ(helper.content.find("trusted"), std::string::npos);
 }
