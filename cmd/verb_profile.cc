@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// imager profile: check, show and list build profiles.
+// imager profile: check, show and list build profiles; write an installer's generated files.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
+#include "installer/calamares.h"
 #include "profiles/catalog.h"
 #include "profiles/loader.h"
 
@@ -19,6 +20,8 @@ namespace {
 struct ProfileOptions {
   std::string file;
   bool json = false;
+  std::string dir;
+  installer::CalamaresPaths paths;
 };
 
 std::vector<std::string> ShippedDirs() {
@@ -66,6 +69,19 @@ int Show(const ProfileOptions& o) {
   return kExitOk;
 }
 
+int InstallerFiles(const ProfileOptions& o) {
+  auto p = Load(o.file);
+  if (!p) return kExitFailed;
+  auto files = installer::CalamaresFiles(*p, o.paths);
+  Status st = files ? installer::WriteFiles(*files, o.dir) : Status(files.take_error());
+  if (!st) {
+    log::Err(st.error());
+    return kExitFailed;
+  }
+  for (const auto& f : *files) std::cout << f.path << "\n";
+  return kExitOk;
+}
+
 int List() {
   auto dirs = ShippedDirs();
   if (dirs.empty()) {
@@ -85,7 +101,7 @@ int List() {
 
 // `imager profile` alone, or with a word that is not a subcommand.
 int Usage(const std::vector<std::string>& extra) {
-  std::vector<std::string> names = {"check", "show", "list"};
+  std::vector<std::string> names = {"check", "show", "list", "installer-files"};
   if (extra.empty()) {
     log::Err("profile: which one? " + Join(names, ", ") + " (see 'imager profile --help')");
   } else {
@@ -122,6 +138,15 @@ Example:
   imager profile list
   imager -v profile list      # with their files)";
 
+constexpr const char* kInstallerFilesHelp = R"(
+Writes what the build puts into an installer image's installer layer besides its packages
+(/etc/calamares, the live session's systemd unit, the offline repository helper) into DIR, as
+if DIR were /, and prints their paths. For inspecting the configuration, or running Calamares
+on it by hand (tests/lib/calamares_xvfb.sh).
+
+Example:
+  imager profile installer-files my-installer.yaml /tmp/files --offline-suite bookworm)";
+
 }  // namespace
 
 Action SetupProfile(CLI::App* app, const GlobalOptions*) {
@@ -137,12 +162,22 @@ Action SetupProfile(CLI::App* app, const GlobalOptions*) {
   show->footer(kShowHelp);
   CLI::App* list = app->add_subcommand("list", "List the shipped profiles");
   list->footer(kListHelp);
+  CLI::App* files =
+      app->add_subcommand("installer-files", "Write the installer layer's generated files to DIR");
+  files->add_option("file", o->file, "Profile file (or a shipped profile's name)")->required();
+  files->add_option("dir", o->dir, "Directory that stands for the live system's /")->required();
+  files->add_option("--offline-suite", o->paths.offline_suite,
+                    "Suite of the medium's offline repository (default: none)");
+  files->add_option("--medium", o->paths.medium, "Where the live system mounts the medium");
+  files->add_option("--target-image", o->paths.target_image, "The target's squashfs image");
+  files->footer(kInstallerFilesHelp);
   app->allow_extras();  // after the subcommands, which would inherit it: a typo gets a hint
-  return [o, app, check, show, list] {
+  return [o, app, check, show, list, files] {
     if (!app->remaining().empty()) return Usage(app->remaining());
     if (check->parsed()) return Check(*o);
     if (show->parsed()) return Show(*o);
     if (list->parsed()) return List();
+    if (files->parsed()) return InstallerFiles(*o);
     return Usage({});
   };
 }

@@ -108,7 +108,7 @@ distribution: {family: debian, release: bookworm, arch: arm64}
 repositories:
   - {type: deb, mirror: "http://mirror.example/debian/", suite: bookworm,
      components: [main, contrib], keyring: k.asc}
-packages: {variant: important, include: [a, b], exclude: [c], recommends: true}
+packages: {variant: important, include: [a, linux-image-arm64], exclude: [c], recommends: true}
 base: {tar: base.tar}
 rootfs:
   hostname: box.example
@@ -296,6 +296,89 @@ boot: {bios: false, uefi: false, serial: com1}
   EXPECT_EQ(LoadError("none.yaml"), dir_ + "/none.yaml:6:7: base: unknown value 'nothing' " +
                                         "(allowed: none, {tar: PATH}, {oci: PATH[:TAG]})");
 }
+TEST_F(LoaderTest, CalamaresInstallerChecks) {
+  Write("logo.png", "");
+  Write("notes.txt", "");
+  const std::string head = std::string(kMinimal) + "packages: {include: [systemd-sysv]}\n";
+  Write("cal.yaml", head + R"(installer:
+  type: calamares
+  branding: {logo: nologo.png, slideshow: notes.txt}
+  calamares:
+    filesystem: ext3
+    show: [welcome, unpackfs, partiton]
+    exec: [partition, services, shellprocess@x]
+)");
+  std::string f = dir_ + "/cal.yaml";
+  EXPECT_EQ(
+      LoadError("cal.yaml"),
+      f + ":8:9: installer.type: an installer installs the image's kernel, but " +
+          "packages.include has none (add e.g. linux-image-amd64)\n" + f +
+          ":9:20: installer.branding.logo: '" + dir_ + "/nologo.png' does not exist (paths are " +
+          "relative to the profile's file)\n" + f + ":9:43: installer.branding.slideshow: '" +
+          dir_ + "/notes.txt' is neither a QML " +
+          "slideshow nor an image (allowed: .qml, .png, .svg, .jpg)\n" + f +
+          ":11:17: installer.calamares.filesystem: unknown value 'ext3'; did you mean 'ext4'? " +
+          "(allowed: ext4, xfs, btrfs)\n" + f +
+          ":12:21: installer.calamares.show[1]: 'unpackfs' is a job module, not a page; list it " +
+          "in calamares.exec\n" + f +
+          ":12:31: installer.calamares.show[2]: unknown Calamares module 'partiton'; did you " +
+          "mean 'partition'? (allowed: the modules of Debian's calamares 3.2.61: bootloader, " +
+          "contextualprocess, displaymanager, dracut, dracutlukscfg, dummycpp, dummyprocess, " +
+          "dummypython, finished, finishedq, fsresizer, fstab, grubcfg, hostinfo, hwclock, " +
+          "initcpio, initcpiocfg, initramfs, initramfscfg, interactiveterminal, keyboard, " +
+          "keyboardq, license, locale, localecfg, localeq, luksbootkeyfile, " +
+          "luksopenswaphookcfg, machineid, mkinitfs, mount, netinstall, networkcfg, notesqml, " +
+          "oemid, openrcdmcryptcfg, packagechooser, packagechooserq, packages, partition, " +
+          "plasmalnf, plymouthcfg, preservefiles, rawfs, removeuser, services-openrc, " +
+          "services-systemd, shellprocess, summary, summaryq, tracking, umount, unpackfs, " +
+          "users, usersq, webview, welcome, welcomeq, zfs)\n" + f +
+          ":13:23: installer.calamares.exec[1]: unknown Calamares module 'services'; did you " +
+          "mean 'services-systemd'? (allowed: the modules of Debian's calamares 3.2.61: " +
+          "bootloader, contextualprocess, displaymanager, dracut, dracutlukscfg, dummycpp, " +
+          "dummyprocess, dummypython, finished, finishedq, fsresizer, fstab, grubcfg, hostinfo, " +
+          "hwclock, initcpio, initcpiocfg, initramfs, initramfscfg, interactiveterminal, " +
+          "keyboard, keyboardq, license, locale, localecfg, localeq, luksbootkeyfile, " +
+          "luksopenswaphookcfg, machineid, mkinitfs, mount, netinstall, networkcfg, notesqml, " +
+          "oemid, openrcdmcryptcfg, packagechooser, packagechooserq, packages, partition, " +
+          "plasmalnf, plymouthcfg, preservefiles, rawfs, removeuser, services-openrc, " +
+          "services-systemd, shellprocess, summary, summaryq, tracking, umount, unpackfs, " +
+          "users, usersq, webview, welcome, welcomeq, zfs)\n" + f +
+          ":13:33: installer.calamares.exec[2]: unknown Calamares module 'shellprocess@x'; did " +
+          "you mean 'shellprocess'? (allowed: the modules of Debian's calamares 3.2.61: " +
+          "bootloader, contextualprocess, displaymanager, dracut, dracutlukscfg, dummycpp, " +
+          "dummyprocess, dummypython, finished, finishedq, fsresizer, fstab, grubcfg, hostinfo, " +
+          "hwclock, initcpio, initcpiocfg, initramfs, initramfscfg, interactiveterminal, " +
+          "keyboard, keyboardq, license, locale, localecfg, localeq, luksbootkeyfile, " +
+          "luksopenswaphookcfg, machineid, mkinitfs, mount, netinstall, networkcfg, notesqml, " +
+          "oemid, openrcdmcryptcfg, packagechooser, packagechooserq, packages, partition, " +
+          "plasmalnf, plymouthcfg, preservefiles, rawfs, removeuser, services-openrc, " +
+          "services-systemd, shellprocess, summary, summaryq, tracking, umount, unpackfs, " +
+          "users, usersq, webview, welcome, welcomeq, zfs)");
+
+  Write("ana.yaml", std::string(kMinimal) +
+                        "packages: {include: [linux-image-amd64]}\ninstaller: {type: anaconda}\n");
+  EXPECT_EQ(LoadError("ana.yaml"),
+            dir_ + "/ana.yaml:7:19: installer.type: anaconda installs rpm distributions; a " +
+                "debian profile's installer is calamares (allowed: none, calamares)");
+
+  Write("ok.yaml", std::string(kMinimal) + R"(packages: {include: [linux-image-amd64]}
+installer:
+  type: calamares
+  branding: {logo: logo.png}
+  calamares: {filesystem: btrfs, show: [welcome, partition], exec: [partition, unpackfs]}
+)");
+  auto p = LoadProfile(dir_ + "/ok.yaml");
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->installer.calamares.filesystem, "btrfs");
+  EXPECT_EQ(p->installer.calamares.exec, (std::vector<std::string>{"partition", "unpackfs"}));
+  EXPECT_EQ(p->installer.branding.logo, dir_ + "/logo.png");
+  // A base image may carry the kernel: no package check then.
+  Write("base.tar", "");
+  Write("based.yaml",
+        std::string(kMinimal) + "base: {tar: base.tar}\ninstaller: {type: calamares}\n");
+  EXPECT_TRUE(LoadProfile(dir_ + "/based.yaml"));
+}
+
 TEST_F(LoaderTest, VolumeIdAtMost32OfUpperDigitsUnderscore) {
   Write("vol.yaml", std::string(kMinimal) + "output: {volume_id: " + std::string(33, 'A') + "}\n");
   EXPECT_EQ(LoadError("vol.yaml"), dir_ + "/vol.yaml:6:21: output.volume_id: '" +

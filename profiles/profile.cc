@@ -249,11 +249,15 @@ std::vector<std::string> ToolPackages(const Profile& p) {
 std::vector<std::string> InstallerPackages(const Profile& p) {
   if (p.installer.type != InstallerType::kCalamares || p.distribution.family != Family::kDebian)
     return {};
-  // Calamares, an X server and xinit for its session (no desktop), fonts, and what its
-  // modules run: rsync (unpackfs), the partitioning tools kpmcore calls.
+  // Calamares, an X server (modesetting is built in; fbdev for firmware framebuffers such as
+  // efifb) and xinit for its session (no desktop), fonts, and what its
+  // modules run: rsync (unpackfs), the partitioning tools kpmcore calls, the D-Bus system bus
+  // and polkit that kpmcore's helper for those tools needs, and the locale list of the locale
+  // page (locales). A QML slideshow needs Qt Quick's QML module.
   std::vector<std::string> out = {"calamares",
                                   "xserver-xorg-core",
                                   "xserver-xorg-input-libinput",
+                                  "xserver-xorg-video-fbdev",
                                   "xinit",
                                   "fonts-dejavu-core",
                                   "rsync",
@@ -261,7 +265,13 @@ std::vector<std::string> InstallerPackages(const Profile& p) {
                                   "e2fsprogs",
                                   "fdisk",
                                   "parted",
-                                  "mtools"};
+                                  "mtools",
+                                  "dbus",
+                                  "polkitd",
+                                  "locales"};
+  const std::string& show = p.installer.branding.slideshow;
+  if (show.size() > 4 && show.compare(show.size() - 4, 4, ".qml") == 0)
+    out.push_back("qml-module-qtquick2");
   out.insert(out.end(), p.installer.packages.begin(), p.installer.packages.end());
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

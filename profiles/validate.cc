@@ -331,10 +331,175 @@ void ReadRootfs(Checker& c, const Field& top, Rootfs* r) {
   c.String(c.Get(f, "timezone"), &r->timezone);
 }
 
-void ReadInstaller(Checker& c, const Field& top, Installer* in) {
+// The modules of Debian 12's calamares package (3.2.61): /usr/lib/x86_64-linux-gnu/calamares/
+// modules/*/module.desc, with whether each is a view module (a page; it may also run jobs).
+const std::vector<std::pair<std::string, bool>>& CalamaresModules() {
+  static const std::vector<std::pair<std::string, bool>> kModules = {{"bootloader", false},
+                                                                     {"contextualprocess", false},
+                                                                     {"displaymanager", false},
+                                                                     {"dracut", false},
+                                                                     {"dracutlukscfg", false},
+                                                                     {"dummycpp", false},
+                                                                     {"dummyprocess", false},
+                                                                     {"dummypython", false},
+                                                                     {"finished", true},
+                                                                     {"finishedq", true},
+                                                                     {"fsresizer", false},
+                                                                     {"fstab", false},
+                                                                     {"grubcfg", false},
+                                                                     {"hostinfo", false},
+                                                                     {"hwclock", false},
+                                                                     {"initcpio", false},
+                                                                     {"initcpiocfg", false},
+                                                                     {"initramfs", false},
+                                                                     {"initramfscfg", false},
+                                                                     {"interactiveterminal", true},
+                                                                     {"keyboard", true},
+                                                                     {"keyboardq", true},
+                                                                     {"license", true},
+                                                                     {"locale", true},
+                                                                     {"localecfg", false},
+                                                                     {"localeq", true},
+                                                                     {"luksbootkeyfile", false},
+                                                                     {"luksopenswaphookcfg", false},
+                                                                     {"machineid", false},
+                                                                     {"mkinitfs", false},
+                                                                     {"mount", false},
+                                                                     {"netinstall", true},
+                                                                     {"networkcfg", false},
+                                                                     {"notesqml", true},
+                                                                     {"oemid", true},
+                                                                     {"openrcdmcryptcfg", false},
+                                                                     {"packagechooser", true},
+                                                                     {"packagechooserq", true},
+                                                                     {"packages", false},
+                                                                     {"partition", true},
+                                                                     {"plasmalnf", true},
+                                                                     {"plymouthcfg", false},
+                                                                     {"preservefiles", false},
+                                                                     {"rawfs", false},
+                                                                     {"removeuser", false},
+                                                                     {"services-openrc", false},
+                                                                     {"services-systemd", false},
+                                                                     {"shellprocess", false},
+                                                                     {"summary", true},
+                                                                     {"summaryq", true},
+                                                                     {"tracking", true},
+                                                                     {"umount", false},
+                                                                     {"unpackfs", false},
+                                                                     {"users", true},
+                                                                     {"usersq", true},
+                                                                     {"webview", true},
+                                                                     {"welcome", true},
+                                                                     {"welcomeq", true},
+                                                                     {"zfs", false}};
+  return kModules;
+}
+
+// calamares.show lists pages (view modules); calamares.exec lists what runs: jobs, and view
+// modules whose pages have jobs (partition, users, ...).
+void CheckCalamaresSequence(Checker& c, const Field& list, const std::vector<std::string>& items,
+                            bool pages) {
+  std::vector<std::string> names;
+  for (const auto& [name, view] : CalamaresModules()) names.push_back(name);
+  for (size_t i = 0; i < items.size(); ++i) {
+    Field item = c.Item(list, i);
+    auto it = std::find_if(CalamaresModules().begin(), CalamaresModules().end(),
+                           [&](const auto& m) { return m.first == items[i]; });
+    if (it == CalamaresModules().end()) {
+      // Debian boots with systemd: its services module is the one meant by "services".
+      std::string hint =
+          items[i] == "services" ? "services-systemd" : ClosestMatch(items[i], names);
+      c.Fail(item.node->loc, item.path,
+             "unknown Calamares module '" + items[i] + "'" +
+                 (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
+                 " (allowed: the modules of Debian's calamares 3.2.61: " + Join(names, ", ") + ")");
+    } else if (pages && !it->second) {
+      c.Fail(item.node->loc, item.path,
+             "'" + items[i] + "' is a job module, not a page; list it in calamares.exec");
+    }
+  }
+}
+
+bool HasExtension(const std::string& path, const std::vector<std::string>& exts) {
+  std::string lower = path;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return std::any_of(exts.begin(), exts.end(), [&](const std::string& e) {
+    return lower.size() > e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0;
+  });
+}
+
+// Branding files Calamares can show: images Qt reads (svg through the plugin of libqt5svg5,
+// which calamares depends on), and a QML slideshow.
+void ReadBranding(Checker& c, const Field& branding, Branding* b) {
+  if (!c.Map(branding, {"product_name", "version", "logo", "slideshow"})) return;
+  c.String(c.Get(branding, "product_name"), &b->product_name);
+  c.String(c.Get(branding, "version"), &b->version);
+  const std::vector<std::string> images = {".png", ".svg", ".jpg", ".jpeg"};
+  Field logo = c.Get(branding, "logo"), slideshow = c.Get(branding, "slideshow");
+  if (c.Path(logo, &b->logo) && !HasExtension(b->logo, images)) {
+    c.Fail(logo.node->loc, logo.path,
+           "'" + b->logo + "' is not an image Calamares shows (allowed: .png, .svg, .jpg)");
+    b->logo.clear();
+  }
+  if (c.Path(slideshow, &b->slideshow) && !HasExtension(b->slideshow, images) &&
+      !HasExtension(b->slideshow, {".qml"})) {
+    c.Fail(slideshow.node->loc, slideshow.path,
+           "'" + b->slideshow + "' is neither a QML slideshow nor an image (allowed: .qml, " +
+               ".png, .svg, .jpg)");
+    b->slideshow.clear();
+  }
+}
+
+void ReadCalamares(Checker& c, const Field& calamares, CalamaresSettings* cs) {
+  if (!c.Map(calamares, {"filesystem", "user_groups", "show", "exec", "autostart"})) return;
+  Field fs = c.Get(calamares, "filesystem");
+  std::string filesystem;
+  const std::vector<std::string> filesystems = {"ext4", "xfs", "btrfs"};
+  if (c.String(fs, &filesystem)) {
+    if (std::find(filesystems.begin(), filesystems.end(), filesystem) == filesystems.end())
+      c.BadValue(fs, filesystem, filesystems);
+    else
+      cs->filesystem = filesystem;
+  }
+  c.Strings(c.Get(calamares, "user_groups"), &cs->user_groups);
+  Field show = c.Get(calamares, "show"), exec = c.Get(calamares, "exec");
+  if (c.Strings(show, &cs->show)) CheckCalamaresSequence(c, show, cs->show, true);
+  if (c.Strings(exec, &cs->exec)) CheckCalamaresSequence(c, exec, cs->exec, false);
+  c.Bool(c.Get(calamares, "autostart"), &cs->autostart);
+}
+
+// The installer copies the target, kernel included, onto a disk and boots it from there.
+void CheckInstallerTarget(Checker& c, const Field& type, const Profile& p) {
+  const Installer& in = p.installer;
+  if (in.type == InstallerType::kAnaconda && p.distribution.family == Family::kDebian)
+    c.Fail(type.node->loc, type.path,
+           "anaconda installs rpm distributions; a debian profile's installer is calamares "
+           "(allowed: none, calamares)");
+  if (in.type == InstallerType::kCalamares && p.distribution.family != Family::kDebian)
+    c.Fail(type.node->loc, type.path,
+           "calamares is built from Debian's packages; an installer for the " +
+               NameOf(p.distribution.family) + " family is not implemented (allowed: none)");
+  bool kernel =
+      std::any_of(p.packages.include.begin(), p.packages.include.end(), [](const std::string& n) {
+        return StartsWith(n, "linux-image-") || n == "kernel" || StartsWith(n, "kernel-core");
+      });
+  // A base image may bring its own kernel; only the package list can be checked here.
+  if (in.type != InstallerType::kNone && !kernel && p.base.kind == BaseKind::kNone)
+    c.Fail(
+        type.node->loc, type.path,
+        "an installer installs the image's kernel, but packages.include has none (add e.g. " +
+            std::string(p.distribution.family == Family::kDebian ? "linux-image-amd64" : "kernel") +
+            ")");
+}
+
+void ReadInstaller(Checker& c, const Field& top, Profile* p) {
+  Installer* in = &p->installer;
   Field f = c.Get(top, "installer");
   if (!c.Map(f, {"type", "packages", "offline_packages", "branding", "calamares"})) return;
-  c.Enum(c.Get(f, "type"), &in->type);
+  Field type = c.Get(f, "type");
+  c.Enum(type, &in->type);
   Field offline = c.Get(f, "offline_packages"), branding = c.Get(f, "branding");
   Field packages = c.Get(f, "packages"), calamares = c.Get(f, "calamares");
   if (in->type == InstallerType::kNone) {
@@ -344,21 +509,11 @@ void ReadInstaller(Checker& c, const Field& top, Installer* in) {
   }
   if (in->type != InstallerType::kCalamares) OnlyFor(c, calamares, "installer.type calamares");
   if (in->type == InstallerType::kNone) return;
+  CheckInstallerTarget(c, type, *p);
   c.Strings(packages, &in->packages);
   c.Strings(offline, &in->offline_packages);
-  if (c.Map(calamares, {"filesystem", "user_groups", "show", "exec", "autostart"})) {
-    CalamaresSettings* cs = &in->calamares;
-    c.String(c.Get(calamares, "filesystem"), &cs->filesystem);
-    c.Strings(c.Get(calamares, "user_groups"), &cs->user_groups);
-    c.Strings(c.Get(calamares, "show"), &cs->show);
-    c.Strings(c.Get(calamares, "exec"), &cs->exec);
-    c.Bool(c.Get(calamares, "autostart"), &cs->autostart);
-  }
-  if (!c.Map(branding, {"product_name", "version", "logo", "slideshow"})) return;
-  c.String(c.Get(branding, "product_name"), &in->branding.product_name);
-  c.String(c.Get(branding, "version"), &in->branding.version);
-  c.Path(c.Get(branding, "logo"), &in->branding.logo);
-  c.Path(c.Get(branding, "slideshow"), &in->branding.slideshow);
+  if (in->type == InstallerType::kCalamares) ReadCalamares(c, calamares, &in->calamares);
+  ReadBranding(c, branding, &in->branding);
 }
 
 void ReadProbes(Checker& c, const Field& probe, std::vector<std::string>* out) {
@@ -484,7 +639,7 @@ void ReadProfile(const Node& root, Checker* c, Profile* p) {
   ReadBase(*c, top, &p->base);
   ReadRepositories(*c, top, p);
   ReadRootfs(*c, top, &p->rootfs);
-  ReadInstaller(*c, top, &p->installer);
+  ReadInstaller(*c, top, p);
   ReadBoot(*c, top, &p->boot);
   ReadOutput(*c, top, &p->output);
   if (p->output.volume_id.empty()) p->output.volume_id = DefaultVolumeId(p->name);

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Runs the real Calamares of an installer image in imager's sandbox against a host Xvfb until its
+# welcome page is up, then saves a screenshot.
+#
+#   IMAGER=build/imager tests/lib/calamares_xvfb.sh LOWER... -- SCREENSHOT.png
+#
+# LOWER...: the image's layers, bottom first (e.g. the target's tree, then the installer layer
+# with calamares and /etc/calamares). Exits 0 with the screenshot written; non-zero with the
+# tail of Calamares' log when Calamares exits, logs a configuration or module failure, or shows
+# no window within CALAMARES_TIMEOUT seconds (default 120). CALAMARES_LOG=FILE keeps the log.
+# Needs Xvfb, xwininfo, xwd, xwdtopnm and pnmtopng on the host (dev/deps.txt).
+set -euo pipefail
+: "${IMAGER:?IMAGER must point to build/imager}"
+
+lowers=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do lowers+=("$1"); shift; done
+[ $# -eq 2 ] && [ ${#lowers[@]} -gt 0 ] || {
+  echo "usage: $0 LOWER... -- SCREENSHOT.png" >&2
+  exit 2
+}
+shot=$2
+timeout=${CALAMARES_TIMEOUT:-120}
+for tool in Xvfb xwininfo xwd xwdtopnm pnmtopng; do
+  command -v "$tool" >/dev/null || { echo "calamares_xvfb: $tool missing (dev/deps.txt)" >&2; exit 2; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/calamares-xvfb.XXXXXX")
+log=${CALAMARES_LOG:-$work/calamares.log}
+xvfb_pid="" cal_pid=""
+cleanup() {
+  local rc=$?
+  [ -n "$cal_pid" ] && kill "$cal_pid" 2>/dev/null && wait "$cal_pid" 2>/dev/null || true
+  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null || true
+  # The upper holds files of the sandbox's ids: remove it from inside the mapping (bound on
+  # /mnt, which the read-only lower has).
+  "$IMAGER" run --lower "${lowers[0]}" --bind "$work:/mnt" -- /bin/rm -rf /mnt/upper \
+    >/dev/null 2>&1 || true
+  chmod -R u+rwX "$work" 2>/dev/null || true
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "calamares_xvfb: FAIL: $*" >&2
+  echo "--- last 40 lines of Calamares' log ($log):" >&2
+  tail -n 40 "$log" >&2 || true
+  exit 1
+}
+
+# A display of our own: the lowest free number from 90 on, socket in the host's /tmp/.X11-unix.
+display=90
+while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do
+  display=$((display + 1))
+done
+Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp -nolisten local >"$work/xvfb.log" 2>&1 &
+xvfb_pid=$!
+for _ in $(seq 50); do
+  [ -S "/tmp/.X11-unix/X$display" ] && break
+  sleep 0.1
+done
+[ -S "/tmp/.X11-unix/X$display" ] || { cat "$work/xvfb.log" >&2; fail "Xvfb :$display did not start"; }
+
+# Calamares as the sandbox's root (uid 0 of the user namespace), the X socket bound in, no
+# network, in its own session (imager passes a signal on to its process group); -d logs to
+# stderr as well as to ~/.cache/calamares/session.log.
+mkdir -p "$work/upper"
+lower_args=()
+for l in "${lowers[@]}"; do lower_args+=(--lower "$l"); done
+setsid "$IMAGER" run "${lower_args[@]}" --upper "$work/upper" \
+  --bind "/tmp/.X11-unix:/tmp/.X11-unix" \
+  --setenv "DISPLAY=:$display" --setenv HOME=/root --setenv LANG=C.UTF-8 \
+  --setenv QT_QPA_PLATFORM=xcb --setenv XDG_RUNTIME_DIR=/tmp \
+  -- /usr/bin/calamares -d >"$log" 2>&1 &
+cal_pid=$!
+
+# Failures Calamares reports while it keeps running: its error lines (a module that does not
+# load gets an error page instead of its own) and fatal ones (bad branding exits).
+bad='ERROR:|FATAL'
+window=""
+for _ in $(seq $((timeout * 2))); do
+  if ! kill -0 "$cal_pid" 2>/dev/null; then
+    wait "$cal_pid" && rc=0 || rc=$?
+    cal_pid=""
+    fail "Calamares exited (status $rc) before its welcome page was up"
+  fi
+  if grep -qE "$bad" "$log"; then
+    fail "Calamares reported: $(grep -m1 -E "$bad" "$log")"
+  fi
+  # Calamares says its window is visible (every module loaded), and a window of at least
+  # 400x300 (not Qt's 1x1 leader) is on the screen.
+  window=$(xwininfo -display ":$display" -root -tree 2>/dev/null |
+    awk 'match($0, / [0-9]+x[0-9]+\+/) {
+           split(substr($0, RSTART + 1, RLENGTH - 2), wh, "x")
+           if (wh[1] >= 400 && wh[2] >= 300) { print; exit }
+         }' || true)
+  if [ -n "$window" ] && grep -q 'STARTUP: Window now visible' "$log"; then break; fi
+  window=""
+  sleep 0.5
+done
+[ -n "$window" ] || fail "no Calamares window within ${timeout}s"
+sleep 3 # let the page paint
+grep -qE "$bad" "$log" && fail "Calamares reported: $(grep -m1 -E "$bad" "$log")"
+kill -0 "$cal_pid" 2>/dev/null || fail "Calamares exited while its window came up"
+xwd -display ":$display" -root -silent | xwdtopnm 2>/dev/null | pnmtopng >"$shot"
+echo "calamares_xvfb: welcome page up (window:$window); screenshot $shot"
