@@ -403,6 +403,7 @@ Stage IsoStage(const Profile& p, const BuildOptions& o, const BootIdentity& id,
     s.inputs.push_back(KeyInput::Value("image " + image.stage, image.file + " " + image.path));
   }
   s.parents.insert(s.parents.end(), medium.trees.begin(), medium.trees.end());
+  s.parents.insert(s.parents.end(), medium.checks.begin(), medium.checks.end());
   s.parents.insert(s.parents.end(), {"initramfs", "bootloader"});
   std::string file = p.name + ".iso";
   s.inputs.insert(s.inputs.end(),

@@ -56,6 +56,8 @@ struct Medium {
   std::vector<MediumImage> images;
   /// Artifact stages whose output `tree/` is merged into the medium's root directory.
   std::vector<std::string> trees;
+  /// Stages that must succeed before the medium is written (checks of what it carries).
+  std::vector<std::string> checks;
 };
 
 /// A live system's medium: the one root image (stage "squashfs") at kMediumImage.

@@ -21,24 +21,6 @@ using profiles::Profile;
 constexpr const char* kInstallerImage = "/live/installer.squashfs";
 constexpr const char* kInstallerConfigImage = "/live/installer-config.squashfs";
 
-// Writes the generated files below `root` (a host directory that is then copied into the image).
-Status WriteTree(const std::string& root, const std::vector<installer::GeneratedFile>& files) {
-  for (const auto& f : files) {
-    if (f.path.empty() || f.path[0] != '/' || f.path.find("/../") != std::string::npos)
-      return Error{"generated file '" + f.path + "': not an absolute path"};
-    std::string to = root + f.path;
-    std::string parent = std::filesystem::path(to).parent_path().string();
-    if (auto st = MakeDirs(parent); !st) return st;
-    if (f.symlink) {
-      if (symlink(f.content.c_str(), to.c_str()) != 0) return ErrnoError("symlink " + to);
-      continue;
-    }
-    if (auto st = WriteFile(to, f.content); !st) return st;
-    if (chmod(to.c_str(), f.mode) != 0) return ErrnoError("chmod " + to);
-  }
-  return {};
-}
-
 }  // namespace
 
 Stage InstallerConfigStage(const BuildOptions& o, std::vector<std::string> parents,
@@ -52,7 +34,7 @@ Stage InstallerConfigStage(const BuildOptions& o, std::vector<std::string> paren
   s.run = [o, files](StageContext& ctx) -> Status {
     std::string tree = ctx.scratch_dir() + "/tree";
     if (mkdir(tree.c_str(), 0755) != 0) return ErrnoError("create " + tree);
-    if (auto st = WriteTree(tree, files); !st) return st;
+    if (auto st = installer::WriteFiles(files, tree); !st) return st;
     // Directories the copy creates in the image get the tree's modes.
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(tree, ec);
@@ -63,6 +45,32 @@ Stage InstallerConfigStage(const BuildOptions& o, std::vector<std::string> paren
     if (!spec) return spec.take_error();
     return RunLogged(*spec, ctx,
                      "write " + std::to_string(files.size()) + " installer files into the image");
+  };
+  return s;
+}
+
+Stage InstallerCheckStage(const BuildOptions& o, std::vector<std::string> session) {
+  Stage s;
+  s.name = "installer-check";
+  s.output = OutputKind::kArtifact;
+  s.parents = std::move(session);
+  s.run = [o](StageContext& ctx) -> Status {
+    // The live session's root with a throwaway upper: Calamares writes its cache under /root.
+    auto spec = ImageSpec(ctx, o);
+    if (!spec) return spec.take_error();
+    spec->root.upper = ctx.scratch_dir() + "/upper";
+    if (auto st = MakeDirs(spec->root.upper); !st) return st;
+    spec->argv = installer::CalamaresCheckArgv();
+    if (auto st = RunLogged(*spec, ctx, "Calamares loads its configuration (offscreen)"); !st)
+      return st;
+    // Its debug log went into the stage's log; kept beside the result too.
+    auto text = ReadFile(ctx.log_path());
+    if (!text) return text.take_error();
+    if (auto st = WriteFile(ctx.output_dir() + "/calamares.log", *text); !st) return st;
+    if (auto st = installer::CheckCalamaresLog(*text); !st)
+      return Error{st.error() + " (Calamares' log: " + ctx.log_path() + ")"};
+    ctx.log("Calamares loaded settings, branding and every module of the sequence");
+    return {};
   };
   return s;
 }
@@ -100,6 +108,9 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o,
   std::vector<std::string> session = layers;
   session.push_back("installer-packages");
   pipeline->Add(InstallerConfigStage(o, session, std::move(*files)));
+  session.push_back("installer-config");
+  pipeline->Add(InstallerCheckStage(o, session));
+  medium->checks.push_back("installer-check");
   // Each installer layer as an image of its own: only its changes, deletions kept.
   for (auto [layer, file, path] :
        {std::tuple{"installer-packages", "-installer.squashfs", kInstallerImage},

@@ -30,6 +30,11 @@ namespace imager::stages {
 Stage InstallerConfigStage(const BuildOptions& options, std::vector<std::string> parents,
                            std::vector<installer::GeneratedFile> files);
 
+/// Artifact "installer-check": Calamares started offscreen in the sandbox on the live session's
+/// layers (`session`) must load its settings, branding and every module of the sequence; its
+/// log is kept as `calamares.log`. The ISO is not written when this fails.
+Stage InstallerCheckStage(const BuildOptions& options, std::vector<std::string> session);
+
 /// Adds the installer's stages above the target `layers` and its images to `medium`; the
 /// offline repository (when the lock has one) is merged into the medium's root.
 Status PlanInstaller(const profiles::Profile& profile, const BuildOptions& options,

@@ -87,8 +87,8 @@ pass "the target image has no installer; the installer image has Calamares"
 rm -f "$work"/*.squashfs
 
 # --- 2. Calamares on the live session's layers, under Xvfb -----------------------------------
-CALAMARES_CHECK_LOG=$work/calamares-xvfb.log \
-  bash "$src/tests/lib/calamares_xvfb.sh" "$profile" "$work/calamares-welcome.png" ||
+CALAMARES_LOG=$work/calamares-xvfb.log bash "$src/tests/lib/calamares_xvfb.sh" \
+  --profile "$profile" -o "$work/out" -- "$work/calamares-welcome.png" ||
   fail "Calamares did not bring up its welcome page (log: $work/calamares-xvfb.log)"
 pass "Calamares' welcome page under Xvfb (screenshot calamares-welcome.png)"
 
@@ -96,7 +96,7 @@ pass "Calamares' welcome page under Xvfb (screenshot calamares-welcome.png)"
 boot() {  # boot NAME [imager boot options]
   local name=$1 t0=$SECONDS
   shift
-  "$IMAGER" boot "$@" --serial --expect "${CALAMARES_UP:-imager-installer: calamares is up}" \
+  "$IMAGER" boot "$@" --serial --expect "${CALAMARES_UP:-STARTUP: Window now visible}" \
     --timeout "${BOOT_TIMEOUT:-1200}" --log "$work/$name.log" \
     --screendump "$work/$name.ppm" >/dev/null 2>"$work/$name.err" || {
     tail -40 "$work/$name.log" 2>/dev/null

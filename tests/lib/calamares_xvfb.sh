@@ -4,6 +4,7 @@
 # welcome page is up, then saves a screenshot.
 #
 #   IMAGER=build/imager tests/lib/calamares_xvfb.sh LOWER... -- SCREENSHOT.png
+#   IMAGER=build/imager tests/lib/calamares_xvfb.sh --profile PROFILE [-o OUT] -- SCREENSHOT.png
 #
 # LOWER...: the image's layers, bottom first (e.g. the target's tree, then the installer layer
 # with calamares and /etc/calamares). Exits 0 with the screenshot written; non-zero with the
@@ -13,10 +14,21 @@
 set -euo pipefail
 : "${IMAGER:?IMAGER must point to build/imager}"
 
-lowers=()
-while [ $# -gt 0 ] && [ "$1" != -- ]; do lowers+=("$1"); shift; done
-[ $# -eq 2 ] && [ ${#lowers[@]} -gt 0 ] || {
+lowers=() profile=()
+if [ "${1:-}" = --profile ] && [ $# -ge 3 ]; then
+  profile=("$2") # imager shell PROFILE [-o OUT]: the built live session's layers
+  shift 2
+  if [ "${1:-}" = -o ] && [ $# -ge 2 ]; then
+    profile+=(-o "$2")
+    shift 2
+  fi
+  lowers=(profile)
+else
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do lowers+=("$1"); shift; done
+fi
+[ $# -eq 2 ] && [ "$1" = -- ] && [ ${#lowers[@]} -gt 0 ] || {
   echo "usage: $0 LOWER... -- SCREENSHOT.png" >&2
+  echo "       $0 --profile PROFILE [-o OUT] -- SCREENSHOT.png" >&2
   exit 2
 }
 shot=$2
@@ -34,8 +46,8 @@ cleanup() {
   [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null || true
   # The upper holds files of the sandbox's ids: remove it from inside the mapping (bound on
   # /mnt, which the read-only lower has).
-  "$IMAGER" run --lower "${lowers[0]}" --bind "$work:/mnt" -- /bin/rm -rf /mnt/upper \
-    >/dev/null 2>&1 || true
+  [ ${#profile[@]} -gt 0 ] || "$IMAGER" run --lower "${lowers[0]}" --bind "$work:/mnt" -- \
+    /bin/rm -rf /mnt/upper >/dev/null 2>&1 || true
   chmod -R u+rwX "$work" 2>/dev/null || true
   rm -rf "$work"
   exit "$rc"
@@ -66,9 +78,14 @@ done
 # network, in its own session (imager passes a signal on to its process group); -d logs to
 # stderr as well as to ~/.cache/calamares/session.log.
 mkdir -p "$work/upper"
-lower_args=()
-for l in "${lowers[@]}"; do lower_args+=(--lower "$l"); done
-setsid "$IMAGER" run "${lower_args[@]}" --upper "$work/upper" \
+if [ ${#profile[@]} -gt 0 ]; then
+  # imager shell builds what is not cached and throws its upper away afterwards.
+  sandbox=(shell "${profile[@]}")
+else
+  sandbox=(run --upper "$work/upper")
+  for l in "${lowers[@]}"; do sandbox+=(--lower "$l"); done
+fi
+setsid "$IMAGER" "${sandbox[@]}" \
   --bind "/tmp/.X11-unix:/tmp/.X11-unix" \
   --setenv "DISPLAY=:$display" --setenv HOME=/root --setenv LANG=C.UTF-8 \
   --setenv QT_QPA_PLATFORM=xcb --setenv XDG_RUNTIME_DIR=/tmp \
