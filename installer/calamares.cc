@@ -319,9 +319,12 @@ void AddSession(const Profile& p, std::vector<GeneratedFile>* out) {
   const std::string units = "/etc/systemd/system/";
   out->push_back({units + kUnit, SessionUnit()});
   out->push_back({kSession, SessionScript(), 0755});
-  out->push_back({units + "default.target", "/lib/systemd/system/graphical.target", 0777, true});
+  // Relative links: the tree is copied into the image, and a link must stay inside it.
+  out->push_back(
+      {units + "default.target", "../../../lib/systemd/system/graphical.target", 0777, true});
   if (p.installer.calamares.autostart)
-    out->push_back({units + "graphical.target.wants/" + kUnit, units + kUnit, 0777, true});
+    out->push_back(
+        {units + "graphical.target.wants/" + kUnit, std::string("../") + kUnit, 0777, true});
 }
 
 }  // namespace
@@ -406,7 +409,7 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const Profile& p, const Calama
   return out;
 }
 
-std::vector<std::string> CalamaresCheckArgv(int timeout_seconds) {
+std::vector<std::string> CalamaresCheckArgv(int timeout_seconds, const std::string& log_copy) {
   const std::string script =
       "log=/tmp/imager-calamares-check.log\n"
       "HOME=/root LANG=C.UTF-8 XDG_RUNTIME_DIR=/tmp QT_QPA_PLATFORM=offscreen "
@@ -421,8 +424,8 @@ std::vector<std::string> CalamaresCheckArgv(int timeout_seconds) {
       "  fi\n"
       "  sleep 0.2; i=$((i + 1))\n"
       "done\n"
-      "kill $pid 2>/dev/null; wait $pid 2>/dev/null\n"
-      "cat \"$log\"\n";
+      "kill $pid 2>/dev/null; wait $pid 2>/dev/null\n" +
+      (log_copy.empty() ? std::string("cat \"$log\"\n") : "cp \"$log\" '" + log_copy + "'\n");
   return {"/bin/sh", "-c", script};
 }
 

@@ -45,8 +45,10 @@ Status WriteFiles(const std::vector<GeneratedFile>& files, const std::string& ro
 
 /// A command for the installer layer's sandbox (no X, no network) that starts Calamares on Qt's
 /// offscreen platform, waits until it has loaded settings, branding and every module of the
-/// sequence or has failed (at most `timeout_seconds`), stops it and prints its debug log.
-std::vector<std::string> CalamaresCheckArgv(int timeout_seconds = 90);
+/// sequence or has failed (at most `timeout_seconds`), stops it and prints its debug log (or
+/// copies it to `log_copy`, a path inside the sandbox).
+std::vector<std::string> CalamaresCheckArgv(int timeout_seconds = 90,
+                                            const std::string& log_copy = "");
 
 /// Judges the log that CalamaresCheckArgv printed: an error naming every module that failed to
 /// load, a fatal branding or settings problem, a module configuration that is not valid YAML or

@@ -60,15 +60,15 @@ Stage InstallerCheckStage(const BuildOptions& o, std::vector<std::string> sessio
     if (!spec) return spec.take_error();
     spec->root.upper = ctx.scratch_dir() + "/upper";
     if (auto st = MakeDirs(spec->root.upper); !st) return st;
-    spec->argv = installer::CalamaresCheckArgv();
+    spec->binds.push_back({ctx.output_dir(), "/run/imager-check", false});
+    spec->argv = installer::CalamaresCheckArgv(90, "/run/imager-check/calamares.log");
     if (auto st = RunLogged(*spec, ctx, "Calamares loads its configuration (offscreen)"); !st)
       return st;
-    // Its debug log went into the stage's log; kept beside the result too.
-    auto text = ReadFile(ctx.log_path());
+    std::string log = ctx.output_dir() + "/calamares.log";
+    auto text = ReadFile(log);
     if (!text) return text.take_error();
-    if (auto st = WriteFile(ctx.output_dir() + "/calamares.log", *text); !st) return st;
     if (auto st = installer::CheckCalamaresLog(*text); !st)
-      return Error{st.error() + " (Calamares' log: " + ctx.log_path() + ")"};
+      return Error{st.error() + " (Calamares' log: " + log + ")"};
     ctx.log("Calamares loaded settings, branding and every module of the sequence");
     return {};
   };
