@@ -277,6 +277,23 @@ Result<RunOutcome> Run(const std::vector<std::string>& argv, const RunOptions& o
       errors.Feed(data);
     }
   }
+  // A matched guest keeps running for a while (a window paints after its log line), still
+  // logged; a signal cuts it short.
+  if (r.kind == RunOutcome::kMatched && o.settle_seconds > 0 && !exited) {
+    const auto until = Clock::now() + std::chrono::seconds(o.settle_seconds);
+    while (!g_signal && Clock::now() < until) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      pollfd fd{child->out.get(), POLLIN, 0};
+      if (poll(&fd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+      if (fd.revents & POLLIN) {
+        std::string data = Drain(&child->out);
+        if (log.valid()) WriteAll(log.get(), data);
+        if (o.echo) WriteAll(STDOUT_FILENO, data);
+      } else if (fd.revents) {
+        break;  // QEMU closed its end
+      }
+    }
+  }
   if (!exited) {
     if (!o.screendump.empty() && r.kind != RunOutcome::kInterrupted) {
       if (auto st = Screendump(o.qmp_socket, o.screendump); !st) r.screendump_error = st.error();

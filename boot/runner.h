@@ -21,6 +21,7 @@ struct RunOptions {
   bool echo = true;                    // capture: copy the console to imager's stdout
   std::string qmp_socket;              // QEMU's QMP server (Machine::qmp_socket)
   std::string screendump;              // take a screendump into this file before stopping QEMU
+  int settle_seconds = 0;  // after a match: keep the guest running (and logged) this long first
 };
 
 struct RunOutcome {

@@ -28,6 +28,7 @@ struct BootFlags {
   std::vector<std::string> disks;
   int memory = 2048, cpus = 2, timeout = 0;
   std::string machine = "q35", expect, log, screendump;
+  int settle = 0;
 };
 
 constexpr const char* kFooter = R"(
@@ -203,6 +204,7 @@ int BootMain(BootFlags f) {
   o.echo = log::GetLevel() != log::Level::kQuiet;
   o.qmp_socket = machine->qmp_socket;
   o.screendump = f.screendump;
+  o.settle_seconds = f.settle;
   auto r = boot::Run(argv, o);
   if (!r) {
     log::Err("boot: " + r.error());
@@ -239,6 +241,10 @@ Action SetupBoot(CLI::App* app, const GlobalOptions*) {
                   "Seconds before QEMU is stopped (with --expect: a failure; default 300)");
   app->add_option("--log", f->log, "Copy the serial console into FILE");
   app->add_option("--screendump", f->screendump, "Save the screen to FILE (.png/.ppm) at the end");
+  app->add_option("--settle", f->settle,
+                  "With --expect: after the match, let the guest run S more seconds (still "
+                  "logged) before the screendump and the stop")
+      ->check(CLI::Range(0, 3600));
   app->add_flag("--print-command", f->print_command, "Print QEMU's command line, do not run it");
   return [f] { return BootMain(*f); };
 }

@@ -97,13 +97,29 @@ boot() {  # boot NAME [imager boot options]
   local name=$1 t0=$SECONDS
   shift
   "$IMAGER" boot "$@" --serial --expect "${CALAMARES_UP:-STARTUP: Window now visible}" \
-    --timeout "${BOOT_TIMEOUT:-1200}" --log "$work/$name.log" \
+    --timeout "${BOOT_TIMEOUT:-1200}" --log "$work/$name.log" --settle 30 \
     --screendump "$work/$name.ppm" >/dev/null 2>"$work/$name.err" || {
     tail -40 "$work/$name.log" 2>/dev/null
     cat "$work/$name.err"
     fail "$name: Calamares did not come up"
   }
-  pass "$name: Calamares running after $((SECONDS - t0)) s"
+  # A painted window, not X's empty screen: many distinct colours in the screendump.
+  colours=$(python3 -c '
+import sys
+data = open(sys.argv[1], "rb").read()
+parts, pos = [], 0
+while len(parts) < 4:  # P6, width, height, maxval (no comments in QEMU'"'"'s header)
+    while data[pos:pos + 1].isspace():
+        pos += 1
+    end = pos
+    while not data[end:end + 1].isspace():
+        end += 1
+    parts.append(data[pos:end])
+    pos = end
+pixels = data[pos + 1:]
+print(len({pixels[i:i + 3] for i in range(0, len(pixels) - 2, 3)}))' "$work/$name.ppm")
+  [ "$colours" -gt 64 ] || fail "$name: the screen shows $colours colours: no Calamares window"
+  pass "$name: Calamares running after $((SECONDS - t0)) s ($colours colours on screen)"
 }
 boot bios "$iso"
 boot uefi --uefi "$iso"
