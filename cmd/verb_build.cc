@@ -45,7 +45,9 @@ Action SetupBuild(CLI::App* app, const GlobalOptions* global) {
 Stages: resolve + fetch (the lock file beside the profile is reused while it matches), then
 packages (or base), config, users, files, services, scripts (each a layer, present when the
 profile asks for it), then one stage per output (tar, squashfs, iso; an iso adds tools,
-initramfs and bootloader, and writes SHA256SUMS beside it). Each stage's output is cached by
+initramfs and bootloader, and writes SHA256SUMS beside it; an installer adds
+installer-packages, installer-config and installer-check above the target, an image of each
+installer layer, and offline-repo). Each stage's output is cached by
 a key made of its inputs; an unchanged stage is reused, so a second build of an unchanged profile
 does no work. A killed build leaves the cache as it was after the last completed stage. Logs:
 OUTDIR/logs/STAGE.log. File times are clamped to SOURCE_DATE_EPOCH, by default the archive's
@@ -56,7 +58,8 @@ Examples:
   imager boot out/debian-live/debian-live.iso --serial  # ...booted in QEMU
   imager build profiles/debian-live.yaml --format tar   # its root filesystem as a tarball
   imager build my.yaml -o out --rebuild scripts      # rerun one stage (and what follows)
-  imager build my.yaml --json | jq .                 # machine-readable progress)");
+  imager build my.yaml --json | jq .                 # machine-readable progress
+  imager build profiles/debian-installer.yaml      # a Calamares installer ISO)");
   AddBuildFlags(app, f.get());
   app->add_option("--rebuild", f->rebuild, "Rebuild STAGE even if cached (repeat)");
   return [f, global] { return BuildMain(*f, global); };
