@@ -82,6 +82,36 @@ Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm,
                " (a maintainer script failed; its output is in the log below)"};
 }
 
+// The control fields the planner needs, of every package in `files`.
+Result<std::vector<DebInfo>> ReadInfos(const PackageFiles& files) {
+  std::vector<DebInfo> infos;
+  for (size_t i = 0; i < files.paths.size(); ++i) {
+    auto c = formats::deb::ReadControl(files.paths[i]);
+    if (!c) return Wrap("package " + files.packages[i].name, c.error());
+    infos.push_back(DebInfo::FromControl(*c));
+  }
+  return infos;
+}
+
+// One `dpkg --install` per batch (progress counted on from `done` of `total`), then
+// `dpkg --configure --pending`.
+Status InstallBatches(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm, bool initrd,
+                      const std::vector<DebInfo>& infos,
+                      const std::vector<std::vector<size_t>>& batches, size_t done, size_t total) {
+  for (size_t b = 0; b < batches.size(); ++b) {
+    std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
+    for (size_t i : batches[b]) argv.push_back(pm.inside[i]);
+    std::string what = "install batch " + std::to_string(b + 1) + "/" +
+                       std::to_string(batches.size()) + " (" + infos[batches[b].front()].name +
+                       "...)";
+    if (auto st = RunDpkg(ctx, o, pm, initrd, argv, what); !st) return st;
+    done += batches[b].size();
+    ctx.progress(done, total, "packages");
+  }
+  return RunDpkg(ctx, o, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
+                 "configure what is pending");
+}
+
 // Debian's "deb URL SUITE COMPONENTS" for the image's apt, from the lock.
 std::string SourcesList(const profiles::Profile& p,
                         const std::vector<repo::LockedRepository>& repos) {
@@ -193,12 +223,9 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
     if (files.paths.empty()) return Error{"packages: the lock lists no packages to install"};
     auto pm = BindPackages(files.paths, kPkgsInside);
     // Which packages are unpacked by hand and how the rest is batched, from their control files.
-    std::vector<DebInfo> infos;
-    for (size_t i = 0; i < files.paths.size(); ++i) {
-      auto c = formats::deb::ReadControl(files.paths[i]);
-      if (!c) return Wrap("package " + files.packages[i].name, c.error());
-      infos.push_back(DebInfo::FromControl(*c));
-    }
+    auto read = ReadInfos(files);
+    if (!read) return read.take_error();
+    const std::vector<DebInfo>& infos = *read;
     DebPlan plan = PlanDebInstall(infos);
     if (plan.essential.empty())
       return Error{
@@ -230,19 +257,7 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
       return st;
     done += plan.essential.size();
     ctx.progress(done, total, "packages");
-    for (size_t b = 0; b < plan.batches.size(); ++b) {
-      std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
-      for (size_t i : plan.batches[b]) argv.push_back(pm.inside[i]);
-      std::string what = "install batch " + std::to_string(b + 1) + "/" +
-                         std::to_string(plan.batches.size()) + " (" +
-                         infos[plan.batches[b].front()].name + "...)";
-      if (auto st = RunDpkg(ctx, o, pm, initrd, argv, what); !st) return st;
-      done += plan.batches[b].size();
-      ctx.progress(done, total, "packages");
-    }
-    if (auto st = RunDpkg(ctx, o, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
-                          "configure what is pending");
-        !st)
+    if (auto st = InstallBatches(ctx, o, pm, initrd, infos, plan.batches, done, total); !st)
       return st;
 
     // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
@@ -275,12 +290,9 @@ Stage DebAddPackagesStage(const profiles::Profile& p, const BuildOptions& o,
     if (files.paths.empty())
       return Error{name + ": the lock lists no packages for this layer (run 'imager resolve')"};
     auto pm = BindPackages(files.paths, kPkgsInside);
-    std::vector<DebInfo> infos;
-    for (size_t i = 0; i < files.paths.size(); ++i) {
-      auto c = formats::deb::ReadControl(files.paths[i]);
-      if (!c) return Wrap("package " + files.packages[i].name, c.error());
-      infos.push_back(DebInfo::FromControl(*c));
-    }
+    auto read = ReadInfos(files);
+    if (!read) return read.take_error();
+    const std::vector<DebInfo>& infos = *read;
     // The system below has dpkg and the essential set: every package goes through dpkg, in
     // batches that keep each Pre-Depends configured before what needs it.
     DebPlan plan = PlanDebInstall(infos);
@@ -295,21 +307,8 @@ Stage DebAddPackagesStage(const profiles::Profile& p, const BuildOptions& o,
       return RunLogged(*spec, ctx, what);
     };
     if (auto st = script({"start"}, "keep services from starting"); !st) return st;
-    size_t done = 0, total = files.paths.size();
-    ctx.progress(0, total, "packages");
-    for (size_t b = 0; b < batches.size(); ++b) {
-      std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
-      for (size_t i : batches[b]) argv.push_back(pm.inside[i]);
-      std::string what = "install batch " + std::to_string(b + 1) + "/" +
-                         std::to_string(batches.size()) + " (" + infos[batches[b].front()].name +
-                         "...)";
-      if (auto st = RunDpkg(ctx, o, pm, initrd, argv, what); !st) return st;
-      done += batches[b].size();
-      ctx.progress(done, total, "packages");
-    }
-    if (auto st = RunDpkg(ctx, o, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
-                          "configure what is pending");
-        !st)
+    ctx.progress(0, files.paths.size(), "packages");
+    if (auto st = InstallBatches(ctx, o, pm, initrd, infos, batches, 0, files.paths.size()); !st)
       return st;
     std::set<std::string> by_name(asked.begin(), asked.end());
     std::string states;

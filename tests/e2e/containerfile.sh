@@ -18,18 +18,8 @@
 # podman, skopeo or a usable /dev/net/tun (slirp4netns) are missing. Takes about as long as
 # compiling imager (Release) plus two rootfs builds.
 set -euo pipefail
-: "${IMAGER:?IMAGER must point to build/imager}"
-src=$(cd "$(dirname "$0")/../.." && pwd)
-
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-pass() { echo "ok: $*"; }
+# shellcheck source=../lib/e2e.sh
+source "$(dirname "$0")/../lib/e2e.sh"
 
 for tool in podman skopeo slirp4netns; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"

@@ -14,18 +14,8 @@
 # Needs IMAGER (CTest sets it). KEEP=DIR keeps the ISO, logs and screenshots.
 # Exit 77 (skip) when qemu, xorriso or Xvfb are missing.
 set -euo pipefail
-: "${IMAGER:?IMAGER must point to build/imager}"
-src=$(cd "$(dirname "$0")/../.." && pwd)
-
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-pass() { echo "ok: $*"; }
+# shellcheck source=../lib/e2e.sh
+source "$(dirname "$0")/../lib/e2e.sh"
 
 for tool in qemu-system-x86_64 xorriso unsquashfs Xvfb xwd; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"

@@ -12,18 +12,8 @@
 # Needs IMAGER (CTest sets it); the package cache is the user's (shared with other tests).
 # KEEP=DIR keeps the ISO and the serial logs. Exit 77 (skip) when qemu or xorriso are missing.
 set -euo pipefail
-: "${IMAGER:?IMAGER must point to build/imager}"
-src=$(cd "$(dirname "$0")/../.." && pwd)
-
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-pass() { echo "ok: $*"; }
+# shellcheck source=../lib/e2e.sh
+source "$(dirname "$0")/../lib/e2e.sh"
 
 for tool in qemu-system-x86_64 xorriso; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"
