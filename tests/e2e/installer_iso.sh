@@ -115,7 +115,7 @@ boot bios "$iso"
 boot uefi --uefi "$iso"
 
 # --- 4. a branding change rebuilds only what shows it ----------------------------------------
-sed -i 's/product_name: Debian 12 (Imager)/product_name: Debian 12 (Imager, rebranded)/' "$profile"
+sed -i 's/product_name: Debian 12 (Imager)/product_name: Debian 12 (Imager) rebranded/' "$profile"
 build rebrand.log --json
 ran=$(python3 -c '
 import json, sys
