@@ -37,7 +37,7 @@ print(f"{label:9} {t1 - t0:7.1f} s  ran: {', '.join(ran)}")
 PY
 }
 build cold
-sed -i 's/product_name: Debian 12 (Imager)/product_name: Debian 12 (Imager) rebranded/' \
+sed -i 's/product_name: Debian (Imager)/product_name: Debian (Imager) rebranded/' \
   "$work/p/debian-installer.yaml"
 build branding
 ls -l "$work/out"/*.iso | awk '{print "iso bytes:", $5}'

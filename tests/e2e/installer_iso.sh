@@ -7,8 +7,8 @@
 #      carries no installer, the installer image does;
 #   2. Calamares with the generated configuration runs in imager's sandbox on the live session's
 #      layers under a host Xvfb until its welcome page is up (screenshot kept with KEEP);
-#   3. BIOS and UEFI boots reach a running Calamares (its log on the serial console; a QEMU
-#      screendump is taken);
+#   3. BIOS (with a blank disk, which Calamares must accept) and UEFI boots reach a running
+#      Calamares (its log on the serial console; the QEMU screendump must show its window);
 #   4. changing only the branding rebuilds only the installer's config layer, its image, the
 #      initramfs and bootloader (they carry the medium's identity) and the ISO.
 # Needs IMAGER (CTest sets it). KEEP=DIR keeps the ISO, logs and screenshots.
@@ -111,11 +111,20 @@ print(len({pixels[i:i + 3] for i in range(0, len(pixels) - 2, 3)}))' "$work/$nam
   [ "$colours" -gt 64 ] || fail "$name: the screen shows $colours colours: no Calamares window"
   pass "$name: Calamares running after $((SECONDS - t0)) s ($colours colours on screen)"
 }
-boot bios "$iso"
+# BIOS with a blank 8 GiB disk: Calamares (kpmcore over the live system's D-Bus and polkit)
+# finds it, so every requirement of the welcome page is met and the install could start.
+truncate -s 8G "$work/blank.raw"
+boot bios --disk "$work/blank.raw" "$iso"
+for req in partitions storage ram; do
+  grep -aq "requirement [0-9] \"$req\" satisfied? true" "$work/bios.log" ||
+    fail "bios: Calamares' requirement '$req' is not met with a blank disk attached"
+done
+pass "bios: Calamares sees the blank disk; its requirements are met"
+rm -f "$work/blank.raw"
 boot uefi --uefi "$iso"
 
 # --- 4. a branding change rebuilds only what shows it ----------------------------------------
-sed -i 's/product_name: Debian 12 (Imager)/product_name: Debian 12 (Imager) rebranded/' "$profile"
+sed -i 's/product_name: Debian (Imager)/product_name: Debian (Imager) rebranded/' "$profile"
 build rebrand.log --json
 ran=$(python3 -c '
 import json, sys
