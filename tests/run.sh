@@ -30,6 +30,9 @@ done
 # Rootless podman's network (slirp4netns, tests/e2e/containerfile.sh) opens /dev/net/tun, which
 # udev makes 0666; some VMs leave it 0600.
 [ ! -c /dev/net/tun ] || chmod 0666 /dev/net/tun
+# Xvfb (tests/lib/calamares_xvfb.sh) puts its socket in /tmp/.X11-unix, root's and sticky as X
+# expects it.
+install -d -m 1777 -o root -g root /tmp/.X11-unix
 
 # The users must reach the build; a checkout under a private home is copied somewhere they can.
 SRC=$PWD
