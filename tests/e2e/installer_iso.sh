@@ -9,8 +9,8 @@
 #      layers under a host Xvfb until its welcome page is up (screenshot kept with KEEP);
 #   3. BIOS (with a blank disk, which Calamares must accept) and UEFI boots reach a running
 #      Calamares (its log on the serial console; the QEMU screendump must show its window);
-#   4. changing only the branding rebuilds only the installer's config layer, its image, the
-#      initramfs and bootloader (they carry the medium's identity) and the ISO.
+#   4. changing only the branding rebuilds only the installer's config layer, its check and its
+#      image, the initramfs and bootloader (they carry the medium's identity) and the ISO.
 # Needs IMAGER (CTest sets it). KEEP=DIR keeps the ISO, logs and screenshots.
 # Exit 77 (skip) when qemu, xorriso or Xvfb are missing.
 set -euo pipefail
@@ -89,7 +89,7 @@ boot() {  # boot NAME [imager boot options]
   "$IMAGER" boot "$@" --serial --expect "${CALAMARES_UP:-STARTUP: Window now visible}" \
     --timeout "${BOOT_TIMEOUT:-1200}" --log "$work/$name.log" --settle 30 \
     --screendump "$work/$name.ppm" >/dev/null 2>"$work/$name.err" || {
-    tail -40 "$work/$name.log" 2>/dev/null
+    tail -40 "$work/$name.log" 2>/dev/null || true
     cat "$work/$name.err"
     fail "$name: Calamares did not come up"
   }
@@ -114,7 +114,7 @@ print(len({pixels[i:i + 3] for i in range(0, len(pixels) - 2, 3)}))' "$work/$nam
 # BIOS with a blank 8 GiB disk: Calamares (kpmcore over the live system's D-Bus and polkit)
 # finds it, so every requirement of the welcome page is met and the install could start.
 truncate -s 8G "$work/blank.raw"
-boot bios --disk "$work/blank.raw" "$iso"
+boot bios "$iso" --disk "$work/blank.raw" # after the image: --disk takes several values
 for req in partitions storage ram; do
   grep -aq "requirement [0-9] \"$req\" satisfied? true" "$work/bios.log" ||
     fail "bios: Calamares' requirement '$req' is not met with a blank disk attached"
@@ -130,6 +130,6 @@ ran=$(python3 -c '
 import json, sys
 print(" ".join(sorted(e["stage"] for e in map(json.loads, open(sys.argv[1]))
                       if e.get("event") == "stage_done")))' "$work/rebrand.log")
-want="bootloader initramfs installer-config installer-config-squashfs iso"
+want="bootloader initramfs installer-check installer-config installer-config-squashfs iso"
 [ "$ran" = "$want" ] || fail "a branding change rebuilt: $ran (expected: $want)"
 pass "branding change rebuilt only: $ran"

@@ -72,7 +72,7 @@ boot() {  # boot NAME EXPECT [imager boot options]
   local t0=$SECONDS
   "$IMAGER" boot "$@" --expect "$expect" --timeout "${BOOT_TIMEOUT:-900}" \
     --log "$work/$name.log" >/dev/null 2>"$work/$name.err" || {
-    tail -30 "$work/$name.log" 2>/dev/null
+    tail -30 "$work/$name.log" 2>/dev/null || true
     cat "$work/$name.err"
     fail "$name: no match for '$expect'"
   }
