@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGER=${IMAGER:-$PWD/build/imager}
 work=$(mktemp -d "${TMPDIR:-/tmp}/imager-bench-installer.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# Layers hold files of subordinate ids: imager removes them inside the id mapping.
+trap '"$IMAGER" cache prune --all --cache-dir "$work/cache" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 mkdir -p "$work/p"
 cp profiles/debian-installer.yaml "$work/p/"
 cp -r profiles/keys "$work/p/"
