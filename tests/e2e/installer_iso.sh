@@ -124,7 +124,8 @@ rm -f "$work/blank.raw"
 boot uefi --uefi "$iso"
 
 # --- 4. a branding change rebuilds only what shows it ----------------------------------------
-sed -i 's/product_name: Debian (Imager)/product_name: Debian (Imager) rebranded/' "$profile"
+# A name no earlier run used: the user's cache may hold the stages of an earlier rebranding.
+sed -i "s/product_name: Debian (Imager)/product_name: Debian (Imager) $(date +%s%N)/" "$profile"
 build rebrand.log --json
 ran=$(python3 -c '
 import json, sys
