@@ -134,12 +134,10 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
       return Error{p.Where("boot").ToString() +
                    ": boot: an iso needs boot.bios or boot.uefi (or both)"};
     Medium medium = LiveMedium(p);
-    size_t target_images = medium.images.size();
     const std::vector<std::string> target = layers;  // has the kernel
-    if (auto st = PlanInstaller(p, o, layers, pipeline, &medium); !st) return st.take_error();
-    if (medium.images.size() > target_images)  // the live session: target plus installer layers
-      layers.insert(layers.end(), {"installer-packages", "installer-config"});
-    // The images' keys identify the build: the initramfs accepts only this medium.
+    if (auto st = PlanInstaller(p, o, &layers, pipeline, &medium); !st) return st.take_error();
+    // The images' keys identify the build: the initramfs accepts only this medium (one image: its
+    // key as it is, so a live ISO keeps the identity it had before media could stack images).
     auto keys = pipeline->Keys();
     if (!keys) return keys.take_error();
     std::string image_key;

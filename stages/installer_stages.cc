@@ -75,8 +75,8 @@ Stage InstallerCheckStage(const BuildOptions& o, std::vector<std::string> sessio
   return s;
 }
 
-Status PlanInstaller(const Profile& p, const BuildOptions& o,
-                     const std::vector<std::string>& layers, Pipeline* pipeline, Medium* medium) {
+Status PlanInstaller(const Profile& p, const BuildOptions& o, std::vector<std::string>* layers,
+                     Pipeline* pipeline, Medium* medium) {
   if (p.installer.type == profiles::InstallerType::kNone) return {};
   if (p.installer.type != profiles::InstallerType::kCalamares ||
       p.distribution.family != profiles::Family::kDebian)
@@ -104,23 +104,24 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o,
   if (!files) return Error{p.Where("installer").ToString() + ": installer: " + files.error()};
 
   auto packages = profiles::InstallerPackages(p);
-  pipeline->Add(DebAddPackagesStage(p, o, o.installer, layers, "installer-packages", packages));
-  std::vector<std::string> session = layers;
+  pipeline->Add(DebAddPackagesStage(p, o, o.installer, *layers, "installer-packages", packages));
+  std::vector<std::string> session = *layers;
   session.push_back("installer-packages");
   pipeline->Add(InstallerConfigStage(o, session, std::move(*files)));
   session.push_back("installer-config");
   pipeline->Add(InstallerCheckStage(o, session));
   medium->checks.push_back("installer-check");
   // Each installer layer as an image of its own: only its changes, deletions kept.
-  for (auto [layer, file, path] :
-       {std::tuple{"installer-packages", "-installer.squashfs", kInstallerImage},
-        std::tuple{"installer-config", "-installer-config.squashfs", kInstallerConfigImage}}) {
-    std::string stage = std::string(layer) == "installer-packages" ? "installer-squashfs"
-                                                                   : "installer-config-squashfs";
+  for (auto [layer, stage, file, path] :
+       {std::tuple{"installer-packages", "installer-squashfs", "-installer.squashfs",
+                   kInstallerImage},
+        std::tuple{"installer-config", "installer-config-squashfs", "-installer-config.squashfs",
+                   kInstallerConfigImage}}) {
     pipeline->Add(ImageFileStage(o, {layer},
                                  {stage, p.name + file, "write-squashfs", /*overlay_layer=*/true}));
     medium->images.push_back({stage, p.name + file, path});
   }
+  layers->insert(layers->end(), {"installer-packages", "installer-config"});
   // The offline repository at the medium's root, like a Debian CD's dists/ and pool/.
   if (WantsOfflineRepo(p)) {
     pipeline->Add(OfflineRepoStage(p, o));

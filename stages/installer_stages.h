@@ -35,9 +35,10 @@ Stage InstallerConfigStage(const BuildOptions& options, std::vector<std::string>
 /// log is kept as `calamares.log`. The ISO is not written when this fails.
 Stage InstallerCheckStage(const BuildOptions& options, std::vector<std::string> session);
 
-/// Adds the installer's stages above the target `layers` and its images to `medium`; the
-/// offline repository (when the lock has one) is merged into the medium's root.
+/// Adds the installer's stages above the target `layers`, then its own layers to `layers` (the
+/// live session's stack) and its images to `medium`; the offline repository (when the lock has
+/// one) is merged into the medium's root. Without an installer nothing changes.
 Status PlanInstaller(const profiles::Profile& profile, const BuildOptions& options,
-                     const std::vector<std::string>& layers, Pipeline* pipeline, Medium* medium);
+                     std::vector<std::string>* layers, Pipeline* pipeline, Medium* medium);
 
 }  // namespace imager::stages

@@ -107,7 +107,10 @@ TEST_F(InstallerPlanTest, ABrandingChangeKeepsTheTargetAndInstallerPackagesKeys)
 TEST_F(InstallerPlanTest, TheBooterStacksTheThreeImagesBottomFirst) {
   Medium medium = LiveMedium(p_);
   Pipeline pipeline(cache_, sink_, {.log_dir = dir_ + "/logs", .profile = "inst"});
-  ASSERT_TRUE(PlanInstaller(p_, o_, {"packages", "config"}, &pipeline, &medium));
+  std::vector<std::string> layers = {"packages", "config"};
+  ASSERT_TRUE(PlanInstaller(p_, o_, &layers, &pipeline, &medium));
+  EXPECT_EQ(layers, (std::vector<std::string>{"packages", "config", "installer-packages",
+                                              "installer-config"}));
   BootIdentity id = MakeBootIdentity(p_, std::string(64, 'e'), 0);
   std::string c = BooterConfig(p_, id, medium);
   auto first = c.find("image=/live/filesystem.squashfs\n");
@@ -124,12 +127,13 @@ TEST_F(InstallerPlanTest, TheBooterStacksTheThreeImagesBottomFirst) {
 TEST_F(InstallerPlanTest, AnInstallerNeedsAnIsoAndItsPackages) {
   Medium none;  // no iso among the outputs
   Pipeline pipeline(cache_, sink_, {.log_dir = dir_ + "/logs", .profile = "inst"});
-  auto st = PlanInstaller(p_, o_, {"packages"}, &pipeline, &none);
+  std::vector<std::string> layers = {"packages"};
+  auto st = PlanInstaller(p_, o_, &layers, &pipeline, &none);
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().find("add iso to output.formats"), std::string::npos) << st.error();
   Medium medium = LiveMedium(p_);
   o_.installer = {};
-  st = PlanInstaller(p_, o_, {"packages"}, &pipeline, &medium);
+  st = PlanInstaller(p_, o_, &layers, &pipeline, &medium);
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().find("run 'imager resolve'"), std::string::npos) << st.error();
 }
