@@ -144,6 +144,13 @@ std::string ExtendedStates(const std::vector<DebInfo>& infos, const PackageFiles
   return out;
 }
 
+// The end of both finishes: dpkg's database must show every package installed completely.
+constexpr const char* kDpkgCheck = R"(audit=$(dpkg --audit)
+if [ -n "$audit" ]; then echo "dpkg --audit:"; echo "$audit"; exit 1; fi
+bad=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | grep -v '^ii ' || true)
+if [ -n "$bad" ]; then echo "packages not installed completely:"; echo "$bad"; exit 1; fi
+)";
+
 // What mmdebstrap also removes so that two builds of the same packages are alike; the apt and
 // dpkg state stays.
 constexpr const char* kFinish = R"(set -e
@@ -161,10 +168,6 @@ fi
 printf '%s' "$2" > /var/lib/apt/extended_states
 mkdir -p /etc/apt
 printf '%s' "$1" > /etc/apt/sources.list
-audit=$(dpkg --audit)
-if [ -n "$audit" ]; then echo "dpkg --audit:"; echo "$audit"; exit 1; fi
-bad=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | grep -v '^ii ' || true)
-if [ -n "$bad" ]; then echo "packages not installed completely:"; echo "$bad"; exit 1; fi
 )";
 
 // The finish for packages added to an installed system: services kept from starting while
@@ -181,10 +184,6 @@ rm -f /usr/sbin/policy-rc.d /var/log/dpkg.log /var/log/alternatives.log \
   /var/cache/ldconfig/aux-cache /var/cache/apt/pkgcache.bin /var/cache/apt/srcpkgcache.bin
 find /run -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
 printf '%s' "$2" >> /var/lib/apt/extended_states
-audit=$(dpkg --audit)
-if [ -n "$audit" ]; then echo "dpkg --audit:"; echo "$audit"; exit 1; fi
-bad=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | grep -v '^ii ' || true)
-if [ -n "$bad" ]; then echo "packages not installed completely:"; echo "$bad"; exit 1; fi
 )";
 
 // Single-id mode: every owner the packages' data.tar give to someone other than root is lost
@@ -265,7 +264,7 @@ Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const 
     if (!fin) return fin.take_error();
     fin->argv = {"/bin/sh",
                  "-c",
-                 kFinish,
+                 std::string(kFinish) + kDpkgCheck,
                  "finish",
                  SourcesList(p, files.repositories),
                  ExtendedStates(infos, files, p)};
@@ -302,7 +301,7 @@ Stage DebAddPackagesStage(const profiles::Profile& p, const BuildOptions& o,
     auto script = [&](std::vector<std::string> args, const std::string& what) -> Status {
       auto spec = DpkgSpec(ctx, o, pm, initrd);
       if (!spec) return spec.take_error();
-      spec->argv = {"/bin/sh", "-c", kAddFinish, "finish"};
+      spec->argv = {"/bin/sh", "-c", std::string(kAddFinish) + kDpkgCheck, "finish"};
       spec->argv.insert(spec->argv.end(), args.begin(), args.end());
       return RunLogged(*spec, ctx, what);
     };
