@@ -110,6 +110,8 @@ std::vector<std::string> QemuArgv(const Machine& m) {
     Add(&a, {"-nic", "user,model=virtio-net-pci"});
   else
     Add(&a, {"-nic", "none"});
+  // Its own controller: --as-usb's xhci is there only with a USB image.
+  if (m.tablet) Add(&a, {"-device", "qemu-xhci,id=input", "-device", "usb-tablet,bus=input.0"});
   AddConsole(m, &a);
   if (!m.qmp_socket.empty())
     Add(&a, {"-qmp", "unix:" + Escape(m.qmp_socket) + ",server=on,wait=off"});

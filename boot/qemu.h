@@ -42,6 +42,7 @@ struct Machine {
   int memory_mib = 2048;
   int cpus = 2;
   bool network = true;  // user-mode (slirp) virtio-net
+  bool tablet = false;  // a USB tablet: an absolute pointer (QMP input-send-event, no grab)
   Console console = Console::kStdio;
   std::string console_log;  // kStdio/kWindow: QEMU copies the serial console into this file
   std::string qmp_socket;   // non-empty: a QMP server on this unix socket (screendump, quit)

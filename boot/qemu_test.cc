@@ -58,6 +58,18 @@ TEST(QemuArgvTest, BiosCdromDefaults) {
   EXPECT_TRUE(Validate(Iso()));
 }
 
+TEST(QemuArgvTest, TabletOnItsOwnUsbController) {
+  Machine m = Iso();
+  m.tablet = true;
+  auto devices = All(QemuArgv(m), "-device");
+  EXPECT_EQ(std::count(devices.begin(), devices.end(), "qemu-xhci,id=input"), 1);
+  EXPECT_EQ(std::count(devices.begin(), devices.end(), "usb-tablet,bus=input.0"), 1);
+  m.attach = Attach::kUsb;
+  devices = All(QemuArgv(m), "-device");
+  EXPECT_EQ(std::count(devices.begin(), devices.end(), "usb-tablet,bus=input.0"), 1);
+  EXPECT_EQ(std::count(devices.begin(), devices.end(), "qemu-xhci,id=xhci"), 1);
+}
+
 TEST(QemuArgvTest, UefiUsesPflashCodeReadOnlyAndPrivateVars) {
   Machine m = Iso();
   m.firmware = Firmware::kUefi;

@@ -24,10 +24,10 @@ constexpr int kDefaultExpectTimeout = 300;
 struct BootFlags {
   std::string image;
   bool uefi = false, serial = false, kvm = false, as_disk = false, as_usb = false;
-  bool no_network = false, print_command = false;
+  bool no_network = false, print_command = false, tablet = false;
   std::vector<std::string> disks;
   int memory = 2048, cpus = 2, timeout = 0;
-  std::string machine = "q35", expect, log, screendump;
+  std::string machine = "q35", expect, log, screendump, qmp;
   int settle = 0;
 };
 
@@ -48,6 +48,11 @@ prompt; it fails (exit 1, with the last 30 console lines) when --timeout passes 
 the machine after that long and counts as success. --screendump FILE (.png or .ppm) saves the
 screen just before QEMU is stopped.
 
+Driving the guest: --qmp SOCKET puts QEMU's QMP server (its JSON control protocol) on that unix
+socket, for a script that sends keys (send-key), pointer events (input-send-event) or takes
+screendumps while the guest runs; --tablet adds a USB tablet, an absolute pointer that such
+events (and a window's mouse) place exactly.
+
 Examples:
   # a built ISO with its serial console on this terminal
   imager boot out/live.iso --serial
@@ -56,7 +61,9 @@ Examples:
   # CI: boot under UEFI until the login prompt, at most 10 minutes, keep the console log
   imager boot out/live.iso --uefi --expect 'login:' --timeout 600 --log boot.log
   # an installer with an empty 20 GiB target disk (qemu-img create -f qcow2 t.qcow2 20G)
-  imager boot out/installer.iso --disk t.qcow2 --memory 4096 --expect 'Installation complete')";
+  imager boot out/installer.iso --disk t.qcow2 --memory 4096 --expect 'Installation complete'
+  # the same, driven by a script through QMP (tests/lib/calamares_drive.py)
+  imager boot out/installer.iso --disk t.raw --tablet --qmp /tmp/q.sock --timeout 3600)";
 
 void PrintTail(const char* what, const std::vector<std::string>& lines) {
   if (lines.empty()) return;
@@ -154,7 +161,8 @@ Result<boot::Machine> MakeMachine(const BootFlags& f, const std::string& tmp) {
   m.network = !f.no_network;
   m.console = PickConsole(f);
   if (m.console != boot::Console::kCapture) m.console_log = f.log;
-  m.qmp_socket = tmp + "/qmp.sock";
+  m.tablet = f.tablet;
+  m.qmp_socket = f.qmp.empty() ? tmp + "/qmp.sock" : f.qmp;
   if (auto st = boot::Validate(m); !st) return st.take_error();
   return m;
 }
@@ -240,6 +248,9 @@ Action SetupBoot(CLI::App* app, const GlobalOptions*) {
   app->add_option("--timeout", f->timeout,
                   "Seconds before QEMU is stopped (with --expect: a failure; default 300)");
   app->add_option("--log", f->log, "Copy the serial console into FILE");
+  app->add_option("--qmp", f->qmp,
+                  "QEMU's QMP server on this unix socket (for a script driving the guest)");
+  app->add_flag("--tablet", f->tablet, "Add a USB tablet (absolute pointer)");
   app->add_option("--screendump", f->screendump, "Save the screen to FILE (.png/.ppm) at the end");
   app->add_option("--settle", f->settle,
                   "With --expect: after the match, let the guest run S more seconds (still "

@@ -43,12 +43,22 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const profiles::Profile& profi
 /// an existing file is replaced.
 Status WriteFiles(const std::vector<GeneratedFile>& files, const std::string& root);
 
+/// A command the live session must have because a module of the sequence runs it there (not in
+/// the target): unpackfs' unsquashfs and rsync, the partition module's sfdisk and mkfs, ...
+struct LiveTool {
+  std::string module;
+  std::string command;
+};
+std::vector<LiveTool> LiveTools(const profiles::Profile& profile);
+
 /// A command for the installer layer's sandbox (no X, no network) that starts Calamares on Qt's
 /// offscreen platform, waits until it has loaded settings, branding and every module of the
 /// sequence or has failed (at most `timeout_seconds`), stops it and prints its debug log (or
-/// copies it to `log_copy`, a path inside the sandbox).
+/// copies it to `log_copy`, a path inside the sandbox). Each of `tools` missing from the PATH
+/// adds an "ERROR:" line to the log.
 std::vector<std::string> CalamaresCheckArgv(int timeout_seconds = 90,
-                                            const std::string& log_copy = "");
+                                            const std::string& log_copy = "",
+                                            const std::vector<LiveTool>& tools = {});
 
 /// Judges the log that CalamaresCheckArgv printed: an error naming every module that failed to
 /// load, a fatal branding or settings problem, a module configuration that is not valid YAML or

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -92,10 +93,43 @@ TEST_F(CalamaresTest, NoOfflineRepositoryLeavesOutPackagesAndItsHelpers) {
   auto files = Files(CalamaresPaths{});
   const std::string& s = files["/etc/calamares/settings.conf"].content;
   EXPECT_EQ(s.find("packages"), std::string::npos) << s;
-  EXPECT_EQ(s.find("instances"), std::string::npos);
+  EXPECT_EQ(s.find("offline"), std::string::npos);
   EXPECT_EQ(files.count("/etc/calamares/modules/packages.conf"), 0u);
   EXPECT_EQ(files.count("/usr/lib/imager/offline-repo"), 0u);
   EXPECT_NE(s.find("      - bootloader\n      - umount\n"), std::string::npos);
+}
+
+TEST_F(CalamaresTest, ConsolesCarryOverBeforeTheBootLoader) {
+  auto files = Files(CalamaresPaths{});
+  const std::string& s = files["/etc/calamares/settings.conf"].content;
+  EXPECT_NE(s.find("instances:\n  - id: imager-console\n    module: shellprocess\n    config: "
+                   "shellprocess-imager-console.conf\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("      - shellprocess@imager-console\n      - bootloader\n"), std::string::npos);
+  EXPECT_NE(files["/etc/calamares/modules/shellprocess-imager-console.conf"].content.find(
+                "  - \"/usr/lib/imager/carry-console @@ROOT@@\"\n"),
+            std::string::npos);
+  const GeneratedFile& helper = files["/usr/lib/imager/carry-console"];
+  ASSERT_EQ(helper.mode, 0755u);
+  // The helper, run by sh on a fake root with this machine's /proc/cmdline.
+  ASSERT_TRUE(WriteFile(dir_ + "/carry-console", helper.content));
+  ASSERT_EQ(std::system(("sh " + dir_ + "/carry-console " + dir_ + "/root >/dev/null").c_str()), 0);
+  auto cmdline = ReadFile("/proc/cmdline");
+  ASSERT_TRUE(cmdline);
+  auto cfg = ReadFile(dir_ + "/root/etc/default/grub.d/imager-console.cfg");
+  if (cmdline->find("console=") == std::string::npos) {
+    EXPECT_FALSE(cfg);  // nothing to carry
+  } else {
+    ASSERT_TRUE(cfg) << cfg.error();
+    EXPECT_NE(cfg->find("GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX console="), std::string::npos)
+        << *cfg;
+  }
+  // No boot loader in the sequence: nothing to configure.
+  p_.installer.calamares.exec = {"partition", "unpackfs"};
+  files = Files(CalamaresPaths{});
+  EXPECT_EQ(files.count("/usr/lib/imager/carry-console"), 0u);
+  EXPECT_EQ(files["/etc/calamares/settings.conf"].content.find("instances"), std::string::npos);
 }
 
 TEST_F(CalamaresTest, ProfileSequenceOverridesTheDefault) {
@@ -293,6 +327,49 @@ TEST_F(CalamaresTest, CheckArgvRunsCalamaresOffscreenAndStopsIt) {
   EXPECT_NE(argv[2].find("QT_QPA_PLATFORM=offscreen /usr/bin/calamares -d"), std::string::npos);
   EXPECT_NE(argv[2].find("[ $i -lt 150 ]"), std::string::npos);
   EXPECT_NE(argv[2].find("kill $pid"), std::string::npos);
+}
+
+TEST_F(CalamaresTest, LiveToolsFollowTheSequenceAndTheFilesystem) {
+  auto names = [](const std::vector<LiveTool>& tools) {
+    std::vector<std::string> out;
+    for (const auto& t : tools) out.push_back(t.module + ":" + t.command);
+    return out;
+  };
+  auto tools = names(LiveTools(p_));
+  for (const char* want : {"partition:sfdisk", "partition:mkfs.ext4", "partition:mkfs.fat",
+                           "unpackfs:unsquashfs", "unpackfs:rsync", "fstab:blkid"})
+    EXPECT_NE(std::find(tools.begin(), tools.end(), want), tools.end()) << want;
+  p_.installer.calamares.filesystem = "xfs";
+  tools = names(LiveTools(p_));
+  EXPECT_NE(std::find(tools.begin(), tools.end(), "partition:mkfs.xfs"), tools.end());
+  // A sequence without unpackfs needs no unsquashfs.
+  p_.installer.calamares.exec = {"partition", "mount", "umount"};
+  tools = names(LiveTools(p_));
+  EXPECT_EQ(std::find(tools.begin(), tools.end(), "unpackfs:unsquashfs"), tools.end());
+}
+
+TEST_F(CalamaresTest, CheckArgvReportsAMissingLiveTool) {
+  // The script with its /tmp files moved into the test's directory, run by the host's sh: there
+  // is no /usr/bin/calamares here, so only the tool lines judge it.
+  auto argv = CalamaresCheckArgv(1, "", {{"unpackfs", "sh"}, {"partition", "imager-no-such-mkfs"}});
+  std::string script = argv[2];
+  for (size_t at = 0; (at = script.find("/tmp/", at)) != std::string::npos;) {
+    script.replace(at, 5, dir_ + "/");
+    at += dir_.size() + 1;
+  }
+  std::string out_path = dir_ + "/out";
+  ASSERT_TRUE(WriteFile(dir_ + "/check.sh", script));
+  ASSERT_EQ(std::system(("sh " + dir_ + "/check.sh >" + out_path + " 2>&1").c_str()), 0);
+  auto log = ReadFile(out_path);
+  ASSERT_TRUE(log) << log.error();
+  EXPECT_NE(log->find("ERROR: the live session has no imager-no-such-mkfs, which Calamares' "
+                      "partition module runs"),
+            std::string::npos)
+      << *log;
+  EXPECT_EQ(log->find("has no sh,"), std::string::npos) << *log;
+  auto st = CheckCalamaresLog(*log);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().find("imager-no-such-mkfs"), std::string::npos);
 }
 
 }  // namespace

@@ -251,9 +251,10 @@ std::vector<std::string> InstallerPackages(const Profile& p) {
     return {};
   // Calamares, an X server (modesetting is built in; fbdev for firmware framebuffers such as
   // efifb) and xinit for its session (no desktop), fonts, and what its
-  // modules run: rsync (unpackfs), the partitioning tools kpmcore calls, the D-Bus system bus
-  // and polkit that kpmcore's helper for those tools needs, and the locale list of the locale
-  // page (locales). A QML slideshow needs Qt Quick's QML module.
+  // modules run: unsquashfs and rsync (unpackfs), the partitioning tools kpmcore calls and the
+  // mkfs of the root filesystem, the D-Bus system bus and polkit that kpmcore's helper for those
+  // tools needs, and the locale list of the locale page (locales). A QML slideshow needs Qt
+  // Quick's QML module. installer-check verifies the commands (installer::LiveTools).
   std::vector<std::string> out = {"calamares",
                                   "xserver-xorg-core",
                                   "xserver-xorg-input-libinput",
@@ -261,6 +262,7 @@ std::vector<std::string> InstallerPackages(const Profile& p) {
                                   "xinit",
                                   "fonts-dejavu-core",
                                   "rsync",
+                                  "squashfs-tools",
                                   "dosfstools",
                                   "e2fsprogs",
                                   "fdisk",
@@ -269,6 +271,9 @@ std::vector<std::string> InstallerPackages(const Profile& p) {
                                   "dbus",
                                   "polkitd",
                                   "locales"};
+  const std::string& fs = p.installer.calamares.filesystem;
+  if (fs == "xfs") out.push_back("xfsprogs");
+  if (fs == "btrfs") out.push_back("btrfs-progs");
   const std::string& show = p.installer.branding.slideshow;
   if (show.size() > 4 && show.compare(show.size() - 4, 4, ".qml") == 0)
     out.push_back("qml-module-qtquick2");
@@ -282,9 +287,10 @@ std::vector<std::string> InstallerTargetPackages(const Profile& p) {
   if (p.installer.type == InstallerType::kNone || p.distribution.family != Family::kDebian)
     return {};
   // GRUB's BIOS and UEFI images (both: the firmware is known only at install time), its
-  // tools, and the initramfs generator that Calamares' initramfs module runs.
+  // tools, the initramfs generator that Calamares' initramfs module runs, and locale-gen for
+  // the locale its localecfg module configures.
   std::vector<std::string> out = {"efibootmgr", "grub-efi-" + p.distribution.arch + "-bin",
-                                  "grub2-common", "initramfs-tools"};
+                                  "grub2-common", "initramfs-tools", "locales"};
   if (p.distribution.arch == "amd64") out.push_back("grub-pc-bin");
   std::sort(out.begin(), out.end());
   return out;

@@ -81,7 +81,13 @@ TEST(ProfileTest, InstallerPackagesForCalamaresOnDebian) {
   EXPECT_EQ(std::count(live.begin(), live.end(), "qml-module-qtquick2"), 1);
   EXPECT_EQ(InstallerTargetPackages(p),
             (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin", "grub-pc-bin",
-                                      "grub2-common", "initramfs-tools"}));
+                                      "grub2-common", "initramfs-tools", "locales"}));
+  // unpackfs' unsquashfs, and the mkfs of the profile's root filesystem.
+  EXPECT_EQ(std::count(live.begin(), live.end(), "squashfs-tools"), 1);
+  EXPECT_EQ(std::count(live.begin(), live.end(), "xfsprogs"), 0);
+  p.installer.calamares.filesystem = "xfs";
+  live = InstallerPackages(p);
+  EXPECT_EQ(std::count(live.begin(), live.end(), "xfsprogs"), 1);
 }
 
 }  // namespace

@@ -197,9 +197,9 @@ TEST(LockfileTest, InstallerAndOfflineSections) {
   p.installer.offline_packages = {"grub-pc", "grub-efi-amd64", "grub-pc"};
   LockRequest req = RequestOf(p);
   // The installer's target packages join include, sorted and unique.
-  EXPECT_EQ(req.include,
-            (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin", "grub-pc-bin",
-                                      "grub2-common", "initramfs-tools", "linux-image-amd64"}));
+  EXPECT_EQ(req.include, (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin",
+                                                   "grub-pc-bin", "grub2-common", "initramfs-tools",
+                                                   "linux-image-amd64", "locales"}));
   EXPECT_EQ(req.installer, profiles::InstallerPackages(p));
   EXPECT_NE(std::find(req.installer.begin(), req.installer.end(), "vim"), req.installer.end());
   EXPECT_EQ(req.offline, (std::vector<std::string>{"grub-efi-amd64", "grub-pc"}));

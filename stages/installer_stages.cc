@@ -49,19 +49,22 @@ Stage InstallerConfigStage(const BuildOptions& o, std::vector<std::string> paren
   return s;
 }
 
-Stage InstallerCheckStage(const BuildOptions& o, std::vector<std::string> session) {
+Stage InstallerCheckStage(const BuildOptions& o, std::vector<std::string> session,
+                          std::vector<installer::LiveTool> tools) {
   Stage s;
   s.name = "installer-check";
+  for (const auto& t : tools)
+    s.inputs.push_back(KeyInput::Value("tool " + t.module + " " + t.command, ""));
   s.output = OutputKind::kArtifact;
   s.parents = std::move(session);
-  s.run = [o](StageContext& ctx) -> Status {
+  s.run = [o, tools](StageContext& ctx) -> Status {
     // The live session's root with a throwaway upper: Calamares writes its cache under /root.
     auto spec = ImageSpec(ctx, o);
     if (!spec) return spec.take_error();
     spec->root.upper = ctx.scratch_dir() + "/upper";
     if (auto st = MakeDirs(spec->root.upper); !st) return st;
     spec->binds.push_back({ctx.output_dir(), "/run/imager-check", false});
-    spec->argv = installer::CalamaresCheckArgv(90, "/run/imager-check/calamares.log");
+    spec->argv = installer::CalamaresCheckArgv(90, "/run/imager-check/calamares.log", tools);
     if (auto st = RunLogged(*spec, ctx, "Calamares loads its configuration (offscreen)"); !st)
       return st;
     std::string log = ctx.output_dir() + "/calamares.log";
@@ -69,7 +72,10 @@ Stage InstallerCheckStage(const BuildOptions& o, std::vector<std::string> sessio
     if (!text) return text.take_error();
     if (auto st = installer::CheckCalamaresLog(*text); !st)
       return Error{st.error() + " (Calamares' log: " + log + ")"};
-    ctx.log("Calamares loaded settings, branding and every module of the sequence");
+    ctx.log(
+        "Calamares loaded settings, branding and every module of the sequence; the live "
+        "session has the " +
+        std::to_string(tools.size()) + " commands its modules run");
     return {};
   };
   return s;
@@ -109,7 +115,7 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o, std::vector<std::s
   session.push_back("installer-packages");
   pipeline->Add(InstallerConfigStage(o, session, std::move(*files)));
   session.push_back("installer-config");
-  pipeline->Add(InstallerCheckStage(o, session));
+  pipeline->Add(InstallerCheckStage(o, session, installer::LiveTools(p)));
   medium->checks.push_back("installer-check");
   // Each installer layer as an image of its own: only its changes, deletions kept.
   for (auto [layer, stage, file, path] :

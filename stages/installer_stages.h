@@ -32,8 +32,10 @@ Stage InstallerConfigStage(const BuildOptions& options, std::vector<std::string>
 
 /// Artifact "installer-check": Calamares started offscreen in the sandbox on the live session's
 /// layers (`session`) must load its settings, branding and every module of the sequence; its
-/// log is kept as `calamares.log`. The ISO is not written when this fails.
-Stage InstallerCheckStage(const BuildOptions& options, std::vector<std::string> session);
+/// log is kept as `calamares.log`. Every command of `tools` must be on the session's PATH. The
+/// ISO is not written when this fails.
+Stage InstallerCheckStage(const BuildOptions& options, std::vector<std::string> session,
+                          std::vector<installer::LiveTool> tools);
 
 /// Adds the installer's stages above the target `layers`, then its own layers to `layers` (the
 /// live session's stack) and its images to `medium`; the offline repository (when the lock has

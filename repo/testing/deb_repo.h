@@ -273,9 +273,10 @@ inline std::vector<DebSpec> InstallerSpecs() {
       {"libqt", "5.15", "amd64", "Priority: optional\nDepends: libc6\n"},
       {"calamares", "3.2.61-1", "amd64", "Priority: optional\nDepends: libqt, rsync\n"},
   };
-  for (const char* n : {"xserver-xorg-core", "xserver-xorg-input-libinput", "xinit",
-                        "fonts-dejavu-core", "rsync", "dosfstools", "e2fsprogs", "fdisk", "parted",
-                        "mtools", "xserver-xorg-video-fbdev", "dbus", "polkitd", "locales"})
+  for (const char* n :
+       {"xserver-xorg-core", "xserver-xorg-input-libinput", "xinit", "fonts-dejavu-core", "rsync",
+        "dosfstools", "e2fsprogs", "fdisk", "parted", "mtools", "xserver-xorg-video-fbdev", "dbus",
+        "polkitd", "locales", "squashfs-tools"})
     out.push_back({n, "1.0", "amd64", "Priority: optional\n"});
   return out;
 }
