@@ -30,6 +30,7 @@ class CalamaresTest : public ::testing::Test {
     p_.name = "Box.OS";
     p_.description = "A box";
     p_.distribution.release = "bookworm";
+    p_.distribution.arch = "amd64";
     p_.installer.type = InstallerType::kCalamares;
     p_.installer.offline_packages = {"grub-pc", "grub-efi-amd64"};
   }
@@ -76,10 +77,11 @@ TEST_F(CalamaresTest, DefaultSequenceWrapsPackagesInTheOfflineHelpers) {
                 "dontChroot: true\ntimeout: 900\nscript:\n"
                 "  - \"/usr/lib/imager/offline-repo setup @@ROOT@@\"\n"),
             std::string::npos);
+  // The boot loaders conflict: the helper installs the firmware's, packages the rest.
   EXPECT_NE(files["/etc/calamares/modules/packages.conf"].content.find(
                 "backend: apt\n"
                 "skip_if_no_internet: false\nupdate_db: false\nupdate_system: false\n"
-                "operations:\n  - try_install:\n      - \"grub-pc\"\n      - \"grub-efi-amd64\"\n"),
+                "operations: []\n"),
             std::string::npos);
   const GeneratedFile& helper = files["/usr/lib/imager/offline-repo"];
   EXPECT_EQ(helper.mode, 0755u);
@@ -87,6 +89,17 @@ TEST_F(CalamaresTest, DefaultSequenceWrapsPackagesInTheOfflineHelpers) {
   EXPECT_NE(helper.content.find("echo 'deb [lang=none] file:/media/imager-offline bookworm main'"),
             std::string::npos);
   EXPECT_EQ(helper.content.find("trusted"), std::string::npos);
+  EXPECT_NE(helper.content.find("if [ -d /sys/firmware/efi ]; then loader='grub-efi-amd64'; "
+                                "else loader='grub-pc'; fi"),
+            std::string::npos)
+      << helper.content;
+  p_.installer.offline_packages = {"grub-pc", "vim"};
+  files = Files(Offline());
+  EXPECT_NE(files["/etc/calamares/modules/packages.conf"].content.find(
+                "operations:\n  - try_install:\n      - \"vim\"\n"),
+            std::string::npos);
+  EXPECT_NE(files["/usr/lib/imager/offline-repo"].content.find("loader=''; else loader='grub-pc'"),
+            std::string::npos);
 }
 
 TEST_F(CalamaresTest, NoOfflineRepositoryLeavesOutPackagesAndItsHelpers) {
@@ -214,13 +227,16 @@ TEST_F(CalamaresTest, LiveSessionStartsCalamaresUnlessAutostartIsOff) {
   auto files = Files(CalamaresPaths{});
   const std::string unit = "/etc/systemd/system/imager-calamares.service";
   EXPECT_NE(files[unit].content.find("ExecStart=/usr/bin/xinit /usr/lib/imager/calamares-session "
-                                     "-- :0 vt7 -nolisten tcp -keeptty\n"),
+                                     "-- :0 vt7 -nolisten tcp -keeptty -s 0 -dpms\n"),
             std::string::npos);
   const auto& wants = files["/etc/systemd/system/graphical.target.wants/imager-calamares.service"];
   EXPECT_TRUE(wants.symlink);
   EXPECT_EQ(wants.content, "../imager-calamares.service");
   EXPECT_TRUE(files["/etc/systemd/system/default.target"].symlink);
   EXPECT_EQ(files["/usr/lib/imager/calamares-session"].mode, 0755u);
+  EXPECT_NE(files["/usr/lib/imager/calamares-session"].content.find(
+                "export DEBIAN_FRONTEND=noninteractive\n"),
+            std::string::npos);
   p_.installer.calamares.autostart = false;
   auto off = Files(CalamaresPaths{});
   EXPECT_EQ(off.count("/etc/systemd/system/graphical.target.wants/imager-calamares.service"), 0u);
@@ -259,7 +275,8 @@ TEST_F(CalamaresTest, WriteFilesMakesTheTree) {
   auto link = fs::read_symlink(dir_ + "/etc/systemd/system/default.target");
   EXPECT_EQ(link.string(), "../../../lib/systemd/system/graphical.target");
   // The generated shell scripts parse.
-  for (const char* script : {"/usr/lib/imager/offline-repo", "/usr/lib/imager/calamares-session"})
+  for (const char* script : {"/usr/lib/imager/offline-repo", "/usr/lib/imager/calamares-session",
+                             "/usr/lib/imager/carry-console"})
     EXPECT_EQ(std::system(("/bin/sh -n " + dir_ + script).c_str()), 0) << script;
   auto settings = ReadFile(dir_ + "/etc/calamares/settings.conf");
   ASSERT_TRUE(settings);

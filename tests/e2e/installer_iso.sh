@@ -7,8 +7,10 @@
 #      carries no installer, the installer image does;
 #   2. Calamares with the generated configuration runs in imager's sandbox on the live session's
 #      layers under a host Xvfb until its welcome page is up (screenshot kept with KEEP);
-#   3. BIOS (with a blank disk, which Calamares must accept) and UEFI boots reach a running
-#      Calamares (its log on the serial console; the QEMU screendump must show its window);
+#   3. BIOS and UEFI: the ISO boots to Calamares, which tests/lib/calamares_drive.py clicks
+#      through an install onto a blank disk; the installed system (read with debugfs) has the
+#      user, host name and the firmware's boot loader from the offline repository, and its disk
+#      alone boots to a login prompt;
 #   4. changing only the branding rebuilds only the installer's config layer, its check and its
 #      image, the initramfs and bootloader (they carry the medium's identity) and the ISO.
 # Needs IMAGER (CTest sets it). KEEP=DIR keeps the ISO, logs and screenshots.
@@ -25,7 +27,7 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/imager-installer-iso.XXXXXX")
 cleanup() {
-  [ -z "${KEEP:-}" ] || cp "$work"/*.log "$work"/*.png "$work"/*.ppm "$work"/out/*.iso \
+  [ -z "${KEEP:-}" ] || cp -r "$work"/*.log "$work"/*.png "$work"/*-shots "$work"/out/*.iso \
     "$KEEP"/ 2>/dev/null || true
   rm -rf "$work"
 }
@@ -82,46 +84,94 @@ CALAMARES_LOG=$work/calamares-xvfb.log bash "$src/tests/lib/calamares_xvfb.sh" \
   fail "Calamares did not bring up its welcome page (log: $work/calamares-xvfb.log)"
 pass "Calamares' welcome page under Xvfb (screenshot calamares-welcome.png)"
 
-# --- 3. boot to a running Calamares ----------------------------------------------------------
-boot() {  # boot NAME [imager boot options]
-  local name=$1 t0=$SECONDS
+# --- 3. install onto a blank disk (BIOS and UEFI at once), then boot the installed system ----
+# tests/lib/calamares_drive.py clicks through Calamares (QMP pointer events on a USB tablet) and
+# waits for its "completion: succeeded"; each firmware gets its own machine and 8 GiB disk. Under
+# TCG an install takes about 15 minutes (most of it update-initramfs), so both run together.
+install() {  # install NAME [imager boot options]; leaves NAME.status
+  local name=$1 t0=$SECONDS rc=0
   shift
-  "$IMAGER" boot "$@" --serial --expect "${CALAMARES_UP:-STARTUP: Window now visible}" \
-    --timeout "${BOOT_TIMEOUT:-1200}" --log "$work/$name.log" --settle 30 \
-    --screendump "$work/$name.ppm" >/dev/null 2>"$work/$name.err" || {
-    tail -40 "$work/$name.log" 2>/dev/null || true
-    cat "$work/$name.err"
-    fail "$name: Calamares did not come up"
-  }
-  # A painted window, not X's empty screen: many distinct colours in the screendump.
-  colours=$(python3 -c '
-import sys
-data = open(sys.argv[1], "rb").read()
-parts, pos = [], 0
-while len(parts) < 4:  # P6, width, height, maxval (no comments in QEMU'"'"'s header)
-    while data[pos:pos + 1].isspace():
-        pos += 1
-    end = pos
-    while not data[end:end + 1].isspace():
-        end += 1
-    parts.append(data[pos:end])
-    pos = end
-pixels = data[pos + 1:]
-print(len({pixels[i:i + 3] for i in range(0, len(pixels) - 2, 3)}))' "$work/$name.ppm")
-  [ "$colours" -gt 64 ] || fail "$name: the screen shows $colours colours: no Calamares window"
-  pass "$name: Calamares running after $((SECONDS - t0)) s ($colours colours on screen)"
+  truncate -s 8G "$work/$name.raw"
+  "$IMAGER" boot "$@" "$iso" --disk "$work/$name.raw" --tablet --qmp "$work/$name.qmp" \
+    --no-network --timeout "${INSTALL_TIMEOUT:-3000}" --log "$work/$name.log" \
+    >"$work/$name.boot" 2>&1 &
+  local qemu=$!
+  python3 "$src/tests/lib/calamares_drive.py" --qmp "$work/$name.qmp" --serial "$work/$name.log" \
+    --shots "$work/$name-shots" --install-timeout "${INSTALL_TIMEOUT:-3000}" \
+    >"$work/$name.drive" 2>&1 || rc=$?
+  wait "$qemu" || rc=$((rc ? rc : 2))
+  echo "$rc $((SECONDS - t0))" >"$work/$name.status"
 }
-# BIOS with a blank 8 GiB disk: Calamares (kpmcore over the live system's D-Bus and polkit)
-# finds it, so every requirement of the welcome page is met and the install could start.
-truncate -s 8G "$work/blank.raw"
-boot bios "$iso" --disk "$work/blank.raw" # after the image: --disk takes several values
-for req in partitions storage ram; do
-  grep -aq "requirement [0-9] \"$req\" satisfied? true" "$work/bios.log" ||
-    fail "bios: Calamares' requirement '$req' is not met with a blank disk attached"
+install bios &
+bios_job=$!
+install uefi --uefi &
+uefi_job=$!
+wait $bios_job $uefi_job || true
+
+# The root filesystem's byte offset: the largest partition of an MBR or GPT disk.
+root_offset() {
+  python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb")
+mbr = d.read(512)
+parts = [struct.unpack_from("<4xB3xII", mbr, 446 + 16 * i) for i in range(4)]
+if any(t == 0xEE for t, _, _ in parts):
+    d.seek(512); hdr = d.read(92)
+    lba, count, size = struct.unpack_from("<QII", hdr, 72)
+    d.seek(lba * 512); table = d.read(count * size)
+    parts = [(1, *struct.unpack_from("<QQ", table, i * size + 32)) for i in range(count)]
+    parts = [(t, first, last - first + 1) for t, first, last in parts if first]
+best = max((p for p in parts if p[0] and p[2]), key=lambda p: p[2])
+print(best[1] * 512)' "$1"
+}
+installed_file() {  # installed_file NAME PATH: a file of the installed system (debugfs, no mount)
+  debugfs -R "cat $2" "$work/$1.raw?offset=$(root_offset "$work/$1.raw")" 2>/dev/null
+}
+for name in bios uefi; do
+  read -r rc secs <"$work/$name.status"
+  if [ "$rc" != 0 ]; then
+    tail -30 "$work/$name.log" 2>/dev/null || true
+    cat "$work/$name.drive" "$work/$name.boot"
+    fail "$name: the install did not complete (screendumps: $work/$name-shots)"
+  fi
+  for req in partitions storage ram; do
+    grep -aq "requirement [0-9] \"$req\" satisfied? true" "$work/$name.log" ||
+      fail "$name: Calamares' requirement '$req' is not met with a blank disk attached"
+  done
+  pass "$name: Calamares installed onto the blank disk in $secs s"
+  # What Calamares wrote: the user, the host name, the offline boot loader of this firmware,
+  # the live consoles for GRUB, no installer and no leftover of the offline repository.
+  installed_file $name /etc/hostname | grep -qx imagerbox || fail "$name: /etc/hostname"
+  installed_file $name /etc/passwd | grep -q '^tester:x:1000:' || fail "$name: no user tester"
+  installed_file $name /etc/group | grep -q '^sudo:.*tester' || fail "$name: tester not in sudo"
+  installed_file $name /var/lib/dpkg/status >"$work/$name.status-db"
+  want=grub-pc other=grub-efi-amd64
+  [ $name = bios ] || { want=grub-efi-amd64 other=grub-pc; }
+  grep -A1 -x "Package: $want" "$work/$name.status-db" | grep -q 'install ok installed' ||
+    fail "$name: $want was not installed from the offline repository"
+  if grep -A1 -x "Package: \(calamares\|$other\)" "$work/$name.status-db" | grep -q 'ok installed'
+  then
+    fail "$name: the installed system has calamares or $other"
+  fi
+  installed_file $name /etc/default/grub.d/imager-console.cfg | grep -q 'console=ttyS0' ||
+    fail "$name: the live consoles were not carried to GRUB"
+  [ -z "$(installed_file $name /etc/apt/sources.list.d/imager-offline.list)" ] ||
+    fail "$name: the offline repository is still in the installed system's sources"
+  pass "$name: the installed system has user tester, host imagerbox, $want, no calamares"
+  # The installed disk alone (UEFI: a fresh variable store, so GRUB's fallback path boots).
+  opts=()
+  [ $name = bios ] || opts=(--uefi)
+  t0=$SECONDS
+  "$IMAGER" boot "${opts[@]}" "$work/$name.raw" --as-disk --no-network \
+    --expect 'imagerbox login:' --timeout "${BOOT_TIMEOUT:-900}" --log "$work/$name-disk.log" \
+    >/dev/null 2>"$work/$name-disk.err" || {
+    tail -30 "$work/$name-disk.log" 2>/dev/null || true
+    cat "$work/$name-disk.err"
+    fail "$name: the installed disk did not boot to a login prompt"
+  }
+  pass "$name: the installed disk boots to 'imagerbox login:' in $((SECONDS - t0)) s"
+  rm -f "$work/$name.raw"
 done
-pass "bios: Calamares sees the blank disk; its requirements are met"
-rm -f "$work/blank.raw"
-boot uefi --uefi "$iso"
 
 # --- 4. a branding change rebuilds only what shows it ----------------------------------------
 # A name no earlier run used: the user's cache may hold the stages of an earlier rebranding.

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Drives Calamares in a booted installer ISO through an install onto the guest's blank disk.
+
+The guest runs under `imager boot ISO --disk D --tablet --qmp SOCK --log SERIAL`; this script
+reads the serial console (Calamares' debug log goes there) and talks QMP: pointer clicks on the
+USB tablet, keys, screendumps. Calamares runs without a window manager, so its window sits in the
+middle of a black screen and its size changes from page to page: every click is placed relative
+to the window's frame, found in a fresh screendump. Each step is checked (the screen must change
+after a click) and saved as SHOTS/NN-name.ppm. Exits 0 when Calamares reports the installation
+complete, 1 (with the reason) when it fails, a step has no effect or time runs out; QEMU is quit
+either way.
+"""
+import argparse
+import hashlib
+import json
+import os
+import socket
+import sys
+import time
+
+WINDOW_UP = "STARTUP: Window now visible"
+FAILED = "ERROR: Installation failed"
+# The finished page's log line once the job queue is done ("...; completion: failed" after a
+# failed job).
+DONE = "completion: succeeded"
+
+
+class Fail(Exception):
+    pass
+
+
+class Qmp:
+    def __init__(self, path, timeout=60):
+        end = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.time() > end:
+                    raise Fail(f"no QMP server on {path}")
+                time.sleep(1)
+        self.f = self.sock.makefile("rw")
+        self.f.readline()  # greeting
+        self.execute("qmp_capabilities")
+
+    def execute(self, command, **arguments):
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self.f.write(json.dumps(msg) + "\n")
+        self.f.flush()
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise Fail(f"QMP closed during {command}")
+            reply = json.loads(line)
+            if "error" in reply:
+                raise Fail(f"QMP {command}: {reply['error']}")
+            if "return" in reply:
+                return reply["return"]
+
+
+def read_ppm(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    # P6\n<w> <h>\n<max>\n<rgb...>
+    fields, pos = [], 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        start = pos
+        while not data[pos:pos + 1].isspace():
+            pos += 1
+        fields.append(data[start:pos])
+    if fields[0] != b"P6":
+        raise Fail(f"{path}: not a binary PPM")
+    return int(fields[1]), int(fields[2]), data[pos + 1:]
+
+
+def window_frame(width, height, rgb):
+    """The bounding box of what is not black: rows and columns with over 40 lit pixels (the
+    pointer is smaller than that)."""
+    lit_rows, lit_cols = [0] * height, [0] * width
+    for y in range(0, height):
+        row = rgb[y * width * 3:(y + 1) * width * 3]
+        for x in range(0, width, 2):
+            if row[3 * x] > 8 or row[3 * x + 1] > 8 or row[3 * x + 2] > 8:
+                lit_rows[y] += 2
+                lit_cols[x] += 1
+    rows = [y for y, n in enumerate(lit_rows) if n > 40]
+    cols = [x for x, n in enumerate(lit_cols) if n > 20]
+    if not rows or not cols:
+        raise Fail("the screen is black: no Calamares window")
+    return cols[0], rows[0], cols[-1], rows[-1]
+
+
+class Driver:
+    def __init__(self, args):
+        self.a = args
+        self.step = 0
+        self.qmp = Qmp(args.qmp)
+        self.width = self.height = 0
+
+    def log(self, msg):
+        print(f"drive: {msg}", flush=True)
+
+    def serial(self):
+        try:
+            with open(self.a.serial, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_serial(self, needles, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            text = self.serial()
+            for n in needles:
+                if n in text:
+                    return n
+            time.sleep(2)
+        return None
+
+    def shot(self, name, frame=True):
+        self.step += 1
+        path = os.path.join(self.a.shots, f"{self.step:02d}-{name}.ppm")
+        self.qmp.execute("screendump", filename=path)
+        for _ in range(50):  # QEMU writes it asynchronously on some versions
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                break
+            time.sleep(0.1)
+        w, h, rgb = read_ppm(path)
+        self.width, self.height = w, h
+        return path, hashlib.sha256(rgb).hexdigest(), window_frame(w, h, rgb) if frame else None
+
+    def pointer(self, x, y):
+        scale = lambda v, size: int(v * 32767 / max(size - 1, 1))
+        self.qmp.execute("input-send-event", events=[
+            {"type": "abs", "data": {"axis": "x", "value": scale(x, self.width)}},
+            {"type": "abs", "data": {"axis": "y", "value": scale(y, self.height)}}])
+        time.sleep(0.3)
+
+    def click(self, x, y):
+        self.pointer(x, y)
+        for down in (True, False):
+            self.qmp.execute("input-send-event",
+                             events=[{"type": "btn", "data": {"down": down, "button": "left"}}])
+            time.sleep(0.15)
+        time.sleep(0.5)
+
+    def key(self, *names):
+        self.qmp.execute("send-key", keys=[{"type": "qcode", "data": k} for k in names])
+        time.sleep(0.15)
+
+    def type(self, text):
+        special = {" ": "spc", "-": "minus", ".": "dot"}
+        for ch in text:
+            if ch.isupper():
+                self.key("shift", ch.lower())
+            else:
+                self.key(special.get(ch, ch))
+
+    def until_changed(self, name, before, action, settle):
+        """Runs action() until the screen differs from `before` (at most 3 tries)."""
+        for attempt in range(3):
+            action()
+            end = time.time() + settle
+            while time.time() < end:
+                time.sleep(2)
+                path, digest, frame = self.shot(name)
+                if digest != before:
+                    time.sleep(2)  # let the page finish drawing
+                    return self.shot(name)
+        raise Fail(f"step {name}: the screen did not change ({path})")
+
+    def bottom_button(self, frame, from_right):
+        """Calamares' navigation buttons sit in the window's bottom right corner: Next (or
+        Install) is the middle one, 145 px left of the frame's right edge."""
+        x0, y0, x1, y1 = frame
+        return x1 - from_right, y1 - 18
+
+    def run(self):
+        a = self.a
+        self.log("waiting for Calamares' window")
+        if self.wait_serial([WINDOW_UP], a.boot_timeout) is None:
+            raise Fail(f"no '{WINDOW_UP}' on the serial console within {a.boot_timeout} s")
+        time.sleep(a.settle)  # the partition page probes the disk after the window is up
+        _, digest, frame = self.shot("welcome")
+        for page in ("location", "keyboard", "partition", "users"):
+            x, y = self.bottom_button(frame, 145)
+            _, digest, frame = self.until_changed(page, digest, lambda: self.click(x, y), 30)
+            self.log(f"on the {page} page, window {frame}")
+        x0, y0 = frame[0], frame[1]
+        # The users page: full name, login, host name, password twice (fields 57 px apart).
+        for dy, text, replace in ((47, a.user, False), (104, a.user, True),
+                                  (161, a.hostname, True), (218, a.password, False)):
+            self.click(x0 + 288, y0 + dy)
+            if replace:
+                self.key("ctrl", "a")
+            self.type(text)
+        self.click(x0 + 494, y0 + 218)
+        self.type(a.password)
+        time.sleep(1)
+        _, digest, frame = self.shot("users-filled")
+        x, y = self.bottom_button(frame, 145)
+        _, digest, frame = self.until_changed("summary", digest, lambda: self.click(x, y), 30)
+        self.log(f"on the summary page, window {frame}")
+        x, y = self.bottom_button(frame, 145)
+        _, digest, frame = self.until_changed("confirm", digest, lambda: self.click(x, y), 30)
+        # The confirmation dialog is centred on the window; "Install now" is its default button.
+        cx, cy = (frame[0] + frame[2]) // 2, (frame[1] + frame[3]) // 2
+        self.pointer(cx, cy)
+        self.until_changed("installing", digest, lambda: self.key("ret"), 30)
+        self.log("installing")
+        result = self.wait_serial([DONE, FAILED], a.install_timeout)
+        self.shot("end", frame=False)
+        if result is None:
+            raise Fail(f"the installation did not end within {a.install_timeout} s")
+        if result == FAILED:
+            lines = [l for l in self.serial().splitlines() if "ERROR" in l or "message" in l]
+            raise Fail("Calamares: installation failed: " + " | ".join(lines[-6:]))
+        self.log("Calamares reports the installation complete")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--qmp", required=True, help="QEMU's QMP socket (imager boot --qmp)")
+    p.add_argument("--serial", required=True, help="the serial console's log (imager boot --log)")
+    p.add_argument("--shots", required=True, help="directory for the screendumps")
+    p.add_argument("--user", default="tester")
+    p.add_argument("--password", default="tester1")
+    p.add_argument("--hostname", default="imagerbox")
+    p.add_argument("--boot-timeout", type=int, default=900)
+    p.add_argument("--install-timeout", type=int, default=2700)
+    p.add_argument("--settle", type=int, default=20)
+    a = p.parse_args()
+    os.makedirs(a.shots, exist_ok=True)
+    code = 0
+    driver = None
+    try:
+        driver = Driver(a)
+        driver.run()
+    except Fail as e:
+        print(f"drive: FAILED: {e}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        if driver is not None:
+            try:
+                driver.qmp.execute("quit")
+            except (Fail, OSError):
+                pass
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
