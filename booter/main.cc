@@ -3,7 +3,10 @@
 // squashfs under a tmpfs overlay and switch_roots into it; README.md describes the config.
 
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <string>
@@ -97,6 +100,14 @@ Status AssembleRoot(const Config& cfg, const std::string& medium_dir) {
     } else {
       Say("toram failed, running from the medium: " + copies.error());
     }
+  }
+  // The same names for the images wherever they are, on the medium or in RAM:
+  // /run/imager/images/I.squashfs (an installer's unpackfs reads the target image there).
+  const std::string names = std::string(kRun) + "/images";
+  if (mkdir(names.c_str(), 0755) != 0 && errno != EEXIST) Say("mkdir " + names + " failed");
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string name = names + "/" + std::to_string(i) + ".squashfs";
+    if (symlink(files[i].c_str(), name.c_str()) != 0) Say("symlink " + name + " failed");
   }
   std::vector<std::string> lowers;
   for (size_t i = 0; i < files.size(); ++i) {

@@ -249,9 +249,29 @@ std::string OfflineHelper(const Profile& p, const CalamaresPaths& paths) {
          "case \"$1\" in\n"
          "setup)\n"
          "  mkdir -p \"$mnt\"\n"
-         "  mountpoint -q \"$mnt\" || mount --bind " +
-         ShellQuote(paths.medium) +
-         " \"$mnt\"\n"
+         "  medium=" +
+         ShellQuote(paths.medium) + "\n" +
+         R"sh(  if mountpoint -q "$mnt"; then
+    :
+  elif [ -d "$medium/dists" ]; then
+    mount --bind "$medium" "$mnt"
+  else
+    # Booted with "load into RAM": the booter released the medium. Find it again among the
+    # ISO 9660 filesystems (apt checks the repository's signature either way).
+    for dev in $(blkid -t TYPE=iso9660 -o device 2>/dev/null); do
+      mount -r -t iso9660 "$dev" "$mnt" 2>/dev/null || continue
+      if [ -d "$mnt/dists" ]; then
+        echo "offline-repo: the medium found again on $dev"
+        break
+      fi
+      umount "$mnt"
+    done
+    if ! mountpoint -q "$mnt"; then
+      echo "offline-repo: the installer's package repository is not reachable: the system runs from RAM and no medium with it is attached; attach the installer medium and install again" >&2
+      exit 1
+    fi
+  fi
+)sh"
          "  echo " +
          ShellQuote(deb) +
          " > \"$list\"\n"

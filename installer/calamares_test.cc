@@ -85,7 +85,10 @@ TEST_F(CalamaresTest, DefaultSequenceWrapsPackagesInTheOfflineHelpers) {
             std::string::npos);
   const GeneratedFile& helper = files["/usr/lib/imager/offline-repo"];
   EXPECT_EQ(helper.mode, 0755u);
-  EXPECT_NE(helper.content.find("mount --bind '/run/imager/medium' \"$mnt\""), std::string::npos);
+  EXPECT_NE(helper.content.find("medium='/run/imager/medium'\n"), std::string::npos);
+  EXPECT_NE(helper.content.find("mount --bind \"$medium\" \"$mnt\""), std::string::npos);
+  // Released medium (load into RAM): found again among the ISO 9660 filesystems.
+  EXPECT_NE(helper.content.find("blkid -t TYPE=iso9660 -o device"), std::string::npos);
   EXPECT_NE(helper.content.find("echo 'deb [lang=none] file:/media/imager-offline bookworm main'"),
             std::string::npos);
   EXPECT_EQ(helper.content.find("trusted"), std::string::npos);

@@ -26,6 +26,9 @@ inline constexpr const char* kMediumImage = "/live/filesystem.squashfs";
 inline constexpr const char* kMediumMountPoint = "/run/imager/medium";
 /// With boot.toram: where the booter keeps its copies of the images (I.squashfs, bottom first).
 inline constexpr const char* kMediumRamCopy = "/run/imager/ram";
+/// Links to the images the live system runs on, wherever they are (medium or RAM): I.squashfs,
+/// bottom first.
+inline constexpr const char* kImageLinks = "/run/imager/images";
 inline constexpr const char* kMediumKernel = "/live/vmlinuz";
 inline constexpr const char* kMediumInitrd = "/live/initrd.img";
 inline constexpr const char* kMediumIdFile = "/.imager-id";

@@ -96,9 +96,9 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o, std::vector<std::s
                  ": installer: the lock has no installer packages (run 'imager resolve')"};
   installer::CalamaresPaths paths;
   paths.medium = kMediumMountPoint;
-  // With toram the booter releases the medium and keeps copies of the images in RAM.
-  paths.target_image = p.boot.toram ? std::string(kMediumRamCopy) + "/0.squashfs"
-                                    : std::string(kMediumMountPoint) + medium->images.front().path;
+  // The booter's link to the target image: on the medium, or its RAM copy when the medium was
+  // released (boot.toram, or the menu's "load into RAM" entry).
+  paths.target_image = std::string(kImageLinks) + "/0.squashfs";
   if (WantsOfflineRepo(p)) {
     auto sources = OfflineSources(p);
     if (!sources.empty()) {

@@ -106,7 +106,10 @@ echo hello >/written-by-init && w=yes || w=no
 ram=no
 medium=$($bb cat /run/imager/medium/.imager-id 2>/dev/null || echo none)
 $bb grep -q ' /run/imager/ram ' /proc/mounts && ram=yes
-echo "IMAGER-E2E-INIT pid=$$ root=$rootfs writable=$w toram=$ram medium=$medium"
+link=/run/imager/images/0.squashfs
+image=$($bb readlink $link || echo none)
+[ -f $link ] || image="$image(dangling)"
+echo "IMAGER-E2E-INIT pid=$$ root=$rootfs writable=$w toram=$ram medium=$medium image=$image"
 $bb poweroff -f
 INIT
 chmod 755 "$R/sbin/init"
@@ -161,7 +164,7 @@ show "$T/boot2.log"
 expect "$T/boot2.log" "cdrom probed first and rejected" "/dev/sr0 \[cdrom[^]]*\] via cdrom: iso9660: wrong identity"
 expect "$T/boot2.log" "virtio medium accepted" "medium /dev/vda \(iso9660\) accepted"
 expect "$T/boot2.log" "image init ran as pid 1 on a writable overlay" \
-  "IMAGER-E2E-INIT pid=1 root=overlay writable=yes toram=no medium=$GOOD_ID[[:space:]]*$"
+  "IMAGER-E2E-INIT pid=1 root=overlay writable=yes toram=no medium=$GOOD_ID image=/run/imager/medium/live/filesystem.squashfs[[:space:]]*$"
 [ "$(grep -n 'sr0' "$T/boot2.log" | head -1 | cut -d: -f1)" -lt \
   "$(grep -n 'medium /dev/vda' "$T/boot2.log" | cut -d: -f1)" ] || fail "vda examined before sr0"
 
@@ -173,7 +176,7 @@ show "$T/boot3.log"
 expect "$T/boot3.log" "path spec selects vda" "/dev/vda \[virtio,disk\] via /dev/vd\*: iso9660: accepted"
 grep -q '/dev/sr0' "$T/boot3.log" && fail "sr0 was probed although the order names only /dev/vd*"
 expect "$T/boot3.log" "medium released after toram" "toram: medium released"
-expect "$T/boot3.log" "image runs from RAM" "IMAGER-E2E-INIT pid=1 root=overlay writable=yes toram=yes medium=none"
+expect "$T/boot3.log" "image runs from RAM" "IMAGER-E2E-INIT pid=1 root=overlay writable=yes toram=yes medium=none image=/run/imager/ram/0.squashfs[[:space:]]*$"
 echo "boot 4: wrong medium only, the initramfs ships /bin/sh: the emergency shell takes commands"
 mkfifo "$T/console-in"
 start=$SECONDS

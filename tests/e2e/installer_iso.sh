@@ -88,23 +88,26 @@ pass "Calamares' welcome page under Xvfb (screenshot calamares-welcome.png)"
 # tests/lib/calamares_drive.py clicks through Calamares (QMP pointer events on a USB tablet) and
 # waits for its "completion: succeeded"; each firmware gets its own machine and 8 GiB disk. Under
 # TCG an install takes about 15 minutes (most of it update-initramfs), so both run together.
-install() {  # install NAME [imager boot options]; leaves NAME.status
-  local name=$1 t0=$SECONDS rc=0
-  shift
+install() {  # install NAME DRIVER-OPTIONS [imager boot options]; leaves NAME.status
+  local name=$1 drive_opts=$2 t0=$SECONDS rc=0
+  shift 2
   truncate -s 8G "$work/$name.raw"
   "$IMAGER" boot "$@" "$iso" --disk "$work/$name.raw" --tablet --qmp "$work/$name.qmp" \
     --no-network --timeout "${INSTALL_TIMEOUT:-3000}" --log "$work/$name.log" \
     >"$work/$name.boot" 2>&1 &
   local qemu=$!
+  # shellcheck disable=SC2086 # drive_opts: words
   python3 "$src/tests/lib/calamares_drive.py" --qmp "$work/$name.qmp" --serial "$work/$name.log" \
-    --shots "$work/$name-shots" --install-timeout "${INSTALL_TIMEOUT:-3000}" \
+    --shots "$work/$name-shots" --install-timeout "${INSTALL_TIMEOUT:-3000}" $drive_opts \
     >"$work/$name.drive" 2>&1 || rc=$?
   wait "$qemu" || rc=$((rc ? rc : 2))
   echo "$rc $((SECONDS - t0))" >"$work/$name.status"
 }
-install bios &
+# BIOS boots the menu's "load into RAM" entry: the booter releases the medium, unpackfs reads the
+# RAM copy of the target image and the offline repository is found again on the CD drive.
+install bios --ram-entry --memory 3072 &
 bios_job=$!
-install uefi --uefi &
+install uefi "" --uefi &
 uefi_job=$!
 wait $bios_job $uefi_job || true
 
@@ -128,6 +131,7 @@ installed_file() {  # installed_file NAME PATH: a file of the installed system (
   debugfs -R "cat $2" "$work/$1.raw?offset=$(root_offset "$work/$1.raw")" 2>/dev/null
 }
 for name in bios uefi; do
+  [ -s "$work/$name.status" ] || fail "$name: the install job ended without a status"
   read -r rc secs <"$work/$name.status"
   if [ "$rc" != 0 ]; then
     tail -30 "$work/$name.log" 2>/dev/null || true
@@ -139,6 +143,12 @@ for name in bios uefi; do
       fail "$name: Calamares' requirement '$req' is not met with a blank disk attached"
   done
   pass "$name: Calamares installed onto the blank disk in $secs s"
+  if [ $name = bios ]; then
+    grep -aq 'toram: medium released' "$work/$name.log" || fail "bios: not booted into RAM"
+    grep -aq 'offline-repo: the medium found again on /dev/' "$work/$name.log" ||
+      fail "bios: the offline repository was not found again after toram"
+    pass "bios: installed from RAM (the medium released, found again for the offline repository)"
+  fi
   # What Calamares wrote: the user, the host name, the offline boot loader of this firmware,
   # the live consoles for GRUB, no installer and no leftover of the offline repository.
   installed_file $name /etc/hostname | grep -qx imagerbox || fail "$name: /etc/hostname"

@@ -7,7 +7,8 @@ reads the serial console (Calamares' debug log goes there) and talks QMP: pointe
 USB tablet, keys, screendumps. Calamares runs without a window manager, so its window sits in the
 middle of a black screen and its size changes from page to page: every click is placed relative
 to the window's frame, found in a fresh screendump. Each step is checked (the screen must change
-after a click) and saved as SHOTS/NN-name.ppm. Exits 0 when Calamares reports the installation
+after a click) and saved as SHOTS/NN-name.ppm. --ram-entry first picks the boot menu's "load
+into RAM" entry (ISOLINUX, on the serial console). Exits 0 when Calamares reports the installation
 complete, 1 (with the reason) when it fails, a step has no effect or time runs out; QEMU is quit
 either way.
 """
@@ -184,6 +185,15 @@ class Driver:
 
     def run(self):
         a = self.a
+        if a.ram_entry:
+            # ISOLINUX's menu (BIOS) counts down on the serial console: take its second entry.
+            if self.wait_serial(["Automatic boot in"], 300) is None:
+                raise Fail("no boot menu on the serial console within 300 s")
+            self.key("down")
+            self.key("ret")
+            self.log("chose the boot menu's second entry (load into RAM)")
+            if self.wait_serial(["toram: medium released"], 600) is None:
+                raise Fail("the booter did not release the medium (no 'toram: medium released')")
         self.log("waiting for Calamares' window")
         if self.wait_serial([WINDOW_UP], a.boot_timeout) is None:
             raise Fail(f"no '{WINDOW_UP}' on the serial console within {a.boot_timeout} s")
@@ -237,6 +247,8 @@ def main():
     p.add_argument("--boot-timeout", type=int, default=900)
     p.add_argument("--install-timeout", type=int, default=2700)
     p.add_argument("--settle", type=int, default=20)
+    p.add_argument("--ram-entry", action="store_true",
+                   help="boot the ISOLINUX menu's 'load into RAM' entry (BIOS)")
     a = p.parse_args()
     os.makedirs(a.shots, exist_ok=True)
     code = 0
