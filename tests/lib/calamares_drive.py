@@ -164,18 +164,46 @@ class Driver:
             else:
                 self.key(special.get(ch, ch))
 
-    def until_changed(self, name, before, action, settle):
-        """Runs action() until the screen differs from `before` (at most 3 tries)."""
-        for attempt in range(3):
-            action()
+    def stable_shot(self, name):
+        """A numbered screendump once two in a row are the same (a page still laying itself out
+        or resizing its window would misplace the next click)."""
+        previous = None
+        for _ in range(20):
+            time.sleep(1.5)
+            path, digest, _ = self.poll()
+            if digest == previous:
+                break
+            previous = digest
+        return self.shot(name)
+
+    def poll(self):
+        """An unnumbered screendump (overwritten): its path and digest."""
+        path = os.path.join(self.a.shots, "poll.ppm")
+        self.qmp.execute("screendump", filename=path)
+        for _ in range(50):
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                break
+            time.sleep(0.1)
+        w, h, rgb = read_ppm(path)
+        self.width, self.height = w, h
+        return path, hashlib.sha256(rgb).hexdigest(), None
+
+    def press(self, name, x, y, settle=30):
+        """Clicks (x, y) until the screen changes (at most 3 tries); returns the next stable
+        screen. The pointer rests on the spot first, so that its move and the button's hover
+        highlight do not count as the change."""
+        self.pointer(x, y)
+        time.sleep(1)
+        _, before, _ = self.poll()
+        for _ in range(3):
+            self.click(x, y)
             end = time.time() + settle
             while time.time() < end:
                 time.sleep(2)
-                path, digest, frame = self.shot(name)
+                _, digest, _ = self.poll()
                 if digest != before:
-                    time.sleep(2)  # let the page finish drawing
-                    return self.shot(name)
-        raise Fail(f"step {name}: the screen did not change ({path})")
+                    return self.stable_shot(name)
+        raise Fail(f"step {name}: clicking ({x}, {y}) changed nothing on the screen")
 
     def bottom_button(self, frame, from_right):
         """Calamares' navigation buttons sit in the window's bottom right corner: Next (or
@@ -198,10 +226,10 @@ class Driver:
         if self.wait_serial([WINDOW_UP], a.boot_timeout) is None:
             raise Fail(f"no '{WINDOW_UP}' on the serial console within {a.boot_timeout} s")
         time.sleep(a.settle)  # the partition page probes the disk after the window is up
-        _, digest, frame = self.shot("welcome")
+        _, digest, frame = self.stable_shot("welcome")
         for page in ("location", "keyboard", "partition", "users"):
             x, y = self.bottom_button(frame, 145)
-            _, digest, frame = self.until_changed(page, digest, lambda: self.click(x, y), 30)
+            _, digest, frame = self.press(page, x, y)
             self.log(f"on the {page} page, window {frame}")
         x0, y0 = frame[0], frame[1]
         # The users page: full name, login, host name, password twice (fields 57 px apart).
@@ -213,17 +241,19 @@ class Driver:
             self.type(text)
         self.click(x0 + 494, y0 + 218)
         self.type(a.password)
-        time.sleep(1)
-        _, digest, frame = self.shot("users-filled")
+        _, digest, frame = self.stable_shot("users-filled")
         x, y = self.bottom_button(frame, 145)
-        _, digest, frame = self.until_changed("summary", digest, lambda: self.click(x, y), 30)
+        _, digest, frame = self.press("summary", x, y)
         self.log(f"on the summary page, window {frame}")
         x, y = self.bottom_button(frame, 145)
-        _, digest, frame = self.until_changed("confirm", digest, lambda: self.click(x, y), 30)
+        _, digest, frame = self.press("confirm", x, y)
         # The confirmation dialog is centred on the window; "Install now" is its default button.
         cx, cy = (frame[0] + frame[2]) // 2, (frame[1] + frame[3]) // 2
         self.pointer(cx, cy)
-        self.until_changed("installing", digest, lambda: self.key("ret"), 30)
+        self.key("ret")
+        if self.wait_serial(["Starting job"], 120) is None:
+            self.shot("not-started", frame=False)
+            raise Fail("the install did not start after confirming (no 'Starting job' in the log)")
         self.log("installing")
         result = self.wait_serial([DONE, FAILED], a.install_timeout)
         self.shot("end", frame=False)
