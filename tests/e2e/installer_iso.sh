@@ -19,7 +19,9 @@ set -euo pipefail
 # shellcheck source=../lib/e2e.sh
 source "$(dirname "$0")/../lib/e2e.sh"
 
-for tool in qemu-system-x86_64 xorriso unsquashfs Xvfb xwd; do
+# debugfs (e2fsprogs) is in sbin, which an unprivileged user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+for tool in qemu-system-x86_64 xorriso unsquashfs Xvfb xwd debugfs python3; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"
 done
 [ "$(id -u)" != 0 ] || [ -n "${IMAGER_ALLOW_ROOT:-}" ] ||
