@@ -479,9 +479,10 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const Profile& p, const Calama
     return Error{"calamares configuration: the profile's installer.type is " +
                  profiles::NameOf(p.installer.type) + ", not calamares"};
   const bool offline = !paths.offline_suite.empty();
+  const CalamaresSequence seq = SequenceFor(p, offline);
   const std::string mod = std::string(kEtc) + "/modules/";
   std::vector<GeneratedFile> out = {
-      {std::string(kEtc) + "/settings.conf", SettingsConf(p, SequenceFor(p, offline))},
+      {std::string(kEtc) + "/settings.conf", SettingsConf(p, seq)},
       {mod + "welcome.conf", WelcomeConf()},
       {mod + "locale.conf", LocaleConf(p)},
       {mod + "keyboard.conf", Header("keyboard") +
@@ -515,9 +516,8 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const Profile& p, const Calama
          ShellprocessConf("offline repository cleanup", std::string(kHelper) + " cleanup")});
     out.push_back({kHelper, OfflineHelper(p, paths), 0755});
   }
-  const auto exec = SequenceFor(p, offline).exec;
-  if (std::find(exec.begin(), exec.end(), std::string("shellprocess@") + kConsoleId) !=
-      exec.end()) {
+  if (std::find(seq.exec.begin(), seq.exec.end(), std::string("shellprocess@") + kConsoleId) !=
+      seq.exec.end()) {
     out.push_back({mod + "shellprocess-" + kConsoleId + ".conf",
                    ShellprocessConf("console arguments", kConsoleHelper)});
     out.push_back({kConsoleHelper, ConsoleHelper(), 0755});
@@ -551,8 +551,8 @@ std::vector<std::string> CalamaresCheckArgv(int timeout_seconds, const std::stri
                                             const std::vector<LiveTool>& tools) {
   std::string missing = ": >/tmp/imager-tools.log\n";
   for (const auto& t : tools)
-    missing += "command -v '" + t.command +
-               "' >/dev/null 2>&1 || echo \"ERROR: the live session has no " + t.command +
+    missing += "command -v " + ShellQuote(t.command) +
+               " >/dev/null 2>&1 || echo \"ERROR: the live session has no " + t.command +
                ", which Calamares' " + t.module +
                " module runs (add the package that has it to installer.packages)\" "
                ">>/tmp/imager-tools.log\n";

@@ -24,8 +24,6 @@ namespace imager::stages {
 inline constexpr const char* kMediumImage = "/live/filesystem.squashfs";
 /// Where the live system finds the medium (the booter mounts it there, whichever device).
 inline constexpr const char* kMediumMountPoint = "/run/imager/medium";
-/// With boot.toram: where the booter keeps its copies of the images (I.squashfs, bottom first).
-inline constexpr const char* kMediumRamCopy = "/run/imager/ram";
 /// Links to the images the live system runs on, wherever they are (medium or RAM): I.squashfs,
 /// bottom first.
 inline constexpr const char* kImageLinks = "/run/imager/images";
