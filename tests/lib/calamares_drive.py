@@ -125,17 +125,25 @@ class Driver:
             time.sleep(2)
         return None
 
-    def shot(self, name, frame=True):
-        self.step += 1
-        path = os.path.join(self.a.shots, f"{self.step:02d}-{name}.ppm")
+    def dump(self, path):
+        """A screendump into `path` (replaced): its size noted, its pixels returned."""
+        if os.path.exists(path):
+            os.unlink(path)
         self.qmp.execute("screendump", filename=path)
         for _ in range(50):  # QEMU writes it asynchronously on some versions
             if os.path.exists(path) and os.path.getsize(path) > 0:
                 break
             time.sleep(0.1)
-        w, h, rgb = read_ppm(path)
-        self.width, self.height = w, h
-        return path, hashlib.sha256(rgb).hexdigest(), window_frame(w, h, rgb) if frame else None
+        self.width, self.height, rgb = read_ppm(path)
+        return rgb
+
+    def shot(self, name, frame=True):
+        """A numbered screendump kept as SHOTS/NN-name.ppm: path, digest, window frame."""
+        self.step += 1
+        path = os.path.join(self.a.shots, f"{self.step:02d}-{name}.ppm")
+        rgb = self.dump(path)
+        return (path, hashlib.sha256(rgb).hexdigest(),
+                window_frame(self.width, self.height, rgb) if frame else None)
 
     def pointer(self, x, y):
         scale = lambda v, size: int(v * 32767 / max(size - 1, 1))
@@ -170,23 +178,15 @@ class Driver:
         previous = None
         for _ in range(20):
             time.sleep(1.5)
-            path, digest, _ = self.poll()
+            digest = self.poll()
             if digest == previous:
                 break
             previous = digest
         return self.shot(name)
 
     def poll(self):
-        """An unnumbered screendump (overwritten): its path and digest."""
-        path = os.path.join(self.a.shots, "poll.ppm")
-        self.qmp.execute("screendump", filename=path)
-        for _ in range(50):
-            if os.path.exists(path) and os.path.getsize(path) > 0:
-                break
-            time.sleep(0.1)
-        w, h, rgb = read_ppm(path)
-        self.width, self.height = w, h
-        return path, hashlib.sha256(rgb).hexdigest(), None
+        """The digest of an unnumbered screendump (SHOTS/poll.ppm, overwritten)."""
+        return hashlib.sha256(self.dump(os.path.join(self.a.shots, "poll.ppm"))).hexdigest()
 
     def press(self, name, x, y, settle=30):
         """Clicks (x, y) until the screen changes (at most 3 tries); returns the next stable
@@ -194,14 +194,13 @@ class Driver:
         highlight do not count as the change."""
         self.pointer(x, y)
         time.sleep(1)
-        _, before, _ = self.poll()
+        before = self.poll()
         for _ in range(3):
             self.click(x, y)
             end = time.time() + settle
             while time.time() < end:
                 time.sleep(2)
-                _, digest, _ = self.poll()
-                if digest != before:
+                if self.poll() != before:
                     return self.stable_shot(name)
         raise Fail(f"step {name}: clicking ({x}, {y}) changed nothing on the screen")
 
