@@ -13,6 +13,7 @@
 #include "cmd/lock_common.h"
 #include "profiles/loader.h"
 #include "repo/curl_fetcher.h"
+#include "repo/lockfile.h"
 #include "repo/progress_bar.h"
 #include "repo/resolve.h"
 #include "sandbox/hostcheck.h"
@@ -83,7 +84,10 @@ Status ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
 
 }  // namespace
 
-Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
+namespace {
+
+// The profile with --format applied, and the directories: what a build and a plan share.
+Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
   auto profile = profiles::LoadProfile(f.profile);
   if (!profile) return profile.take_error();
   for (const auto& w : profile->warnings) log::Warn(w);
@@ -107,6 +111,7 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
   o.rebuild = f.rebuild;
   o.offline = f.offline;
   if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) o.source_date_epoch = atoll(sde);
+  if (!create_dirs) return b;
   for (const auto& dir : {o.cache_dir, o.out_dir})
     if (auto st = MakeDirs(dir); !st) return st.take_error();
   for (auto* dir : {&o.cache_dir, &o.out_dir}) {
@@ -114,8 +119,17 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
     if (!c) return c.take_error();
     *dir = *c;
   }
-  if (stages::NeedsPackages(b.profile)) {
-    if (auto st = ObtainPackages(b.profile, f, &o); !st) return st.take_error();
+  return b;
+}
+
+}  // namespace
+
+Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
+  auto b = LoadForBuild(f, /*create_dirs=*/true);
+  if (!b) return b.take_error();
+  stages::BuildOptions& o = b->options;
+  if (stages::NeedsPackages(b->profile)) {
+    if (auto st = ObtainPackages(b->profile, f, &o); !st) return st.take_error();
     // Without SOURCE_DATE_EPOCH, the archive's date pins file times: the same lock gives the
     // same image.
     if (o.source_date_epoch < 0 && !o.packages.repositories.empty())
@@ -130,11 +144,37 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
   return b;
 }
 
-std::unique_ptr<stages::ProgressSink> MakeProgressFor(bool json, bool quiet) {
-  if (json) return stages::MakeProgress(stages::ProgressStyle::kJson, STDOUT_FILENO);
+Result<PreparedBuild> PreparePlan(const BuildFlags& f, std::string* lock_note) {
+  auto b = LoadForBuild(f, /*create_dirs=*/false);
+  if (!b) return b.take_error();
+  stages::BuildOptions& o = b->options;
+  std::string why;
+  o.idmap = sandbox::DetectIdMap(&why, nullptr);
+  if (!stages::NeedsPackages(b->profile)) return b;
+  // The lock's packages when there is a lock that still matches; nothing is resolved or fetched.
+  std::string path = repo::LockPathFor(b->profile);
+  auto lock = repo::ReadLock(path);
+  if (!lock || !repo::Matches(*lock, repo::RequestOf(b->profile))) {
+    *lock_note = "no lock that matches the profile (" + path +
+                 "): package stages are planned without packages and their keys are not final; "
+                 "'imager resolve' writes one";
+    return b;
+  }
+  *lock_note = "lock " + path;
+  for (auto [list, files] :
+       {std::pair{&lock->packages, &o.packages}, std::pair{&lock->tools, &o.tools},
+        std::pair{&lock->installer, &o.installer}, std::pair{&lock->offline, &o.offline_packages}})
+    *files = {*list, {}, lock->repositories};
+  if (o.source_date_epoch < 0 && !lock->repositories.empty())
+    o.source_date_epoch = ParseHttpDate(lock->repositories[0].date);
+  return b;
+}
+
+std::unique_ptr<engine::ProgressSink> MakeProgressFor(bool json, bool quiet) {
+  if (json) return engine::MakeProgress(engine::ProgressStyle::kJson, STDOUT_FILENO);
   (void)quiet;
-  return stages::MakeProgress(
-      isatty(STDERR_FILENO) ? stages::ProgressStyle::kTty : stages::ProgressStyle::kPlain,
+  return engine::MakeProgress(
+      isatty(STDERR_FILENO) ? engine::ProgressStyle::kTty : engine::ProgressStyle::kPlain,
       STDERR_FILENO);
 }
 

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "base/result.h"
+#include "engine/progress.h"
 #include "profiles/profile.h"
 #include "sandbox/spec.h"
 #include "stages/build.h"
-#include "stages/progress.h"
 
 namespace imager::cmd {
 
@@ -26,6 +26,7 @@ struct BuildFlags {
   bool offline = false;
   bool locked = false;
   bool json = false;
+  bool plan = false;  // show the stage graph, run nothing
 };
 
 void AddBuildFlags(CLI::App* app, BuildFlags* f);
@@ -38,7 +39,11 @@ struct PreparedBuild {
 /// Loads and checks the profile (printing its warnings), fills in directories and the id map.
 Result<PreparedBuild> PrepareBuild(const BuildFlags& f);
 
-std::unique_ptr<stages::ProgressSink> MakeProgressFor(bool json, bool quiet);
+/// The same for a plan (`imager build --plan`): the lock beside the profile when it still
+/// matches (`lock_note` says which, or that there is none), nothing resolved, fetched or created.
+Result<PreparedBuild> PreparePlan(const BuildFlags& f, std::string* lock_note);
+
+std::unique_ptr<engine::ProgressSink> MakeProgressFor(bool json, bool quiet);
 
 /// "SRC:DST[:ro|:rw]" (a --bind option) -> BindSpec with a canonical source.
 Result<sandbox::BindSpec> ParseBind(const std::string& text);

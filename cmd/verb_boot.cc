@@ -12,9 +12,9 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
-#include "boot/qemu.h"
-#include "boot/runner.h"
 #include "cmd/verbs.h"
+#include "qemu/qemu.h"
+#include "qemu/runner.h"
 
 namespace imager::cmd {
 namespace {
@@ -72,23 +72,23 @@ void PrintTail(const char* what, const std::vector<std::string>& lines) {
 }
 
 // Exit code and messages for a run with --expect.
-int ReportExpect(const BootFlags& f, const boot::RunOutcome& r) {
+int ReportExpect(const BootFlags& f, const qemu::RunOutcome& r) {
   char secs[32];
   snprintf(secs, sizeof secs, "%.1f s", r.seconds);
   switch (r.kind) {
-    case boot::RunOutcome::kMatched:
+    case qemu::RunOutcome::kMatched:
       log::Info("boot: '" + f.expect + "' appeared after " + secs + ": " + r.matched_line);
       return kExitOk;
-    case boot::RunOutcome::kTimedOut:
+    case qemu::RunOutcome::kTimedOut:
       log::Err("boot: no console line matched '" + f.expect + "' within " +
                std::to_string(f.timeout) + " s; QEMU stopped");
       break;
-    case boot::RunOutcome::kQemuExited:
+    case qemu::RunOutcome::kQemuExited:
       log::Err("boot: QEMU exited (status " + std::to_string(r.qemu_status) + ") after " + secs +
                " before a console line matched '" + f.expect + "'");
       PrintTail("QEMU's last messages:", r.qemu_errors);
       break;
-    case boot::RunOutcome::kInterrupted:
+    case qemu::RunOutcome::kInterrupted:
       log::Err("boot: interrupted by signal " + std::to_string(r.signal) + "; QEMU stopped");
       return 128 + r.signal;
   }
@@ -98,72 +98,72 @@ int ReportExpect(const BootFlags& f, const boot::RunOutcome& r) {
   return kExitFailed;
 }
 
-int ReportPlain(const boot::RunOutcome& r) {
+int ReportPlain(const qemu::RunOutcome& r) {
   switch (r.kind) {
-    case boot::RunOutcome::kMatched:
-    case boot::RunOutcome::kTimedOut:
+    case qemu::RunOutcome::kMatched:
+    case qemu::RunOutcome::kTimedOut:
       log::Info("boot: stopped QEMU after the timeout");
       return kExitOk;
-    case boot::RunOutcome::kQemuExited:
+    case qemu::RunOutcome::kQemuExited:
       if (r.qemu_status == 0) return kExitOk;
       log::Err("boot: QEMU exited with status " + std::to_string(r.qemu_status));
       PrintTail("QEMU's last messages:", r.qemu_errors);
       return kExitFailed;
-    case boot::RunOutcome::kInterrupted:
+    case qemu::RunOutcome::kInterrupted:
       return 128 + r.signal;
   }
   return kExitFailed;
 }
 
-boot::Console PickConsole(const BootFlags& f) {
-  if (!f.expect.empty() || f.timeout > 0) return boot::Console::kCapture;
-  if (f.serial) return boot::Console::kStdio;
+qemu::Console PickConsole(const BootFlags& f) {
+  if (!f.expect.empty() || f.timeout > 0) return qemu::Console::kCapture;
+  if (f.serial) return qemu::Console::kStdio;
   const char* display = getenv("DISPLAY");
   const char* wayland = getenv("WAYLAND_DISPLAY");
-  if ((display && *display) || (wayland && *wayland)) return boot::Console::kWindow;
+  if ((display && *display) || (wayland && *wayland)) return qemu::Console::kWindow;
   if (!f.print_command)
     log::Info(
         "boot: no $DISPLAY, so no window: the serial console is on this terminal "
         "(Ctrl-A x quits QEMU)");
-  return boot::Console::kStdio;
+  return qemu::Console::kStdio;
 }
 
 // Fills the machine from the flags; UEFI gets a private copy of OVMF's variables in `tmp`.
-Result<boot::Machine> MakeMachine(const BootFlags& f, const std::string& tmp) {
-  boot::Machine m;
+Result<qemu::Machine> MakeMachine(const BootFlags& f, const std::string& tmp) {
+  qemu::Machine m;
   auto image = Canonical(f.image);
   if (!image) return Error{"image " + image.error()};
   m.image = *image;
   if (access(m.image.c_str(), R_OK) != 0) return ErrnoError("image " + m.image);
-  m.attach = f.as_usb ? boot::Attach::kUsb : f.as_disk ? boot::Attach::kDisk : boot::Attach::kCdrom;
+  m.attach = f.as_usb ? qemu::Attach::kUsb : f.as_disk ? qemu::Attach::kDisk : qemu::Attach::kCdrom;
   for (const auto& d : f.disks) {
     auto disk = Canonical(d);
     if (!disk) return Error{"--disk " + disk.error()};
     m.disks.push_back(*disk);
   }
   if (f.uefi) {
-    auto ovmf = boot::FindUefi();
+    auto ovmf = qemu::FindUefi();
     if (!ovmf) return ovmf.take_error();
     auto vars = ReadFile(ovmf->vars);
     if (!vars) return Error{"read " + ovmf->vars + ": " + vars.error()};
-    m.firmware = boot::Firmware::kUefi;
+    m.firmware = qemu::Firmware::kUefi;
     m.uefi_code = ovmf->code;
     m.uefi_vars = tmp + "/OVMF_VARS.fd";
     if (auto st = WriteFile(m.uefi_vars, *vars); !st) return st.take_error();
   }
   if (f.kvm) {
-    if (auto st = boot::CheckKvm(); !st) return st.take_error();
-    m.accel = boot::Accel::kKvm;
+    if (auto st = qemu::CheckKvm(); !st) return st.take_error();
+    m.accel = qemu::Accel::kKvm;
   }
   m.machine_type = f.machine;
   m.memory_mib = f.memory;
   m.cpus = f.cpus;
   m.network = !f.no_network;
   m.console = PickConsole(f);
-  if (m.console != boot::Console::kCapture) m.console_log = f.log;
+  if (m.console != qemu::Console::kCapture) m.console_log = f.log;
   m.tablet = f.tablet;
   m.qmp_socket = f.qmp.empty() ? tmp + "/qmp.sock" : f.qmp;
-  if (auto st = boot::Validate(m); !st) return st.take_error();
+  if (auto st = qemu::Validate(m); !st) return st.take_error();
   return m;
 }
 
@@ -194,7 +194,7 @@ int BootMain(BootFlags f) {
     log::Err("boot: " + machine.error());
     return kExitFailed;
   }
-  auto argv = boot::QemuArgv(*machine);
+  auto argv = qemu::QemuArgv(*machine);
   if (f.print_command) {
     std::vector<std::string> quoted;
     for (const auto& a : argv) quoted.push_back(ShellQuote(a));
@@ -204,8 +204,8 @@ int BootMain(BootFlags f) {
   std::vector<std::string> shown;
   for (const auto& a : argv) shown.push_back(ShellQuote(a));
   log::Verbose("boot: " + Join(shown, " "));
-  boot::RunOptions o;
-  o.capture = machine->console == boot::Console::kCapture;
+  qemu::RunOptions o;
+  o.capture = machine->console == qemu::Console::kCapture;
   o.expect = f.expect.empty() ? nullptr : &pattern;
   o.timeout_seconds = f.timeout;
   o.log = o.capture ? f.log : "";
@@ -213,7 +213,7 @@ int BootMain(BootFlags f) {
   o.qmp_socket = machine->qmp_socket;
   o.screendump = f.screendump;
   o.settle_seconds = f.settle;
-  auto r = boot::Run(argv, o);
+  auto r = qemu::Run(argv, o);
   if (!r) {
     log::Err("boot: " + r.error());
     return kExitFailed;

@@ -11,10 +11,52 @@
 #include "cmd/verbs.h"
 #include "stages/build.h"
 
+#include <nlohmann/json.hpp>
+
 namespace imager::cmd {
 namespace {
 
+// The stage graph, nothing run: text, or JSON with every input's value.
+int PlanMain(const BuildFlags& f) {
+  std::string lock_note;
+  auto setup = PreparePlan(f, &lock_note);
+  if (!setup) {
+    log::Err(setup.error());
+    return kExitFailed;
+  }
+  auto plan = stages::Plan(setup->profile, setup->options);
+  if (!plan) {
+    log::Err(plan.error());
+    return kExitFailed;
+  }
+  if (!f.json) {
+    std::cout << "# " << setup->profile.name << ": " << plan->size() << " stages; " << lock_note
+              << "\n"
+              << stages::PlanText(*plan, /*details=*/true);
+    return kExitOk;
+  }
+  nlohmann::ordered_json out = {{"profile", setup->profile.name}, {"lock", lock_note}};
+  out["stages"] = nlohmann::ordered_json::array();
+  for (const auto& s : *plan) {
+    nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
+    for (const auto& in : s.inputs)
+      inputs.push_back({{"name", in.name},
+                        {"kind", in.kind == engine::KeyInput::Kind::kContent ? "content" : "value"},
+                        {"value", in.value}});
+    out["stages"].push_back({{"name", s.name},
+                             {"output", engine::KindName(s.output)},
+                             {"version", s.version},
+                             {"parents", s.parents},
+                             {"key", s.key},
+                             {"cached", s.cached},
+                             {"inputs", inputs}});
+  }
+  std::cout << out.dump(2) << "\n";
+  return kExitOk;
+}
+
 int BuildMain(const BuildFlags& f, const GlobalOptions* g) {
+  if (f.plan) return PlanMain(f);
   auto setup = PrepareBuild(f);
   if (!setup) {
     log::Err(setup.error());
@@ -62,6 +104,9 @@ Examples:
   imager build profiles/debian-installer.yaml      # a Calamares installer ISO)");
   AddBuildFlags(app, f.get());
   app->add_option("--rebuild", f->rebuild, "Rebuild STAGE even if cached (repeat)");
+  app->add_flag("--plan", f->plan,
+                "Show the stage graph (names, parents, key inputs, key, cached or not) and run "
+                "nothing; with --json as JSON");
   return [f, global] { return BuildMain(*f, global); };
 }
 

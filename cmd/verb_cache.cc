@@ -10,15 +10,15 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
+#include "engine/cache.h"
+#include "engine/progress.h"
 #include "sandbox/hostcheck.h"
 #include "sandbox/tools.h"
-#include "stages/cache.h"
-#include "stages/progress.h"
 
 namespace imager::cmd {
 namespace {
 
-using stages::Cache;
+using engine::Cache;
 
 struct CacheOptions {
   std::string cache_dir;
@@ -54,28 +54,28 @@ std::string PadLeft(const std::string& s, size_t width) {
   return s.size() < width ? std::string(width - s.size(), ' ') + s : s;
 }
 
-nlohmann::json EntryJson(const stages::Entry& e) {
+nlohmann::json EntryJson(const engine::Entry& e) {
   return {{"key", e.meta.key},         {"stage", e.meta.stage},     {"kind", KindName(e.meta.kind)},
           {"size", e.meta.size},       {"created", e.meta.created}, {"last_used", e.last_used},
           {"parents", e.meta.parents}, {"profile", e.meta.profile}, {"path", e.data_dir}};
 }
 
 // One line per entry: key prefix, stage, kind, size, age, last use, profile.
-void PrintTable(const std::vector<stages::Entry>& entries) {
+void PrintTable(const std::vector<engine::Entry>& entries) {
   size_t w = 5;
   for (const auto& e : entries) w = std::max(w, e.meta.stage.size());
   std::cout << Pad("KEY", 14) << Pad("STAGE", w + 2) << Pad("KIND", 10) << PadLeft("SIZE", 10)
             << "  " << Pad("AGE", 6) << Pad("USED", 6) << "PROFILE\n";
   for (const auto& e : entries)
     std::cout << Pad(e.meta.key.substr(0, 12), 14) << Pad(e.meta.stage, w + 2)
-              << Pad(KindName(e.meta.kind), 10) << PadLeft(stages::FormatBytes(e.meta.size), 10)
+              << Pad(KindName(e.meta.kind), 10) << PadLeft(engine::FormatBytes(e.meta.size), 10)
               << "  " << Pad(Ago(e.meta.created), 6) << Pad(Ago(e.last_used), 6)
               << (e.meta.profile.empty() ? "-" : e.meta.profile) << "\n";
 }
 
 int Ls(const CacheOptions& o) {
   auto cache = Cache::Open(Dir(o), Cache::Access::kRead);
-  auto entries = cache ? cache->List() : Result<std::vector<stages::Entry>>(cache.take_error());
+  auto entries = cache ? cache->List() : Result<std::vector<engine::Entry>>(cache.take_error());
   if (!entries) {
     log::Err(entries.error());
     return kExitFailed;
@@ -94,7 +94,7 @@ int Ls(const CacheOptions& o) {
 
 int Du(const CacheOptions& o) {
   auto cache = Cache::Open(Dir(o), Cache::Access::kRead);
-  auto u = cache ? cache->Usage() : Result<stages::CacheUsage>(cache.take_error());
+  auto u = cache ? cache->Usage() : Result<engine::CacheUsage>(cache.take_error());
   if (!u) {
     log::Err(u.error());
     return kExitFailed;
@@ -113,7 +113,7 @@ int Du(const CacheOptions& o) {
     return kExitOk;
   }
   auto row = [](const std::string& what, const std::string& count, uint64_t bytes) {
-    std::cout << Pad(what, 12) << Pad(count, 12) << PadLeft(stages::FormatBytes(bytes), 10) << "\n";
+    std::cout << Pad(what, 12) << Pad(count, 12) << PadLeft(engine::FormatBytes(bytes), 10) << "\n";
   };
   row("layers", std::to_string(u->layers) + " entries", u->layer_bytes);
   row("artifacts", std::to_string(u->artifacts) + " entries", u->artifact_bytes);
@@ -138,17 +138,17 @@ Result<Cache> OpenForPrune(const CacheOptions& o) {
 
 int Prune(const CacheOptions& o) {
   auto cache = OpenForPrune(o);
-  auto entries = cache ? cache->List() : Result<std::vector<stages::Entry>>(cache.take_error());
+  auto entries = cache ? cache->List() : Result<std::vector<engine::Entry>>(cache.take_error());
   if (!entries) {
     log::Err(entries.error());
     return kExitFailed;
   }
-  auto doomed = stages::SelectForPrune(std::move(*entries), o.all ? 0 : o.keep_last);
+  auto doomed = engine::SelectForPrune(std::move(*entries), o.all ? 0 : o.keep_last);
   uint64_t freed = 0;
   int failed = 0;
   for (const auto& e : doomed) {
     std::string what = e.meta.key.substr(0, 12) + " " + e.meta.stage + " (" +
-                       stages::FormatBytes(e.meta.size) + ", used " + Ago(e.last_used) + " ago)";
+                       engine::FormatBytes(e.meta.size) + ", used " + Ago(e.last_used) + " ago)";
     if (o.dry_run) {
       std::cout << "would remove " << what << "\n";
     } else if (auto st = cache->Remove(e); !st) {
@@ -160,7 +160,7 @@ int Prune(const CacheOptions& o) {
     }
     freed += e.meta.size;
   }
-  std::cout << (o.dry_run ? "would free " : "freed ") << stages::FormatBytes(freed) << " ("
+  std::cout << (o.dry_run ? "would free " : "freed ") << engine::FormatBytes(freed) << " ("
             << doomed.size() - failed << " entries)\n";
   return failed ? kExitFailed : kExitOk;
 }

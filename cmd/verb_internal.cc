@@ -15,12 +15,12 @@
 #include "formats/iso.h"
 #include "formats/squashfs.h"
 #include "formats/tar.h"
+#include "inside/customize.h"
+#include "inside/initramfs.h"
+#include "inside/rpm_install.h"
 #include "oci/layers.h"
 #include "oci/layout.h"
 #include "oci/unpack.h"
-#include "stages/customize.h"
-#include "stages/initramfs.h"
-#include "stages/rpm_install.h"
 
 namespace imager::cmd {
 namespace {
@@ -168,7 +168,7 @@ int Done(const Status& st) {
 // One librpm transaction into `root`; the stage log gets the installed packages and every file
 // whose owner could not be kept (single-id mode).
 int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
-  auto r = stages::RpmInstall({.root = root, .packages = rpms});
+  auto r = inside::RpmInstall({.root = root, .packages = rpms});
   if (!r) {
     log::Err(r.error());
     return kExitFailed;
@@ -182,7 +182,7 @@ int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
 
 struct InitramfsArgs {
   std::string root, out, config, modules;
-  stages::InitramfsInputs in;
+  inside::InitramfsInputs in;
 };
 
 int WriteInitramfs(InitramfsArgs& a) {
@@ -194,7 +194,7 @@ int WriteInitramfs(InitramfsArgs& a) {
   a.in.config = *config;
   for (const auto& m : Split(a.modules, ','))
     if (!m.empty()) a.in.modules.push_back(m);
-  auto r = stages::MakeInitramfs(a.root, a.out, a.in);
+  auto r = inside::MakeInitramfs(a.root, a.out, a.in);
   if (!r) {
     log::Err(r.error());
     return kExitFailed;
@@ -329,12 +329,12 @@ Action SetupInternal(CLI::App* app, const GlobalOptions*) {
     if (i->parsed()) return WriteInitramfs(*ird);
     if (q->parsed()) return WriteSquashfs(*sq);
     if (p->parsed()) return RpmInstall(args->a, args->list);
-    if (u->parsed()) return Done(stages::ApplyAccountsFile(args->a, args->b));
-    if (cp->parsed()) return Done(stages::CopyIntoImage(args->a, args->b, args->to));
+    if (u->parsed()) return Done(inside::ApplyAccountsFile(args->a, args->b));
+    if (cp->parsed()) return Done(inside::CopyIntoImage(args->a, args->b, args->to));
     if (d->parsed()) return DebUnpack(args->b, args->a, args->list);
     if (r->parsed()) return Done(RemoveTree(args->a));
     if (x->parsed()) return ExtractTar(args->a, args->b);
-    if (c->parsed()) return Done(stages::ApplySettings(args->a, args->b, args->tz, args->locale));
+    if (c->parsed()) return Done(inside::ApplySettings(args->a, args->b, args->tz, args->locale));
     if (w->parsed()) return WriteTar(args->a, args->b, args->sde);
     return kExitUsage;
   };

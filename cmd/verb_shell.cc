@@ -29,7 +29,7 @@ struct ShellFlags {
 Result<std::vector<std::string>> LayerDirs(const stages::BuildResult& r, const std::string& stage) {
   std::vector<std::string> dirs;
   for (const auto& name : r.layers) {
-    const stages::StageReport* s = r.report.Find(name);
+    const engine::StageReport* s = r.report.Find(name);
     if (!s) return Error{"stage " + name + " did not run"};
     dirs.push_back(s->dir);
     if (name == stage) return dirs;

@@ -617,4 +617,39 @@ Status WriteFiles(const std::vector<GeneratedFile>& files, const std::string& ro
   return {};
 }
 
+std::vector<std::string> CalamaresLivePackages(const Profile& p) {
+  // Calamares, an X server (modesetting is built in; fbdev for firmware framebuffers such as
+  // efifb) and xinit for its session (no desktop), fonts, and what its
+  // modules run: unsquashfs and rsync (unpackfs), the partitioning tools kpmcore calls and the
+  // mkfs of the root filesystem, the D-Bus system bus and polkit that kpmcore's helper for those
+  // tools needs, and the locale list of the locale page (locales). A QML slideshow needs Qt
+  // Quick's QML module. installer-check verifies the commands (installer::LiveTools).
+  std::vector<std::string> out = {"calamares",
+                                  "xserver-xorg-core",
+                                  "xserver-xorg-input-libinput",
+                                  "xserver-xorg-video-fbdev",
+                                  "xinit",
+                                  "fonts-dejavu-core",
+                                  "rsync",
+                                  "squashfs-tools",
+                                  "dosfstools",
+                                  "e2fsprogs",
+                                  "fdisk",
+                                  "parted",
+                                  "mtools",
+                                  "dbus",
+                                  "polkitd",
+                                  "locales"};
+  const std::string& fs = p.installer.calamares.filesystem;
+  if (fs == "xfs") out.push_back("xfsprogs");
+  if (fs == "btrfs") out.push_back("btrfs-progs");
+  const std::string& show = p.installer.branding.slideshow;
+  if (show.size() > 4 && show.compare(show.size() - 4, 4, ".qml") == 0)
+    out.push_back("qml-module-qtquick2");
+  out.insert(out.end(), p.installer.packages.begin(), p.installer.packages.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace imager::installer

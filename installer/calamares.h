@@ -39,6 +39,10 @@ struct GeneratedFile {
 Result<std::vector<GeneratedFile>> CalamaresFiles(const profiles::Profile& profile,
                                                   const CalamaresPaths& paths);
 
+/// The live session's packages (Debian's names): Calamares, an X session for it, what its modules
+/// run in the live system, and installer.packages; sorted.
+std::vector<std::string> CalamaresLivePackages(const profiles::Profile& profile);
+
 /// Writes `files` into the tree at `root` (parents created 0755, modes applied, symlinks made);
 /// an existing file is replaced.
 Status WriteFiles(const std::vector<GeneratedFile>& files, const std::string& root);

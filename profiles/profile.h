@@ -196,19 +196,6 @@ struct Profile {
   SourceLocation Where(const std::string& field) const;
 };
 
-/// The packages of the build's tools tree for this profile's outputs (bootloaders and the ESP
-/// tools for an ISO), sorted; empty when the outputs need no tools. Resolved with the profile's
-/// repositories into the lock's `tools`, never installed into the image.
-std::vector<std::string> ToolPackages(const Profile& profile);
-
-/// The packages of the installer layer (the installer, its graphical session, and
-/// installer.packages), sorted; empty without an installer.
-std::vector<std::string> InstallerPackages(const Profile& profile);
-
-/// What an installer adds to the target's packages so that the installed system boots from disk
-/// (boot loaders for BIOS and UEFI, the initramfs generator), sorted; empty without an installer.
-std::vector<std::string> InstallerTargetPackages(const Profile& profile);
-
 /// The profile as JSON in the YAML key order, defaults included, provenance left out.
 nlohmann::ordered_json ToJson(const Profile& p);
 /// The same document as YAML; loading it again gives the same profile.

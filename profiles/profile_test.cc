@@ -64,31 +64,5 @@ TEST(ProfileTest, YamlQuotesStringsThatWouldReadAsOtherTypes) {
   EXPECT_NE(y.find("probe: [cdrom, usb, disk]\n"), std::string::npos) << y;
 }
 
-TEST(ProfileTest, InstallerPackagesForCalamaresOnDebian) {
-  Profile p;
-  EXPECT_TRUE(InstallerPackages(p).empty());
-  EXPECT_TRUE(InstallerTargetPackages(p).empty());
-  p.installer.type = InstallerType::kCalamares;
-  p.distribution.arch = "amd64";
-  p.installer.packages = {"vim", "calamares"};
-  auto live = InstallerPackages(p);
-  EXPECT_TRUE(std::is_sorted(live.begin(), live.end()));
-  for (const char* want : {"calamares", "dbus", "polkitd", "xinit", "vim", "locales"})
-    EXPECT_EQ(std::count(live.begin(), live.end(), want), 1) << want;
-  EXPECT_EQ(std::count(live.begin(), live.end(), "qml-module-qtquick2"), 0);
-  p.installer.branding.slideshow = "/x/show.qml";
-  live = InstallerPackages(p);
-  EXPECT_EQ(std::count(live.begin(), live.end(), "qml-module-qtquick2"), 1);
-  EXPECT_EQ(InstallerTargetPackages(p),
-            (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin", "grub-pc-bin",
-                                      "grub2-common", "initramfs-tools", "locales"}));
-  // unpackfs' unsquashfs, and the mkfs of the profile's root filesystem.
-  EXPECT_EQ(std::count(live.begin(), live.end(), "squashfs-tools"), 1);
-  EXPECT_EQ(std::count(live.begin(), live.end(), "xfsprogs"), 0);
-  p.installer.calamares.filesystem = "xfs";
-  live = InstallerPackages(p);
-  EXPECT_EQ(std::count(live.begin(), live.end(), "xfsprogs"), 1);
-}
-
 }  // namespace
 }  // namespace imager::profiles

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "repo/lockfile.h"
 
+#include "families/family.h"
+#include "installer/installer.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -102,12 +105,12 @@ LockRequest RequestOf(const profiles::Profile& profile) {
   r.arch = profile.distribution.arch;
   r.variant = VariantName(profile.packages.variant);
   r.include = profile.packages.include;
-  for (auto& n : profiles::InstallerTargetPackages(profile)) r.include.push_back(std::move(n));
+  for (auto& n : families::InstalledSystemPackages(profile)) r.include.push_back(std::move(n));
   r.include = SortedUnique(std::move(r.include));
   r.exclude = SortedUnique(profile.packages.exclude);
   r.recommends = profile.packages.recommends;
-  r.tools = profiles::ToolPackages(profile);
-  r.installer = profiles::InstallerPackages(profile);
+  r.tools = families::ToolPackages(profile);
+  r.installer = installer::LivePackages(profile);
   r.offline = SortedUnique(profile.installer.offline_packages);
   for (const auto& repo : profile.repositories) {
     LockRequest::Repo x;

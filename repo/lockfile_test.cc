@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "installer/installer.h"
+
 #include <algorithm>
 
 #include "base/fd.h"
@@ -200,7 +202,7 @@ TEST(LockfileTest, InstallerAndOfflineSections) {
   EXPECT_EQ(req.include, (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin",
                                                    "grub-pc-bin", "grub2-common", "initramfs-tools",
                                                    "linux-image-amd64", "locales"}));
-  EXPECT_EQ(req.installer, profiles::InstallerPackages(p));
+  EXPECT_EQ(req.installer, installer::LivePackages(p));
   EXPECT_NE(std::find(req.installer.begin(), req.installer.end(), "vim"), req.installer.end());
   EXPECT_EQ(req.offline, (std::vector<std::string>{"grub-efi-amd64", "grub-pc"}));
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "installer/installer.h"
+
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/sha256.h"
@@ -271,7 +273,7 @@ TEST_F(InstallerResolveTest, InstallerAndOfflineSectionsBeyondTheTarget) {
   // The installer layer: only what the target lacks, in install order (libqt before calamares).
   Strings installer = Names(lock->installer);
   // + libqt, - locales (in the target already)
-  EXPECT_EQ(installer.size(), profiles::InstallerPackages(Profile({})).size());
+  EXPECT_EQ(installer.size(), installer::LivePackages(Profile({})).size());
   EXPECT_EQ(std::count(installer.begin(), installer.end(), "locales"), 0);
   auto at = [&](const std::string& n) {
     return std::find(installer.begin(), installer.end(), n) - installer.begin();

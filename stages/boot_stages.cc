@@ -13,9 +13,12 @@
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "base/strings.h"
+#include "families/family.h"
 #include "formats/iso.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
+#include "stages/installer_stages.h"
+#include "stages/outputs.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
@@ -26,16 +29,6 @@ using profiles::Profile;
 
 // Seconds the boot menus wait before starting the first entry.
 constexpr int kMenuSeconds = 5;
-
-// Where the tools packages put what the bootloader stage takes (Debian, amd64).
-constexpr const char* kIsolinuxBin = "/usr/lib/ISOLINUX/isolinux.bin";
-constexpr const char* kIsohybridMbr = "/usr/lib/ISOLINUX/isohdpfx.bin";
-constexpr const char* kSyslinuxBios = "/usr/lib/syslinux/modules/bios/";
-constexpr const char* kShim = "/usr/lib/shim/shimx64.efi.signed";
-constexpr const char* kMokManager = "/usr/lib/shim/mmx64.efi.signed";
-// GRUB's signed image for removable media: its built-in configuration sources
-// ($root)/boot/grub/grub.cfg of the device it was loaded from, here the ESP.
-constexpr const char* kGrubEfi = "/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed";
 
 Status CopyFile(const std::string& from, const std::string& to, mode_t mode) {
   auto data = ReadFile(from);
@@ -145,29 +138,44 @@ BootIdentity MakeBootIdentity(const Profile& p, const std::string& image_key,
   return id;
 }
 
-Stage ToolsStage(const Profile& p, const BuildOptions& o) {
-  Stage s;
-  s.name = "tools";
-  s.inputs = PackageKeyInputs(o.tools);
-  s.run = [p, o](StageContext& ctx) -> Status {
-    if (o.tools.paths.empty())
-      return Error{"the lock has no tools for this profile's outputs (run 'imager resolve')"};
-    auto pkgs = BindPackages(o.tools.paths, "/pkgs");
-    std::vector<std::string> args{"deb-unpack", "--arch", p.distribution.arch, "/target"};
-    args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
-    auto spec = TargetSpec(ctx, o, {pkgs.bind}, args);
-    if (!spec) return spec.take_error();
-    if (auto st = RunLogged(*spec, ctx,
-                            "unpack " + std::to_string(o.tools.paths.size()) + " tools packages");
-        !st)
-      return st;
-    // Mount points for running the tools with this tree as "/" (no base-files here).
-    for (const char* d : {"/dev", "/proc", "/sys", "/run", "/tmp", "/work", "/out"})
-      if (mkdir((ctx.output_dir() + d).c_str(), 0755) != 0 && errno != EEXIST)
-        return ErrnoError("create " + ctx.output_dir() + d);
-    return {};
-  };
-  return s;
+namespace {
+
+struct ToolsOptions {
+  PackageSet files;
+  std::string arch;
+  std::string unpack;  // the `imager internal` helper that unpacks the family's packages
+  static constexpr auto kFields =
+      std::tuple{Field("package", &ToolsOptions::files, &KeyPackages),
+                 Field("arch", &ToolsOptions::arch), Field("unpack", &ToolsOptions::unpack)};
+};
+
+Status RunTools(StageContext& ctx, const ToolsOptions& o) {
+  if (o.files.paths.empty())
+    return Error{"the lock has no tools for this profile's outputs (run 'imager resolve')"};
+  auto pkgs = BindPackages(o.files.paths, "/pkgs");
+  std::vector<std::string> args{o.unpack, "--arch", o.arch, "/target"};
+  args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
+  auto spec = TargetSpec(ctx, {pkgs.bind}, args);
+  if (!spec) return spec.take_error();
+  if (auto st = RunLogged(*spec, ctx,
+                          "unpack " + std::to_string(o.files.paths.size()) + " tools packages");
+      !st)
+    return st;
+  // Mount points for running the tools with this tree as "/" (no base-files here).
+  for (const char* d : {"/dev", "/proc", "/sys", "/run", "/tmp", "/work", "/out"})
+    if (mkdir((ctx.output_dir() + d).c_str(), 0755) != 0 && errno != EEXIST)
+      return ErrnoError("create " + ctx.output_dir() + d);
+  return {};
+}
+
+}  // namespace
+
+Stage ToolsStage(const Profile& p, const PackageFiles& tools) {
+  const auto& family = families::Of(p);
+  return MakeStage({.name = "tools"},
+                   ToolsOptions{SetOf(tools), p.distribution.arch,
+                                family.unpack_tools ? family.unpack_tools : ""},
+                   RunTools);
 }
 
 Medium LiveMedium(const Profile& p) {
@@ -213,45 +221,60 @@ std::vector<std::string> BooterModules(const Profile& p) {
   return unique;
 }
 
-Stage InitramfsStage(const Profile& p, const BuildOptions& o, std::vector<std::string> layers,
+namespace {
+
+struct InitramfsOptions {
+  std::string config;   // the booter's configuration
+  std::string modules;  // the kernel modules it loads, comma-separated
+  int64_t source_date_epoch = -1;
+  ContentPath booter;        // the booter binary
+  std::string booter_error;  // why there is none (FindBooter failed): the stage fails with it
+  static constexpr auto kFields = std::tuple{
+      Field("config", &InitramfsOptions::config), Field("modules", &InitramfsOptions::modules),
+      Field("source_date_epoch", &InitramfsOptions::source_date_epoch),
+      Field("booter", &InitramfsOptions::booter),
+      Field("booter_error", &InitramfsOptions::booter_error)};
+};
+
+Status RunInitramfs(StageContext& ctx, const InitramfsOptions& o) {
+  if (!o.booter_error.empty()) return Error{o.booter_error};
+  std::string conf = ctx.scratch_dir() + "/imager-booter.conf";
+  if (auto st = WriteFile(conf, o.config); !st) return st;
+  std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false},
+                                       {o.booter.path, "/in/imager-booter", true},
+                                       {conf, "/in/imager-booter.conf", true}};
+  std::vector<sandbox::OverlaySpec> ovls;
+  MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
+  std::vector<std::string> args{"write-initramfs",
+                                "/rootfs",
+                                "/out",
+                                "--booter",
+                                "/in/imager-booter",
+                                "--config",
+                                "/in/imager-booter.conf",
+                                "--modules",
+                                o.modules,
+                                "--source-date-epoch",
+                                std::to_string(std::max<int64_t>(o.source_date_epoch, 0))};
+  auto spec = sandbox::InternalSpec(ctx.idmap(), binds, ovls, args);
+  if (!spec) return spec.take_error();
+  return RunLogged(*spec, ctx, "write the initramfs");
+}
+
+}  // namespace
+
+Stage InitramfsStage(const Profile& p, int64_t source_date_epoch, std::vector<std::string> layers,
                      const BootIdentity& id, const Medium& medium) {
-  Stage s;
-  s.name = "initramfs";
-  s.output = OutputKind::kArtifact;
-  std::string config = BooterConfig(p, id, medium);
-  std::string modules = Join(BooterModules(p), ",");
-  auto booter = FindBooter();
-  s.inputs = {KeyInput::Value("config", config), KeyInput::Value("modules", modules),
-              KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch))};
   // A missing booter fails the stage (with the message), not the planning of other outputs.
-  s.inputs.push_back(booter ? KeyInput::Content("booter", *booter)
-                            : KeyInput::Value("booter", "missing"));
-  s.parents = std::move(layers);
-  s.run = [o, config, modules, booter](StageContext& ctx) -> Status {
-    if (!booter) return Error{booter.error()};
-    std::string conf = ctx.scratch_dir() + "/imager-booter.conf";
-    if (auto st = WriteFile(conf, config); !st) return st;
-    std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false},
-                                         {*booter, "/in/imager-booter", true},
-                                         {conf, "/in/imager-booter.conf", true}};
-    std::vector<sandbox::OverlaySpec> ovls;
-    MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
-    std::vector<std::string> args{"write-initramfs",
-                                  "/rootfs",
-                                  "/out",
-                                  "--booter",
-                                  "/in/imager-booter",
-                                  "--config",
-                                  "/in/imager-booter.conf",
-                                  "--modules",
-                                  modules,
-                                  "--source-date-epoch",
-                                  std::to_string(std::max<int64_t>(o.source_date_epoch, 0))};
-    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
-    if (!spec) return spec.take_error();
-    return RunLogged(*spec, ctx, "write the initramfs");
-  };
-  return s;
+  auto booter = FindBooter();
+  InitramfsOptions o{.config = BooterConfig(p, id, medium),
+                     .modules = Join(BooterModules(p), ","),
+                     .source_date_epoch = source_date_epoch,
+                     .booter = {booter ? *booter : ""},
+                     .booter_error = booter ? "" : booter.error()};
+  return MakeStage(
+      {.name = "initramfs", .output = OutputKind::kArtifact, .parents = std::move(layers)},
+      std::move(o), RunInitramfs);
 }
 
 std::string IsolinuxConfig(const Profile& p) {
@@ -308,164 +331,254 @@ std::string EspGrubConfig(const BootIdentity& id) {
          "fi\n";
 }
 
-Stage BootloaderStage(const Profile& p, const BuildOptions& o, const BootIdentity& id) {
-  Stage s;
-  s.name = "bootloader";
-  s.output = OutputKind::kArtifact;
-  s.parents = {"tools"};
-  std::string isolinux = p.boot.bios ? IsolinuxConfig(p) : "";
-  std::string grub = p.boot.uefi ? GrubConfig(p, id) : "";
-  std::string esp = p.boot.uefi ? EspGrubConfig(id) : "";
-  s.inputs = {KeyInput::Value("isolinux.cfg", isolinux), KeyInput::Value("grub.cfg", grub),
-              KeyInput::Value("esp grub.cfg", esp),
-              KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch))};
-  s.run = [o, isolinux, grub, esp](StageContext& ctx) -> Status {
-    const std::string tools = ctx.parent("tools")->dir;
-    const std::string out = ctx.output_dir();
-    const int64_t sde = std::max<int64_t>(o.source_date_epoch, 0);
-    auto take = [&](const std::string& from, const std::string& to) -> Status {
-      if (access((tools + from).c_str(), R_OK) != 0)
-        return ErrnoError("the tools tree lacks " + from);
-      return CopyFile(tools + from, to, 0644);
-    };
-    if (!isolinux.empty()) {
-      if (auto st = take(kIsolinuxBin, out + "/tree/isolinux/isolinux.bin"); !st) return st;
-      for (const char* m : {"ldlinux.c32", "menu.c32", "libutil.c32"})
-        if (auto st = take(std::string(kSyslinuxBios) + m, out + "/tree/isolinux/" + m); !st)
-          return st;
-      if (auto st = WriteFile(out + "/tree/isolinux/isolinux.cfg", isolinux); !st) return st;
-      if (auto st = take(kIsohybridMbr, out + "/isohdpfx.bin"); !st) return st;
-    }
-    if (esp.empty()) return {};
-    if (auto st = MakeDirs(out + "/tree/boot/grub"); !st) return st;
-    if (auto st = WriteFile(out + "/tree/boot/grub/grub.cfg", grub); !st) return st;
+namespace {
 
-    // The ESP: staged in scratch with fixed times, then a FAT image made by the tools tree's
-    // mkfs.fat and mtools (no loop device, no mount); both honour fixed ids and dates.
-    const std::string stage = ctx.scratch_dir() + "/esp";
-    for (auto [from, to] :
-         {std::pair{kShim, "EFI/BOOT/BOOTX64.EFI"}, std::pair{kGrubEfi, "EFI/BOOT/grubx64.efi"},
-          std::pair{kMokManager, "EFI/BOOT/mmx64.efi"}})
-      if (auto st = take(from, stage + "/" + to); !st) return st;
-    if (auto st = MakeDirs(stage + "/boot/grub"); !st) return st;
-    if (auto st = WriteFile(stage + "/boot/grub/grub.cfg", esp); !st) return st;
-    auto files = FilesBelow(stage);
-    if (!files) return files.take_error();
-    uint64_t bytes = 0;
-    for (const auto& f : *files) {
-      std::string path = stage + "/" + f;
-      struct stat st;
-      if (stat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
-      bytes += (static_cast<uint64_t>(st.st_size) + 4095) / 4096 * 4096;
-      struct timespec times[2] = {{sde, 0}, {sde, 0}};
-      if (utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) return ErrnoError("utimensat " + path);
-    }
-    // Room for FAT tables and directories, whole MiB.
-    uint64_t kib = ((bytes + (1 << 20)) / (1 << 20) + 1) * 1024;
+struct BootloaderOptions {
+  std::string isolinux;  // isolinux.cfg; empty: no BIOS boot
+  std::string grub;      // the medium's grub.cfg; empty: no UEFI boot
+  std::string esp;       // the ESP's grub.cfg
+  int64_t source_date_epoch = -1;
+  families::BootFiles files;  // where the tools tree has the boot loaders
+  static constexpr auto kFields = std::tuple{
+      Field("isolinux.cfg", &BootloaderOptions::isolinux),
+      Field("grub.cfg", &BootloaderOptions::grub), Field("esp grub.cfg", &BootloaderOptions::esp),
+      Field("source_date_epoch", &BootloaderOptions::source_date_epoch),
+      Field("files", &BootloaderOptions::files)};
+};
 
-    sandbox::SandboxSpec spec;
-    spec.idmap = o.idmap;
-    spec.root.kind = sandbox::RootSpec::Kind::kDir;
-    spec.root.dir = tools;
-    spec.root.readonly = true;
-    spec.binds = {{ctx.scratch_dir(), "/work", false}, {out, "/out", false}};
-    spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
-                "SOURCE_DATE_EPOCH=" + std::to_string(sde), "MTOOLS_SKIP_CHECK=1"};
-    char volid[16];
-    snprintf(volid, sizeof volid, "%08x",
-             static_cast<unsigned>(std::stoul(Sha256Hex(esp).substr(0, 8), nullptr, 16)));
-    std::vector<std::vector<std::string>> steps{
-        {"/sbin/mkfs.fat", "-C", "--invariant", "-i", volid, "-n", "EFIBOOT", "/out/efi.img",
-         std::to_string(kib)},
-        {"/usr/bin/mmd", "-i", "/out/efi.img", "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"}};
-    for (const auto& f : *files) {
-      auto dir = std::filesystem::path(f).parent_path().string();
-      steps.push_back(
-          {"/usr/bin/mcopy", "-m", "-i", "/out/efi.img", "/work/esp/" + f, "::/" + dir + "/"});
-    }
-    for (auto& argv : steps) {
-      std::string what = std::filesystem::path(argv[0]).filename().string() + " (the ESP)";
-      spec.argv = std::move(argv);
-      if (auto st = RunLogged(spec, ctx, what); !st) return st;
-    }
-    return {};
-  };
-  return s;
+// The one file below `tree` whose path ends with `suffix` (a file of the tools packages).
+Result<std::string> FindInTree(const std::string& tree, const std::string& suffix) {
+  auto files = FilesBelow(tree);
+  if (!files) return files.take_error();
+  std::vector<std::string> found;
+  for (const auto& f : *files)
+    if (("/" + f).size() >= suffix.size() &&
+        ("/" + f).compare(("/" + f).size() - suffix.size(), suffix.size(), suffix) == 0)
+      found.push_back("/" + f);
+  if (found.size() == 1) return found[0];
+  if (found.empty())
+    return Error{"the tools tree has no file ending in " + suffix +
+                 " (is the family's boot loader package in the lock's tools?)"};
+  return Error{"the tools tree has several files ending in " + suffix + ": " + Join(found, ", ")};
 }
 
-Stage IsoStage(const Profile& p, const BuildOptions& o, const BootIdentity& id,
-               const Medium& medium) {
-  Stage s;
-  s.name = "iso";
-  s.output = OutputKind::kArtifact;
-  for (const auto& image : medium.images) {
-    s.parents.push_back(image.stage);
-    s.inputs.push_back(KeyInput::Value("image " + image.stage, image.file + " " + image.path));
-  }
-  s.parents.insert(s.parents.end(), medium.trees.begin(), medium.trees.end());
-  s.parents.insert(s.parents.end(), medium.checks.begin(), medium.checks.end());
-  s.parents.insert(s.parents.end(), {"initramfs", "bootloader"});
-  std::string file = p.name + ".iso";
-  s.inputs.insert(s.inputs.end(),
-                  {KeyInput::Value("file", file), KeyInput::Value("volume_id", p.output.volume_id),
-                   KeyInput::Value("id", id.id), KeyInput::Value("volume_uuid", id.volume_uuid),
-                   KeyInput::Value("checksum", profiles::NameOf(p.output.checksum)),
-                   KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch))});
-  s.run = [p, o, id, file, medium](StageContext& ctx) -> Status {
-    const std::string initramfs = ctx.parent("initramfs")->dir;
-    const std::string boot = ctx.parent("bootloader")->dir;
-    // The medium's tree, hard links into the cache where possible.
-    const std::string root = ctx.scratch_dir() + "/medium";
-    std::vector<std::pair<std::string, std::string>> copies;
-    for (const auto& image : medium.images)
-      copies.push_back({ctx.parent(image.stage)->dir + "/" + image.file, image.path});
-    copies.push_back({initramfs + "/vmlinuz", kMediumKernel});
-    copies.push_back({initramfs + "/initrd.img", kMediumInitrd});
-    for (const auto& tree : medium.trees) {
-      std::string dir = ctx.parent(tree)->dir + "/tree";
-      auto files = FilesBelow(dir);
-      if (!files) return files.take_error();
-      for (const auto& f : *files) copies.push_back({dir + "/" + f, "/" + f});
-    }
-    for (const auto& [from, to] : copies)
-      if (auto st = LinkOrCopy(from, root + to); !st) return st;
-    if (auto st = WriteFile(root + kMediumIdFile, id.id + "\n"); !st) return st;
-    // The name Debian's own media carry (GRUB's removable-media image looks for it too).
-    if (auto st = MakeDirs(root + "/.disk"); !st) return st;
-    if (auto st = WriteFile(root + "/.disk/info", "Imager " + p.name + " " + id.id + "\n"); !st)
-      return st;
-    if (access((boot + "/tree").c_str(), F_OK) == 0) {
-      auto files = FilesBelow(boot + "/tree");
-      if (!files) return files.take_error();
-      for (const auto& f : *files)
-        if (auto st = LinkOrCopy(boot + "/tree/" + f, root + "/" + f); !st) return st;
-    }
-    formats::iso::WriteOptions w;
-    w.root = root;
-    w.output = ctx.output_dir() + "/" + file;
-    w.volume_id = p.output.volume_id;
-    w.source_date_epoch = std::max<int64_t>(o.source_date_epoch, 0);
-    w.volume_uuid = id.volume_uuid;
-    if (p.boot.bios) {
-      w.bios_boot_image = "isolinux/isolinux.bin";
-      w.bios_catalog = "isolinux/boot.cat";
-      w.isohybrid_mbr = boot + "/isohdpfx.bin";
-    }
-    if (p.boot.uefi) w.efi_image = boot + "/efi.img";
-    w.progress = [&ctx](uint64_t done, uint64_t total) { ctx.progress(done, total, "bytes"); };
-    ctx.log("write " + file + " (volume " + w.volume_id + ", UUID " + id.GrubUuid() + ")");
-    auto written = formats::iso::Write(w);
-    if (!written) return Error{"write " + file + ": " + written.error()};
-    ctx.log("wrote " + std::to_string(written->bytes) + " bytes");
-    if (p.output.checksum == profiles::Checksum::kSha256) {
-      auto sum = Sha256File(w.output);
-      if (!sum) return sum.take_error();
-      if (auto st = WriteFile(ctx.output_dir() + "/SHA256SUMS", *sum + "  " + file + "\n"); !st)
-        return st;
-    }
-    return {};
+Status RunBootloader(StageContext& ctx, const BootloaderOptions& o) {
+  const std::string tools = ctx.parent("tools")->dir;
+  const std::string out = ctx.output_dir();
+  const int64_t sde = std::max<int64_t>(o.source_date_epoch, 0);
+  auto take = [&](const std::string& suffix, const std::string& to) -> Status {
+    auto from = FindInTree(tools, suffix);
+    if (!from) return from.take_error();
+    return CopyFile(tools + *from, to, 0644);
   };
-  return s;
+  if (!o.isolinux.empty()) {
+    if (auto st = take(o.files.isolinux_bin, out + "/tree/isolinux/isolinux.bin"); !st) return st;
+    for (const char* m : {"ldlinux.c32", "menu.c32", "libutil.c32"})
+      if (auto st = take(o.files.syslinux_bios + "/" + m, out + "/tree/isolinux/" + m); !st)
+        return st;
+    if (auto st = WriteFile(out + "/tree/isolinux/isolinux.cfg", o.isolinux); !st) return st;
+    if (auto st = take(o.files.isohybrid_mbr, out + "/isohdpfx.bin"); !st) return st;
+  }
+  if (o.esp.empty()) return {};
+  if (auto st = MakeDirs(out + "/tree/boot/grub"); !st) return st;
+  if (auto st = WriteFile(out + "/tree/boot/grub/grub.cfg", o.grub); !st) return st;
+
+  // The ESP: staged in scratch with fixed times, then a FAT image made by the tools tree's
+  // mkfs.fat and mtools (no loop device, no mount); both honour fixed ids and dates.
+  const std::string stage = ctx.scratch_dir() + "/esp";
+  for (auto [from, to] : {std::pair{o.files.shim, "EFI/BOOT/BOOTX64.EFI"},
+                          std::pair{o.files.grub_efi, "EFI/BOOT/grubx64.efi"},
+                          std::pair{o.files.mok_manager, "EFI/BOOT/mmx64.efi"}})
+    if (auto st = take(from, stage + "/" + to); !st) return st;
+  if (auto st = MakeDirs(stage + "/boot/grub"); !st) return st;
+  if (auto st = WriteFile(stage + "/boot/grub/grub.cfg", o.esp); !st) return st;
+  auto files = FilesBelow(stage);
+  if (!files) return files.take_error();
+  uint64_t bytes = 0;
+  for (const auto& f : *files) {
+    std::string path = stage + "/" + f;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
+    bytes += (static_cast<uint64_t>(st.st_size) + 4095) / 4096 * 4096;
+    struct timespec times[2] = {{sde, 0}, {sde, 0}};
+    if (utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) return ErrnoError("utimensat " + path);
+  }
+  // Room for FAT tables and directories, whole MiB.
+  uint64_t kib = ((bytes + (1 << 20)) / (1 << 20) + 1) * 1024;
+
+  sandbox::SandboxSpec spec;
+  spec.idmap = ctx.idmap();
+  spec.root.kind = sandbox::RootSpec::Kind::kDir;
+  spec.root.dir = tools;
+  spec.root.readonly = true;
+  spec.binds = {{ctx.scratch_dir(), "/work", false}, {out, "/out", false}};
+  spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
+              "SOURCE_DATE_EPOCH=" + std::to_string(sde), "MTOOLS_SKIP_CHECK=1"};
+  char volid[16];
+  snprintf(volid, sizeof volid, "%08x",
+           static_cast<unsigned>(std::stoul(Sha256Hex(o.esp).substr(0, 8), nullptr, 16)));
+  std::vector<std::vector<std::string>> steps{
+      {"/sbin/mkfs.fat", "-C", "--invariant", "-i", volid, "-n", "EFIBOOT", "/out/efi.img",
+       std::to_string(kib)},
+      {"/usr/bin/mmd", "-i", "/out/efi.img", "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"}};
+  for (const auto& f : *files) {
+    auto dir = std::filesystem::path(f).parent_path().string();
+    steps.push_back(
+        {"/usr/bin/mcopy", "-m", "-i", "/out/efi.img", "/work/esp/" + f, "::/" + dir + "/"});
+  }
+  for (auto& argv : steps) {
+    std::string what = std::filesystem::path(argv[0]).filename().string() + " (the ESP)";
+    spec.argv = std::move(argv);
+    if (auto st = RunLogged(spec, ctx, what); !st) return st;
+  }
+  return {};
+}
+
+}  // namespace
+
+Stage BootloaderStage(const Profile& p, int64_t source_date_epoch, const BootIdentity& id) {
+  BootloaderOptions o{.isolinux = p.boot.bios ? IsolinuxConfig(p) : "",
+                      .grub = p.boot.uefi ? GrubConfig(p, id) : "",
+                      .esp = p.boot.uefi ? EspGrubConfig(id) : "",
+                      .source_date_epoch = source_date_epoch,
+                      .files = families::Of(p).boot_files};
+  return MakeStage({.name = "bootloader", .output = OutputKind::kArtifact, .parents = {"tools"}},
+                   std::move(o), RunBootloader);
+}
+
+namespace {
+
+struct IsoOptions {
+  std::string name;  // the profile's, in /.disk/info
+  std::string file;
+  std::string volume_id;
+  BootIdentity id;
+  std::string checksum;  // output.checksum
+  bool bios = true, uefi = true;
+  int64_t source_date_epoch = -1;
+  Medium medium;
+  static constexpr auto kFields =
+      std::tuple{Field("name", &IsoOptions::name),
+                 Field("file", &IsoOptions::file),
+                 Field("volume_id", &IsoOptions::volume_id),
+                 Field("identity", &IsoOptions::id),
+                 Field("checksum", &IsoOptions::checksum),
+                 Field("bios", &IsoOptions::bios),
+                 Field("uefi", &IsoOptions::uefi),
+                 Field("source_date_epoch", &IsoOptions::source_date_epoch),
+                 Field("medium", &IsoOptions::medium)};
+};
+
+Status RunIso(StageContext& ctx, const IsoOptions& o) {
+  const std::string initramfs = ctx.parent("initramfs")->dir;
+  const std::string boot = ctx.parent("bootloader")->dir;
+  // The medium's tree, hard links into the cache where possible.
+  const std::string root = ctx.scratch_dir() + "/medium";
+  std::vector<std::pair<std::string, std::string>> copies;
+  for (const auto& image : o.medium.images)
+    copies.push_back({ctx.parent(image.stage)->dir + "/" + image.file, image.path});
+  copies.push_back({initramfs + "/vmlinuz", kMediumKernel});
+  copies.push_back({initramfs + "/initrd.img", kMediumInitrd});
+  for (const auto& tree : o.medium.trees) {
+    std::string dir = ctx.parent(tree)->dir + "/tree";
+    auto files = FilesBelow(dir);
+    if (!files) return files.take_error();
+    for (const auto& f : *files) copies.push_back({dir + "/" + f, "/" + f});
+  }
+  for (const auto& [from, to] : copies)
+    if (auto st = LinkOrCopy(from, root + to); !st) return st;
+  if (auto st = WriteFile(root + kMediumIdFile, o.id.id + "\n"); !st) return st;
+  // The name Debian's own media carry (GRUB's removable-media image looks for it too).
+  if (auto st = MakeDirs(root + "/.disk"); !st) return st;
+  if (auto st = WriteFile(root + "/.disk/info", "Imager " + o.name + " " + o.id.id + "\n"); !st)
+    return st;
+  if (access((boot + "/tree").c_str(), F_OK) == 0) {
+    auto files = FilesBelow(boot + "/tree");
+    if (!files) return files.take_error();
+    for (const auto& f : *files)
+      if (auto st = LinkOrCopy(boot + "/tree/" + f, root + "/" + f); !st) return st;
+  }
+  formats::iso::WriteOptions w;
+  w.root = root;
+  w.output = ctx.output_dir() + "/" + o.file;
+  w.volume_id = o.volume_id;
+  w.source_date_epoch = std::max<int64_t>(o.source_date_epoch, 0);
+  w.volume_uuid = o.id.volume_uuid;
+  if (o.bios) {
+    w.bios_boot_image = "isolinux/isolinux.bin";
+    w.bios_catalog = "isolinux/boot.cat";
+    w.isohybrid_mbr = boot + "/isohdpfx.bin";
+  }
+  if (o.uefi) w.efi_image = boot + "/efi.img";
+  w.progress = [&ctx](uint64_t done, uint64_t total) { ctx.progress(done, total, "bytes"); };
+  ctx.log("write " + o.file + " (volume " + w.volume_id + ", UUID " + o.id.GrubUuid() + ")");
+  auto written = formats::iso::Write(w);
+  if (!written) return Error{"write " + o.file + ": " + written.error()};
+  ctx.log("wrote " + std::to_string(written->bytes) + " bytes");
+  if (o.checksum == profiles::NameOf(profiles::Checksum::kSha256)) {
+    auto sum = Sha256File(w.output);
+    if (!sum) return sum.take_error();
+    if (auto st = WriteFile(ctx.output_dir() + "/SHA256SUMS", *sum + "  " + o.file + "\n"); !st)
+      return st;
+  }
+  return {};
+}
+
+}  // namespace
+
+Stage IsoStage(const Profile& p, int64_t source_date_epoch, const BootIdentity& id,
+               const Medium& medium) {
+  StageInfo info{.name = "iso", .output = OutputKind::kArtifact};
+  for (const auto& image : medium.images) info.parents.push_back(image.stage);
+  info.parents.insert(info.parents.end(), medium.trees.begin(), medium.trees.end());
+  info.parents.insert(info.parents.end(), medium.checks.begin(), medium.checks.end());
+  info.parents.insert(info.parents.end(), {"initramfs", "bootloader"});
+  IsoOptions o{.name = p.name,
+               .file = p.name + ".iso",
+               .volume_id = p.output.volume_id,
+               .id = id,
+               .checksum = profiles::NameOf(p.output.checksum),
+               .bios = p.boot.bios,
+               .uefi = p.boot.uefi,
+               .source_date_epoch = source_date_epoch,
+               .medium = medium};
+  return MakeStage(std::move(info), std::move(o), RunIso);
+}
+
+Status PlanIso(OutputPlan& plan) {
+  const Profile& p = plan.profile;
+  const BuildOptions& o = plan.options;
+  const families::Family& family = families::Of(p);
+  if (!family.tool_packages)
+    return Error{p.Where("output.formats").ToString() +
+                 ": output.formats: iso is not implemented for the " + family.name +
+                 " family yet (use tar, squashfs, oci or oci-archive)"};
+  if (p.distribution.arch != family.default_arch)
+    return Error{p.Where("distribution.arch").ToString() +
+                 ": distribution.arch: an iso is built for " + family.default_arch +
+                 " only so far, not " + p.distribution.arch};
+  if (!p.boot.bios && !p.boot.uefi)
+    return Error{p.Where("boot").ToString() +
+                 ": boot: an iso needs boot.bios or boot.uefi (or both)"};
+  if (auto st = PlanSquashfs(plan); !st) return st;
+  Medium medium = LiveMedium(p);
+  const std::vector<std::string> target = *plan.layers;  // has the kernel
+  if (auto st = PlanInstaller(p, o, plan.layers, plan.pipeline, &medium); !st) return st;
+  // The images' keys identify the build: the initramfs accepts only this medium (one image: its
+  // key as it is, so a live ISO keeps the identity it had before media could stack images).
+  auto keys = plan.pipeline->Keys();
+  if (!keys) return keys.take_error();
+  std::string image_key;
+  for (const auto& image : medium.images)
+    for (const auto& [name, key] : *keys)
+      if (name == image.stage) image_key += key;
+  if (medium.images.size() > 1) image_key = Sha256Hex(image_key);
+  BootIdentity id = MakeBootIdentity(p, image_key, o.source_date_epoch);
+  plan.pipeline->Add(ToolsStage(p, o.tools));
+  plan.pipeline->Add(InitramfsStage(p, o.source_date_epoch, target, id, medium));
+  plan.pipeline->Add(BootloaderStage(p, o.source_date_epoch, id));
+  plan.pipeline->Add(IsoStage(p, o.source_date_epoch, id, medium));
+  return {};
 }
 
 }  // namespace imager::stages

@@ -16,7 +16,6 @@
 
 #include "profiles/profile.h"
 #include "stages/build.h"
-#include "stages/pipeline.h"
 
 namespace imager::stages {
 
@@ -42,6 +41,8 @@ struct BootIdentity {
   std::string volume_uuid;  // 16 digits, the ISO's PVD modification time: GRUB's fs-uuid
   /// GRUB's spelling of volume_uuid: "2023-06-10-48-21-39-77".
   std::string GrubUuid() const;
+  static constexpr auto kFields =
+      std::tuple{Field("id", &BootIdentity::id), Field("volume_uuid", &BootIdentity::volume_uuid)};
 };
 
 /// A squashfs image on the medium, written by an artifact stage.
@@ -49,6 +50,9 @@ struct MediumImage {
   std::string stage;  // the artifact stage
   std::string file;   // its name in that stage's output
   std::string path;   // where it goes on the medium
+  static constexpr auto kFields =
+      std::tuple{Field("stage", &MediumImage::stage), Field("file", &MediumImage::file),
+                 Field("path", &MediumImage::path)};
 };
 
 /// What the medium carries besides the kernel, the initramfs and the bootloaders.
@@ -59,6 +63,9 @@ struct Medium {
   std::vector<std::string> trees;
   /// Stages that must succeed before the medium is written (checks of what it carries).
   std::vector<std::string> checks;
+  static constexpr auto kFields =
+      std::tuple{Field("images", &Medium::images), Field("trees", &Medium::trees),
+                 Field("checks", &Medium::checks)};
 };
 
 /// A live system's medium: the one root image (stage "squashfs") at kMediumImage.
@@ -70,7 +77,7 @@ BootIdentity MakeBootIdentity(const profiles::Profile& profile, const std::strin
 
 /// Layer "tools": the tools packages of the lock (BuildOptions::tools) unpacked, not configured:
 /// boot loader files and the programs that build the ESP. No parents.
-Stage ToolsStage(const profiles::Profile& profile, const BuildOptions& options);
+Stage ToolsStage(const profiles::Profile& profile, const PackageFiles& tools);
 
 /// The booter's configuration file for the profile's boot section (without module lines, which
 /// the initramfs writer adds from the image's kernel).
@@ -83,7 +90,7 @@ std::vector<std::string> BooterModules(const profiles::Profile& profile);
 
 /// Artifact "initramfs": `vmlinuz` copied from the image and `initrd.img` (booter, its
 /// configuration, the module closure), from the image's layers.
-Stage InitramfsStage(const profiles::Profile& profile, const BuildOptions& options,
+Stage InitramfsStage(const profiles::Profile& profile, int64_t source_date_epoch,
                      std::vector<std::string> layers, const BootIdentity& id, const Medium& medium);
 
 /// isolinux.cfg and GRUB's grub.cfg for the medium, the same entries in both.
@@ -94,13 +101,18 @@ std::string EspGrubConfig(const BootIdentity& id);
 
 /// Artifact "bootloader": `tree/` (isolinux/, boot/grub/ for the medium), `isohdpfx.bin` (the
 /// isohybrid MBR) when BIOS boot is on, `efi.img` (the ESP) when UEFI boot is on.
-Stage BootloaderStage(const profiles::Profile& profile, const BuildOptions& options,
+Stage BootloaderStage(const profiles::Profile& profile, int64_t source_date_epoch,
                       const BootIdentity& id);
 
 /// Artifact "iso": NAME.iso from the medium's images and trees, the initramfs and bootloader
 /// artifacts, and
 /// SHA256SUMS beside it when the profile asks for checksums.
-Stage IsoStage(const profiles::Profile& profile, const BuildOptions& options,
-               const BootIdentity& id, const Medium& medium);
+Stage IsoStage(const profiles::Profile& profile, int64_t source_date_epoch, const BootIdentity& id,
+               const Medium& medium);
+
+struct OutputPlan;
+/// The iso output's planner (stages/outputs.cc): squashfs of the layers, the installer's stages
+/// when the profile has one, tools, initramfs, bootloader and iso.
+Status PlanIso(OutputPlan& plan);
 
 }  // namespace imager::stages

@@ -12,7 +12,7 @@
 #include "profiles/profile.h"
 #include "repo/lockfile.h"
 #include "sandbox/idmap.h"
-#include "stages/pipeline.h"
+#include "stages/stage.h"
 
 namespace imager::stages {
 
@@ -51,6 +51,29 @@ struct BuildResult {
 /// (naming the profile field) when the profile asks for something no stage can build yet.
 Result<std::vector<std::string>> PlanBuild(const profiles::Profile& profile,
                                            const BuildOptions& options, Pipeline* pipeline);
+
+/// One stage of a planned build: what it is, what its key is made of, and whether the cache has
+/// it. Keys are final only when the options carry the lock's packages.
+struct PlannedStage {
+  std::string name;
+  int version = 1;
+  OutputKind output = OutputKind::kLayer;
+  std::vector<std::string> parents;
+  std::vector<KeyInput> inputs;  // as the stage's options give them (content inputs: the path)
+  std::string key;
+  bool cached = false;
+};
+
+/// The build's stage graph, parents first, without running anything (`imager build --plan`);
+/// the cache is only read.
+Result<std::vector<PlannedStage>> Plan(const profiles::Profile& profile,
+                                       const BuildOptions& options);
+
+/// The plan as text, one stage a paragraph: "NAME (layer|artifact) <- PARENTS", then its key
+/// inputs' names; with `details`, each input's value (content inputs: the path), the key and
+/// whether it is cached. Without details the text depends only on the profile and the lock's
+/// package count (the golden files of the shipped profiles, stages/plan_test.cc).
+std::string PlanText(const std::vector<PlannedStage>& plan, bool details);
 
 /// Runs the whole build.
 Result<BuildResult> Build(const profiles::Profile& profile, const BuildOptions& options,

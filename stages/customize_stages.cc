@@ -3,7 +3,7 @@
 
 #include "base/fd.h"
 #include "base/strings.h"
-#include "stages/customize.h"
+#include "inside/customize.h"
 #include "stages/stage_util.h"
 
 namespace imager::stages {
@@ -38,119 +38,152 @@ for u in $DISABLE; do echo "disable $u" >> $preset; done
 systemctl preset $ENABLE $DISABLE
 )sh";
 
+struct ConfigOptions {
+  std::string hostname, timezone, locale;
+  static constexpr auto kFields = std::tuple{Field("hostname", &ConfigOptions::hostname),
+                                             Field("timezone", &ConfigOptions::timezone),
+                                             Field("locale", &ConfigOptions::locale)};
+};
+
+Status RunConfig(StageContext& ctx, const ConfigOptions& r) {
+  std::vector<std::string> args{"configure", "--hostname", r.hostname};
+  if (!r.timezone.empty()) args.insert(args.end(), {"--timezone", r.timezone});
+  if (!r.locale.empty()) args.insert(args.end(), {"--locale", r.locale});
+  args.push_back("/target");
+  auto spec = TargetSpec(ctx, {}, args);
+  if (!spec) return spec.take_error();
+  if (auto st = RunLogged(*spec, ctx, "configure"); !st) return st;
+  if (r.locale.empty() || BuiltinLocale(r.locale)) return {};
+  auto gen = ImageSpec(ctx);
+  if (!gen) return gen.take_error();
+  gen->argv = {"/bin/sh", "-c", kLocaleGen, "locale", r.locale};
+  return RunLogged(*gen, ctx, "generate locale " + r.locale);
+}
+
+// The accounts as JSON: the users, their groups and password hashes (salted from the input).
+struct UsersOptions {
+  std::string accounts;
+  static constexpr auto kFields = std::tuple{Field("accounts", &UsersOptions::accounts)};
+};
+
+Status RunUsers(StageContext& ctx, const UsersOptions& o) {
+  // In a file, not on the command line: the log shows command lines, and plain passwords
+  // must not end up there.
+  std::string file = ctx.scratch_dir() + "/accounts.json";
+  if (auto st = WriteFile(file, o.accounts); !st) return st;
+  auto spec = TargetSpec(ctx, {{file, "/in/accounts.json", true}},
+                         {"accounts", "/target", "/in/accounts.json"});
+  if (!spec) return spec.take_error();
+  return RunLogged(*spec, ctx, "add users");
+}
+
+struct FileCopy {
+  ContentPath from;  // a trailing '/' copies a directory's contents
+  std::string to;
+  static constexpr auto kFields =
+      std::tuple{Field("from", &FileCopy::from), Field("to", &FileCopy::to)};
+};
+
+struct FilesOptions {
+  std::vector<FileCopy> files;
+  static void Encode(KeyInputs& k, const std::string& name, const std::vector<FileCopy>& files) {
+    for (size_t i = 0; i < files.size(); ++i) {
+      std::string n = name + "[" + std::to_string(i) + "]";
+      const std::string& from = files[i].from.path;
+      engine::AppendKey(k, n + ".from", files[i].from);
+      k.Value(n + ".to", files[i].to + (!from.empty() && from.back() == '/' ? " /" : ""));
+    }
+  }
+  static constexpr auto kFields = std::tuple{Field("files", &FilesOptions::files, &Encode)};
+};
+
+Status RunFiles(StageContext& ctx, const FilesOptions& o) {
+  for (size_t i = 0; i < o.files.size(); ++i) {
+    std::string from = o.files[i].from.path;
+    while (from.size() > 1 && from.back() == '/') from.pop_back();
+    std::string inside = "/in/" + std::to_string(i);
+    auto spec =
+        TargetSpec(ctx, {{from, inside, true}}, {"copy-in", "/target", inside, o.files[i].to});
+    if (!spec) return spec.take_error();
+    if (auto st = RunLogged(*spec, ctx,
+                            "rootfs.files[" + std::to_string(i) + "]: copy " +
+                                o.files[i].from.path + " to " + o.files[i].to);
+        !st)
+      return st;
+  }
+  return {};
+}
+
+struct ServicesOptions {
+  std::vector<std::string> enable, disable;
+  static void Encode(KeyInputs& k, const std::string& name, const std::vector<std::string>& units) {
+    k.Value(name, Join(units, " "));  // unit names have no spaces
+  }
+  static constexpr auto kFields = std::tuple{Field("enable", &ServicesOptions::enable, &Encode),
+                                             Field("disable", &ServicesOptions::disable, &Encode)};
+};
+
+Status RunServices(StageContext& ctx, const ServicesOptions& o) {
+  auto spec = ImageSpec(ctx);
+  if (!spec) return spec.take_error();
+  spec->env.push_back("ENABLE=" + Join(o.enable, " "));
+  spec->env.push_back("DISABLE=" + Join(o.disable, " "));
+  spec->argv = {"/bin/sh", "-c", kServices, "services"};
+  return RunLogged(*spec, ctx, "enable and disable services");
+}
+
+struct ScriptsOptions {
+  std::vector<ContentPath> scripts;
+  static void Encode(KeyInputs& k, const std::string&, const std::vector<ContentPath>& scripts) {
+    for (size_t i = 0; i < scripts.size(); ++i)
+      engine::AppendKey(k, "script" + std::to_string(i), scripts[i]);
+  }
+  static constexpr auto kFields = std::tuple{Field("scripts", &ScriptsOptions::scripts, &Encode)};
+};
+
+Status RunScripts(StageContext& ctx, const ScriptsOptions& o) {
+  for (size_t i = 0; i < o.scripts.size(); ++i) {
+    auto spec = ImageSpec(ctx);
+    if (!spec) return spec.take_error();
+    // Under /tmp, a tmpfs: the mount point does not end up in the layer.
+    std::string inside = "/tmp/.imager-run-" + std::to_string(i);
+    spec->binds.push_back({o.scripts[i].path, inside, true});
+    spec->argv = {inside};
+    if (auto st = RunLogged(*spec, ctx, "script " + o.scripts[i].path); !st) return st;
+  }
+  return {};
+}
+
 }  // namespace
 
-Stage ConfigStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
-  Stage s;
-  s.name = "config";
-  s.version = 2;
-  s.inputs = {KeyInput::Value("hostname", p.rootfs.hostname),
-              KeyInput::Value("timezone", p.rootfs.timezone),
-              KeyInput::Value("locale", p.rootfs.locale)};
-  s.parents = std::move(parents);
-  s.run = [r = p.rootfs, o](StageContext& ctx) -> Status {
-    std::vector<std::string> args{"configure", "--hostname", r.hostname};
-    if (!r.timezone.empty()) args.insert(args.end(), {"--timezone", r.timezone});
-    if (!r.locale.empty()) args.insert(args.end(), {"--locale", r.locale});
-    args.push_back("/target");
-    auto spec = TargetSpec(ctx, o, {}, args);
-    if (!spec) return spec.take_error();
-    if (auto st = RunLogged(*spec, ctx, "configure"); !st) return st;
-    if (r.locale.empty() || BuiltinLocale(r.locale)) return {};
-    auto gen = ImageSpec(ctx, o);
-    if (!gen) return gen.take_error();
-    gen->argv = {"/bin/sh", "-c", kLocaleGen, "locale", r.locale};
-    return RunLogged(*gen, ctx, "generate locale " + r.locale);
-  };
-  return s;
+Stage ConfigStage(const Profile& p, std::vector<std::string> parents) {
+  const auto& r = p.rootfs;
+  return MakeStage({.name = "config", .version = 2, .parents = std::move(parents)},
+                   ConfigOptions{r.hostname, r.timezone, r.locale}, RunConfig);
 }
 
-Stage UsersStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
-  Stage s;
-  s.name = "users";
-  int64_t days = o.source_date_epoch >= 0 ? o.source_date_epoch / 86400 : 0;
-  std::string spec_json = AccountsJson(p.rootfs, days);
-  s.inputs = {KeyInput::Value("accounts", spec_json)};
-  s.parents = std::move(parents);
-  s.run = [spec_json, o](StageContext& ctx) -> Status {
-    // In a file, not on the command line: the log shows command lines, and plain passwords
-    // must not end up there.
-    std::string file = ctx.scratch_dir() + "/accounts.json";
-    if (auto st = WriteFile(file, spec_json); !st) return st;
-    auto spec = TargetSpec(ctx, o, {{file, "/in/accounts.json", true}},
-                           {"accounts", "/target", "/in/accounts.json"});
-    if (!spec) return spec.take_error();
-    return RunLogged(*spec, ctx, "add users");
-  };
-  return s;
+Stage UsersStage(const Profile& p, int64_t source_date_epoch, std::vector<std::string> parents) {
+  int64_t days = source_date_epoch >= 0 ? source_date_epoch / 86400 : 0;
+  return MakeStage({.name = "users", .parents = std::move(parents)},
+                   UsersOptions{inside::AccountsJson(p.rootfs, days)}, RunUsers);
 }
 
-Stage FilesStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
-  Stage s;
-  s.name = "files";
-  for (size_t i = 0; i < p.rootfs.files.size(); ++i) {
-    const auto& f = p.rootfs.files[i];
-    std::string n = "files[" + std::to_string(i) + "]";
-    s.inputs.push_back(KeyInput::Content(n + ".from", f.from));
-    s.inputs.push_back(KeyInput::Value(n + ".to", f.to + (f.from.back() == '/' ? " /" : "")));
-  }
-  s.parents = std::move(parents);
-  s.run = [files = p.rootfs.files, o](StageContext& ctx) -> Status {
-    for (size_t i = 0; i < files.size(); ++i) {
-      std::string from = files[i].from;
-      while (from.size() > 1 && from.back() == '/') from.pop_back();
-      std::string inside = "/in/" + std::to_string(i);
-      auto spec =
-          TargetSpec(ctx, o, {{from, inside, true}}, {"copy-in", "/target", inside, files[i].to});
-      if (!spec) return spec.take_error();
-      if (auto st = RunLogged(*spec, ctx,
-                              "rootfs.files[" + std::to_string(i) + "]: copy " + files[i].from +
-                                  " to " + files[i].to);
-          !st)
-        return st;
-    }
-    return {};
-  };
-  return s;
+Stage FilesStage(const Profile& p, std::vector<std::string> parents) {
+  FilesOptions o;
+  for (const auto& f : p.rootfs.files) o.files.push_back({{f.from}, f.to});
+  return MakeStage({.name = "files", .parents = std::move(parents)}, std::move(o), RunFiles);
 }
 
-Stage ServicesStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
-  Stage s;
-  s.name = "services";
-  std::string enable = Join(p.rootfs.services.enable, " ");
-  std::string disable = Join(p.rootfs.services.disable, " ");
-  s.inputs = {KeyInput::Value("enable", enable), KeyInput::Value("disable", disable)};
-  s.parents = std::move(parents);
-  s.run = [enable, disable, o](StageContext& ctx) -> Status {
-    auto spec = ImageSpec(ctx, o);
-    if (!spec) return spec.take_error();
-    spec->env.push_back("ENABLE=" + enable);
-    spec->env.push_back("DISABLE=" + disable);
-    spec->argv = {"/bin/sh", "-c", kServices, "services"};
-    return RunLogged(*spec, ctx, "enable and disable services");
-  };
-  return s;
+Stage ServicesStage(const Profile& p, std::vector<std::string> parents) {
+  return MakeStage({.name = "services", .parents = std::move(parents)},
+                   ServicesOptions{p.rootfs.services.enable, p.rootfs.services.disable},
+                   RunServices);
 }
 
-Stage ScriptsStage(const Profile& p, const BuildOptions& o, std::vector<std::string> parents) {
-  Stage s;
-  s.name = "scripts";
-  for (size_t i = 0; i < p.rootfs.run.size(); ++i)
-    s.inputs.push_back(KeyInput::Content("script" + std::to_string(i), p.rootfs.run[i]));
-  s.parents = std::move(parents);
-  s.run = [scripts = p.rootfs.run, o](StageContext& ctx) -> Status {
-    for (size_t i = 0; i < scripts.size(); ++i) {
-      auto spec = ImageSpec(ctx, o);
-      if (!spec) return spec.take_error();
-      // Under /tmp, a tmpfs: the mount point does not end up in the layer.
-      std::string inside = "/tmp/.imager-run-" + std::to_string(i);
-      spec->binds.push_back({scripts[i], inside, true});
-      spec->argv = {inside};
-      if (auto st = RunLogged(*spec, ctx, "script " + scripts[i]); !st) return st;
-    }
-    return {};
-  };
-  return s;
+Stage ScriptsStage(const Profile& p, std::vector<std::string> parents) {
+  ScriptsOptions o;
+  for (const auto& script : p.rootfs.run) o.scripts.push_back({script});
+  return MakeStage({.name = "scripts", .parents = std::move(parents)}, std::move(o), RunScripts);
 }
 
 }  // namespace imager::stages

@@ -9,24 +9,19 @@
 #include <vector>
 
 #include "profiles/profile.h"
-#include "stages/build.h"
-#include "stages/pipeline.h"
+#include "stages/stage.h"
 
 namespace imager::stages {
 
-Stage ConfigStage(const profiles::Profile& p, const BuildOptions& o,
-                  std::vector<std::string> parents);
+Stage ConfigStage(const profiles::Profile& p, std::vector<std::string> parents);
 /// Only when the profile has users or a root password.
-Stage UsersStage(const profiles::Profile& p, const BuildOptions& o,
+Stage UsersStage(const profiles::Profile& p, int64_t source_date_epoch,
                  std::vector<std::string> parents);
 /// Only when the profile has files.
-Stage FilesStage(const profiles::Profile& p, const BuildOptions& o,
-                 std::vector<std::string> parents);
+Stage FilesStage(const profiles::Profile& p, std::vector<std::string> parents);
 /// Only when the profile enables or disables services.
-Stage ServicesStage(const profiles::Profile& p, const BuildOptions& o,
-                    std::vector<std::string> parents);
+Stage ServicesStage(const profiles::Profile& p, std::vector<std::string> parents);
 /// Only when the profile has scripts.
-Stage ScriptsStage(const profiles::Profile& p, const BuildOptions& o,
-                   std::vector<std::string> parents);
+Stage ScriptsStage(const profiles::Profile& p, std::vector<std::string> parents);
 
 }  // namespace imager::stages

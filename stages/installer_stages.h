@@ -21,20 +21,19 @@
 #include "profiles/profile.h"
 #include "stages/boot_stages.h"
 #include "stages/build.h"
-#include "stages/pipeline.h"
 
 namespace imager::stages {
 
 /// Layer "installer-config": the generated files (Calamares' configuration, branding, the live
 /// session) written into the image as root's, on `parents`.
-Stage InstallerConfigStage(const BuildOptions& options, std::vector<std::string> parents,
+Stage InstallerConfigStage(std::vector<std::string> parents,
                            std::vector<installer::GeneratedFile> files);
 
 /// Artifact "installer-check": Calamares started offscreen in the sandbox on the live session's
 /// layers (`session`) must load its settings, branding and every module of the sequence; its
 /// log is kept as `calamares.log`. Every command of `tools` must be on the session's PATH. The
 /// ISO is not written when this fails.
-Stage InstallerCheckStage(const BuildOptions& options, std::vector<std::string> session,
+Stage InstallerCheckStage(profiles::InstallerType type, std::vector<std::string> session,
                           std::vector<installer::LiveTool> tools);
 
 /// Adds the installer's stages above the target `layers`, then its own layers to `layers` (the

@@ -54,21 +54,21 @@ Status CopyLinked(const std::string& from, const std::string& to) {
   return {};
 }
 
-std::vector<std::string> EpochArgs(const BuildOptions& o) {
-  if (o.source_date_epoch < 0) return {};
-  return {"--source-date-epoch", std::to_string(o.source_date_epoch)};
+std::vector<std::string> EpochArgs(int64_t source_date_epoch) {
+  if (source_date_epoch < 0) return {};
+  return {"--source-date-epoch", std::to_string(source_date_epoch)};
 }
 
 // The merged tree as one layer, written inside the id mapping like the tar output.
-Result<std::vector<std::string>> WriteSquashedLayer(StageContext& ctx, const BuildOptions& o,
+Result<std::vector<std::string>> WriteSquashedLayer(StageContext& ctx, int64_t sde,
                                                     oci::Compression c) {
   std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
   std::vector<sandbox::OverlaySpec> ovls;
   MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
   std::string name = std::string("layer") + oci::LayerSuffix(c);
   std::vector<std::string> args{"write-tar", "/rootfs", "/out/" + name};
-  for (const auto& a : EpochArgs(o)) args.push_back(a);
-  auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
+  for (const auto& a : EpochArgs(sde)) args.push_back(a);
+  auto spec = sandbox::InternalSpec(ctx.idmap(), binds, ovls, args);
   if (!spec) return spec.take_error();
   if (auto st = RunLogged(*spec, ctx, "write the OCI layer"); !st) return st.take_error();
   return std::vector<std::string>{ctx.output_dir() + "/" + name};
@@ -76,12 +76,12 @@ Result<std::vector<std::string>> WriteSquashedLayer(StageContext& ctx, const Bui
 
 // One layer per pipeline layer: each upper directory bound read-only on its own, its overlay
 // whiteouts turned into OCI ones, inside the id mapping.
-Result<std::vector<std::string>> WritePipelineLayers(StageContext& ctx, const BuildOptions& o,
+Result<std::vector<std::string>> WritePipelineLayers(StageContext& ctx, int64_t sde,
                                                      oci::Compression c) {
   std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
   std::vector<std::string> args{"write-oci-layers", "/out", "--compression",
                                 c == oci::Compression::kZstd ? "zstd" : "gzip"};
-  for (const auto& a : EpochArgs(o)) args.push_back(a);
+  for (const auto& a : EpochArgs(sde)) args.push_back(a);
   std::vector<std::string> files;
   auto layers = Layers(ctx);
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -90,10 +90,76 @@ Result<std::vector<std::string>> WritePipelineLayers(StageContext& ctx, const Bu
     args.push_back(at);
     files.push_back(ctx.output_dir() + "/layer-" + std::to_string(i) + oci::LayerSuffix(c));
   }
-  auto spec = sandbox::InternalSpec(o.idmap, binds, {}, args);
+  auto spec = sandbox::InternalSpec(ctx.idmap(), binds, {}, args);
   if (!spec) return spec.take_error();
   if (auto st = RunLogged(*spec, ctx, "write the OCI layers"); !st) return st.take_error();
   return files;
+}
+
+struct BaseOciOptions {
+  std::string dir, tag;
+  std::string manifest;  // the digest the tag resolves to
+  static constexpr auto kFields =
+      std::tuple{Unkeyed("dir", &BaseOciOptions::dir, "the image is keyed by its manifest digest"),
+                 Unkeyed("tag", &BaseOciOptions::tag, "the image is keyed by its manifest digest"),
+                 Field("oci-manifest", &BaseOciOptions::manifest)};
+};
+
+Status RunBaseOci(StageContext& ctx, const BaseOciOptions& o) {
+  std::vector<std::string> args{"oci-unpack", "/in/oci", "/out"};
+  if (!o.tag.empty()) args.insert(args.end(), {"--tag", o.tag});
+  auto spec = sandbox::InternalSpec(
+      ctx.idmap(), {{o.dir, "/in/oci", true}, {ctx.output_dir(), "/out", false}}, {}, args);
+  if (!spec) return spec.take_error();
+  return RunLogged(*spec, ctx, "unpack OCI image " + o.dir + (o.tag.empty() ? "" : ":" + o.tag));
+}
+
+struct OciOptions {
+  std::string dir;      // the layout's directory in the output
+  std::string archive;  // the oci-archive's file name, or empty
+  std::string architecture, variant;
+  bool per_layer = false;  // one layer per pipeline layer, or one squashed layer
+  bool zstd = false;       // layer compression: zstd, or gzip
+  int64_t source_date_epoch = -1;
+  std::vector<std::string> env, cmd;
+  std::string ref_name;
+  std::map<std::string, std::string> annotations;
+  static constexpr auto kFields =
+      std::tuple{Field("dir", &OciOptions::dir),
+                 Field("archive", &OciOptions::archive),
+                 Field("arch", &OciOptions::architecture),
+                 Field("variant", &OciOptions::variant),
+                 Field("per_layer", &OciOptions::per_layer),
+                 Field("zstd", &OciOptions::zstd),
+                 Field("source_date_epoch", &OciOptions::source_date_epoch),
+                 Field("env", &OciOptions::env),
+                 Field("cmd", &OciOptions::cmd),
+                 Field("ref_name", &OciOptions::ref_name),
+                 Field("annotations", &OciOptions::annotations)};
+};
+
+Status RunOci(StageContext& ctx, const OciOptions& o) {
+  auto compression = o.zstd ? oci::Compression::kZstd : oci::Compression::kGzip;
+  auto files = o.per_layer ? WritePipelineLayers(ctx, o.source_date_epoch, compression)
+                           : WriteSquashedLayer(ctx, o.source_date_epoch, compression);
+  if (!files) return files.take_error();
+  oci::WriteOptions image;
+  image.config.platform = {o.architecture, o.variant};
+  image.config.created = o.source_date_epoch >= 0 ? o.source_date_epoch : 0;
+  image.config.env = o.env;
+  image.config.cmd = o.cmd;
+  image.ref_name = o.ref_name;
+  image.annotations = o.annotations;
+  image.layer_media_type = oci::LayerMediaType(compression);
+  if (o.per_layer)
+    for (const auto& l : Layers(ctx)) image.history.push_back("imager build: " + l.name);
+  // The layout around the layers, outside the sandbox: only digests and JSON.
+  auto m = oci::Write(ctx.output_dir() + "/" + o.dir, *files, image);
+  if (!m) return m.take_error();
+  ctx.log("manifest " + m->digest);
+  if (o.archive.empty()) return {};
+  return oci::WriteArchive(ctx.output_dir() + "/" + o.dir, ctx.output_dir() + "/" + o.archive,
+                           image.config.created);
 }
 
 }  // namespace
@@ -101,65 +167,34 @@ Result<std::vector<std::string>> WritePipelineLayers(StageContext& ctx, const Bu
 std::string OciDirName(const profiles::Profile& p) { return p.name + ".oci"; }
 std::string OciArchiveName(const profiles::Profile& p) { return p.name + ".oci.tar"; }
 
-Result<Stage> BaseOciStage(const profiles::Profile& p, const BuildOptions& o) {
+Result<Stage> BaseOciStage(const profiles::Profile& p) {
   auto manifest = oci::ResolveTag(p.base.path, p.base.tag);
   if (!manifest) return Error{p.Where("base").ToString() + ": base.oci: " + manifest.error()};
-  Stage s;
-  s.name = "base";
-  s.inputs = {KeyInput::Value("oci-manifest", manifest->digest)};
-  s.run = [dir = p.base.path, tag = p.base.tag, o](StageContext& ctx) -> Status {
-    std::vector<std::string> args{"oci-unpack", "/in/oci", "/out"};
-    if (!tag.empty()) args.insert(args.end(), {"--tag", tag});
-    auto spec = sandbox::InternalSpec(
-        o.idmap, {{dir, "/in/oci", true}, {ctx.output_dir(), "/out", false}}, {}, args);
-    if (!spec) return spec.take_error();
-    return RunLogged(*spec, ctx, "unpack OCI image " + dir + (tag.empty() ? "" : ":" + tag));
-  };
-  return s;
+  return MakeStage({.name = "base"}, BaseOciOptions{p.base.path, p.base.tag, manifest->digest},
+                   RunBaseOci);
 }
 
-Result<Stage> OciOutputStage(const profiles::Profile& p, const BuildOptions& o,
+Result<Stage> OciOutputStage(const profiles::Profile& p, int64_t source_date_epoch,
                              std::vector<std::string> layers, bool archive) {
   auto platform = oci::PlatformOf(p.distribution.arch);
   if (!platform)
     return Error{p.Where("distribution.arch").ToString() +
                  ": output.formats oci: " + platform.error()};
-  Stage s;
-  s.name = kOciStage;
-  s.output = OutputKind::kArtifact;
-  oci::WriteOptions w = ImageOptions(p, *platform, o.source_date_epoch);
-  bool per_layer = p.output.oci.layers == profiles::OciLayers::kPipeline;
-  auto compression = p.output.oci.compression == profiles::LayerCompression::kZstd
-                         ? oci::Compression::kZstd
-                         : oci::Compression::kGzip;
-  w.layer_media_type = oci::LayerMediaType(compression);
-  std::string dir = OciDirName(p);
-  s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
-              KeyInput::Value("dir", dir),
-              KeyInput::Value("arch", platform->architecture),
-              KeyInput::Value("variant", platform->variant),
-              KeyInput::Value("layers", profiles::NameOf(p.output.oci.layers)),
-              KeyInput::Value("compression", profiles::NameOf(p.output.oci.compression))};
-  if (archive) s.inputs.push_back(KeyInput::Value("archive", OciArchiveName(p)));
-  for (const auto& [k, v] : w.annotations) s.inputs.push_back(KeyInput::Value(k, v));
-  s.parents = std::move(layers);
-  std::string tar = archive ? OciArchiveName(p) : "";
-  s.run = [dir, tar, w, o, per_layer, compression](StageContext& ctx) -> Status {
-    auto files = per_layer ? WritePipelineLayers(ctx, o, compression)
-                           : WriteSquashedLayer(ctx, o, compression);
-    if (!files) return files.take_error();
-    oci::WriteOptions image = w;
-    if (per_layer)
-      for (const auto& l : Layers(ctx)) image.history.push_back("imager build: " + l.name);
-    // The layout around the layers, outside the sandbox: only digests and JSON.
-    auto m = oci::Write(ctx.output_dir() + "/" + dir, *files, image);
-    if (!m) return m.take_error();
-    ctx.log("manifest " + m->digest);
-    if (tar.empty()) return {};
-    return oci::WriteArchive(ctx.output_dir() + "/" + dir, ctx.output_dir() + "/" + tar,
-                             w.config.created);
-  };
-  return s;
+  oci::WriteOptions w = ImageOptions(p, *platform, source_date_epoch);
+  OciOptions o{.dir = OciDirName(p),
+               .archive = archive ? OciArchiveName(p) : "",
+               .architecture = platform->architecture,
+               .variant = platform->variant,
+               .per_layer = p.output.oci.layers == profiles::OciLayers::kPipeline,
+               .zstd = p.output.oci.compression == profiles::LayerCompression::kZstd,
+               .source_date_epoch = source_date_epoch,
+               .env = w.config.env,
+               .cmd = w.config.cmd,
+               .ref_name = w.ref_name,
+               .annotations = w.annotations};
+  return MakeStage(
+      {.name = kOciStage, .output = OutputKind::kArtifact, .parents = std::move(layers)},
+      std::move(o), RunOci);
 }
 
 Status PublishTree(const std::string& from, const std::string& to) {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "base/result.h"
+#include "engine/pipeline.h"
 #include "profiles/profile.h"
 #include "stages/build.h"
-#include "stages/pipeline.h"
 
 namespace imager::stages {
 
@@ -24,11 +24,11 @@ std::string OciArchiveName(const profiles::Profile& p);
 
 /// The `base` layer from the profile's OCI layout; its key is the tagged manifest's digest, read
 /// from index.json now (an error names the layout). The stage verifies every blob.
-Result<Stage> BaseOciStage(const profiles::Profile& p, const BuildOptions& o);
+Result<Stage> BaseOciStage(const profiles::Profile& p);
 
 /// The `oci` output stage over `layers`, also writing the layout as an archive when `archive`;
 /// fails now when the architecture has no OCI name.
-Result<Stage> OciOutputStage(const profiles::Profile& p, const BuildOptions& o,
+Result<Stage> OciOutputStage(const profiles::Profile& p, int64_t source_date_epoch,
                              std::vector<std::string> layers, bool archive = false);
 
 /// Copies the directory tree `from` to `to` (hard links where the filesystem allows), replacing

@@ -13,6 +13,7 @@
 #include "base/sha256.h"
 #include "base/strings.h"
 #include "repo/debian.h"
+#include "stages/rootfs.h"
 
 namespace imager::stages {
 namespace {
@@ -128,21 +129,73 @@ Status WriteOfflineRepo(const Profile& p, const std::string& cache_dir, const Pa
   return {};
 }
 
-Stage OfflineRepoStage(const Profile& p, const BuildOptions& o) {
-  Stage s;
-  s.name = "offline-repo";
-  s.output = OutputKind::kArtifact;
-  for (const auto& r : o.offline_packages.repositories)
-    s.inputs.push_back(KeyInput::Value("release " + r.release, r.sha256));
-  for (const auto& pkg : o.offline_packages.packages)
-    s.inputs.push_back(
-        KeyInput::Value("package " + pkg.name + " " + pkg.version + " " + pkg.arch, pkg.sha256));
-  s.inputs.push_back(KeyInput::Value("sources", OfflineSourcesList(p, "/")));
-  s.run = [p, cache_dir = o.cache_dir, offline = o.offline_packages](StageContext& ctx) -> Status {
-    ctx.log("offline repository: " + std::to_string(offline.packages.size()) + " packages");
-    return WriteOfflineRepo(p, cache_dir, offline, ctx.output_dir());
-  };
-  return s;
+namespace {
+
+// What the offline repository is made of: the profile's repositories as the lock pinned them,
+// and the offline package set.
+struct OfflineRepository {
+  profiles::RepoType type = profiles::RepoType::kDeb;
+  std::string suite;
+  std::vector<std::string> components;
+  ContentPath keyring;
+  static constexpr auto kFields =
+      std::tuple{Field("type", &OfflineRepository::type), Field("suite", &OfflineRepository::suite),
+                 Field("components", &OfflineRepository::components),
+                 Field("keyring", &OfflineRepository::keyring)};
+};
+
+struct OfflineRepoOptions {
+  std::string where;  // the profile file, for messages
+  std::string arch;
+  std::vector<OfflineRepository> repositories;
+  std::vector<repo::LockedRepository> locked;
+  PackageSet packages;
+  std::string cache_dir;
+  static void EncodeLocked(KeyInputs& k, const std::string& name,
+                           const std::vector<repo::LockedRepository>& locked) {
+    for (const auto& r : locked)
+      k.Value(name + " " + r.url + " " + r.suite + " " + r.release, r.sha256);
+  }
+  static constexpr auto kFields = std::tuple{
+      Unkeyed("where", &OfflineRepoOptions::where, "only named in messages"),
+      Field("arch", &OfflineRepoOptions::arch),
+      Field("repositories", &OfflineRepoOptions::repositories),
+      Field("release", &OfflineRepoOptions::locked, &EncodeLocked),
+      Field("package ", &OfflineRepoOptions::packages, &KeyPackages),
+      Unkeyed("cache_dir", &OfflineRepoOptions::cache_dir,
+              "the metadata is read from the cache by the sha256 of each Release, which is keyed")};
+};
+
+Status RunOfflineRepo(StageContext& ctx, const OfflineRepoOptions& o) {
+  ctx.log("offline repository: " + std::to_string(o.packages.packages.size()) + " packages");
+  Profile p;  // the part of a profile WriteOfflineRepo reads
+  p.source = o.where;
+  p.distribution.arch = o.arch;
+  for (const auto& r : o.repositories) {
+    p.repositories.emplace_back();
+    p.repositories.back().type = r.type;
+    p.repositories.back().suite = r.suite;
+    p.repositories.back().components = r.components;
+    p.repositories.back().keyring = r.keyring.path;
+  }
+  PackageFiles offline{o.packages.packages, o.packages.paths, o.locked};
+  return WriteOfflineRepo(p, o.cache_dir, offline, ctx.output_dir());
+}
+
+}  // namespace
+
+Stage OfflineRepoStage(const Profile& p, const std::string& cache_dir,
+                       const PackageFiles& offline) {
+  OfflineRepoOptions o{.where = p.source,
+                       .arch = p.distribution.arch,
+                       .repositories = {},
+                       .locked = offline.repositories,
+                       .packages = SetOf(offline),
+                       .cache_dir = cache_dir};
+  for (const auto& r : p.repositories)
+    o.repositories.push_back({r.type, r.suite, r.components, {r.keyring}});
+  return MakeStage({.name = "offline-repo", .output = OutputKind::kArtifact}, std::move(o),
+                   RunOfflineRepo);
 }
 
 }  // namespace imager::stages

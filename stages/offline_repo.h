@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/pipeline.h"
 #include "profiles/profile.h"
 #include "repo/lockfile.h"
 #include "stages/build.h"
-#include "stages/pipeline.h"
 
 namespace imager::stages {
 
@@ -45,6 +45,7 @@ Status WriteOfflineRepo(const profiles::Profile& profile, const std::string& cac
 /// Stage "offline-repo" (an artifact): `tree/` is the repository, to be placed at the root of the
 /// medium. Its key: the offline packages' sha256s and the signed Release files' sha256s. Debian
 /// only: for rpm-md repositories the stage fails ("not implemented yet").
-Stage OfflineRepoStage(const profiles::Profile& profile, const BuildOptions& options);
+Stage OfflineRepoStage(const profiles::Profile& profile, const std::string& cache_dir,
+                       const PackageFiles& offline);
 
 }  // namespace imager::stages

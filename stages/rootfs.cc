@@ -16,15 +16,18 @@ PackageBinds BindPackages(const std::vector<std::string>& paths, const std::stri
   return out;
 }
 
-std::vector<KeyInput> PackageKeyInputs(const PackageFiles& files) {
-  std::vector<KeyInput> inputs;
-  for (size_t i = 0; i < files.packages.size(); ++i) {
-    const auto& p = files.packages[i];
-    // The position is part of the name: install order can change what maintainer scripts do.
-    inputs.push_back(KeyInput::Value("package" + std::to_string(i),
-                                     p.name + " " + p.version + " " + p.arch + " " + p.sha256));
+void PackageSet::Encode(KeyInputs& k, const std::string& name,
+                        const std::vector<repo::LockedPackage>& packages) {
+  for (size_t i = 0; i < packages.size(); ++i) {
+    const auto& p = packages[i];
+    k.Value(name + std::to_string(i), p.name + " " + p.version + " " + p.arch + " " + p.sha256);
   }
-  return inputs;
 }
+
+void KeyPackages(KeyInputs& k, const std::string& name, const PackageSet& set) {
+  PackageSet::Encode(k, name, set.packages);
+}
+
+PackageSet SetOf(const PackageFiles& files) { return {files.packages, files.paths}; }
 
 }  // namespace imager::stages

@@ -12,7 +12,6 @@
 #include "repo/lockfile.h"
 #include "sandbox/spec.h"
 #include "stages/build.h"
-#include "stages/pipeline.h"
 
 namespace imager::stages {
 
@@ -24,25 +23,39 @@ struct PackageBinds {
 };
 PackageBinds BindPackages(const std::vector<std::string>& paths, const std::string& inside_dir);
 
-/// The key inputs every package stage shares: one per package (name, version, arch, sha256).
-std::vector<KeyInput> PackageKeyInputs(const PackageFiles& files);
+/// The package files a stage installs, as a stage option: keyed one input per package (name,
+/// version, arch, sha256; the position is part of the name, since install order can change what
+/// maintainer scripts do).
+struct PackageSet {
+  std::vector<repo::LockedPackage> packages;
+  std::vector<std::string> paths;  // host path in the package cache of each package, same order
+  static void Encode(KeyInputs& k, const std::string& name,
+                     const std::vector<repo::LockedPackage>& packages);
+  static constexpr auto kFields = std::tuple{
+      Field("package", &PackageSet::packages, &PackageSet::Encode),
+      Unkeyed("paths", &PackageSet::paths,
+              "each package's file in the package cache is named by its sha256, which is keyed")};
+};
+PackageSet SetOf(const PackageFiles& files);
+/// The encoding of a PackageSet field: NAME0, NAME1, ... one per package, in install order.
+void KeyPackages(KeyInputs& k, const std::string& name, const PackageSet& set);
 
 /// Debian: essential packages unpacked, then dpkg inside the sandbox installs and configures
 /// every package in order (stage "packages", a layer at the bottom of the stack, or on `parents`).
-Stage DebPackagesStage(const profiles::Profile& profile, const BuildOptions& options,
-                       const PackageFiles& files, std::vector<std::string> parents);
+Stage DebPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
+                       std::vector<std::string> parents);
 
 /// Debian: more packages installed by the image's own dpkg on top of an installed system
 /// (`parents`, whose dpkg database already has everything these depend on), as a layer `name`
 /// of its own — the installer layer above the target of an installer image. `asked` are the
 /// packages installed by name; the rest is marked automatic for apt.
-Stage DebAddPackagesStage(const profiles::Profile& profile, const BuildOptions& options,
-                          const PackageFiles& files, std::vector<std::string> parents,
-                          const std::string& name, const std::vector<std::string>& asked);
+Stage DebAddPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
+                          std::vector<std::string> parents, const std::string& name,
+                          const std::vector<std::string>& asked);
 
 /// RPM: one librpm transaction with the layer as root directory, scriptlets chrooted, inside the
 /// sandbox (stage "packages").
-Stage RpmPackagesStage(const profiles::Profile& profile, const BuildOptions& options,
-                       const PackageFiles& files, std::vector<std::string> parents);
+Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
+                       std::vector<std::string> parents);
 
 }  // namespace imager::stages

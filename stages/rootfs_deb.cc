@@ -35,16 +35,15 @@ std::vector<std::string> DpkgEnvironment(bool initrd) {
 
 // A sandbox with the image as "/" (its own layer, or the layers below plus it) and the package
 // cache at kPkgsInside; no network.
-Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const BuildOptions& o,
-                                      const PackageBinds& pm, bool initrd) {
+Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const PackageBinds& pm, bool initrd) {
   sandbox::SandboxSpec spec;
   if (Layers(ctx).empty()) {
-    spec.idmap = o.idmap;
+    spec.idmap = ctx.idmap();
     spec.root.kind = sandbox::RootSpec::Kind::kDir;
     spec.root.dir = ctx.output_dir();
     spec.capabilities = sandbox::DefaultCapabilities();
   } else {
-    auto s = ImageSpec(ctx, o);
+    auto s = ImageSpec(ctx);
     if (!s) return s.take_error();
     spec = std::move(*s);
   }
@@ -69,9 +68,9 @@ std::string FailedPackages(const std::string& log_path) {
   return out;
 }
 
-Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm, bool initrd,
+Status RunDpkg(StageContext& ctx, const PackageBinds& pm, bool initrd,
                std::vector<std::string> argv, const std::string& what) {
-  auto spec = DpkgSpec(ctx, o, pm, initrd);
+  auto spec = DpkgSpec(ctx, pm, initrd);
   if (!spec) return spec.take_error();
   spec->argv = std::move(argv);
   auto st = RunLogged(*spec, ctx, what);
@@ -83,7 +82,7 @@ Status RunDpkg(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm,
 }
 
 // The control fields the planner needs, of every package in `files`.
-Result<std::vector<DebInfo>> ReadInfos(const PackageFiles& files) {
+Result<std::vector<DebInfo>> ReadInfos(const PackageSet& files) {
   std::vector<DebInfo> infos;
   for (size_t i = 0; i < files.paths.size(); ++i) {
     auto c = formats::deb::ReadControl(files.paths[i]);
@@ -95,7 +94,7 @@ Result<std::vector<DebInfo>> ReadInfos(const PackageFiles& files) {
 
 // One `dpkg --install` per batch (progress counted on from `done` of `total`), then
 // `dpkg --configure --pending`.
-Status InstallBatches(StageContext& ctx, const BuildOptions& o, const PackageBinds& pm, bool initrd,
+Status InstallBatches(StageContext& ctx, const PackageBinds& pm, bool initrd,
                       const std::vector<DebInfo>& infos,
                       const std::vector<std::vector<size_t>>& batches, size_t done, size_t total) {
   for (size_t b = 0; b < batches.size(); ++b) {
@@ -104,11 +103,11 @@ Status InstallBatches(StageContext& ctx, const BuildOptions& o, const PackageBin
     std::string what = "install batch " + std::to_string(b + 1) + "/" +
                        std::to_string(batches.size()) + " (" + infos[batches[b].front()].name +
                        "...)";
-    if (auto st = RunDpkg(ctx, o, pm, initrd, argv, what); !st) return st;
+    if (auto st = RunDpkg(ctx, pm, initrd, argv, what); !st) return st;
     done += batches[b].size();
     ctx.progress(done, total, "packages");
   }
-  return RunDpkg(ctx, o, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
+  return RunDpkg(ctx, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
                  "configure what is pending");
 }
 
@@ -127,14 +126,11 @@ std::string SourcesList(const profiles::Profile& p,
 // apt's record of what was installed only as a dependency, as mmdebstrap leaves it: the essential
 // set and apt (with what they need) are installed first and the profile's packages by name,
 // so everything else is marked automatic.
-std::string ExtendedStates(const std::vector<DebInfo>& infos, const PackageFiles& files,
-                           const profiles::Profile& p) {
-  using V = profiles::Variant;
-  V v = p.packages.variant;
-  std::vector<std::string> roots;
-  if (v == V::kMinbase || v == V::kRequired || v == V::kImportant) roots.push_back("apt");
+std::string ExtendedStates(const std::vector<DebInfo>& infos, const PackageSet& files,
+                           const std::vector<std::string>& roots,
+                           const std::vector<std::string>& include) {
   std::vector<bool> base = DebClosure(infos, roots, /*with_essential=*/true);
-  std::set<std::string> asked(p.packages.include.begin(), p.packages.include.end());
+  std::set<std::string> asked(include.begin(), include.end());
   std::string out;
   for (size_t i = 0; i < infos.size(); ++i) {
     if (asked.count(infos[i].name) || base[i]) continue;
@@ -188,7 +184,7 @@ printf '%s' "$2" >> /var/lib/apt/extended_states
 
 // Single-id mode: every owner the packages' data.tar give to someone other than root is lost
 // (chown succeeds without effect). Says how many, lists them in the log.
-Status ReportLostOwners(StageContext& ctx, const PackageFiles& files) {
+Status ReportLostOwners(StageContext& ctx, const PackageSet& files) {
   std::vector<std::string> lines;
   for (size_t i = 0; i < files.paths.size(); ++i) {
     auto owned = formats::deb::ListOwned(files.paths[i]);
@@ -205,121 +201,150 @@ Status ReportLostOwners(StageContext& ctx, const PackageFiles& files) {
   return {};
 }
 
-}  // namespace
+struct DebPackagesOptions {
+  PackageSet files;
+  std::string arch;
+  std::string sources;  // the image's /etc/apt/sources.list
+  bool initrd = true;   // the distribution's initramfs is generated (DistributionInitrd)
+  /// apt's extended_states: what the essential set and these roots need is not automatic,
+  /// nor are the packages asked for by name.
+  std::vector<std::string> auto_roots;
+  std::vector<std::string> asked;
+  static constexpr auto kFields = std::tuple{
+      Field("package", &DebPackagesOptions::files, &KeyPackages),
+      Field("arch", &DebPackagesOptions::arch),
+      Field("sources", &DebPackagesOptions::sources),
+      Field("initrd", &DebPackagesOptions::initrd, &KeyOnlyNo),
+      Unkeyed("auto_roots", &DebPackagesOptions::auto_roots,
+              "identity-compat: keyed in the next commit"),
+      Unkeyed("asked", &DebPackagesOptions::asked, "identity-compat: keyed in the next commit")};
+};
 
-Stage DebPackagesStage(const profiles::Profile& p, const BuildOptions& o, const PackageFiles& files,
-                       std::vector<std::string> parents) {
-  Stage s;
-  s.name = "packages";
-  s.version = 1;
-  s.inputs = PackageKeyInputs(files);
-  s.inputs.push_back(KeyInput::Value("arch", p.distribution.arch));
-  s.inputs.push_back(KeyInput::Value("sources", SourcesList(p, files.repositories)));
-  bool initrd = DistributionInitrd(p);
-  if (!initrd) s.inputs.push_back(KeyInput::Value("initrd", "no"));
-  s.parents = std::move(parents);
-  s.run = [p, o, files, initrd](StageContext& ctx) -> Status {
-    if (files.paths.empty()) return Error{"packages: the lock lists no packages to install"};
-    auto pm = BindPackages(files.paths, kPkgsInside);
-    // Which packages are unpacked by hand and how the rest is batched, from their control files.
-    auto read = ReadInfos(files);
-    if (!read) return read.take_error();
-    const std::vector<DebInfo>& infos = *read;
-    DebPlan plan = PlanDebInstall(infos);
-    if (plan.essential.empty())
-      return Error{
-          "no Essential: yes package in the package set; dpkg cannot run in the image "
-          "(add the essential set, e.g. packages.variant: minbase)"};
-    ctx.log("essential: " + std::to_string(plan.essential.size()) + " packages, then " +
-            std::to_string(plan.batches.size()) + " dpkg runs");
-    size_t done = 0, total = files.paths.size();
-    ctx.progress(0, total, "packages");
+Status RunDebPackages(StageContext& ctx, const DebPackagesOptions& o) {
+  const PackageSet& files = o.files;
+  const bool initrd = o.initrd;
+  if (files.paths.empty()) return Error{"packages: the lock lists no packages to install"};
+  auto pm = BindPackages(files.paths, kPkgsInside);
+  // Which packages are unpacked by hand and how the rest is batched, from their control files.
+  auto read = ReadInfos(files);
+  if (!read) return read.take_error();
+  const std::vector<DebInfo>& infos = *read;
+  DebPlan plan = PlanDebInstall(infos);
+  if (plan.essential.empty())
+    return Error{
+        "no Essential: yes package in the package set; dpkg cannot run in the image "
+        "(add the essential set, e.g. packages.variant: minbase)"};
+  ctx.log("essential: " + std::to_string(plan.essential.size()) + " packages, then " +
+          std::to_string(plan.batches.size()) + " dpkg runs");
+  size_t done = 0, total = files.paths.size();
+  ctx.progress(0, total, "packages");
 
-    // 1. The essential set, unpacked into the layer inside the id mapping.
-    std::vector<std::string> essential_paths, essential_inside;
-    for (size_t i : plan.essential) {
-      essential_paths.push_back(files.paths[i]);
-      essential_inside.push_back(pm.inside[i]);
-    }
-    auto tools = BindPackages(essential_paths, "/pkgs");
-    std::vector<std::string> args{"deb-unpack", "--arch", p.distribution.arch, "/target"};
-    args.insert(args.end(), tools.inside.begin(), tools.inside.end());
-    auto unpack = TargetSpec(ctx, o, {tools.bind}, args);
-    if (!unpack) return unpack.take_error();
-    if (auto st = RunLogged(*unpack, ctx, "unpack the essential packages"); !st) return st;
+  // 1. The essential set, unpacked into the layer inside the id mapping.
+  std::vector<std::string> essential_paths, essential_inside;
+  for (size_t i : plan.essential) {
+    essential_paths.push_back(files.paths[i]);
+    essential_inside.push_back(pm.inside[i]);
+  }
+  auto tools = BindPackages(essential_paths, "/pkgs");
+  std::vector<std::string> args{"deb-unpack", "--arch", o.arch, "/target"};
+  args.insert(args.end(), tools.inside.begin(), tools.inside.end());
+  auto unpack = TargetSpec(ctx, {tools.bind}, args);
+  if (!unpack) return unpack.take_error();
+  if (auto st = RunLogged(*unpack, ctx, "unpack the essential packages"); !st) return st;
 
-    // 2. dpkg installs the essential set properly (Pre-Depends are not ordered by dpkg: the
-    //    files are already there, hence --force-depends), then each batch.
-    std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
-    argv.insert(argv.end(), essential_inside.begin(), essential_inside.end());
-    if (auto st = RunDpkg(ctx, o, pm, initrd, argv, "install the essential packages"); !st)
-      return st;
-    done += plan.essential.size();
-    ctx.progress(done, total, "packages");
-    if (auto st = InstallBatches(ctx, o, pm, initrd, infos, plan.batches, done, total); !st)
-      return st;
+  // 2. dpkg installs the essential set properly (Pre-Depends are not ordered by dpkg: the
+  //    files are already there, hence --force-depends), then each batch.
+  std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
+  argv.insert(argv.end(), essential_inside.begin(), essential_inside.end());
+  if (auto st = RunDpkg(ctx, pm, initrd, argv, "install the essential packages"); !st) return st;
+  done += plan.essential.size();
+  ctx.progress(done, total, "packages");
+  if (auto st = InstallBatches(ctx, pm, initrd, infos, plan.batches, done, total); !st) return st;
 
-    // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
-    auto fin = DpkgSpec(ctx, o, pm, initrd);
-    if (!fin) return fin.take_error();
-    fin->argv = {"/bin/sh",
-                 "-c",
-                 std::string(kFinish) + kDpkgCheck,
-                 "finish",
-                 SourcesList(p, files.repositories),
-                 ExtendedStates(infos, files, p)};
-    if (auto st = RunLogged(*fin, ctx, "check the installation"); !st) return st;
-    if (o.idmap.mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
-    return {};
-  };
-  return s;
+  // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
+  auto fin = DpkgSpec(ctx, pm, initrd);
+  if (!fin) return fin.take_error();
+  fin->argv = {"/bin/sh", "-c",      std::string(kFinish) + kDpkgCheck,
+               "finish",  o.sources, ExtendedStates(infos, files, o.auto_roots, o.asked)};
+  if (auto st = RunLogged(*fin, ctx, "check the installation"); !st) return st;
+  if (ctx.idmap().mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
+  return {};
 }
 
-Stage DebAddPackagesStage(const profiles::Profile& p, const BuildOptions& o,
-                          const PackageFiles& files, std::vector<std::string> parents,
-                          const std::string& name, const std::vector<std::string>& asked) {
-  Stage s;
-  s.name = name;
-  s.inputs = PackageKeyInputs(files);
-  s.inputs.push_back(KeyInput::Value("asked", Join(asked, " ")));
-  bool initrd = DistributionInitrd(p);
-  if (!initrd) s.inputs.push_back(KeyInput::Value("initrd", "no"));
-  s.parents = std::move(parents);
-  s.run = [o, files, initrd, asked, name](StageContext& ctx) -> Status {
-    if (files.paths.empty())
-      return Error{name + ": the lock lists no packages for this layer (run 'imager resolve')"};
-    auto pm = BindPackages(files.paths, kPkgsInside);
-    auto read = ReadInfos(files);
-    if (!read) return read.take_error();
-    const std::vector<DebInfo>& infos = *read;
-    // The system below has dpkg and the essential set: every package goes through dpkg, in
-    // batches that keep each Pre-Depends configured before what needs it.
-    DebPlan plan = PlanDebInstall(infos);
-    std::vector<std::vector<size_t>> batches;
-    if (!plan.essential.empty()) batches.push_back(plan.essential);
-    batches.insert(batches.end(), plan.batches.begin(), plan.batches.end());
-    auto script = [&](std::vector<std::string> args, const std::string& what) -> Status {
-      auto spec = DpkgSpec(ctx, o, pm, initrd);
-      if (!spec) return spec.take_error();
-      spec->argv = {"/bin/sh", "-c", std::string(kAddFinish) + kDpkgCheck, "finish"};
-      spec->argv.insert(spec->argv.end(), args.begin(), args.end());
-      return RunLogged(*spec, ctx, what);
-    };
-    if (auto st = script({"start"}, "keep services from starting"); !st) return st;
-    ctx.progress(0, files.paths.size(), "packages");
-    if (auto st = InstallBatches(ctx, o, pm, initrd, infos, batches, 0, files.paths.size()); !st)
-      return st;
-    std::set<std::string> by_name(asked.begin(), asked.end());
-    std::string states;
-    for (size_t i = 0; i < infos.size(); ++i)
-      if (!by_name.count(infos[i].name))
-        states += "Package: " + infos[i].name + "\nArchitecture: " + files.packages[i].arch +
-                  "\nAuto-Installed: 1\n\n";
-    if (auto st = script({"finish", states}, "check the installation"); !st) return st;
-    if (o.idmap.mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
-    return {};
+struct DebAddPackagesOptions {
+  PackageSet files;
+  std::vector<std::string> asked;  // installed by name; the rest is marked automatic for apt
+  bool initrd = true;
+  static void EncodeAsked(KeyInputs& k, const std::string& name,
+                          const std::vector<std::string>& asked) {
+    k.Value(name, Join(asked, " "));  // package names have no spaces
+  }
+  static constexpr auto kFields =
+      std::tuple{Field("package", &DebAddPackagesOptions::files, &KeyPackages),
+                 Field("asked", &DebAddPackagesOptions::asked, &EncodeAsked),
+                 Field("initrd", &DebAddPackagesOptions::initrd, &KeyOnlyNo)};
+};
+
+Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
+  const PackageSet& files = o.files;
+  if (files.paths.empty())
+    return Error{ctx.stage() +
+                 ": the lock lists no packages for this layer (run 'imager resolve')"};
+  auto pm = BindPackages(files.paths, kPkgsInside);
+  auto read = ReadInfos(files);
+  if (!read) return read.take_error();
+  const std::vector<DebInfo>& infos = *read;
+  // The system below has dpkg and the essential set: every package goes through dpkg, in
+  // batches that keep each Pre-Depends configured before what needs it.
+  DebPlan plan = PlanDebInstall(infos);
+  std::vector<std::vector<size_t>> batches;
+  if (!plan.essential.empty()) batches.push_back(plan.essential);
+  batches.insert(batches.end(), plan.batches.begin(), plan.batches.end());
+  auto script = [&](std::vector<std::string> args, const std::string& what) -> Status {
+    auto spec = DpkgSpec(ctx, pm, o.initrd);
+    if (!spec) return spec.take_error();
+    spec->argv = {"/bin/sh", "-c", std::string(kAddFinish) + kDpkgCheck, "finish"};
+    spec->argv.insert(spec->argv.end(), args.begin(), args.end());
+    return RunLogged(*spec, ctx, what);
   };
-  return s;
+  if (auto st = script({"start"}, "keep services from starting"); !st) return st;
+  ctx.progress(0, files.paths.size(), "packages");
+  if (auto st = InstallBatches(ctx, pm, o.initrd, infos, batches, 0, files.paths.size()); !st)
+    return st;
+  std::set<std::string> by_name(o.asked.begin(), o.asked.end());
+  std::string states;
+  for (size_t i = 0; i < infos.size(); ++i)
+    if (!by_name.count(infos[i].name))
+      states += "Package: " + infos[i].name + "\nArchitecture: " + files.packages[i].arch +
+                "\nAuto-Installed: 1\n\n";
+  if (auto st = script({"finish", states}, "check the installation"); !st) return st;
+  if (ctx.idmap().mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
+  return {};
+}
+
+}  // namespace
+
+Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
+                       std::vector<std::string> parents) {
+  DebPackagesOptions o{.files = SetOf(files),
+                       .arch = p.distribution.arch,
+                       .sources = SourcesList(p, files.repositories),
+                       .initrd = DistributionInitrd(p),
+                       .auto_roots = {},
+                       .asked = p.packages.include};
+  using V = profiles::Variant;
+  V v = p.packages.variant;
+  if (v == V::kMinbase || v == V::kRequired || v == V::kImportant) o.auto_roots.push_back("apt");
+  return MakeStage({.name = "packages", .parents = std::move(parents)}, std::move(o),
+                   RunDebPackages);
+}
+
+Stage DebAddPackagesStage(const profiles::Profile& p, const PackageFiles& files,
+                          std::vector<std::string> parents, const std::string& name,
+                          const std::vector<std::string>& asked) {
+  return MakeStage({.name = name, .parents = std::move(parents)},
+                   DebAddPackagesOptions{SetOf(files), asked, DistributionInitrd(p)},
+                   RunDebAddPackages);
 }
 
 }  // namespace imager::stages

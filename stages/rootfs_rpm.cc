@@ -13,27 +13,38 @@
 
 namespace imager::stages {
 
-Stage RpmPackagesStage(const profiles::Profile& profile, const BuildOptions& options,
-                       const PackageFiles& files, std::vector<std::string> parents) {
-  (void)profile;  // the lock already holds everything the profile asked for
-  Stage s;
-  s.name = "packages";
-  s.inputs = PackageKeyInputs(files);
-  // What else decides the tree: the installer (its version orders packages and writes the
-  // rpmdb) and where the rpmdb goes.
-  s.inputs.push_back(KeyInput::Value("installer", std::string("librpm ") + RPMVERSION));
-  s.inputs.push_back(KeyInput::Value("dbpath", "/var/lib/rpm"));
-  s.parents = std::move(parents);
-  s.run = [paths = files.paths, o = options](StageContext& ctx) -> Status {
-    if (paths.empty()) return Error{"packages: the lock lists no packages to install"};
-    auto pkgs = BindPackages(paths, "/pkgs");
-    std::vector<std::string> args{"rpm-install", "/target"};
-    args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
-    auto spec = TargetSpec(ctx, o, {pkgs.bind}, args);
-    if (!spec) return spec.take_error();
-    return RunLogged(*spec, ctx, "rpm install of " + std::to_string(paths.size()) + " packages");
-  };
-  return s;
+namespace {
+
+struct RpmPackagesOptions {
+  PackageSet files;
+  /// What else decides the tree: the installer (its version orders packages and writes the
+  /// rpmdb) and where the rpmdb goes.
+  std::string installer = std::string("librpm ") + RPMVERSION;
+  std::string dbpath = "/var/lib/rpm";
+  static constexpr auto kFields =
+      std::tuple{Field("package", &RpmPackagesOptions::files, &KeyPackages),
+                 Field("installer", &RpmPackagesOptions::installer),
+                 Field("dbpath", &RpmPackagesOptions::dbpath)};
+};
+
+Status RunRpmPackages(StageContext& ctx, const RpmPackagesOptions& o) {
+  const auto& paths = o.files.paths;
+  if (paths.empty()) return Error{"packages: the lock lists no packages to install"};
+  auto pkgs = BindPackages(paths, "/pkgs");
+  std::vector<std::string> args{"rpm-install", "/target"};
+  args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
+  auto spec = TargetSpec(ctx, {pkgs.bind}, args);
+  if (!spec) return spec.take_error();
+  return RunLogged(*spec, ctx, "rpm install of " + std::to_string(paths.size()) + " packages");
+}
+
+}  // namespace
+
+Stage RpmPackagesStage(const profiles::Profile&, const PackageFiles& files,
+                       std::vector<std::string> parents) {
+  // The lock already holds everything the profile asked for.
+  return MakeStage({.name = "packages", .parents = std::move(parents)},
+                   RpmPackagesOptions{.files = SetOf(files)}, RunRpmPackages);
 }
 
 }  // namespace imager::stages

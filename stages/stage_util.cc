@@ -50,9 +50,9 @@ std::vector<StageOutput> Layers(const StageContext& ctx) {
   return out;
 }
 
-Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o) {
+Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx) {
   sandbox::SandboxSpec spec;
-  spec.idmap = o.idmap;
+  spec.idmap = ctx.idmap();
   spec.root.kind = sandbox::RootSpec::Kind::kOverlay;
   for (const auto& l : Layers(ctx)) spec.root.lowers.push_back(l.dir);
   spec.root.upper = ctx.output_dir();
@@ -64,13 +64,12 @@ Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o)
   return spec;
 }
 
-Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o,
-                                        std::vector<sandbox::BindSpec> binds,
+Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, std::vector<sandbox::BindSpec> binds,
                                         const std::vector<std::string>& args) {
   auto layers = Layers(ctx);
   if (layers.empty()) {  // the bottom layer: its directory is the whole image
     binds.push_back({ctx.output_dir(), "/target", false});
-    return sandbox::InternalSpec(o.idmap, std::move(binds), {}, args);
+    return sandbox::InternalSpec(ctx.idmap(), std::move(binds), {}, args);
   }
   sandbox::OverlaySpec target;
   for (const auto& l : layers) target.lowers.push_back(l.dir);
@@ -79,32 +78,40 @@ Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o
   target.target = "/target";
   if (mkdir(target.work.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoError("create " + target.work);
-  return sandbox::InternalSpec(o.idmap, std::move(binds), {target}, args);
+  return sandbox::InternalSpec(ctx.idmap(), std::move(binds), {target}, args);
 }
 
-Stage ImageFileStage(const BuildOptions& o, std::vector<std::string> layers, const ImageWriter& w) {
-  Stage s;
-  s.name = w.stage;
-  s.output = OutputKind::kArtifact;
-  s.inputs = {KeyInput::Value("source_date_epoch", std::to_string(o.source_date_epoch)),
-              KeyInput::Value("file", w.file)};
-  if (w.overlay_layer) s.inputs.push_back(KeyInput::Value("overlay_layer", "yes"));
-  s.parents = std::move(layers);
-  s.run = [w, o](StageContext& ctx) -> Status {
-    std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
-    std::vector<sandbox::OverlaySpec> ovls;
-    MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
-    std::vector<std::string> args{w.writer, "/rootfs", "/out/" + w.file};
-    if (o.source_date_epoch >= 0) {
-      args.push_back("--source-date-epoch");
-      args.push_back(std::to_string(o.source_date_epoch));
-    }
-    if (w.overlay_layer) args.push_back("--overlay-layer");
-    auto spec = sandbox::InternalSpec(o.idmap, binds, ovls, args);
-    if (!spec) return spec.take_error();
-    return RunLogged(*spec, ctx, "write " + w.file);
-  };
-  return s;
+void KeyOnlyYes(KeyInputs& k, const std::string& name, const bool& value) {
+  if (value) k.Value(name, "yes");
+}
+
+void KeyOnlyNo(KeyInputs& k, const std::string& name, const bool& value) {
+  if (!value) k.Value(name, "no");
+}
+
+namespace {
+
+Status RunImageFile(StageContext& ctx, const ImageWriter& w) {
+  std::vector<sandbox::BindSpec> binds{{ctx.output_dir(), "/out", false}};
+  std::vector<sandbox::OverlaySpec> ovls;
+  MountLayers(Layers(ctx), "/rootfs", &binds, &ovls);
+  std::vector<std::string> args{w.writer, "/rootfs", "/out/" + w.file};
+  if (w.source_date_epoch >= 0) {
+    args.push_back("--source-date-epoch");
+    args.push_back(std::to_string(w.source_date_epoch));
+  }
+  if (w.overlay_layer) args.push_back("--overlay-layer");
+  auto spec = sandbox::InternalSpec(ctx.idmap(), binds, ovls, args);
+  if (!spec) return spec.take_error();
+  return RunLogged(*spec, ctx, "write " + w.file);
+}
+
+}  // namespace
+
+Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers,
+                     ImageWriter writer) {
+  return MakeStage({.name = stage, .output = OutputKind::kArtifact, .parents = std::move(layers)},
+                   std::move(writer), RunImageFile);
 }
 
 }  // namespace imager::stages

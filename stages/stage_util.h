@@ -10,7 +10,7 @@
 #include "base/result.h"
 #include "sandbox/spec.h"
 #include "stages/build.h"
-#include "stages/pipeline.h"
+#include "stages/stage.h"
 
 namespace imager::stages {
 
@@ -24,29 +24,36 @@ void MountLayers(const std::vector<StageOutput>& layers, const std::string& targ
 /// The parents of a stage that are layers, bottom first.
 std::vector<StageOutput> Layers(const StageContext& ctx);
 
+/// Key encodings for a flag that was keyed only when set ("yes") or only when cleared ("no").
+void KeyOnlyYes(KeyInputs& k, const std::string& name, const bool& value);
+void KeyOnlyNo(KeyInputs& k, const std::string& name, const bool& value);
+
 /// An image file that one of imager's writers (`imager internal WRITER ROOT OUT`, inside the id
-/// mapping) makes from layers.
+/// mapping) makes from layers: the options of an image file stage.
 struct ImageWriter {
-  std::string stage;  // the artifact stage
-  std::string file;   // written into its output
-  std::string writer;
+  std::string file;    // written into the stage's output
+  std::string writer;  // write-tar, write-squashfs
   /// write-squashfs of one layer as an overlay layer of its own (its whiteouts kept).
   bool overlay_layer = false;
+  int64_t source_date_epoch = -1;
+  static constexpr auto kFields = std::tuple{
+      Field("file", &ImageWriter::file),
+      Unkeyed("writer", &ImageWriter::writer, "identity-compat: keyed in the next commit"),
+      Field("overlay_layer", &ImageWriter::overlay_layer, &KeyOnlyYes),
+      Field("source_date_epoch", &ImageWriter::source_date_epoch)};
 };
 
-/// Artifact `writer.stage`: `writer.file` written from `layers` (merged; a single layer is
-/// read as it is).
-Stage ImageFileStage(const BuildOptions& options, std::vector<std::string> layers,
-                     const ImageWriter& writer);
+/// Artifact `stage`: `writer.file` written from `layers` (merged; a single layer is read as it
+/// is).
+Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers, ImageWriter writer);
 
 /// A sandbox whose root is the layers below plus this stage's output as the writable upper.
-Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx, const BuildOptions& o);
+Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx);
 
 /// A tools sandbox (`imager internal ARGS`, see sandbox/tools.h) with the image mounted at
 /// /target: the layers below plus this stage's output as the writable upper (or the output
 /// directory itself when there is nothing below).
-Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, const BuildOptions& o,
-                                        std::vector<sandbox::BindSpec> binds,
+Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, std::vector<sandbox::BindSpec> binds,
                                         const std::vector<std::string>& args);
 
 }  // namespace imager::stages

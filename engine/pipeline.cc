@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "engine/pipeline.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <map>
+#include <set>
+
+#include "base/strings.h"
+
+namespace imager::engine {
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+std::string Timestamp() {
+  std::time_t now = std::time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string FailureMessage(const std::string& stage, const std::string& error,
+                           const std::string& log_path, const std::string& tail, size_t lines) {
+  std::string msg = "stage '" + stage + "' failed: " + error;
+  if (!tail.empty()) {
+    msg += "\nlast " + std::to_string(lines) + " lines of " + log_path + ":";
+    for (const auto& line : Split(tail, '\n')) msg += "\n  | " + line;
+  }
+  return msg + "\nfull log: " + log_path;
+}
+
+// Stage code should return errors, but an exception must not skip the slot's cleanup.
+Status Invoke(const Stage& stage, StageContext& ctx) {
+  if (!stage.run) return Error{"the stage has nothing to run"};
+  try {
+    return stage.run(ctx);
+  } catch (const std::exception& e) {
+    return Error{std::string("uncaught exception: ") + e.what()};
+  }
+}
+
+}  // namespace
+
+std::string LogTail(const std::string& path, size_t lines) {
+  constexpr off_t kWindow = 64 * 1024;
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (lines == 0 || !fd.valid() || fstat(fd.get(), &st) != 0) return "";
+  off_t start = st.st_size > kWindow ? st.st_size - kWindow : 0;
+  std::string text(static_cast<size_t>(st.st_size - start), '\0');
+  ssize_t n = pread(fd.get(), text.data(), text.size(), start);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  size_t pos = text.size();
+  for (size_t i = 0; i < lines && pos != std::string::npos && pos > 0; ++i)
+    pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos ? text : text.substr(pos + 1);
+}
+
+// ---- StageContext --------------------------------------------------------------------------
+
+const StageOutput* StageContext::parent(std::string_view name) const {
+  for (const auto& p : parents_)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+void StageContext::log(std::string_view line) { WriteAll(log_.get(), std::string(line) + "\n"); }
+
+void StageContext::note(std::string_view line) {
+  log(line);
+  if (sink_) sink_->StageNote(stage_, std::string(line));
+}
+
+void StageContext::progress(uint64_t done, uint64_t total, std::string_view unit) {
+  if (sink_) sink_->StageProgress(stage_, done, total, std::string(unit));
+}
+
+const StageReport* PipelineReport::Find(std::string_view name) const {
+  for (const auto& s : stages)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+// ---- Pipeline: graph -----------------------------------------------------------------------
+
+Pipeline::Pipeline(const Cache& cache, ProgressSink& progress, PipelineOptions options)
+    : cache_(cache), progress_(progress), options_(std::move(options)) {}
+
+void Pipeline::Add(Stage stage) { stages_.push_back(std::move(stage)); }
+
+const Stage* Pipeline::Lookup(std::string_view name) const {
+  for (const auto& s : stages_)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+// Follows parents among the stages Kahn's algorithm could not order until one repeats.
+static std::string DescribeCycle(const std::vector<Stage>& stages,
+                                 const std::set<std::string>& left) {
+  std::vector<std::string> path = {*left.begin()};
+  for (;;) {
+    const Stage* s = nullptr;
+    for (const auto& st : stages)
+      if (st.name == path.back()) s = &st;
+    auto next = std::find_if(s->parents.begin(), s->parents.end(),
+                             [&](const std::string& p) { return left.count(p) > 0; });
+    auto at = std::find(path.begin(), path.end(), *next) - path.begin();
+    bool repeats = at < static_cast<std::ptrdiff_t>(path.size());
+    path.push_back(*next);
+    if (repeats) {
+      path.erase(path.begin(), path.begin() + at);
+      return "stages depend on each other in a cycle: " + Join(path, " needs ");
+    }
+  }
+}
+
+Status Pipeline::CheckNames() const {
+  std::vector<std::string> errors, names;
+  std::set<std::string> known;
+  for (const auto& s : stages_) {
+    if (!known.insert(s.name).second) errors.push_back("stage '" + s.name + "' is defined twice");
+    names.push_back(s.name);
+  }
+  for (const auto& s : stages_)
+    for (const auto& p : s.parents)
+      if (!known.count(p)) {
+        std::string hint = ClosestMatch(p, names);
+        errors.push_back("stage '" + s.name + "' has unknown parent '" + p + "'" +
+                         (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      }
+  if (!errors.empty()) return Error{Join(errors, "\n")};
+  return {};
+}
+
+// Kahn's algorithm, always taking the earliest added stage whose parents are all done.
+Result<std::vector<std::string>> Pipeline::Order() const {
+  if (auto st = CheckNames(); !st) return st.take_error();
+  std::vector<std::string> order;
+  std::set<std::string> left, done;
+  for (const auto& s : stages_) left.insert(s.name);
+  auto is_done = [&](const std::string& p) { return done.count(p) > 0; };
+  while (!left.empty()) {
+    auto ready = std::find_if(stages_.begin(), stages_.end(), [&](const Stage& s) {
+      return left.count(s.name) && std::all_of(s.parents.begin(), s.parents.end(), is_done);
+    });
+    if (ready == stages_.end()) return Error{DescribeCycle(stages_, left)};
+    order.push_back(ready->name);
+    done.insert(ready->name);
+    left.erase(ready->name);
+  }
+  return order;
+}
+
+Result<std::string> Pipeline::KeyOf(const Stage& stage,
+                                    const std::vector<StageOutput>& parents) const {
+  KeyBuilder key(stage.name, stage.version);
+  for (const auto& input : stage.inputs) key.Add(input);
+  for (const auto& input : options_.common_inputs) key.Add(input);
+  for (const auto& p : parents) key.Parent(p.key);
+  return key.Build();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Pipeline::Keys() const {
+  auto order = Order();
+  if (!order) return order.take_error();
+  std::map<std::string, StageOutput> outputs;
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& name : *order) {
+    const Stage& stage = *Lookup(name);
+    std::vector<StageOutput> parents;
+    for (const auto& p : stage.parents) parents.push_back(outputs[p]);
+    auto key = KeyOf(stage, parents);
+    if (!key) return key.take_error();
+    outputs[name] = {name, *key, stage.output, ""};
+    keys.emplace_back(name, *key);
+  }
+  return keys;
+}
+
+// ---- Pipeline: running ---------------------------------------------------------------------
+
+Status Pipeline::CheckRebuildNames() const {
+  std::vector<std::string> names, errors;
+  for (const auto& s : stages_) names.push_back(s.name);
+  for (const auto& r : options_.rebuild) {
+    if (Lookup(r)) continue;
+    std::string hint = ClosestMatch(r, names);
+    errors.push_back("rebuild: there is no stage '" + r + "'" +
+                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                     "; stages: " + Join(names, ", "));
+  }
+  if (!errors.empty()) return Error{Join(errors, "\n")};
+  return {};
+}
+
+Result<PipelineReport> Pipeline::Run() {
+  auto order = Order();
+  if (!order) return order.take_error();
+  if (auto st = CheckRebuildNames(); !st) return st.take_error();
+  if (mkdir(options_.log_dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return ErrnoError("create the log directory " + options_.log_dir);
+  PipelineReport report;
+  std::map<std::string, StageOutput> outputs;
+  std::set<std::string> forced;
+  for (const auto& name : *order) {
+    const Stage& stage = *Lookup(name);
+    std::vector<StageOutput> parents;
+    bool force = std::count(options_.rebuild.begin(), options_.rebuild.end(), name) > 0;
+    for (const auto& p : stage.parents) {
+      parents.push_back(outputs[p]);
+      force |= options_.rebuild_dependents && forced.count(p) > 0;
+    }
+    auto done = RunStage(stage, parents, force);
+    if (!done) return done.take_error();
+    if (force) forced.insert(name);
+    outputs[name] = {name, done->key, stage.output, done->dir};
+    report.stages.push_back(std::move(*done));
+  }
+  return report;
+}
+
+Result<StageReport> Pipeline::RunStage(const Stage& stage, const std::vector<StageOutput>& parents,
+                                       bool force) {
+  auto key = KeyOf(stage, parents);
+  if (!key) return key.take_error();
+  auto cached = [&](const Entry& e) {
+    cache_.Touch(e);
+    progress_.StageCached(stage.name, *key);
+    return StageReport{stage.name, *key, true, 0, e.data_dir};
+  };
+  if (!force) {
+    if (auto e = cache_.Find(*key, stage.output)) return cached(*e);
+  }
+  auto claim = cache_.Reserve(*key, stage.output, force, [&] {
+    progress_.StageNote(stage.name, "waiting for another build of this stage to finish");
+  });
+  if (!claim) return Wrap("stage '" + stage.name + "'", claim.error());
+  if (claim->entry) return cached(*claim->entry);
+  return Execute(stage, parents, *key, *claim->slot);
+}
+
+Result<StageContext> Pipeline::MakeContext(const Stage& stage,
+                                           const std::vector<StageOutput>& parents,
+                                           const std::string& key, const Slot& slot) const {
+  StageContext ctx;
+  ctx.stage_ = stage.name;
+  ctx.key_ = key;
+  ctx.output_dir_ = slot.output_dir();
+  ctx.scratch_dir_ = slot.scratch_dir();
+  ctx.parents_ = parents;
+  ctx.sink_ = &progress_;
+  ctx.idmap_ = &options_.idmap;
+  ctx.log_path_ = options_.log_dir + "/" + stage.name + ".log";
+  ctx.log_.reset(
+      open(ctx.log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+  if (!ctx.log_.valid()) return ErrnoError("stage '" + stage.name + "': open " + ctx.log_path_);
+  ctx.log("imager: stage " + stage.name + " version " + std::to_string(stage.version) + ", key " +
+          key + ", started " + Timestamp());
+  return ctx;
+}
+
+Result<StageReport> Pipeline::Execute(const Stage& stage, const std::vector<StageOutput>& parents,
+                                      const std::string& key, Slot& slot) {
+  auto ctx = MakeContext(stage, parents, key, slot);
+  if (!ctx) return ctx.take_error();
+  progress_.StageStarted(stage.name);
+  auto started = std::chrono::steady_clock::now();
+  Status st = Invoke(stage, *ctx);
+  std::optional<Entry> entry;
+  if (st) {
+    std::vector<std::string> parent_keys;
+    for (const auto& p : parents) parent_keys.push_back(p.key);
+    auto committed =
+        slot.Commit({.stage = stage.name, .parents = parent_keys, .profile = options_.profile});
+    if (committed)
+      entry = std::move(*committed);
+    else
+      st = committed.take_error();
+  }
+  double seconds = Seconds(started);
+  if (!st) {
+    std::string tail = LogTail(ctx->log_path(), options_.log_tail_lines);
+    ctx->log("imager: stage " + stage.name + " failed: " + st.error());
+    progress_.StageFailed(stage.name, seconds, ctx->log_path());
+    return Error{
+        FailureMessage(stage.name, st.error(), ctx->log_path(), tail, options_.log_tail_lines)};
+  }
+  ctx->log("imager: stage " + stage.name + " done in " + FormatDuration(seconds));
+  progress_.StageDone(stage.name, seconds);
+  return StageReport{stage.name, key, false, seconds, entry->data_dir};
+}
+
+}  // namespace imager::engine

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "inside/rpm_install.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <rpm/header.h>
+#include <rpm/rpmcallback.h>
+#include <rpm/rpmdb.h>
+#include <rpm/rpmfi.h>
+#include <rpm/rpmio.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmprob.h>
+#include <rpm/rpmps.h>
+#include <rpm/rpmts.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "base/fd.h"
+#include "base/fs.h"
+#include "base/strings.h"
+
+namespace imager::inside {
+namespace {
+
+// librpm's C objects with an owner.
+struct TsFree {
+  void operator()(rpmts ts) const { rpmtsFree(ts); }
+};
+using Ts = std::unique_ptr<std::remove_pointer_t<rpmts>, TsFree>;
+struct PsFree {
+  void operator()(rpmps ps) const { rpmpsFree(ps); }
+};
+using Ps = std::unique_ptr<std::remove_pointer_t<rpmps>, PsFree>;
+
+std::string HeaderString(Header h, rpmTagVal tag) {
+  if (!h) return "";
+  char* s = headerGetAsString(h, tag);
+  std::string out = s ? s : "";
+  free(s);
+  return out;
+}
+
+std::string ScriptletName(rpm_loff_t tag) {
+  switch (tag) {
+    case RPMTAG_PREIN:
+      return "%pre";
+    case RPMTAG_POSTIN:
+      return "%post";
+    case RPMTAG_PREUN:
+      return "%preun";
+    case RPMTAG_POSTUN:
+      return "%postun";
+    case RPMTAG_PRETRANS:
+      return "%pretrans";
+    case RPMTAG_POSTTRANS:
+      return "%posttrans";
+    case RPMTAG_TRIGGERIN:
+      return "%triggerin";
+    case RPMTAG_TRIGGERPREIN:
+      return "%triggerprein";
+    case RPMTAG_FILETRIGGERIN:
+      return "%filetriggerin";
+    case RPMTAG_TRANSFILETRIGGERIN:
+      return "%transfiletriggerin";
+    default:
+      return "scriptlet " + std::to_string(tag);
+  }
+}
+
+// The state the notify callback works on: which package file to open, where scriptlets write,
+// what went wrong.
+struct Transaction {
+  const RpmInstallOptions* options = nullptr;
+  FD_t open = nullptr;  // the package file rpm is reading
+  int script_fd = -1;   // memfd that every scriptlet's stdout and stderr go to
+  off_t script_start = 0;
+  std::string last_output;  // of the scriptlet that stopped last
+  std::vector<std::string> installed;
+  std::vector<std::string> failures;
+  std::vector<std::string> rpm_errors;  // rpm's own error messages, also printed by rpm
+
+  void Log(const std::string& line) const { WriteAll(options->log_fd, line + "\n"); }
+
+  // The output scriptlets wrote since the last call.
+  std::string TakeScriptOutput() {
+    off_t end = lseek(script_fd, 0, SEEK_END);
+    std::string out;
+    if (end > script_start) {
+      out.resize(static_cast<size_t>(end - script_start));
+      ssize_t n = pread(script_fd, out.data(), out.size(), script_start);
+      out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    }
+    script_start = end;
+    return out;
+  }
+
+  // Copies scriptlet output into the log, each line marked with the package and scriptlet.
+  void LogScriptOutput(const std::string& who, const std::string& out) const {
+    for (const auto& line : Split(out, '\n'))
+      if (!line.empty()) Log("  " + who + ": " + line);
+  }
+
+  void* Notify(Header h, rpmCallbackType what, rpm_loff_t amount, rpm_loff_t total, fnpyKey key) {
+    const auto* path = static_cast<const std::string*>(key);
+    switch (what) {
+      case RPMCALLBACK_INST_OPEN_FILE:
+        if (!path) return nullptr;
+        open = Fopen(path->c_str(), "r.ufdio");
+        if (!open || Ferror(open)) {
+          failures.push_back("open " + *path + ": " + (open ? Fstrerror(open) : "failed"));
+          if (open) Fclose(open);
+          open = nullptr;
+        }
+        return open;
+      case RPMCALLBACK_INST_CLOSE_FILE:
+        if (open) Fclose(open);
+        open = nullptr;
+        return nullptr;
+      case RPMCALLBACK_INST_START:
+        installed.push_back(HeaderString(h, RPMTAG_NEVRA));
+        Log("installing " + installed.back());
+        return nullptr;
+      case RPMCALLBACK_SCRIPT_START:
+        last_output.clear();
+        LogScriptOutput("rpm", TakeScriptOutput());  // anything written outside a scriptlet
+        return nullptr;
+      case RPMCALLBACK_SCRIPT_STOP:  // rpm reports it before SCRIPT_ERROR
+        last_output = TakeScriptOutput();
+        LogScriptOutput(HeaderString(h, RPMTAG_NAME) + " " + ScriptletName(amount), last_output);
+        return nullptr;
+      case RPMCALLBACK_SCRIPT_ERROR: {
+        // total is the scriptlet's rpmRC; rpm reports failures of some scriptlets (%post...)
+        // as warnings and carries on, but an image with a half-configured package is not one
+        // we want: every failure fails the install.
+        std::string who = HeaderString(h, RPMTAG_NEVRA) + " " + ScriptletName(amount);
+        std::string out = TakeScriptOutput();
+        LogScriptOutput(HeaderString(h, RPMTAG_NAME) + " " + ScriptletName(amount), out);
+        out = last_output + out;
+        std::string msg = who + " scriptlet failed";
+        if (total != RPMRC_OK && total != RPMRC_FAIL) msg += " (rc " + std::to_string(total) + ")";
+        if (out.empty())
+          msg += " (it printed nothing)";
+        else
+          msg += "; its output:";
+        for (const auto& line : Split(out, '\n'))
+          if (!line.empty()) msg += "\n    | " + line;
+        failures.push_back(msg);
+        return nullptr;
+      }
+      case RPMCALLBACK_UNPACK_ERROR:
+      case RPMCALLBACK_CPIO_ERROR:
+        failures.push_back("unpack " + HeaderString(h, RPMTAG_NEVRA) + " failed");
+        return nullptr;
+      default:
+        return nullptr;
+    }
+  }
+};
+
+void* NotifyTrampoline(const void* h, rpmCallbackType what, rpm_loff_t amount, rpm_loff_t total,
+                       fnpyKey key, rpmCallbackData data) {
+  auto* tx = static_cast<Transaction*>(data);
+  return tx->Notify(const_cast<Header>(static_cast<const headerToken_s*>(h)), what, amount, total,
+                    key);
+}
+
+int LogTrampoline(rpmlogRec rec, rpmlogCallbackData data) {
+  if (rpmlogRecPriority(rec) <= RPMLOG_ERR) {
+    std::string m = rpmlogRecMessage(rec);
+    while (!m.empty() && m.back() == '\n') m.pop_back();
+    static_cast<Transaction*>(data)->rpm_errors.push_back(m);
+  }
+  return RPMLOG_DEFAULT;
+}
+
+// rpm's log callback is process-wide: installed for one install, then the default again.
+class ScopedLogCallback {
+ public:
+  explicit ScopedLogCallback(Transaction* tx) { rpmlogSetCallback(LogTrampoline, tx); }
+  ~ScopedLogCallback() { rpmlogSetCallback(nullptr, nullptr); }
+};
+
+// Every line of a problem set (one per problem), or "" when there are none.
+std::string Problems(rpmts ts) {
+  Ps ps(rpmtsProblems(ts));
+  std::string out;
+  rpmpsi it = rpmpsInitIterator(ps.get());
+  while (rpmProblem p = rpmpsiNext(it)) {
+    char* s = rpmProblemString(p);
+    out += std::string("\n  ") + (s ? s : "unknown problem");
+    free(s);
+  }
+  rpmpsFreeIterator(it);
+  return out;
+}
+
+Status ReadConfigOnce() {
+  static std::once_flag once;
+  static int rc = 0;
+  std::call_once(once, [] { rc = rpmReadConfigFiles(nullptr, nullptr); });
+  if (rc != 0) return Error{"rpm: reading rpm's configuration (rpmrc, macros) failed"};
+  return {};
+}
+
+// The scriptlets' output descriptor, set on the transaction set for its lifetime; Fclose closes
+// the descriptor whatever rpm's reference count says, so only after rpm let go of it.
+struct ScriptFd {
+  ScriptFd(rpmts t, FD_t f) : ts(t), fd(f) {
+    if (fd) rpmtsSetScriptFd(ts, fd);
+  }
+  ~ScriptFd() {
+    if (!fd) return;
+    rpmtsSetScriptFd(ts, nullptr);
+    Fclose(fd);
+  }
+  ScriptFd(const ScriptFd&) = delete;
+  ScriptFd& operator=(const ScriptFd&) = delete;
+  rpmts ts;
+  FD_t fd;
+};
+
+// Macros for the length of one install, popped again by the destructor.
+class ScopedMacros {
+ public:
+  void Push(const std::string& name, const std::string& value) {
+    rpmPushMacro(nullptr, name.c_str(), nullptr, value.c_str(), RMIL_CMDLINE);
+    names_.push_back(name);
+  }
+  ~ScopedMacros() {
+    for (const auto& n : names_) rpmPopMacro(nullptr, n.c_str());
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+Status AddPackages(rpmts ts, const std::vector<std::string>& packages) {
+  for (const auto& path : packages) {
+    FD_t fd = Fopen(path.c_str(), "r.ufdio");
+    if (!fd || Ferror(fd)) {
+      std::string why = fd ? Fstrerror(fd) : "failed";
+      if (fd) Fclose(fd);
+      return Error{"rpm: open " + path + ": " + why};
+    }
+    Header h = nullptr;
+    rpmRC rc = rpmReadPackageFile(ts, fd, path.c_str(), &h);
+    Fclose(fd);
+    if (rc != RPMRC_OK && rc != RPMRC_NOTTRUSTED && rc != RPMRC_NOKEY) {
+      headerFree(h);
+      return Error{"rpm: read " + path + ": not a valid rpm package (bad header or digest)"};
+    }
+    // The key is the path string itself, which outlives the transaction; upgrade mode replaces
+    // older versions already in a base layer's rpmdb.
+    int add = rpmtsAddInstallElement(ts, h, const_cast<std::string*>(&path), 1, nullptr);
+    std::string nevra = HeaderString(h, RPMTAG_NEVRA);
+    headerFree(h);
+    if (add != 0) return Error{"rpm: add " + nevra + " (" + path + ") to the transaction failed"};
+  }
+  return {};
+}
+
+// An absolute path inside `root`, opened without letting symlinks in the image lead out of it.
+int OpenDirInRoot(int root, const std::string& dir) {
+  struct open_how how = {};
+  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string rel = dir == "/" ? "." : dir.substr(1);
+  return static_cast<int>(syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
+}
+
+std::map<std::string, unsigned> IdMap(const std::string& root, const char* file) {
+  std::map<std::string, unsigned> ids;
+  if (auto text = ReadInRoot(root, file))
+    for (auto& [name, id] : ParseIdFile(*text)) ids.emplace(name, id);
+  return ids;
+}
+
+// The files of the installed packages that should belong to a user or group other than root
+// but belong to root.
+std::vector<RpmLostOwner> CheckOwners(rpmts ts, const std::string& root) {
+  std::vector<RpmLostOwner> lost;
+  auto users = IdMap(root, "/etc/passwd");
+  auto groups = IdMap(root, "/etc/group");
+  UniqueFd rootfd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd.valid()) return lost;
+  rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_PACKAGES, nullptr, 0);
+  while (Header h = rpmdbNextIterator(mi)) {
+    rpmfi fi = rpmfiNew(ts, h, RPMTAG_BASENAMES, RPMFI_FLAGS_QUERY);
+    while (rpmfiNext(fi) >= 0) {
+      if (rpmfiFFlags(fi) & RPMFILE_GHOST) continue;
+      std::string user = rpmfiFUser(fi) ? rpmfiFUser(fi) : "root";
+      std::string group = rpmfiFGroup(fi) ? rpmfiFGroup(fi) : "root";
+      auto u = users.find(user);
+      auto g = groups.find(group);
+      if (u == users.end() || g == groups.end()) continue;  // rpm itself falls back to root
+      std::string fn = rpmfiFN(fi);
+      size_t slash = fn.rfind('/');
+      UniqueFd dir(OpenDirInRoot(rootfd.get(), slash == 0 ? "/" : fn.substr(0, slash)));
+      struct stat st;
+      if (!dir.valid() ||
+          fstatat(dir.get(), fn.substr(slash + 1).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        continue;  // not installed (%lang, excluded docs): nothing to compare
+      // Only a non-root owner that ended up as root counts: scriptlets may chown files on
+      // purpose (to root or to others), and only the one mapped id (0) is left in single-id mode.
+      bool uid_lost = u->second != 0 && st.st_uid == 0;
+      bool gid_lost = g->second != 0 && st.st_gid == 0;
+      if (!uid_lost && !gid_lost) continue;
+      lost.push_back({fn,
+                      user + ":" + group + " (" + std::to_string(u->second) + ":" +
+                          std::to_string(g->second) + ")",
+                      std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid)});
+    }
+    rpmfiFree(fi);
+  }
+  rpmdbFreeIterator(mi);
+  return lost;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, unsigned>> ParseIdFile(const std::string& text) {
+  std::vector<std::pair<std::string, unsigned>> out;
+  for (const auto& line : Split(text, '\n')) {
+    auto f = Split(line, ':');
+    if (f.size() < 3 || f[0].empty() || f[2].empty()) continue;
+    char* end = nullptr;
+    unsigned long id = strtoul(f[2].c_str(), &end, 10);
+    if (*end != '\0' || id > 0xFFFFFFFEul) continue;
+    out.emplace_back(f[0], static_cast<unsigned>(id));
+  }
+  return out;
+}
+
+Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& o) {
+  if (o.root.empty() || o.root[0] != '/') return Error{"rpm: root must be absolute: " + o.root};
+  if (o.packages.empty()) return Error{"rpm: no packages to install"};
+  if (auto st = ReadConfigOnce(); !st) return st.take_error();
+  ScopedMacros macros;
+  // The target's database location, not the host rpm's (Debian's points into $HOME), with the
+  // backend spelled out so the image's own rpm reads it whatever the host default is.
+  macros.Push("_dbpath", o.dbpath);
+  macros.Push("_db_backend", "sqlite");
+
+  Ts ts(rpmtsCreate());
+  if (rpmtsSetRootDir(ts.get(), o.root.c_str()) != 0)
+    return Error{"rpm: set root directory " + o.root + " failed"};
+  // No signature checks here: every package file was sha256-verified against repository
+  // metadata whose signature the resolve step checked (repo/rpmmd.cc), so the keys live there,
+  // not in the image's rpmdb. Header and payload digests are still checked by rpm.
+  rpmtsSetVSFlags(ts.get(), RPMVSF_MASK_NOSIGNATURES);
+  rpmtsSetVfyLevel(ts.get(), RPMSIG_DIGEST_TYPE);
+  // Host rpm plugins (selinux labels, syslog, systemd-inhibit over D-Bus, IMA, fs-verity) would
+  // act on the host's behalf inside the sandbox; an image build wants none of them.
+  rpmtsSetFlags(ts.get(), RPMTRANS_FLAG_NOPLUGINS);
+
+  Transaction tx;
+  tx.options = &o;
+  UniqueFd script(memfd_create("rpm-scriptlets", MFD_CLOEXEC));
+  if (!script.valid()) return ErrnoError("rpm: memfd_create for scriptlet output");
+  tx.script_fd = script.get();
+  ScriptFd script_fd(ts.get(), fdDup(script.get()));
+  if (!script_fd.fd) return ErrnoError("rpm: dup scriptlet output descriptor");
+  rpmtsSetNotifyCallback(ts.get(), NotifyTrampoline, &tx);
+  ScopedLogCallback log_callback(&tx);
+
+  if (auto st = AddPackages(ts.get(), o.packages); !st) return st.take_error();
+  if (rpmtsCheck(ts.get()) != 0) return Error{"rpm: dependency check could not run"};
+  if (std::string p = Problems(ts.get()); !p.empty())
+    return Error{"rpm: the packages cannot be installed together:" + p};
+  if (rpmtsOrder(ts.get()) != 0)
+    return Error{"rpm: ordering the transaction failed (dependency loop rpm could not break)"};
+  rpmtsClean(ts.get());
+
+  int rc = rpmtsRun(ts.get(), nullptr, RPMPROB_FILTER_NONE);
+  std::string problems = Problems(ts.get());
+  tx.LogScriptOutput("rpm", tx.TakeScriptOutput());
+  if (rc != 0 || !problems.empty() || !tx.failures.empty()) {
+    std::string msg = "rpm: installing into " + o.root + " failed";
+    if (!problems.empty()) msg += ":" + problems;
+    for (const auto& f : tx.failures) msg += "\n  " + f;
+    if (tx.failures.empty())
+      for (const auto& e : tx.rpm_errors) msg += "\n  " + e;
+    if (problems.empty() && tx.failures.empty() && tx.rpm_errors.empty())
+      msg += " (rpm gave no reason; see the messages above)";
+    return Error{msg};
+  }
+  RpmInstallReport report;
+  report.installed = tx.installed;
+  report.lost = CheckOwners(ts.get(), o.root);
+  return report;
+}
+
+}  // namespace imager::inside

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Installs rpm package files into a root directory with one librpm transaction: dependencies
+/// checked, packages ordered by rpm, scriptlets run chrooted into the root by rpm. Meant to run
+/// inside a sandbox (`imager internal rpm-install`) that grants CAP_SYS_CHROOT and has no network.
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace imager::inside {
+
+struct RpmInstallOptions {
+  std::string root;                     // absolute directory that becomes the image's "/"
+  std::vector<std::string> packages;    // rpm files, already verified against signed metadata
+  std::string dbpath = "/var/lib/rpm";  // inside root
+  int log_fd = 2;                       // progress and every scriptlet's output
+};
+
+/// A file its package gives to a user or group other than root that ended up owned by root.
+struct RpmLostOwner {
+  std::string path;  // inside root
+  std::string want;  // "user:group (uid:gid)"
+  std::string have;  // "uid:gid"
+};
+
+struct RpmInstallReport {
+  std::vector<std::string> installed;  // NEVRAs in the order rpm installed them
+  std::vector<RpmLostOwner> lost;      // expected in single-id mode, where chown is a no-op
+};
+
+/// Runs the transaction. Errors name the package: unresolved dependencies and conflicts (before
+/// anything is written), a failing scriptlet with the scriptlet's output.
+Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& options);
+
+/// "name:x:id:..." lines of a passwd or group file → name → id.
+std::vector<std::pair<std::string, unsigned>> ParseIdFile(const std::string& text);
+
+}  // namespace imager::inside

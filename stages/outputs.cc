@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The outputs table and the planners of the formats that are one stage above the layers.
+#include "stages/outputs.h"
+
+#include <algorithm>
+
+#include "base/strings.h"
+#include "stages/boot_stages.h"
+#include "stages/oci_stages.h"
+#include "stages/stage_util.h"
+
+namespace imager::stages {
+namespace {
+
+using profiles::Format;
+using profiles::Profile;
+
+bool Wants(const Profile& p, Format f) {
+  return std::find(p.output.formats.begin(), p.output.formats.end(), f) != p.output.formats.end();
+}
+
+// An image file written by one of imager's writers from the merged layers.
+Status PlanImageFile(OutputPlan& plan, const char* stage, const char* suffix, const char* writer) {
+  if (plan.pipeline->Has(stage)) return {};
+  plan.pipeline->Add(ImageFileStage(stage, *plan.layers,
+                                    {.file = plan.profile.name + suffix,
+                                     .writer = writer,
+                                     .overlay_layer = false,
+                                     .source_date_epoch = plan.options.source_date_epoch}));
+  return {};
+}
+
+Status PlanTar(OutputPlan& plan) { return PlanImageFile(plan, "tar", ".tar.gz", "write-tar"); }
+
+Status PlanOci(OutputPlan& plan) {
+  if (plan.pipeline->Has(kOciStage)) return {};
+  auto stage = OciOutputStage(plan.profile, plan.options.source_date_epoch, *plan.layers,
+                              Wants(plan.profile, Format::kOciArchive));
+  if (!stage) return stage.take_error();
+  plan.pipeline->Add(std::move(*stage));
+  return {};
+}
+
+const std::vector<OutputFormat>& Table() {
+  static const std::vector<OutputFormat> k = {
+      {Format::kTar, "tar", "the root filesystem as NAME.tar.gz (owners, modes, xattrs kept)",
+       false, PlanTar,
+       [](const Profile& p) {
+         return std::vector<Publication>{{"tar", p.name + ".tar.gz"}};
+       }},
+      {Format::kOci, "oci", "an OCI image layout directory NAME.oci", false, PlanOci,
+       [](const Profile& p) {
+         return std::vector<Publication>{{kOciStage, OciDirName(p), /*tree=*/true}};
+       }},
+      {Format::kOciArchive, "oci-archive", "the OCI layout as one tar file NAME.oci.tar", false,
+       PlanOci,
+       [](const Profile& p) {
+         return std::vector<Publication>{{kOciStage, OciArchiveName(p)}};
+       }},
+      {Format::kSquashfs, "squashfs", "the root filesystem as a squashfs image NAME.squashfs",
+       false, PlanSquashfs,
+       [](const Profile& p) {
+         return std::vector<Publication>{{"squashfs", p.name + ".squashfs"}};
+       }},
+      {Format::kIso, "iso",
+       "a hybrid live ISO NAME.iso booting under BIOS and UEFI (with SHA256SUMS), or an "
+       "installer ISO when the profile has an installer",
+       true, PlanIso,
+       [](const Profile& p) {
+         std::vector<Publication> out{{"iso", p.name + ".iso"}};
+         if (p.output.checksum == profiles::Checksum::kSha256) out.push_back({"iso", "SHA256SUMS"});
+         return out;
+       }},
+  };
+  return k;
+}
+
+}  // namespace
+
+Status PlanSquashfs(OutputPlan& plan) {
+  return PlanImageFile(plan, "squashfs", ".squashfs", "write-squashfs");
+}
+
+const std::vector<OutputFormat>& OutputFormats() { return Table(); }
+
+const OutputFormat* FindOutput(Format format) {
+  for (const auto& o : Table())
+    if (o.format == format) return &o;
+  return nullptr;
+}
+
+std::string AvailableOutputs() {
+  std::vector<std::string> names;
+  for (const auto& o : Table()) names.push_back(o.name);
+  return Join(names, ", ");
+}
+
+bool NeedsTools(const Profile& p) {
+  for (auto f : p.output.formats)
+    if (const OutputFormat* o = FindOutput(f); o && o->needs_tools) return true;
+  return false;
+}
+
+Status PlanOutputs(const Profile& p, const BuildOptions& options, std::vector<std::string>* layers,
+                   Pipeline* pipeline) {
+  for (auto f : p.output.formats)
+    if (!FindOutput(f))
+      return Error{p.Where("output.formats").ToString() + ": output.formats: '" +
+                   profiles::NameOf(f) +
+                   "' is not implemented yet (available: " + AvailableOutputs() + ")"};
+  OutputPlan plan{p, options, layers, pipeline};
+  for (const auto& o : Table())
+    if (Wants(p, o.format))
+      if (auto st = o.plan(plan); !st) return st;
+  return {};
+}
+
+std::vector<Publication> Publications(const Profile& p) {
+  std::vector<Publication> out;
+  for (auto f : p.output.formats)
+    if (const OutputFormat* o = FindOutput(f))
+      for (auto& pub : o->publishes(p)) out.push_back(std::move(pub));
+  return out;
+}
+
+}  // namespace imager::stages
