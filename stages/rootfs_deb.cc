@@ -210,14 +210,13 @@ struct DebPackagesOptions {
   /// nor are the packages asked for by name.
   std::vector<std::string> auto_roots;
   std::vector<std::string> asked;
-  static constexpr auto kFields = std::tuple{
-      Field("package", &DebPackagesOptions::files, &KeyPackages),
-      Field("arch", &DebPackagesOptions::arch),
-      Field("sources", &DebPackagesOptions::sources),
-      Field("initrd", &DebPackagesOptions::initrd, &KeyOnlyNo),
-      Unkeyed("auto_roots", &DebPackagesOptions::auto_roots,
-              "identity-compat: keyed in the next commit"),
-      Unkeyed("asked", &DebPackagesOptions::asked, "identity-compat: keyed in the next commit")};
+  static constexpr auto kFields =
+      std::tuple{Field("package", &DebPackagesOptions::files, &KeyPackages),
+                 Field("arch", &DebPackagesOptions::arch),
+                 Field("sources", &DebPackagesOptions::sources),
+                 Field("initrd", &DebPackagesOptions::initrd, &KeyOnlyNo),
+                 Field("auto_roots", &DebPackagesOptions::auto_roots),
+                 Field("asked", &DebPackagesOptions::asked)};
 };
 
 Status RunDebPackages(StageContext& ctx, const DebPackagesOptions& o) {

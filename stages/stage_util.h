@@ -36,11 +36,10 @@ struct ImageWriter {
   /// write-squashfs of one layer as an overlay layer of its own (its whiteouts kept).
   bool overlay_layer = false;
   int64_t source_date_epoch = -1;
-  static constexpr auto kFields = std::tuple{
-      Field("file", &ImageWriter::file),
-      Unkeyed("writer", &ImageWriter::writer, "identity-compat: keyed in the next commit"),
-      Field("overlay_layer", &ImageWriter::overlay_layer, &KeyOnlyYes),
-      Field("source_date_epoch", &ImageWriter::source_date_epoch)};
+  static constexpr auto kFields =
+      std::tuple{Field("file", &ImageWriter::file), Field("writer", &ImageWriter::writer),
+                 Field("overlay_layer", &ImageWriter::overlay_layer, &KeyOnlyYes),
+                 Field("source_date_epoch", &ImageWriter::source_date_epoch)};
 };
 
 /// Artifact `stage`: `writer.file` written from `layers` (merged; a single layer is read as it
