@@ -13,6 +13,7 @@
 #include "installer/calamares.h"
 #include "profiles/catalog.h"
 #include "profiles/loader.h"
+#include "stages/build.h"
 
 namespace imager::cmd {
 namespace {
@@ -48,9 +49,21 @@ void ResolveMirrors(profiles::Profile* p) {
     for (const auto& line : Split(st.error(), '\n')) log::Warn(line);
 }
 
+// Schema errors and plan-time errors (the build planned for each output), all at once.
 int Check(const ProfileOptions& o) {
-  auto p = Load(o.file);
-  if (!p) return kExitFailed;
+  std::vector<std::string> errors;
+  auto p = profiles::LoadProfile(profiles::FindProfile(o.file, ShippedDirs()), &errors);
+  if (!p) {
+    for (const auto& line : Split(p.error(), '\n')) log::Err(line);
+    return kExitFailed;
+  }
+  for (const auto& w : p->warnings) log::Warn(w);
+  for (auto& e : stages::PlanErrors(*p)) errors.push_back(std::move(e));
+  if (!errors.empty()) {
+    for (const auto& e : errors)
+      for (const auto& line : Split(e, '\n')) log::Err(line);
+    return kExitFailed;
+  }
   ResolveMirrors(&*p);
   std::cout << p->source << ": ok\n";
   return kExitOk;

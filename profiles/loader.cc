@@ -82,6 +82,13 @@ std::vector<std::string> Ordered(std::vector<Diagnostic> diags,
 }  // namespace
 
 Result<Profile> LoadProfile(const std::string& path) {
+  std::vector<std::string> errors;
+  auto p = LoadProfile(path, &errors);
+  if (p && !errors.empty()) return Error{Join(errors, "\n")};
+  return p;
+}
+
+Result<Profile> LoadProfile(const std::string& path, std::vector<std::string>* errors) {
   Profile p;
   p.source = path;
   std::vector<std::string> identities;
@@ -91,7 +98,7 @@ Result<Profile> LoadProfile(const std::string& path) {
   Checker c(&p.locations, tree->loc);
   ReadProfile(*tree, &c, &p);
   p.warnings = Ordered(c.warnings(), p.chain);
-  if (!c.errors().empty()) return Error{Join(Ordered(c.errors(), p.chain), "\n")};
+  *errors = Ordered(c.errors(), p.chain);
   return p;
 }
 

@@ -17,6 +17,10 @@ namespace imager::profiles {
 /// "FILE:LINE:COL: FIELD: what is wrong (allowed: ...)" line each, in file order; non-fatal
 /// remarks go to Profile::warnings. Relative paths resolve against the file that declared them.
 Result<Profile> LoadProfile(const std::string& path);
+/// The same, but a profile with schema errors is still returned (every valid field read, the
+/// rest defaulted) with the errors in `errors`; fails only when no YAML could be read at all.
+/// For `imager profile check`, which plans the build on it to report plan-time errors too.
+Result<Profile> LoadProfile(const std::string& path, std::vector<std::string>* errors);
 
 /// Replaces `mirror: auto` of every deb repository by the URI of the host's apt source for its
 /// suite (see repo::AutoMirror); reports every repository that has none, with its location.

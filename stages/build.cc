@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "base/fd.h"
 #include "base/fs.h"
@@ -121,6 +123,35 @@ Result<std::vector<PlannedStage>> Plan(const Profile& p, const BuildOptions& o) 
         out.push_back({s.name, s.version, s.output, s.parents, s.inputs, key,
                        cache->Find(key, s.output).has_value()});
   return out;
+}
+
+std::vector<std::string> PlanErrors(const Profile& p) {
+  char tmpl[] =
+      "/tmp/imager-plan-XXXXXX";  // an empty cache: Pipeline needs one, planning reads none
+  if (!mkdtemp(tmpl)) return {std::string("plan: mkdtemp: ") + strerror(errno)};
+  std::vector<std::string> errors;
+  {
+    auto cache = Cache::Open(tmpl, Cache::Access::kRead);
+    auto sink = engine::MakeProgress(engine::ProgressStyle::kPlain, -1);
+    std::vector<std::vector<profiles::Format>> each;
+    for (auto f : p.output.formats) each.push_back({f});
+    if (each.empty()) each.push_back({});
+    for (const auto& formats : each) {
+      if (!cache) {
+        errors.push_back(cache.error());
+        break;
+      }
+      Profile one = p;
+      one.output.formats = formats;
+      BuildOptions o;
+      Pipeline pipeline(*cache, *sink, {});
+      if (auto layers = PlanBuild(one, o, &pipeline); !layers)
+        if (std::find(errors.begin(), errors.end(), layers.error()) == errors.end())
+          errors.push_back(layers.error());
+    }
+  }
+  RemoveTree(tmpl);
+  return errors;
 }
 
 std::string PlanText(const std::vector<PlannedStage>& plan, bool details) {

@@ -69,6 +69,11 @@ struct PlannedStage {
 Result<std::vector<PlannedStage>> Plan(const profiles::Profile& profile,
                                        const BuildOptions& options);
 
+/// Every plan-time error of the profile (an output its family cannot build, an installer that is
+/// not implemented, ...), each naming the profile field: each output is planned on its own, so
+/// one error does not hide the next. Nothing is read from or written to any cache.
+std::vector<std::string> PlanErrors(const profiles::Profile& profile);
+
 /// The plan as text, one stage a paragraph: "NAME (layer|artifact) <- PARENTS", then its key
 /// inputs' names; with `details`, each input's value (content inputs: the path), the key and
 /// whether it is cached. Without details the text depends only on the profile and the lock's
