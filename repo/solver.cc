@@ -216,13 +216,15 @@ Pool::Pool(profiles::Family family, const std::string& arch) : impl_(std::make_u
     // Only ARCH and all: a Debian architecture does not install another one's packages.
     pool_setarchpolicy(impl_->pool, arch.c_str());
   } else {
-    // As libdnf sets up its sack: ARCH with its compatible architectures (x86_64 takes i686,
-    // ranked below its own); packages another one obsoletes by name stay installable side by
-    // side when their architectures' colors differ (foo.x86_64 and foo.i686), as in Fedora's
-    // and openEuler's libsolv, which are built with FEDORA (Debian's is not).
+    // As dnf's pool is set up (`dnf --debugsolver` writes it into testcase.t: "poolflags
+    // implicitobsoleteusescolors whatprovideswithdisabled"): ARCH with its compatible
+    // architectures (x86_64 takes i686, ranked below its own, so i686 comes only when asked for
+    // or when nothing else provides a dependency), and foo.x86_64 and foo.i686 may be installed
+    // side by side (their colors differ).
     pool_setdisttype(impl_->pool, DISTTYPE_RPM);
     pool_setarch(impl_->pool, arch.c_str());
     pool_set_flag(impl_->pool, POOL_FLAG_IMPLICITOBSOLETEUSESCOLORS, 1);
+    pool_set_flag(impl_->pool, POOL_FLAG_WHATPROVIDESWITHDISABLED, 1);
   }
 }
 

@@ -9,6 +9,7 @@
 // libsolv's pool headers name a struct member `requires`, a C++20 keyword; renaming it in this
 // translation unit changes no layout.
 #define requires solv_requires
+#include <solv/bitmap.h>
 #include <solv/pool.h>
 extern "C" {  // no C++ guards in this header
 #include <solv/pool_parserpmrichdep.h>
@@ -47,18 +48,28 @@ void Select(Pool* pool, const std::string& spec, int flags, Queue* out) {
   if (selection_make(pool, &sel.q, spec.c_str(), flags)) selection_solvables(pool, &sel.q, out);
 }
 
-// Adds to PKGS every package that obsoletes one of them (dnf's query filter obsoletes=...).
+// Adds to PKGS every package that obsoletes one of them (dnf's query filter obsoletes=...):
+// an obsoletes dependency matches a package by name and version, not by what it provides.
 void AddObsoleters(Pool* pool, Queue* pkgs) {
-  int n = pkgs->count;
+  Map targets;
+  map_init(&targets, pool->nsolvables);
+  for (int i = 0; i < pkgs->count; ++i) MAPSET(&targets, pkgs->elements[i]);
   for (Id p = 2; p < pool->nsolvables; ++p) {
     Solvable* s = pool->solvables + p;
     if (!s->repo || !s->obsoletes || !pool_installable(pool, s)) continue;
     bool obsoletes = false;
-    for (Id* obs = s->repo->idarraydata + s->obsoletes; *obs && !obsoletes; ++obs)
-      for (int i = 0; i < n && !obsoletes; ++i)
-        obsoletes = pool_match_nevr(pool, pool->solvables + pkgs->elements[i], *obs);
+    for (Id* obs = s->repo->idarraydata + s->obsoletes; *obs && !obsoletes; ++obs) {
+      Id q, qq;
+      FOR_PROVIDES(q, qq, *obs) {
+        if (MAPTST(&targets, q) && pool_match_nevr(pool, pool->solvables + q, *obs)) {
+          obsoletes = true;
+          break;
+        }
+      }
+    }
     if (obsoletes) queue_pushunique(pkgs, p);
   }
+  map_free(&targets);
 }
 
 Selection OneOf(Pool* pool, Queue* pkgs) {

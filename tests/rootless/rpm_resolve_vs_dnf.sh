@@ -101,6 +101,7 @@ same_set rich false rs-rich rs-trigger -- install rs-rich rs-trigger
 same_set virtual false rs-mailer rs-webserver -- install rs-mailer rs-webserver
 same_set multilib false rs-multiuser rs-multi -- install rs-multiuser rs-multi
 same_set multilib-asked false rs-multi.i686 -- install rs-multi.i686
+same_set multilib-both false rs-multi.i686 rs-multi.x86_64 -- install rs-multi.i686 rs-multi.x86_64
 same_set group false @rs-group -- install @rs-group
 # A group's optional packages: "@group --optional" here, dnf's group_package_types there.
 same_set group-optional false "@rs-group --optional" -- \
