@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # imager's resolution of rpm profiles equals dnf's: the fixture repository of
 # tests/fixtures/rpm_resolve_repo.sh (obsoletes, epochs, versioned, file, rich and virtual
-# dependencies, multilib, a comps group, weak dependencies) is resolved by `imager resolve` and by
+# dependencies, multilib, installonly kernels, a comps group, weak dependencies) is resolved by `imager resolve` and by
 # `dnf install --downloadonly` into an empty root, and the two sets must be equal name by name,
 # epoch:version-release.arch included. dnf refuses to install as non-root, so an unprivileged
 # user runs it as root of its own user namespace (unshare --map-root-user), where dnf writes only
@@ -102,6 +102,7 @@ same_set virtual false rs-mailer rs-webserver -- install rs-mailer rs-webserver
 same_set multilib false rs-multiuser rs-multi -- install rs-multiuser rs-multi
 same_set multilib-asked false rs-multi.i686 -- install rs-multi.i686
 same_set multilib-both false rs-multi.i686 rs-multi.x86_64 -- install rs-multi.i686 rs-multi.x86_64
+same_set installonly false kernel-2.0 rs-kmod -- install kernel-2.0 rs-kmod
 same_set group false @rs-group -- install @rs-group
 # A group's optional packages: "@group --optional" here, dnf's group_package_types there.
 same_set group-optional false "@rs-group --optional" -- \
