@@ -415,17 +415,20 @@ std::string RefusalText(const RpmSignedFile& f, const LoadedKeyring& keys,
   std::string key_id;
   for (const auto& line : lines)
     if (key_id.empty()) key_id = KeyIdOf(line);
-  bool bad = false, nokey = false;
+  bool bad = false, nokey = false, read = false;
   std::vector<std::string> verdict;  // what failed; the signature kinds it lacks when unsigned
   for (const auto& line : lines) {
     if (line == f.path + ":") continue;
+    read = read || line.find("digest:") != std::string::npos;
     bad = bad || line.find(": BAD") != std::string::npos;
     nokey = nokey || EndsWith(line, ": NOKEY");
     if (!EndsWith(line, ": OK") && !(EndsWith(line, ": NOTFOUND") && !key_id.empty()))
       verdict.push_back(line);
   }
   std::string why;
-  if (bad)
+  if (!read)
+    why = "rpm cannot read it as a package";
+  else if (bad)
     why = "its signature or digests do not match: the file was altered after it was signed" +
           (key_id.empty() ? std::string() : " (signed with key ID " + key_id + ")");
   else if (key_id.empty())

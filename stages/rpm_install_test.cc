@@ -200,6 +200,17 @@ TEST_F(RpmSignatureTest, AlteredAfterSigningIsRefused) {
   EXPECT_NE(st.error().find("Payload SHA256 digest: BAD"), std::string::npos) << st.error();
 }
 
+TEST_F(RpmSignatureTest, NotAPackageIsSaidSo) {
+  ASSERT_TRUE(WriteFile(root_ + "/junk.rpm", "this is not an rpm\n"));
+  auto st = RpmVerifySignatures({{root_ + "/junk.rpm", "junk.rpm", repo_key_->gpg()}});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().find("package junk.rpm (" + root_ +
+                            "/junk.rpm) is refused: rpm cannot "
+                            "read it as a package"),
+            std::string::npos)
+      << st.error();
+}
+
 TEST_F(RpmSignatureTest, NotAKeyringIsAnError) {
   ASSERT_TRUE(WriteFile(root_ + "/junk.gpg", "not a key"));
   auto st = RpmVerifySignatures({{Copy("libfoo", repo_key_), "libfoo.rpm", root_ + "/junk.gpg"}});
