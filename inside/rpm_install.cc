@@ -5,12 +5,15 @@
 #include <linux/openat2.h>
 #include <rpm/header.h>
 #include <rpm/rpmcallback.h>
+#include <rpm/rpmcli.h>
 #include <rpm/rpmdb.h>
 #include <rpm/rpmfi.h>
 #include <rpm/rpmio.h>
+#include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
+#include <rpm/rpmpgp.h>
 #include <rpm/rpmprob.h>
 #include <rpm/rpmps.h>
 #include <rpm/rpmts.h>
@@ -27,6 +30,7 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/strings.h"
+#include "repo/openpgp.h"
 
 namespace imager::inside {
 namespace {
@@ -36,6 +40,10 @@ struct TsFree {
   void operator()(rpmts ts) const { rpmtsFree(ts); }
 };
 using Ts = std::unique_ptr<std::remove_pointer_t<rpmts>, TsFree>;
+struct KeyringFree {
+  void operator()(rpmKeyring k) const { rpmKeyringFree(k); }
+};
+using Keyring = std::unique_ptr<std::remove_pointer_t<rpmKeyring>, KeyringFree>;
 struct PsFree {
   void operator()(rpmps ps) const { rpmpsFree(ps); }
 };
@@ -325,7 +333,171 @@ std::vector<RpmLostOwner> CheckOwners(rpmts ts, const std::string& root) {
   return lost;
 }
 
+// A keyring file loaded for librpm, with the fingerprints of its primary keys for messages.
+struct LoadedKeyring {
+  Keyring keyring;
+  std::vector<std::string> fingerprints;
+};
+
+std::string Hex(const uint8_t* p, size_t n) {
+  static const char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += {kDigits[p[i] >> 4], kDigits[p[i] & 15]};
+  return out;
+}
+
+// Every certificate of PATH (and its subkeys, as `rpmkeys --import` adds them) in a keyring of
+// its own: the host's rpmdb keys play no part.
+Result<LoadedKeyring> LoadKeyring(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text) return Error{"keyring: " + text.error()};
+  std::string binary = std::move(*text);
+  if (StartsWith(Trim(std::string_view(binary).substr(0, 64)), "-----BEGIN PGP")) {
+    auto b = repo::Dearmor(binary, path);
+    if (!b) return b.take_error();
+    binary = std::move(*b);
+  }
+  LoadedKeyring out{Keyring(rpmKeyringNew()), {}};
+  const auto* p = reinterpret_cast<const uint8_t*>(binary.data());
+  size_t left = binary.size();
+  while (left > 0) {
+    size_t len = 0;
+    if (pgpPubKeyCertLen(p, left, &len) != 0 || len == 0 || len > left)
+      return Error{"keyring " + path + ": not a list of OpenPGP public keys rpm can read"};
+    rpmPubkey key = rpmPubkeyNew(p, len);
+    if (!key) return Error{"keyring " + path + ": rpm cannot use one of its keys"};
+    rpmKeyringAddKey(out.keyring.get(), key);
+    int n = 0;
+    rpmPubkey* subkeys = rpmGetSubkeys(key, &n);
+    for (int i = 0; i < n; ++i) {
+      rpmKeyringAddKey(out.keyring.get(), subkeys[i]);
+      rpmPubkeyFree(subkeys[i]);
+    }
+    free(subkeys);
+    rpmPubkeyFree(key);
+    uint8_t* fp = nullptr;
+    size_t fplen = 0;
+    if (pgpPubkeyFingerprint(p, len, &fp, &fplen) == 0) out.fingerprints.push_back(Hex(fp, fplen));
+    free(fp);
+    p += len;
+    left -= len;
+  }
+  if (out.fingerprints.empty()) return Error{"keyring " + path + ": holds no public key"};
+  return out;
+}
+
+// rpm's verbose lines about one package ("    Header V4 RSA/SHA256 Signature, key ID
+// 1a2b3c4d: NOKEY"), collected instead of printed.
+int CollectVerifyLines(rpmlogRec rec, rpmlogCallbackData data) {
+  std::string m = rpmlogRecMessage(rec);
+  auto* lines = static_cast<std::vector<std::string>*>(data);
+  for (const auto& line : Split(m, '\n'))
+    if (!Trim(line).empty()) lines->push_back(std::string(Trim(line)));
+  return 0;
+}
+
+// The key ID a line of rpm's verdict names, or "".
+std::string KeyIdOf(const std::string& line) {
+  size_t at = line.find("key ID ");
+  if (at == std::string::npos) return "";
+  size_t start = at + 7, end = line.find(':', start);
+  return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Why rpm refused a package, from its verdict on each signature and digest.
+std::string RefusalText(const RpmSignedFile& f, const LoadedKeyring& keys,
+                        const std::vector<std::string>& lines) {
+  std::string key_id;
+  for (const auto& line : lines)
+    if (key_id.empty()) key_id = KeyIdOf(line);
+  bool bad = false, nokey = false, read = false;
+  std::vector<std::string> verdict;  // what failed; the signature kinds it lacks when unsigned
+  for (const auto& line : lines) {
+    if (line == f.path + ":") continue;
+    read = read || line.find("digest:") != std::string::npos;
+    bad = bad || line.find(": BAD") != std::string::npos;
+    nokey = nokey || EndsWith(line, ": NOKEY");
+    if (!EndsWith(line, ": OK") && !(EndsWith(line, ": NOTFOUND") && !key_id.empty()))
+      verdict.push_back(line);
+  }
+  std::string why;
+  if (!read)
+    why = "rpm cannot read it as a package";
+  else if (bad)
+    why = "its signature or digests do not match: the file was altered after it was signed" +
+          (key_id.empty() ? std::string() : " (signed with key ID " + key_id + ")");
+  else if (key_id.empty())
+    why = "it is not signed";
+  else if (nokey)
+    why = "it is signed with key ID " + key_id + ", which is not in the keyring";
+  else
+    why = "its signature (key ID " + key_id + ") does not verify";
+  std::string msg = "gpgcheck: package " + f.name + " (" + f.path + ") is refused: " + why +
+                    "; the repository's keyring " + f.keyring + " holds " +
+                    Join(keys.fingerprints, ", ");
+  for (const auto& line : verdict) msg += "\n    rpm: " + line;
+  return msg;
+}
+
+// Restores rpm's log callback and verbosity after a verification.
+class ScopedVerifyLog {
+ public:
+  explicit ScopedVerifyLog(std::vector<std::string>* lines) : mask_(rpmlogSetMask(0)) {
+    rpmlogSetCallback(CollectVerifyLines, lines);
+    rpmSetVerbosity(RPMLOG_INFO);  // one line per signature and digest
+  }
+  ~ScopedVerifyLog() {
+    rpmlogSetCallback(nullptr, nullptr);
+    rpmlogSetMask(mask_);
+  }
+  ScopedVerifyLog(const ScopedVerifyLog&) = delete;
+  ScopedVerifyLog& operator=(const ScopedVerifyLog&) = delete;
+
+ private:
+  int mask_;
+};
+
 }  // namespace
+
+Status RpmVerifySignatures(const std::vector<RpmSignedFile>& files) {
+  if (files.empty()) return {};
+  if (auto st = ReadConfigOnce(); !st) return st.take_error();
+  std::map<std::string, LoadedKeyring> keyrings;
+  std::vector<std::string> refused;
+  for (const auto& f : files) {
+    auto it = keyrings.find(f.keyring);
+    if (it == keyrings.end()) {
+      auto k = LoadKeyring(f.keyring);
+      if (!k) return Error{"gpgcheck: " + k.error()};
+      it = keyrings.emplace(f.keyring, std::move(*k)).first;
+    }
+    Ts ts(rpmtsCreate());
+    rpmtsSetKeyring(ts.get(), it->second.keyring.get());
+    rpmtsSetVfyFlags(ts.get(), RPMVSF_DEFAULT);
+    rpmtsSetVfyLevel(ts.get(), RPMSIG_SIGNATURE_TYPE | RPMSIG_DIGEST_TYPE);
+    FD_t fd = Fopen(f.path.c_str(), "r.ufdio");
+    if (!fd || Ferror(fd)) {
+      std::string why = fd ? Fstrerror(fd) : "failed";
+      if (fd) Fclose(fd);
+      return Error{"gpgcheck: open " + f.path + " (" + f.name + "): " + why};
+    }
+    std::vector<std::string> lines;
+    int rc;
+    {
+      ScopedVerifyLog log(&lines);
+      rc = rpmVerifySignatures(&rpmQVKArgs, ts.get(), fd, f.path.c_str());
+    }
+    Fclose(fd);
+    if (rc != 0) refused.push_back(RefusalText(f, it->second, lines));
+  }
+  if (!refused.empty()) return Error{Join(refused, "\n")};
+  return {};
+}
 
 std::vector<std::pair<std::string, unsigned>> ParseIdFile(const std::string& text) {
   std::vector<std::pair<std::string, unsigned>> out;
@@ -354,8 +526,10 @@ Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& o) {
   if (rpmtsSetRootDir(ts.get(), o.root.c_str()) != 0)
     return Error{"rpm: set root directory " + o.root + " failed"};
   // No signature checks here: every package file was sha256-verified against repository
-  // metadata whose signature the resolve step checked (repo/rpmmd.cc), so the keys live there,
-  // not in the image's rpmdb. Header and payload digests are still checked by rpm.
+  // metadata whose signature the resolve step checked (repo/rpmmd.cc), and with gpgcheck the
+  // packages stage checked each file's own signature against its repository's keys
+  // (RpmVerifySignatures) before this sandbox started; the keys live in the profile, not in the
+  // image's rpmdb. Header and payload digests are still checked by rpm.
   rpmtsSetVSFlags(ts.get(), RPMVSF_MASK_NOSIGNATURES);
   rpmtsSetVfyLevel(ts.get(), RPMSIG_DIGEST_TYPE);
   // Host rpm plugins (selinux labels, syslog, systemd-inhibit over D-Bus, IMA, fs-verity) would

@@ -35,6 +35,22 @@ struct RpmInstallReport {
 /// anything is written), a failing scriptlet with the scriptlet's output.
 Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& options);
 
+/// A package file whose repository signs its packages (gpgcheck), and the keys it must be
+/// signed with.
+struct RpmSignedFile {
+  std::string path;     // the file to check (in the package cache)
+  std::string name;     // how errors name it: the repository's file name, "foo-1.0-1.noarch.rpm"
+  std::string keyring;  // OpenPGP public keys, binary (.gpg) or ASCII-armored (.asc)
+};
+
+/// Checks each file with librpm's own package verification (rpmVerifySignatures, as `rpmkeys
+/// --checksig` with %_pkgverify_level all) against its keyring alone, before anything is
+/// installed: an OpenPGP signature by one of the keys is required, and it and the header and
+/// payload digests must match. An unsigned file, one signed by another key, and one altered
+/// after signing are refused; the error lists each with the key ID it was signed with, the
+/// keyring's fingerprints and rpm's verdict on every signature and digest.
+Status RpmVerifySignatures(const std::vector<RpmSignedFile>& files);
+
 /// "name:x:id:..." lines of a passwd or group file → name → id.
 std::vector<std::pair<std::string, unsigned>> ParseIdFile(const std::string& text);
 

@@ -105,6 +105,7 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
                      .fetcher = options.fetcher,
                      .openpgp = options.openpgp,
                      .now = options.now};
+  std::vector<RpmMdMetadata> rpmmd;
   for (const auto& repo : *repos) {
     if (repo.type == profiles::RepoType::kRpmMd) {
       auto md = FetchRpmMdMetadata(repo, mo);
@@ -112,6 +113,7 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
       if (auto st = AddRpmMd(pool, *md); !st) return st.take_error();
       lock.repositories.push_back(
           {md->url, "", md->repomd.revision, md->repomd_url, md->repomd_sha256});
+      rpmmd.push_back(std::move(*md));
       continue;
     }
     auto md = FetchDebianMetadata(repo, arch, mo);
@@ -123,8 +125,18 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
   }
   // `@group` names a comps group of the rpm-md repositories: its mandatory and default packages.
   // The request's include: the profile's, plus what an installer adds to the target.
-  auto include = ExpandGroups(pool, lock.request.include);
+  std::vector<std::string> warnings;
+  auto include = ExpandGroups(pool, lock.request.include, &warnings);
   if (!include) return Error{profile.source + ": packages.include: " + include.error()};
+  for (const auto& w : warnings) log::Warn(profile.source + ": packages.include: " + w);
+  // A file dependency (or a requested path) that primary does not list: the file lists.
+  if (!rpmmd.empty()) {
+    std::vector<std::string> wanted = *include;
+    for (const auto* more : {&lock.request.tools, &lock.request.installer, &lock.request.offline})
+      wanted.insert(wanted.end(), more->begin(), more->end());
+    if (auto st = AddFileListsWhenNeeded(pool, rpmmd, wanted, mo); !st)
+      return Error{profile.source + ": " + st.error()};
+  }
   SolveRequest req{.variant = profile.packages.variant,
                    .include = *include,
                    .exclude = profile.packages.exclude,

@@ -38,6 +38,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kGroupPrefix = "group:";
+// "@group --optional": the group's optional packages too (kickstart's spelling).
+constexpr std::string_view kWithOptional = "--optional";
 
 // The text between <TAG ...> and </TAG> inside BLOCK, or nullopt.
 std::optional<std::string> Element(std::string_view block, std::string_view tag,
@@ -149,13 +151,47 @@ Status FetchIndex(const RpmMdMetadata& md, const std::string& dir, const Metadat
   return {};
 }
 
-Status Load(::Pool* pool, ::Repo* repo, const std::string& path, bool comps) {
+enum class Index { kPrimary, kComps, kFileLists };
+
+Status Load(::Pool* pool, ::Repo* repo, const std::string& path, Index index) {
   FILE* fp = solv_xfopen(path.c_str(), "r");
   if (!fp) return ErrnoError("open " + path);
-  int rc = comps ? repo_add_comps(repo, fp, 0) : repo_add_rpmmd(repo, fp, nullptr, 0);
+  int rc = 0;
+  switch (index) {
+    case Index::kPrimary:
+      rc = repo_add_rpmmd(repo, fp, nullptr, 0);
+      break;
+    case Index::kComps:
+      rc = repo_add_comps(repo, fp, 0);
+      break;
+    case Index::kFileLists:  // onto the packages primary added, matched by pkgid (as libdnf)
+      rc = repo_add_rpmmd(repo, fp, "FL", REPO_EXTEND_SOLVABLES);
+      break;
+  }
   fclose(fp);
   if (rc != 0) return Error{"load " + path + ": " + std::string(pool_errstr(pool))};
   return {};
+}
+
+::Repo* RepoNamed(::Pool* pool, const std::string& name) {
+  for (int i = 1; i < pool->nrepos; ++i)
+    if (pool->repos[i] && name == pool->repos[i]->name) return pool->repos[i];
+  return nullptr;
+}
+
+// A group member DEP as an install argument ("name", or "(name if condition)" for a conditional
+// one) when a package has its name; else a warning in dnf's words.
+std::optional<std::string> Member(::Pool* pool, Id dep, const std::set<std::string>& names,
+                                  const std::string& group, std::vector<std::string>* warnings) {
+  Id cond = 0;
+  if (ISRELDEP(dep) && GETRELDEP(pool, dep)->flags == REL_COND) {
+    cond = GETRELDEP(pool, dep)->evr;
+    dep = GETRELDEP(pool, dep)->name;
+  }
+  std::string name = pool_dep2str(pool, dep);
+  if (names.count(name)) return cond ? "(" + name + " if " + pool_dep2str(pool, cond) + ")" : name;
+  if (warnings) warnings->push_back("No match for group package \"" + name + "\" (" + group + ")");
+  return std::nullopt;
 }
 
 // Every comps group in the pool: its id (without "group:") -> solvable.
@@ -247,15 +283,34 @@ Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
 
 Status AddRpmMd(Pool& pool, const RpmMdMetadata& md) {
   ::Repo* repo = pool.AddRepo(md.url, md.url);
-  if (auto st = Load(pool.raw(), repo, md.primary.path, false); !st) return st;
+  if (auto st = Load(pool.raw(), repo, md.primary.path, Index::kPrimary); !st) return st;
   if (md.comps)
-    if (auto st = Load(pool.raw(), repo, md.comps->path, true); !st) return st;
+    if (auto st = Load(pool.raw(), repo, md.comps->path, Index::kComps); !st) return st;
   return {};
 }
 
-Result<std::vector<std::string>> ExpandGroups(Pool& pool, const std::vector<std::string>& names) {
+Status AddFileListsWhenNeeded(Pool& pool, std::vector<RpmMdMetadata>& mds,
+                              const std::vector<std::string>& include,
+                              const MetadataOptions& options) {
+  if (pool.UnprovidedFiles(include).empty()) return {};
+  for (auto& md : mds) {
+    const RpmMdFile* f = md.repomd.Find("filelists");
+    ::Repo* repo = RepoNamed(pool.raw(), md.url);
+    if (!f || !repo || md.filelists) continue;
+    md.filelists = *f;
+    std::string dir = MetadataDir(options.cache_dir, md.url) + "/repodata";
+    if (auto st = FetchIndex(md, dir, options, &*md.filelists); !st) return st;
+    if (auto st = Load(pool.raw(), repo, md.filelists->path, Index::kFileLists); !st) return st;
+    pool.Extended();
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> ExpandGroups(Pool& pool, const std::vector<std::string>& names,
+                                              std::vector<std::string>* warnings) {
   ::Pool* p = pool.raw();
   std::map<std::string, Id> groups;
+  std::set<std::string> packages;  // every package name, for the members
   bool scanned = false;
   std::vector<std::string> out, problems;
   std::set<std::string> seen;
@@ -267,27 +322,39 @@ Result<std::vector<std::string>> ExpandGroups(Pool& pool, const std::vector<std:
       add(name);
       continue;
     }
-    if (!scanned) groups = Groups(p), scanned = true;
+    if (!scanned) {
+      groups = Groups(p);
+      auto all = pool.Names();
+      packages.insert(all.begin(), all.end());
+      scanned = true;
+    }
     std::string group = name.substr(1);
+    bool optional =
+        group.size() > kWithOptional.size() &&
+        group.compare(group.size() - kWithOptional.size(), std::string::npos, kWithOptional) == 0;
+    if (optional) group = std::string(Trim(group.substr(0, group.size() - kWithOptional.size())));
     auto it = groups.find(group);
     if (it == groups.end()) {
       std::vector<std::string> ids;
       for (const auto& [id, _] : groups) ids.push_back(id);
       std::string best = ClosestMatch(group, ids);
-      problems.push_back("unknown group '" + name + "'" +
+      problems.push_back("unknown group '@" + group + "'" +
                          (best.empty() ? " (the repositories define no comps groups)"
                                        : "; did you mean @" + best + "?"));
       continue;
     }
     Solvable* s = p->solvables + it->second;
-    for (Id key : {SOLVABLE_REQUIRES, SOLVABLE_RECOMMENDS}) {  // mandatory, default
+    // mandatory; default and conditional; optional
+    for (Id key : {SOLVABLE_REQUIRES, SOLVABLE_RECOMMENDS, SOLVABLE_SUGGESTS}) {
+      if (key == SOLVABLE_SUGGESTS && !optional) continue;
       Queue q;
       queue_init(&q);
       solvable_lookup_idarray(s, key, &q);
       std::vector<std::string> members;
       for (int i = 0; i < q.count; ++i)
         if (q.elements[i] != SOLVABLE_PREREQMARKER)
-          members.push_back(pool_dep2str(p, q.elements[i]));
+          if (auto m = Member(p, q.elements[i], packages, name, warnings))
+            members.push_back(std::move(*m));
       queue_free(&q);
       std::sort(members.begin(), members.end());
       for (auto& m : members) add(std::move(m));

@@ -3,10 +3,11 @@
 
 /// Signed rpm-md repository metadata: fetches repodata/repomd.xml, verifies its detached
 /// repomd.xml.asc against the repository keyring when gpgcheck is on, and fetches the primary
-/// index (and the comps groups when the repository has them), each checked against the sha256
-/// repomd.xml lists before it is used; then loads them into a Pool (repo_add_rpmmd /
-/// repo_add_comps) and expands `@group` names of a request into the group's packages.
-/// Files are cached under CACHE/metadata/<url>/repodata/; offline, only that cache is read.
+/// index (and the comps groups when the repository has them, the file lists when a file
+/// dependency needs them), each checked against the sha256 repomd.xml lists before it is used;
+/// then loads them into a Pool (repo_add_rpmmd / repo_add_comps) and expands `@group` names of a
+/// request into the group's packages as dnf does. Files are cached under
+/// CACHE/metadata/<url>/repodata/; offline, only that cache is read.
 
 #include <cstdint>
 #include <optional>
@@ -47,6 +48,7 @@ struct RpmMdMetadata {
   RepoMd repomd;
   RpmMdFile primary;
   std::optional<RpmMdFile> comps;
+  std::optional<RpmMdFile> filelists;  // fetched by AddFileListsWhenNeeded
 };
 
 /// Fetches and verifies the metadata of one rpm-md repository. Errors name the URL: a missing
@@ -58,8 +60,20 @@ Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
 /// Loads the primary index (and comps) into POOL; packages download from URL/location.
 Status AddRpmMd(Pool& pool, const RpmMdMetadata& md);
 
-/// Replaces every "@group" of NAMES with the group's mandatory and default packages (comps
-/// ids or names); an unknown group fails, naming it and close group ids.
-Result<std::vector<std::string>> ExpandGroups(Pool& pool, const std::vector<std::string>& names);
+/// Loads the file lists of the repositories of MDS (fetched, verified and cached like primary)
+/// when the primary indexes leave a file without a provider that a package depends on or that
+/// INCLUDE names: primary lists only /etc/*, *bin/* and /usr/lib/sendmail, and dnf knows every
+/// file. A repository without filelists is left as it is.
+Status AddFileListsWhenNeeded(Pool& pool, std::vector<RpmMdMetadata>& mds,
+                              const std::vector<std::string>& include,
+                              const MetadataOptions& options);
+
+/// Replaces every "@group" of NAMES (a comps id or name) with what `dnf install @group` installs:
+/// the mandatory and default packages, and each conditional one as "(pkg if condition)";
+/// "@group --optional" adds the optional packages (dnf's group_package_types with optional).
+/// A member no package is named after is left out with a warning, as dnf does; an unknown group
+/// fails, naming it and close group ids.
+Result<std::vector<std::string>> ExpandGroups(Pool& pool, const std::vector<std::string>& names,
+                                              std::vector<std::string>* warnings = nullptr);
 
 }  // namespace imager::repo

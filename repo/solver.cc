@@ -106,10 +106,15 @@ struct Pool::Impl {
   std::unordered_map<::Repo*, std::string> base_urls;
   std::unordered_map<Id, DebExtra> deb;  // by solvable id
   bool dirty = true;                     // whatprovides must be (re)built
+  std::vector<Id> file_deps;             // every file path a dependency names
 
   void Prepare() {
     if (!dirty) return;
-    pool_addfileprovides(pool);
+    Queue files;
+    queue_init(&files);
+    pool_addfileprovides_queue(pool, &files, nullptr);
+    file_deps.assign(files.elements, files.elements + files.count);
+    queue_free(&files);
     pool_createwhatprovides(pool);
     dirty = false;
   }
@@ -211,8 +216,15 @@ Pool::Pool(profiles::Family family, const std::string& arch) : impl_(std::make_u
     // Only ARCH and all: a Debian architecture does not install another one's packages.
     pool_setarchpolicy(impl_->pool, arch.c_str());
   } else {
+    // As dnf's pool is set up (`dnf --debugsolver` writes it into testcase.t: "poolflags
+    // implicitobsoleteusescolors whatprovideswithdisabled"): ARCH with its compatible
+    // architectures (x86_64 takes i686, ranked below its own, so i686 comes only when asked for
+    // or when nothing else provides a dependency), and foo.x86_64 and foo.i686 may be installed
+    // side by side (their colors differ).
     pool_setdisttype(impl_->pool, DISTTYPE_RPM);
     pool_setarch(impl_->pool, arch.c_str());
+    pool_set_flag(impl_->pool, POOL_FLAG_IMPLICITOBSOLETEUSESCOLORS, 1);
+    pool_set_flag(impl_->pool, POOL_FLAG_WHATPROVIDESWITHDISABLED, 1);
   }
 }
 
@@ -253,6 +265,18 @@ Status Pool::AddDebianPackages(const std::string& path, const std::string& base_
   return {};
 }
 
+void Pool::Extended() { impl_->dirty = true; }
+
+std::vector<std::string> Pool::UnprovidedFiles(const std::vector<std::string>& names) {
+  impl_->Prepare();
+  std::set<std::string> out;
+  for (Id file : impl_->file_deps)
+    if (!impl_->HasProvider(file)) out.insert(pool_id2str(impl_->pool, file));
+  for (const auto& n : names)
+    if (StartsWith(n, "/") && !DnfSelect(impl_->pool, n).how) out.insert(n);
+  return {out.begin(), out.end()};
+}
+
 std::vector<std::string> Pool::Names() const {
   std::set<std::string> names;
   ::Pool* pool = impl_->pool;
@@ -280,10 +304,13 @@ std::vector<std::string> Pool::VariantNames(profiles::Variant variant) const {
 Result<Solution> Pool::Solve(const SolveRequest& request) {
   impl_->Prepare();
   ::Pool* pool = impl_->pool;
+  const bool dnf = impl_->family == profiles::Family::kRpm;
   Solution out;
   std::set<std::string> exclude(request.exclude.begin(), request.exclude.end());
   std::vector<std::string> problems;
-  std::map<std::string, std::string> install;  // name -> why ("include", "variant minbase")
+  // name -> why ("include", "variant minbase"); requested names are read as dnf reads them.
+  std::map<std::string, std::string> install;
+  std::set<std::string> requested;
   std::string variant = profiles::NameOf(request.variant);
   for (const auto& n : VariantNames(request.variant))
     if (!exclude.count(n)) install.emplace(n, "variant " + variant);
@@ -294,21 +321,28 @@ Result<Solution> Pool::Solve(const SolveRequest& request) {
       problems.push_back("'" + n + "' is both in " + request.include_field +
                          " and packages.exclude");
     install[n] = request.include_field;
+    requested.insert(n);
   }
   JobList jobs;
   for (const auto& [name, why] : install) {
+    JobOrigin origin{JobOrigin::kInstall, name, why};
     Id id = impl_->NameId(name);
-    if (id && impl_->HasPackageNamed(id)) {
-      jobs.Add(SOLVER_INSTALL | SOLVER_SOLVABLE_NAME, id,
-               JobOrigin{JobOrigin::kInstall, name, why});
+    if (dnf && requested.count(name)) {
+      if (Selection sel = DnfSelect(pool, name); sel.how) {
+        jobs.Add(SOLVER_INSTALL | sel.how, sel.what, std::move(origin));
+        continue;
+      }
+    } else if (id && impl_->HasPackageNamed(id)) {
+      jobs.Add(SOLVER_INSTALL | SOLVER_SOLVABLE_NAME, id, std::move(origin));
+      continue;
     } else if (id && impl_->HasProvider(id)) {
-      jobs.Add(SOLVER_INSTALL | SOLVER_SOLVABLE_PROVIDES, id,
-               JobOrigin{JobOrigin::kInstall, name, why});
-    } else {
-      auto close = impl_->CloseNames(name);
-      problems.push_back("unknown package '" + name + "' (" + why + ")" +
-                         (close.empty() ? "" : "; did you mean " + Join(close, ", ") + "?"));
+      jobs.Add(SOLVER_INSTALL | SOLVER_SOLVABLE_PROVIDES, id, std::move(origin));
+      continue;
     }
+    auto close = impl_->CloseNames(name);
+    std::string hint = close.empty() ? "" : "; did you mean " + Join(close, ", ") + "?";
+    problems.push_back(dnf ? "No match for argument: " + name + " (" + why + ")" + hint
+                           : "unknown package '" + name + "' (" + why + ")" + hint);
   }
   for (const auto& name : exclude) {
     Id id = impl_->NameId(name);
@@ -320,12 +354,16 @@ Result<Solution> Pool::Solve(const SolveRequest& request) {
              JobOrigin{JobOrigin::kExclude, name, "packages.exclude"});
   }
   if (!problems.empty()) return Error{Join(problems, "\n")};
+  if (dnf) AddDnfInstallOnly(pool, &jobs);
 
+  // apt's choice of the first alternative needs more rounds; dnf leaves every choice to libsolv.
+  SolverSetup setup{.recommends = request.recommends, .dnf = dnf};
   std::set<Id> favored;
   std::vector<Id> installed;
   for (int round = 0; round < 4; ++round) {
-    auto r = RunSolver(pool, jobs, favored, request.recommends, &installed);
+    auto r = RunSolver(pool, jobs, favored, setup, &installed);
     if (!r) return r.take_error();
+    if (dnf) break;
     std::set<Id> more = impl_->FirstAlternatives(installed, request.recommends);
     if (std::includes(favored.begin(), favored.end(), more.begin(), more.end())) break;
     favored.insert(more.begin(), more.end());

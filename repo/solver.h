@@ -5,8 +5,10 @@
 /// loaded into it (Debian Packages indexes here; other formats through AddRepo and the raw pool),
 /// every package remembers where it downloads from, and Solve turns a request (a variant's
 /// package set, names to include and exclude, recommends or not) into the exact set of packages
-/// in install order. Choices are deterministic: jobs are sorted, an OR dependency prefers its
-/// first alternative (as apt does), and naming another alternative in `include` overrides that.
+/// in install order. Choices are deterministic: jobs are sorted; for Debian an OR dependency
+/// prefers its first alternative (as apt does), and naming another alternative in `include`
+/// overrides that; for rpm every choice is the one `dnf install` makes (libdnf's pool and solver
+/// setup, dnf's reading of install arguments, installonly kernels), and errors use dnf's words.
 
 #include <cstdint>
 #include <memory>
@@ -33,7 +35,9 @@ struct SolvedPackage {
 
 struct SolveRequest {
   profiles::Variant variant = profiles::Variant::kNone;  // Debian package sets, see VariantNames
-  std::vector<std::string> include;  // package names (or names that packages provide)
+  /// Debian: package names (or names that packages provide). rpm: dnf's install arguments
+  /// (name, name.arch, name-version, provide, file path, "(a if b)"); see DnfSelect.
+  std::vector<std::string> include;
   std::vector<std::string> exclude;  // never installed
   bool recommends = false;
   /// The profile field `include` comes from, for errors ("installer.packages").
@@ -63,8 +67,15 @@ class Pool {
   s_Repo* AddRepo(const std::string& name, const std::string& base_url);
   s_Pool* raw();
 
+  /// Tells the pool that a loader extended one of its repositories through raw() (file lists).
+  void Extended();
+
   /// Every package name in the pool, sorted and unique.
   std::vector<std::string> Names() const;
+
+  /// The file paths no loaded package provides although a package depends on them (rich
+  /// dependencies included) or one of NAMES (install arguments) is that path. Sorted.
+  std::vector<std::string> UnprovidedFiles(const std::vector<std::string>& names);
 
   /// The names a Debian variant installs besides what it pulls in, as mmdebstrap defines them:
   /// essential = Essential: yes; minbase = required = essential + Priority: required (which

@@ -146,6 +146,20 @@ std::string ElementText(Solver* solv, Id p, Id rp, const JobList& jobs) {
   return solver_solutionelement2str(solv, p, rp);
 }
 
+// "\n    fix N: ..." for each solution libsolv offers to PROBLEM.
+std::vector<std::string> Fixes(Solver* solv, Id problem, const JobList& jobs) {
+  std::vector<std::string> out;
+  Id nsol = solver_solution_count(solv, problem);
+  for (Id sol = 1; sol <= nsol; ++sol) {
+    std::vector<std::string> steps;
+    Id p = 0, rp = 0, element = 0;
+    while ((element = solver_next_solutionelement(solv, problem, sol, element, &p, &rp)) != 0)
+      steps.push_back(ElementText(solv, p, rp, jobs));
+    out.push_back("\n    fix " + std::to_string(sol) + ": " + Join(steps, ", and "));
+  }
+  return out;
+}
+
 std::string ProblemText(Solver* solv, Id problem, const JobList& jobs) {
   std::vector<std::string> lines;
   Id main_rule = solver_findproblemrule(solv, problem);
@@ -161,15 +175,19 @@ std::string ProblemText(Solver* solv, Id problem, const JobList& jobs) {
   }
   if (because.size() > 8) because.resize(8);
   for (const auto& b : because) lines.push_back("    and " + b);
-  Id nsol = solver_solution_count(solv, problem);
-  for (Id sol = 1; sol <= nsol; ++sol) {
-    std::vector<std::string> steps;
-    Id p = 0, rp = 0, element = 0;
-    while ((element = solver_next_solutionelement(solv, problem, sol, element, &p, &rp)) != 0)
-      steps.push_back(ElementText(solv, p, rp, jobs));
-    lines.push_back("    fix " + std::to_string(sol) + ": " + Join(steps, ", and "));
+  return Join(lines, "\n") + Join(Fixes(solv, problem, jobs), "");
+}
+
+// dnf's report of an unsatisfiable request (libdnf's formatAllProblemRules), each problem followed
+// by the fixes libsolv offers in terms of the profile.
+std::string DnfProblems(Solver* solv, int count, const JobList& jobs) {
+  std::string out = "the package request cannot be satisfied:";
+  for (Id problem = 1; problem <= count; ++problem) {
+    out += count == 1 ? "\n Problem: " : "\n Problem " + std::to_string(problem) + ": ";
+    out += Join(DnfProblemRules(solv, problem, jobs), "\n  - ");
+    out += Join(Fixes(solv, problem, jobs), "");
   }
-  return Join(lines, "\n");
+  return out;
 }
 
 }  // namespace
@@ -197,14 +215,25 @@ std::string DepText(s_Pool* pool, int dep) {
   }
 }
 
-Status RunSolver(s_Pool* pool, const JobList& jobs, const std::set<int>& favored, bool recommends,
-                 std::vector<int>* installed) {
+Status RunSolver(s_Pool* pool, const JobList& jobs, const std::set<int>& favored,
+                 const SolverSetup& setup, std::vector<int>* installed) {
   OwnedQueue job;
   for (int e : jobs.elements()) queue_push(&job.q, e);
   for (int f : favored) queue_push2(&job.q, SOLVER_FAVOR | SOLVER_SOLVABLE_NAME, f);
   std::unique_ptr<Solver, SolverDeleter> solv(solver_create(pool));
-  solver_set_flag(solv.get(), SOLVER_FLAG_IGNORE_RECOMMENDED, recommends ? 0 : 1);
+  solver_set_flag(solv.get(), SOLVER_FLAG_IGNORE_RECOMMENDED, setup.recommends ? 0 : 1);
+  if (setup.dnf) {
+    // libdnf's Goal::Impl::initSolver with dnf's defaults (allow_vendor_change), and the
+    // downgrades `dnf install` allows.
+    solver_set_flag(solv.get(), SOLVER_FLAG_ALLOW_VENDORCHANGE, 1);
+    solver_set_flag(solv.get(), SOLVER_FLAG_DUP_ALLOW_VENDORCHANGE, 1);
+    solver_set_flag(solv.get(), SOLVER_FLAG_KEEP_ORPHANS, 1);
+    solver_set_flag(solv.get(), SOLVER_FLAG_BEST_OBEY_POLICY, 1);
+    solver_set_flag(solv.get(), SOLVER_FLAG_YUM_OBSOLETES, 1);
+    solver_set_flag(solv.get(), SOLVER_FLAG_ALLOW_DOWNGRADE, 1);
+  }
   if (int n = solver_solve(solv.get(), &job.q); n > 0) {
+    if (setup.dnf) return Error{DnfProblems(solv.get(), n, jobs)};
     std::vector<std::string> problems;
     for (Id p = 1; p <= n; ++p)
       problems.push_back("  " + std::to_string(p) + ". " + ProblemText(solv.get(), p, jobs));

@@ -2,8 +2,9 @@
 #pragma once
 
 /// The libsolv run behind Pool::Solve: a job list that remembers why each job exists, one solver
-/// pass, and the translation of libsolv's problems and solutions into plain words about packages
-/// and profile fields. Internal to repo/solver.cc; ids are libsolv Ids.
+/// pass set up as apt (Debian) or dnf (rpm) would choose, and the translation of libsolv's problems
+/// and solutions into words about packages and profile fields (dnf's own words for rpm). Internal
+/// to repo/solver.cc; ids are libsolv Ids. The dnf half lives in solver_dnf.cc.
 
 #include <set>
 #include <string>
@@ -12,6 +13,7 @@
 #include "base/result.h"
 
 struct s_Pool;
+struct s_Solver;
 
 namespace imager::repo {
 
@@ -43,11 +45,39 @@ class JobList {
   std::vector<JobOrigin> origins_;
 };
 
+/// How the solver chooses. As dnf: libdnf's solver flags (vendor changes allowed, obsoletes of
+/// package splits as yum has them, SOLVER_FLAG_BEST_OBEY_POLICY), and problems told in libdnf's
+/// words ("nothing provides X needed by P").
+struct SolverSetup {
+  bool recommends = false;  // install weak dependencies (Recommends, Supplements)
+  bool dnf = false;
+};
+
 /// Solves JOBS (plus a SOLVER_FAVOR job per `favored` name) in a prepared pool and fills
 /// `installed` with the chosen solvables in install order; an unsatisfiable request fails with
 /// every problem explained and the possible fixes listed.
-Status RunSolver(s_Pool* pool, const JobList& jobs, const std::set<int>& favored, bool recommends,
-                 std::vector<int>* installed);
+Status RunSolver(s_Pool* pool, const JobList& jobs, const std::set<int>& favored,
+                 const SolverSetup& setup, std::vector<int>* installed);
+
+/// A job's selection: (SOLVER_SOLVABLE_... flags, what); `how` 0 when nothing matched.
+struct Selection {
+  int how = 0;
+  int what = 0;
+};
+
+/// What `dnf install SPEC` selects, read as dnf's subject does: a package name, then name.arch,
+/// name-version[-release][.arch], then a provide ("webserver", "foo >= 2"), then a file path;
+/// "(a if b)" is a rich dependency. A bare name also selects every package that obsoletes it,
+/// so that the obsoleting package wins as in dnf. Among what is selected, libsolv's policy picks
+/// (best architecture, then best version), so x86_64 never gets i686 unless SPEC says .i686.
+Selection DnfSelect(s_Pool* pool, const std::string& spec);
+
+/// dnf's installonlypkgs (kernels): SOLVER_MULTIVERSION jobs for those the pool knows.
+void AddDnfInstallOnly(s_Pool* pool, JobList* jobs);
+
+/// One problem of an unsatisfiable request in libdnf's words: its rules one per line after the
+/// first, each once ("package a-1-1.noarch conflicts with b provided by b-1-1.noarch").
+std::vector<std::string> DnfProblemRules(s_Solver* solver, int problem, const JobList& jobs);
 
 /// A dependency in Debian notation: "b (>= 2)", "a | b".
 std::string DepText(s_Pool* pool, int dep);

@@ -7,6 +7,7 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "repo/rpmmd.h"
 #include "repo/testing/deb_repo.h"
 
 namespace imager::repo {
@@ -293,6 +294,118 @@ TEST_F(SolverTest, CompressedIndexes) {
   auto missing = pool.AddDebianPackages(dir_ + "/nope.xz", "http://m.invalid");
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().find("nope.xz"), std::string::npos);
+}
+
+// An rpm-md primary index: name, "E:V-R", arch, and <rpm:...> dependency entries.
+struct RpmEntry {
+  std::string name, evr = "0:1.0-1", arch = "noarch", deps;
+};
+
+std::string Entry(const std::string& kind, const std::string& name, const std::string& flags = "",
+                  const std::string& ver = "") {
+  std::string e = "<rpm:entry name=\"" + name + "\"";
+  if (!flags.empty()) e += " flags=\"" + flags + "\" epoch=\"0\" ver=\"" + ver + "\"";
+  return "<rpm:" + kind + ">" + e + "/></rpm:" + kind + ">";
+}
+
+std::string Primary(const std::vector<RpmEntry>& pkgs) {
+  std::string x =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metadata "
+      "xmlns=\"http://linux.duke.edu/metadata/common\" "
+      "xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"" +
+      std::to_string(pkgs.size()) + "\">\n";
+  int n = 0;
+  for (const auto& p : pkgs) {
+    size_t colon = p.evr.find(':'), dash = p.evr.find('-');
+    std::string file = p.name + "-" + p.evr.substr(colon + 1) + "." + p.arch + ".rpm";
+    x += "<package type=\"rpm\"><name>" + p.name + "</name><arch>" + p.arch +
+         "</arch><version epoch=\"" + p.evr.substr(0, colon) + "\" ver=\"" +
+         p.evr.substr(colon + 1, dash - colon - 1) + "\" rel=\"" + p.evr.substr(dash + 1) +
+         "\"/><checksum type=\"sha256\" pkgid=\"YES\">" + std::string(63, 'a') +
+         static_cast<char>('0' + n++ % 10) + "</checksum><location href=\"Packages/" + file +
+         "\"/><format>" + p.deps + "</format></package>\n";
+  }
+  return x + "</metadata>\n";
+}
+
+// The rpm family solves as dnf does; the fixture of tests/rootless/rpm_resolve_vs_dnf.sh checks
+// the same against dnf itself.
+class SolverDnfTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = *MakeTempDir("/tmp", "imager-solver-dnf-test-");
+    std::vector<RpmEntry> pkgs = {
+        {"old"},
+        {"new", "0:2.0-1", "noarch",
+         Entry("provides", "old", "EQ", "2.0") + Entry("obsoletes", "old", "LT", "2.0")},
+        {"multi", "0:1.0-1", "x86_64"},
+        {"multi", "0:1.0-1", "i686"},
+        {"multiuser", "0:1.0-1", "noarch", Entry("requires", "multi")},
+        {"either", "0:1.0-1", "noarch", Entry("requires", "(zeta or alpha)")},
+        {"zeta"},
+        {"alpha"},
+        {"rival", "0:1.0-1", "noarch", Entry("conflicts", "old")},
+        {"broken", "0:1.0-1", "noarch", Entry("requires", "missing")},
+    };
+    ASSERT_TRUE(WriteFile(dir_ + "/primary.xml", Primary(pkgs)));
+    RpmMdMetadata md;
+    md.url = "http://r.invalid/os";
+    md.primary.path = dir_ + "/primary.xml";
+    auto st = AddRpmMd(pool_, md);
+    ASSERT_TRUE(st) << st.error();
+  }
+  void TearDown() override { (void)RemoveTree(dir_); }
+
+  Strings Solve(const Strings& include) {
+    auto s = pool_.Solve({.include = include});
+    EXPECT_TRUE(s) << s.error();
+    Strings out;
+    if (s)
+      for (const auto& p : s->packages) out.push_back(p.name + "-" + p.version + "." + p.arch);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::string dir_;
+  Pool pool_{profiles::Family::kRpm, "x86_64"};
+};
+
+TEST_F(SolverDnfTest, ANameGivesThePackageThatObsoletesIt) {
+  EXPECT_EQ(Solve({"old"}), (Strings{"new-2.0-1.noarch"}));
+  EXPECT_EQ(Solve({"old-1.0"}), (Strings{"old-1.0-1.noarch"}));  // a version: exactly that
+}
+
+TEST_F(SolverDnfTest, MultilibOnlyWhenAsked) {
+  EXPECT_EQ(Solve({"multiuser"}), (Strings{"multi-1.0-1.x86_64", "multiuser-1.0-1.noarch"}));
+  EXPECT_EQ(Solve({"multi"}), (Strings{"multi-1.0-1.x86_64"}));
+  EXPECT_EQ(Solve({"multi.i686"}), (Strings{"multi-1.0-1.i686"}));
+  EXPECT_EQ(Solve({"multi.i686", "multi.x86_64"}),
+            (Strings{"multi-1.0-1.i686", "multi-1.0-1.x86_64"}));
+}
+
+TEST_F(SolverDnfTest, OrIsLibsolvsChoiceNotTheFirst) {
+  // apt would take zeta, the first alternative; dnf (libsolv) takes alpha.
+  EXPECT_EQ(Solve({"either"}), (Strings{"alpha-1.0-1.noarch", "either-1.0-1.noarch"}));
+}
+
+TEST_F(SolverDnfTest, ErrorsInDnfsWords) {
+  auto s = pool_.Solve({.include = {"nothere"}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("No match for argument: nothere (packages.include)"), std::string::npos)
+      << s.error();
+  s = pool_.Solve({.include = {"broken"}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find(" Problem: conflicting requests"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("\n  - nothing provides missing needed by broken-1.0-1.noarch"),
+            std::string::npos)
+      << s.error();
+  s = pool_.Solve({.include = {"old-1.0", "rival"}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("package rival-1.0-1.noarch conflicts with old provided by "
+                           "old-1.0-1.noarch"),
+            std::string::npos)
+      << s.error();
+  EXPECT_NE(s.error().find("fix 1: remove"), std::string::npos) << s.error();
 }
 
 }  // namespace

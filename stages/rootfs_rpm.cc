@@ -1,19 +1,71 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The RPM package stage: `imager internal rpm-install` (stages/rpm_install.h) in a tools sandbox,
-// with the layer being built at /target and the package files read-only under /pkgs.
+// The RPM package stage: with gpgcheck, each package file's signature checked against its
+// repository's keys (inside/rpm_install.h RpmVerifySignatures), then `imager internal
+// rpm-install` in a tools sandbox, with the layer being built at /target and the package files
+// read-only under /pkgs.
 #include <sys/stat.h>
 
 #include <cerrno>
 
 #include <rpm/rpmlib.h>
 
+#include "base/strings.h"
+#include "inside/rpm_install.h"
 #include "sandbox/tools.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
 namespace imager::stages {
-
 namespace {
+
+std::string RepoUrl(const profiles::Repository& r) {
+  std::string url = r.url.empty() ? r.mirror : r.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// The profile's rpm-md repository a locked package downloads from: the longest URL prefix.
+const profiles::Repository* SourceOf(const profiles::Profile& profile, const std::string& url) {
+  const profiles::Repository* best = nullptr;
+  for (const auto& r : profile.repositories) {
+    std::string base = RepoUrl(r) + "/";
+    if (r.type == profiles::RepoType::kRpmMd && StartsWith(url, base) &&
+        (!best || RepoUrl(*best).size() < base.size() - 1))
+      best = &r;
+  }
+  return best;
+}
+
+// The files whose repository has gpgcheck on, each with that repository's keyring. A package
+// from no known repository is refused when any repository checks signatures.
+Result<std::vector<inside::RpmSignedFile>> SignedFiles(const profiles::Profile& profile,
+                                                       const PackageFiles& files) {
+  bool any = false;
+  for (const auto& r : profile.repositories) any = any || r.gpgcheck;
+  std::vector<inside::RpmSignedFile> out;
+  for (size_t i = 0; i < files.packages.size() && i < files.paths.size(); ++i) {
+    const auto& p = files.packages[i];
+    std::string name = p.url.substr(p.url.rfind('/') + 1);
+    const profiles::Repository* r = SourceOf(profile, p.url);
+    if (!r && any)
+      return Error{"gpgcheck: package " + name + " comes from " + p.url +
+                   ", which no rpm-md repository of the profile serves, so no keyring applies"};
+    if (!r || !r->gpgcheck) continue;
+    if (r->keyring.empty())
+      return Error{"gpgcheck: repository " + RepoUrl(*r) + " has no keyring to check " + name};
+    out.push_back({files.paths[i], name, r->keyring});
+  }
+  return out;
+}
+
+struct SignedFile {
+  std::string name;     // the repository's file name
+  ContentPath keyring;  // the keys it must be signed with
+  std::string path;     // in the package cache
+  static constexpr auto kFields = std::tuple{
+      Field("name", &SignedFile::name), Field("keyring", &SignedFile::keyring),
+      Unkeyed("path", &SignedFile::path, "named by the package's sha256, which is keyed")};
+};
 
 struct RpmPackagesOptions {
   PackageSet files;
@@ -21,15 +73,24 @@ struct RpmPackagesOptions {
   /// rpmdb) and where the rpmdb goes.
   std::string installer = std::string("librpm ") + RPMVERSION;
   std::string dbpath = "/var/lib/rpm";
-  static constexpr auto kFields =
-      std::tuple{Field("package", &RpmPackagesOptions::files, &KeyPackages),
-                 Field("installer", &RpmPackagesOptions::installer),
-                 Field("dbpath", &RpmPackagesOptions::dbpath)};
+  /// gpgcheck: the files librpm verifies before anything is installed, or why it cannot.
+  std::vector<SignedFile> verify;
+  std::string verify_error;
+  static constexpr auto kFields = std::tuple{
+      Field("package", &RpmPackagesOptions::files, &KeyPackages),
+      Field("installer", &RpmPackagesOptions::installer),
+      Field("dbpath", &RpmPackagesOptions::dbpath), Field("gpgcheck", &RpmPackagesOptions::verify),
+      Field("gpgcheck_error", &RpmPackagesOptions::verify_error)};
 };
 
 Status RunRpmPackages(StageContext& ctx, const RpmPackagesOptions& o) {
   const auto& paths = o.files.paths;
   if (paths.empty()) return Error{"packages: the lock lists no packages to install"};
+  // Before anything is installed: librpm checks every signature against the profile's keys.
+  if (!o.verify_error.empty()) return Error{o.verify_error};
+  std::vector<inside::RpmSignedFile> verify;
+  for (const auto& f : o.verify) verify.push_back({f.path, f.name, f.keyring.path});
+  if (auto st = inside::RpmVerifySignatures(verify); !st) return st;
   auto pkgs = BindPackages(paths, "/pkgs");
   std::vector<std::string> args{"rpm-install", "/target"};
   args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
@@ -40,11 +101,15 @@ Status RunRpmPackages(StageContext& ctx, const RpmPackagesOptions& o) {
 
 }  // namespace
 
-Stage RpmPackagesStage(const profiles::Profile&, const PackageFiles& files,
+Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
                        std::vector<std::string> parents) {
-  // The lock already holds everything the profile asked for.
-  return MakeStage({.name = "packages", .parents = std::move(parents)},
-                   RpmPackagesOptions{.files = SetOf(files)}, RunRpmPackages);
+  RpmPackagesOptions o{.files = SetOf(files)};
+  if (auto signed_files = SignedFiles(profile, files); !signed_files)
+    o.verify_error = signed_files.error();
+  else
+    for (const auto& f : *signed_files) o.verify.push_back({f.name, {f.keyring}, f.path});
+  return MakeStage({.name = "packages", .parents = std::move(parents)}, std::move(o),
+                   RunRpmPackages);
 }
 
 }  // namespace imager::stages

@@ -82,6 +82,7 @@ class GpgKey {
   std::string key_id() const { return fingerprint_.substr(24); }  // the long key ID
   const std::string& asc() const { return asc_; }
   const std::string& gpg() const { return gpg_; }
+  const std::string& home() const { return home_; }  // the GNUPGHOME holding the secret key
 
   bool ClearSign(const std::string& in, const std::string& out) const {
     return Gpg("--local-user " + fingerprint_ + " --clearsign -o " + Q(out) + " " + Q(in)) == 0;
