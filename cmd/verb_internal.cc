@@ -89,8 +89,7 @@ struct IsoArgs {
   bool quiet = false;
 };
 
-CLI::App* SetupWriteIso(CLI::App* app, const std::shared_ptr<IsoArgs>& a) {
-  auto* v = app->add_subcommand("write-iso", "Write ROOT as a hybrid ISO image OUTPUT");
+void AddWriteIsoOptions(CLI::App* v, const std::shared_ptr<IsoArgs>& a) {
   v->add_option("--root", a->o.root, "directory that becomes the ISO's root")->required();
   v->add_option("--output", a->o.output, "the .iso file")->required();
   v->add_option("--volume-id", a->o.volume_id, "A-Z 0-9 _, up to 32")->required();
@@ -101,7 +100,6 @@ CLI::App* SetupWriteIso(CLI::App* app, const std::shared_ptr<IsoArgs>& a) {
   v->add_option("--isohybrid-mbr", a->o.isohybrid_mbr, "host path of isohdpfx.bin");
   v->add_option("--efi-image", a->o.efi_image, "host path of the ESP (FAT image)");
   v->add_flag("--quiet", a->quiet, "no progress lines");
-  return v;
 }
 
 int WriteIso(IsoArgs& a) {
@@ -247,95 +245,187 @@ int DebUnpack(const std::string& arch, const std::string& root,
   return kExitOk;
 }
 
+// ---- the table: one entry per helper, each declaring its own arguments ----------------------
+
+Action SetupExtractTar(CLI::App* app) {
+  struct A {
+    std::string archive, dest;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("archive", a->archive)->required();
+  app->add_option("dest", a->dest)->required();
+  return [a] { return ExtractTar(a->archive, a->dest); };
+}
+
+Action SetupWriteTar(CLI::App* app) {
+  struct A {
+    std::string root, out;
+    int64_t sde = -1;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("root", a->root)->required();
+  app->add_option("out", a->out)->required();
+  app->add_option("--source-date-epoch", a->sde);
+  return [a] { return WriteTar(a->root, a->out, a->sde); };
+}
+
+Action SetupConfigure(CLI::App* app) {
+  struct A {
+    std::string root, hostname, timezone, locale;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("--hostname", a->hostname)->required();
+  app->add_option("--timezone", a->timezone);
+  app->add_option("--locale", a->locale);
+  app->add_option("root", a->root)->required();
+  return [a] { return Done(inside::ApplySettings(a->root, a->hostname, a->timezone, a->locale)); };
+}
+
+Action SetupAccounts(CLI::App* app) {
+  struct A {
+    std::string root, spec;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("root", a->root)->required();
+  app->add_option("spec", a->spec)->required();
+  return [a] { return Done(inside::ApplyAccountsFile(a->root, a->spec)); };
+}
+
+Action SetupCopyIn(CLI::App* app) {
+  struct A {
+    std::string root, from, to;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("root", a->root)->required();
+  app->add_option("from", a->from)->required();
+  app->add_option("to", a->to)->required();
+  return [a] { return Done(inside::CopyIntoImage(a->root, a->from, a->to)); };
+}
+
+Action SetupDebUnpack(CLI::App* app) {
+  struct A {
+    std::string arch, root;
+    std::vector<std::string> debs;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("--arch", a->arch)->required();
+  app->add_option("root", a->root)->required();
+  app->add_option("debs", a->debs)->required();
+  return [a] { return DebUnpack(a->arch, a->root, a->debs); };
+}
+
+Action SetupRemove(CLI::App* app) {
+  auto path = std::make_shared<std::string>();
+  app->add_option("path", *path)->required();
+  return [path] { return Done(RemoveTree(*path)); };
+}
+
+Action SetupRpmInstall(CLI::App* app) {
+  struct A {
+    std::string root;
+    std::vector<std::string> rpms;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("root", a->root)->required();
+  app->add_option("rpms", a->rpms)->required();
+  return [a] { return RpmInstall(a->root, a->rpms); };
+}
+
+Action SetupWriteSquashfs(CLI::App* app) {
+  auto sq = std::make_shared<SquashfsArgs>();
+  app->add_option("root", sq->root)->required();
+  app->add_option("out", sq->out)->required();
+  app->add_option("--comp", sq->comp, "zstd, xz, lz4 or gzip");
+  app->add_option("--level", sq->o.level, "0: the compressor's default");
+  app->add_option("--block-size", sq->o.block_size);
+  app->add_option("--threads", sq->o.threads, "0: one per core");
+  app->add_option("--source-date-epoch", sq->o.source_date_epoch);
+  app->add_flag("--progress", sq->progress, "print 'progress DONE TOTAL' lines");
+  app->add_flag("--overlay-layer", sq->o.overlay_layer,
+                "ROOT is one overlay layer to stack: keep its whiteouts and opaque directories");
+  return [sq] { return WriteSquashfs(*sq); };
+}
+
+Action SetupWriteIso(CLI::App* app) {
+  auto iso = std::make_shared<IsoArgs>();
+  AddWriteIsoOptions(app, iso);
+  return [iso] { return WriteIso(*iso); };
+}
+
+Action SetupWriteInitramfs(CLI::App* app) {
+  auto ird = std::make_shared<InitramfsArgs>();
+  app->add_option("root", ird->root)->required();
+  app->add_option("out_dir", ird->out)->required();
+  app->add_option("--booter", ird->in.booter)->required();
+  app->add_option("--config", ird->config)->required();
+  app->add_option("--modules", ird->modules, "comma-separated module names");
+  app->add_option("--source-date-epoch", ird->in.source_date_epoch);
+  return [ird] { return WriteInitramfs(*ird); };
+}
+
+Action SetupOciUnpack(CLI::App* app) {
+  struct A {
+    std::string layout, dest, tag;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("layout", a->layout)->required();
+  app->add_option("dest", a->dest)->required();
+  app->add_option("--tag", a->tag, "the image's org.opencontainers.image.ref.name");
+  return [a] { return OciUnpack(a->layout, a->tag, a->dest); };
+}
+
+Action SetupWriteOciLayers(CLI::App* app) {
+  struct A {
+    std::string out_dir, compression = "gzip";
+    std::vector<std::string> layers;
+    int64_t sde = -1;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("out_dir", a->out_dir)->required();
+  app->add_option("layers", a->layers)->required();
+  app->add_option("--compression", a->compression, "gzip or zstd");
+  app->add_option("--source-date-epoch", a->sde);
+  return [a] { return WriteOciLayers(a->out_dir, a->layers, a->compression, a->sde); };
+}
+
+struct InternalCommand {
+  const char* name;
+  const char* summary;
+  Action (*setup)(CLI::App* app);
+};
+
+// What stages run inside the sandbox (sandbox/tools.h), where they see the image's owners.
+const InternalCommand kInternalCommands[] = {
+    {"extract-tar", "Unpack ARCHIVE into DEST", SetupExtractTar},
+    {"write-tar", "Write ROOT as tarball OUT", SetupWriteTar},
+    {"configure", "Apply the profile's settings to the image at ROOT", SetupConfigure},
+    {"accounts", "Add the users in SPEC (JSON) to the image at ROOT", SetupAccounts},
+    {"copy-in", "Copy FROM (host) to TO in the image at ROOT", SetupCopyIn},
+    {"deb-unpack", "Prepare ROOT for dpkg and unpack DEBs' data into it", SetupDebUnpack},
+    {"rm", "Remove the tree at PATH", SetupRemove},
+    {"rpm-install", "Install RPM files into ROOT with librpm", SetupRpmInstall},
+    {"write-squashfs", "Write ROOT as squashfs image OUT", SetupWriteSquashfs},
+    {"write-iso", "Write ROOT as a hybrid ISO image OUTPUT", SetupWriteIso},
+    {"write-initramfs", "Write OUT_DIR/vmlinuz and OUT_DIR/initrd.img from the image ROOT",
+     SetupWriteInitramfs},
+    {"oci-unpack", "Verify the OCI image LAYOUT and unpack it to DEST", SetupOciUnpack},
+    {"write-oci-layers", "Write each LAYER (an overlay upper dir) as an OCI layer in OUT_DIR",
+     SetupWriteOciLayers},
+};
+
 }  // namespace
 
 Action SetupInternal(CLI::App* app, const GlobalOptions*) {
   app->group("");  // hidden from `imager --help`
-  struct Args {
-    std::string a, b;
-    int64_t sde = -1;
-    std::vector<std::string> list;
-    std::string tz, locale, to;
-    std::string compression = "gzip";  // not shared: CLI11 sets defaults whatever ran
-  };
-  auto args = std::make_shared<Args>();
-  auto* x = app->add_subcommand("extract-tar", "Unpack ARCHIVE into DEST");
-  x->add_option("archive", args->a)->required();
-  x->add_option("dest", args->b)->required();
-  auto* w = app->add_subcommand("write-tar", "Write ROOT as tarball OUT");
-  w->add_option("root", args->a)->required();
-  w->add_option("out", args->b)->required();
-  w->add_option("--source-date-epoch", args->sde);
-  auto* c = app->add_subcommand("configure", "Apply the profile's settings to the image at ROOT");
-  c->add_option("--hostname", args->b)->required();
-  c->add_option("--timezone", args->tz);
-  c->add_option("--locale", args->locale);
-  c->add_option("root", args->a)->required();
-  auto* u = app->add_subcommand("accounts", "Add the users in SPEC (JSON) to the image at ROOT");
-  u->add_option("root", args->a)->required();
-  u->add_option("spec", args->b)->required();
-  auto* cp = app->add_subcommand("copy-in", "Copy FROM (host) to TO in the image at ROOT");
-  cp->add_option("root", args->a)->required();
-  cp->add_option("from", args->b)->required();
-  cp->add_option("to", args->to)->required();
-  auto* d =
-      app->add_subcommand("deb-unpack", "Prepare ROOT for dpkg and unpack DEBs' data into it");
-  d->add_option("--arch", args->b)->required();
-  d->add_option("root", args->a)->required();
-  d->add_option("debs", args->list)->required();
-  auto* r = app->add_subcommand("rm", "Remove the tree at PATH");
-  r->add_option("path", args->a)->required();
-  auto* p = app->add_subcommand("rpm-install", "Install RPM files into ROOT with librpm");
-  p->add_option("root", args->a)->required();
-  p->add_option("rpms", args->list)->required();
-  auto sq = std::make_shared<SquashfsArgs>();
-  auto* q = app->add_subcommand("write-squashfs", "Write ROOT as squashfs image OUT");
-  q->add_option("root", sq->root)->required();
-  q->add_option("out", sq->out)->required();
-  q->add_option("--comp", sq->comp, "zstd, xz, lz4 or gzip");
-  q->add_option("--level", sq->o.level, "0: the compressor's default");
-  q->add_option("--block-size", sq->o.block_size);
-  q->add_option("--threads", sq->o.threads, "0: one per core");
-  q->add_option("--source-date-epoch", sq->o.source_date_epoch);
-  q->add_flag("--progress", sq->progress, "print 'progress DONE TOTAL' lines");
-  q->add_flag("--overlay-layer", sq->o.overlay_layer,
-              "ROOT is one overlay layer to stack: keep its whiteouts and opaque directories");
-  auto iso = std::make_shared<IsoArgs>();
-  auto* wi = SetupWriteIso(app, iso);
-  auto ird = std::make_shared<InitramfsArgs>();
-  auto* i = app->add_subcommand("write-initramfs",
-                                "Write OUT_DIR/vmlinuz and OUT_DIR/initrd.img from the image ROOT");
-  i->add_option("root", ird->root)->required();
-  i->add_option("out_dir", ird->out)->required();
-  i->add_option("--booter", ird->in.booter)->required();
-  i->add_option("--config", ird->config)->required();
-  i->add_option("--modules", ird->modules, "comma-separated module names");
-  i->add_option("--source-date-epoch", ird->in.source_date_epoch);
-  auto* ou = app->add_subcommand("oci-unpack", "Verify the OCI image LAYOUT and unpack it to DEST");
-  ou->add_option("layout", args->a)->required();
-  ou->add_option("dest", args->b)->required();
-  ou->add_option("--tag", args->to, "the image's org.opencontainers.image.ref.name");
-  auto* ol = app->add_subcommand(
-      "write-oci-layers", "Write each LAYER (an overlay upper dir) as an OCI layer in OUT_DIR");
-  ol->add_option("out_dir", args->a)->required();
-  ol->add_option("layers", args->list)->required();
-  ol->add_option("--compression", args->compression, "gzip or zstd");
-  ol->add_option("--source-date-epoch", args->sde);
+  std::vector<std::pair<CLI::App*, Action>> commands;
+  for (const auto& c : kInternalCommands) {
+    CLI::App* sub = app->add_subcommand(c.name, c.summary);
+    commands.emplace_back(sub, c.setup(sub));
+  }
   app->require_subcommand(1);
-  return [ou, ol, args, x, w, c, d, u, cp, r, p, q, sq, iso, wi, i, ird]() -> int {
-    if (ou->parsed()) return OciUnpack(args->a, args->to, args->b);
-    if (ol->parsed()) return WriteOciLayers(args->a, args->list, args->compression, args->sde);
-    if (wi->parsed()) return WriteIso(*iso);
-    if (i->parsed()) return WriteInitramfs(*ird);
-    if (q->parsed()) return WriteSquashfs(*sq);
-    if (p->parsed()) return RpmInstall(args->a, args->list);
-    if (u->parsed()) return Done(inside::ApplyAccountsFile(args->a, args->b));
-    if (cp->parsed()) return Done(inside::CopyIntoImage(args->a, args->b, args->to));
-    if (d->parsed()) return DebUnpack(args->b, args->a, args->list);
-    if (r->parsed()) return Done(RemoveTree(args->a));
-    if (x->parsed()) return ExtractTar(args->a, args->b);
-    if (c->parsed()) return Done(inside::ApplySettings(args->a, args->b, args->tz, args->locale));
-    if (w->parsed()) return WriteTar(args->a, args->b, args->sde);
+  return [commands]() -> int {
+    for (const auto& [sub, action] : commands)
+      if (sub->parsed()) return action();
     return kExitUsage;
   };
 }

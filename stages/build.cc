@@ -16,7 +16,7 @@
 #include "families/family.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
-#include "stages/boot_stages.h"
+#include "stages/iso_stages.h"
 #include "stages/customize_stages.h"
 #include "stages/oci_stages.h"
 #include "stages/outputs.h"
@@ -150,7 +150,7 @@ std::vector<std::string> PlanErrors(const Profile& p) {
           errors.push_back(layers.error());
     }
   }
-  RemoveTree(tmpl);
+  if (auto st = RemoveTree(tmpl); !st) errors.push_back(st.error());
   return errors;
 }
 

@@ -19,7 +19,7 @@
 
 #include "installer/calamares.h"
 #include "profiles/profile.h"
-#include "stages/boot_stages.h"
+#include "stages/iso_stages.h"
 #include "stages/build.h"
 
 namespace imager::stages {

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "base/strings.h"
-#include "stages/boot_stages.h"
+#include "stages/iso_stages.h"
 #include "stages/oci_stages.h"
 #include "stages/stage_util.h"
 

@@ -11,7 +11,7 @@
 #include "base/strings.h"
 #include "formats/deb.h"
 #include "sandbox/tools.h"
-#include "stages/boot_stages.h"
+#include "stages/iso_stages.h"
 #include "stages/deb_plan.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "stages/boot_stages.h"
+#include "stages/iso_stages.h"
 
 #include <gtest/gtest.h>
 
