@@ -73,7 +73,9 @@ TEST_F(PlanTest, ShippedProfilesMatchTheirGoldenPlans) {
     ASSERT_TRUE(plan) << plan.error();
     std::string text = PlanText(*plan, /*details=*/false);
     std::string golden = (kSource / "tests/golden/plan" / (std::string(name) + ".txt")).string();
-    if (getenv("IMAGER_UPDATE_GOLDEN")) ASSERT_TRUE(WriteFile(golden, text));
+    if (getenv("IMAGER_UPDATE_GOLDEN")) {
+      ASSERT_TRUE(WriteFile(golden, text));
+    }
     auto want = ReadFile(golden);
     ASSERT_TRUE(want) << want.error() << " (IMAGER_UPDATE_GOLDEN=1 writes it)";
     EXPECT_EQ(text, *want) << name << ": the plan changed; if that is intended, rerun with "
