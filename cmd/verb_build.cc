@@ -2,6 +2,7 @@
 // imager build: a profile's images, through the stage pipeline and its cache.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "cmd/build_common.h"
 #include "cmd/verbs.h"
 #include "stages/build.h"
+#include "stages/outputs.h"
 
 #include <nlohmann/json.hpp>
 
@@ -83,22 +85,27 @@ int BuildMain(const BuildFlags& f, const GlobalOptions* g) {
 
 Action SetupBuild(CLI::App* app, const GlobalOptions* global) {
   auto f = std::make_shared<BuildFlags>();
-  app->footer(R"(
+  std::string formats;
+  for (const auto& o : stages::OutputFormats()) {
+    std::string name = o.name;
+    name.resize(std::max<size_t>(name.size() + 1, 13), ' ');
+    formats += "  " + name + o.help + "\n";
+  }
+  app->footer("\nOutput formats (output.formats, or --format):\n" + formats + R"(
 Stages: resolve + fetch (the lock file beside the profile is reused while it matches), then
 packages (or base), config, users, files, services, scripts (each a layer, present when the
-profile asks for it), then one stage per output (tar, squashfs, iso; an iso adds tools,
-initramfs and bootloader, and writes SHA256SUMS beside it; an installer adds
-installer-packages, installer-config and installer-check above the target, an image of each
-installer layer, and offline-repo). Each stage's output is cached by
-a key made of its inputs; an unchanged stage is reused, so a second build of an unchanged profile
-does no work. A killed build leaves the cache as it was after the last completed stage. Logs:
-OUTDIR/logs/STAGE.log. File times are clamped to SOURCE_DATE_EPOCH, by default the archive's
-Release date, so the same lock gives the same bytes.
+profile asks for it), then the output formats' stages; an installer adds installer-packages,
+installer-config and installer-check above the target. `--plan` prints the graph without
+running it. Each stage's output is cached by a key made of its inputs; an unchanged stage is
+reused, so a second build of an unchanged profile does no work. A killed build leaves the cache
+as it was after the last completed stage. Logs: OUTDIR/logs/STAGE.log. File times are clamped to
+SOURCE_DATE_EPOCH, by default the archive's Release date, so the same lock gives the same bytes.
 
 Examples:
   imager build profiles/debian-live.yaml              # the default profile's live ISO
   imager boot out/debian-live/debian-live.iso --serial  # ...booted in QEMU
   imager build profiles/debian-live.yaml --format tar   # its root filesystem as a tarball
+  imager build debian-live --plan                     # the stages, their keys, what is cached
   imager build my.yaml -o out --rebuild scripts      # rerun one stage (and what follows)
   imager build my.yaml --json | jq .                 # machine-readable progress
   imager build profiles/debian-installer.yaml      # a Calamares installer ISO)");

@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
-#include "installer/calamares.h"
+#include "installer/installer.h"
 #include "profiles/catalog.h"
 #include "profiles/loader.h"
 #include "stages/build.h"
@@ -22,7 +22,7 @@ struct ProfileOptions {
   std::string file;
   bool json = false;
   std::string dir;
-  installer::CalamaresPaths paths;
+  installer::InstallerPaths paths;
 };
 
 std::vector<std::string> ShippedDirs() {
@@ -85,7 +85,21 @@ int Show(const ProfileOptions& o) {
 int InstallerFiles(const ProfileOptions& o) {
   auto p = Load(o.file);
   if (!p) return kExitFailed;
-  auto files = installer::CalamaresFiles(*p, o.paths);
+  const installer::Installer* inst = installer::Find(p->installer.type);
+  if (!inst) {
+    log::Err(p->source + ": installer.type: " +
+             (p->installer.type == profiles::InstallerType::kNone
+                  ? std::string("the profile has no installer (set installer.type, e.g. calamares)")
+                  : "'" + profiles::NameOf(p->installer.type) + "' is not implemented"));
+    return kExitFailed;
+  }
+  if (std::find(inst->families.begin(), inst->families.end(), p->distribution.family) ==
+      inst->families.end()) {
+    log::Err(p->source + ": installer.type: " + inst->name + " is not implemented for the " +
+             profiles::NameOf(p->distribution.family) + " family");
+    return kExitFailed;
+  }
+  auto files = inst->files(*p, o.paths);
   Status st = files ? installer::WriteFiles(*files, o.dir) : Status(files.take_error());
   if (!st) {
     log::Err(st.error());

@@ -19,8 +19,8 @@
 /// options types as NAME.FIELD, ContentPath by the content it names) or by an encoder of its
 /// own where the key must keep an older spelling; Unkeyed marks the rare field that is derived
 /// from keyed ones (a package's cache path from its sha256) and says why.
-/// engine/options_test.cc and stages/plan_keys_test.cc change every field of every stage of a
-/// planned build and check that its key changes.
+/// stages/plan_test.cc changes every field of every stage of a planned build (Stage::variants)
+/// and checks that the stage's key changes.
 
 #include <cstddef>
 #include <cstdint>

@@ -567,10 +567,11 @@ void ReadFormats(Checker& c, const Field& formats, std::vector<Format>* out) {
         c.Fail(item.node->loc, item.path, "duplicate format '" + NameOf(fmt) + "'");
     }
   }
-  if (formats.node->items.empty())
-    c.Fail(formats.node->loc, formats.path,
-           "empty (allowed: iso, tar, squashfs, oci, oci-archive, raw)");
-  else
+  if (formats.node->items.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [v, n] : EnumNames<Format>()) names.push_back(n);
+    c.Fail(formats.node->loc, formats.path, "empty (allowed: " + Join(names, ", ") + ")");
+  } else
     *out = seen;
 }
 

@@ -26,7 +26,7 @@ bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-TEST(BootStagesTest, IdentityDependsOnTheImageAndUuidLooksLikeADate) {
+TEST(IsoStagesTest, IdentityDependsOnTheImageAndUuidLooksLikeADate) {
   auto p = Live();
   auto a = MakeBootIdentity(p, std::string(64, 'a'), 1686386231);  // 2023-06-10 08:37:11 UTC
   auto b = MakeBootIdentity(p, std::string(64, 'b'), 1686386231);
@@ -45,7 +45,7 @@ TEST(BootStagesTest, IdentityDependsOnTheImageAndUuidLooksLikeADate) {
   EXPECT_EQ(MakeBootIdentity(p, std::string(64, 'a'), 1686386231).volume_uuid, a.volume_uuid);
 }
 
-TEST(BootStagesTest, BooterConfigFollowsTheBootSection) {
+TEST(IsoStagesTest, BooterConfigFollowsTheBootSection) {
   auto p = Live();
   p.boot.timeout = 45;
   p.boot.toram = true;
@@ -59,7 +59,7 @@ TEST(BootStagesTest, BooterConfigFollowsTheBootSection) {
   EXPECT_TRUE(Has(c, "\nid_file=/.imager-id\n"));
 }
 
-TEST(BootStagesTest, ModulesFollowTheProbeOrder) {
+TEST(IsoStagesTest, ModulesFollowTheProbeOrder) {
   auto p = Live();
   auto m = BooterModules(p);
   auto has = [&](const char* name) { return std::find(m.begin(), m.end(), name) != m.end(); };
@@ -74,7 +74,7 @@ TEST(BootStagesTest, ModulesFollowTheProbeOrder) {
   EXPECT_EQ(std::count(m.begin(), m.end(), "ata_piix"), 1);
 }
 
-TEST(BootStagesTest, IsolinuxAndGrubHaveTheSameEntries) {
+TEST(IsoStagesTest, IsolinuxAndGrubHaveTheSameEntries) {
   auto p = Live();
   auto id = MakeBootIdentity(p, std::string(64, 'd'), 1686386231);
   std::string iso = IsolinuxConfig(p), grub = GrubConfig(p, id);
@@ -98,7 +98,7 @@ TEST(BootStagesTest, IsolinuxAndGrubHaveTheSameEntries) {
   EXPECT_FALSE(Has(GrubConfig(p, id), "console="));
 }
 
-TEST(BootStagesTest, TheDistributionsInitrdIsSkippedOnlyForIsoOnlyBuilds) {
+TEST(IsoStagesTest, TheDistributionsInitrdIsSkippedOnlyForIsoOnlyBuilds) {
   auto p = Live();
   p.output.formats = {Format::kIso};
   EXPECT_FALSE(DistributionInitrd(p));

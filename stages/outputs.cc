@@ -63,9 +63,7 @@ const std::vector<OutputFormat>& Table() {
          return std::vector<Publication>{{"squashfs", p.name + ".squashfs"}};
        }},
       {Format::kIso, "iso",
-       "a hybrid live ISO NAME.iso booting under BIOS and UEFI (with SHA256SUMS), or an "
-       "installer ISO when the profile has an installer",
-       true, PlanIso,
+       "a live (or, with an installer, installer) ISO NAME.iso for BIOS and UEFI", true, PlanIso,
        [](const Profile& p) {
          std::vector<Publication> out{{"iso", p.name + ".iso"}};
          if (p.output.checksum == profiles::Checksum::kSha256) out.push_back({"iso", "SHA256SUMS"});
