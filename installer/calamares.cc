@@ -454,9 +454,13 @@ CalamaresSequence SequenceFor(const Profile& p, bool offline) {
   if (!c.exec.empty()) {
     seq.exec = c.exec;
   } else {
+    // No "initramfs": the target image carries the initramfs its packages stage generated
+    // (stages::DistributionInitrd), and nothing here changes what it needs (no encryption, and
+    // a swap partition's resume= is on the kernel command line the bootloader module writes).
+    // A profile that adds encryption lists "initramfs" in installer.calamares.exec.
     seq.exec = {"partition",  "mount",    "unpackfs",         "machineid", "fstab",
                 "locale",     "keyboard", "localecfg",        "users",     "displaymanager",
-                "networkcfg", "hwclock",  "services-systemd", "initramfs", "bootloader"};
+                "networkcfg", "hwclock",  "services-systemd", "bootloader"};
     // Without an offline repository there is nothing to install from.
     if (offline) seq.exec.push_back("packages");
     seq.exec.push_back("umount");
@@ -499,7 +503,6 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const Profile& p, const Calama
                          "efiMountOptions: umask=0077\ncrypttabOptions: luks\n"},
       {mod + "displaymanager.conf", DisplayManagerConf()},
       {mod + "services-systemd.conf", Header("services-systemd") + "services: []\n"},
-      {mod + "initramfs.conf", Header("initramfs") + "kernel: \"all\"\nbe_unsafe: false\n"},
       {mod + "bootloader.conf", BootloaderConf(p)},
       {mod + "umount.conf", Header("umount") + "emergency: false\n"},
       {mod + "finished.conf",
@@ -507,6 +510,9 @@ Result<std::vector<GeneratedFile>> CalamaresFiles(const Profile& p, const Calama
            "restartNowMode: user-unchecked\nrestartNowCommand: \"systemctl -i reboot\"\n"
            "notifyOnFinished: false\n"},
   };
+  if (std::find(seq.exec.begin(), seq.exec.end(), "initramfs") != seq.exec.end())
+    out.push_back(
+        {mod + "initramfs.conf", Header("initramfs") + "kernel: \"all\"\nbe_unsafe: false\n"});
   if (offline) {
     out.push_back({mod + "packages.conf", PackagesConf(p)});
     out.push_back({mod + "shellprocess-" + kSetupId + ".conf",

@@ -160,6 +160,19 @@ TEST_F(CalamaresTest, ProfileSequenceOverridesTheDefault) {
             (std::vector<std::string>{"partition", "unpackfs", "packages"}));
 }
 
+// The target image carries its initramfs: by default the installer does not regenerate it, and
+// its configuration is written only for a sequence that runs it.
+TEST_F(CalamaresTest, TheInitramfsModuleRunsOnlyWhenTheProfileListsIt) {
+  auto seq = SequenceFor(p_, true);
+  EXPECT_EQ(std::count(seq.exec.begin(), seq.exec.end(), "initramfs"), 0);
+  EXPECT_EQ(Files(Offline()).count("/etc/calamares/modules/initramfs.conf"), 0u);
+  p_.installer.calamares.exec = {"partition", "unpackfs", "initramfs", "bootloader"};
+  auto files = Files(Offline());
+  ASSERT_EQ(files.count("/etc/calamares/modules/initramfs.conf"), 1u);
+  EXPECT_NE(files["/etc/calamares/modules/initramfs.conf"].content.find("kernel: \"all\""),
+            std::string::npos);
+}
+
 TEST_F(CalamaresTest, ModulesFollowTheProfileAndThePaths) {
   p_.installer.calamares.filesystem = "btrfs";
   p_.installer.calamares.user_groups = {"sudo", "video"};

@@ -106,6 +106,7 @@ std::string Title(const Profile& p) { return p.description.empty() ? p.name : p.
 }  // namespace
 
 bool DistributionInitrd(const Profile& p) {
+  if (p.installer.type != profiles::InstallerType::kNone) return true;
   for (auto f : p.output.formats)
     if (f != profiles::Format::kIso) return true;
   return p.output.formats.empty();
