@@ -90,6 +90,24 @@ bool InRoot::Exists(const std::string& path) const {
   return fd.valid();
 }
 
+Result<mode_t> InRoot::ClearSetIds(const std::string& path, bool setuid, bool setgid) const {
+  UniqueFd fd(OpenAt2(fd_.get(), path, O_PATH | O_NOFOLLOW));
+  if (!fd.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return mode_t{0};
+    return ErrnoError("open " + path + " in " + root_);
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoError("stat " + path + " in " + root_);
+  if (!S_ISREG(st.st_mode)) return mode_t{0};
+  mode_t take = st.st_mode & ((setuid ? S_ISUID : 0) | (setgid ? S_ISGID : 0));
+  if (!take) return mode_t{0};
+  // An O_PATH descriptor cannot be fchmod()ed; its /proc/self/fd link names exactly this inode.
+  std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  if (chmod(self.c_str(), (st.st_mode & 07777) & ~take) != 0)
+    return ErrnoError("chmod " + path + " in " + root_);
+  return take;
+}
+
 Status InRoot::Symlink(const std::string& path, const std::string& target) const {
   size_t slash = path.rfind('/');
   auto dir = Dir(path.substr(0, slash), true);

@@ -25,6 +25,10 @@ class InRoot {
   Result<UniqueFd> Dir(const std::string& path, bool create) const;
   /// Whether `path` exists in the image (symlinks inside it followed, within the image).
   bool Exists(const std::string& path) const;
+  /// Takes the set-uid bit (`setuid`) and the set-gid bit (`setgid`) off the regular file at
+  /// `path` (its last component not followed). Returns the bits it took (0: none were set, or
+  /// `path` is missing or not a regular file).
+  Result<mode_t> ClearSetIds(const std::string& path, bool setuid, bool setgid) const;
   /// A symlink at `path` (replacing a file or symlink there).
   Status Symlink(const std::string& path, const std::string& target) const;
 

@@ -174,7 +174,8 @@ int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
   for (const auto& p : r->installed) std::cout << "installed " << p << "\n";
   for (const auto& l : r->lost)
     log::Warn("ownership not kept: " + l.path + " should be " + l.want + ", is " + l.have +
-              " (single-id mode maps one id only)");
+              " (single-id mode maps one id only)" +
+              (l.cleared ? std::string("; its set-id bit was removed") : std::string()));
   return kExitOk;
 }
 

@@ -322,10 +322,18 @@ std::vector<RpmLostOwner> CheckOwners(rpmts ts, const std::string& root) {
       bool uid_lost = u->second != 0 && st.st_uid == 0;
       bool gid_lost = g->second != 0 && st.st_gid == 0;
       if (!uid_lost && !gid_lost) continue;
+      // A set-id bit whose owner was lost would grant root's id: take it off (as GNU tar does
+      // when it cannot restore an owner). lstat said regular file; this is our own sandbox.
+      mode_t clear = S_ISREG(st.st_mode)
+                         ? st.st_mode & ((uid_lost ? S_ISUID : 0) | (gid_lost ? S_ISGID : 0))
+                         : 0;
+      if (clear &&
+          fchmodat(dir.get(), fn.substr(slash + 1).c_str(), (st.st_mode & 07777) & ~clear, 0) != 0)
+        clear = 0;
       lost.push_back({fn,
                       user + ":" + group + " (" + std::to_string(u->second) + ":" +
                           std::to_string(g->second) + ")",
-                      std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid)});
+                      std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid), clear});
     }
     rpmfiFree(fi);
   }

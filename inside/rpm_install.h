@@ -5,6 +5,8 @@
 /// checked, packages ordered by rpm, scriptlets run chrooted into the root by rpm. Meant to run
 /// inside a sandbox (`imager internal rpm-install`) that grants CAP_SYS_CHROOT and has no network.
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -24,6 +26,8 @@ struct RpmLostOwner {
   std::string path;  // inside root
   std::string want;  // "user:group (uid:gid)"
   std::string have;  // "uid:gid"
+  /// The set-id bits taken off because their owner was lost (they would grant root's id).
+  mode_t cleared = 0;
 };
 
 struct RpmInstallReport {

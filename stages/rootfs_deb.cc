@@ -8,11 +8,12 @@
 #include <set>
 
 #include "base/fs.h"
+#include "base/inroot.h"
 #include "base/strings.h"
 #include "formats/deb.h"
 #include "sandbox/tools.h"
-#include "stages/iso_stages.h"
 #include "stages/deb_plan.h"
+#include "stages/iso_stages.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
@@ -182,22 +183,70 @@ find /run -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
 printf '%s' "$2" >> /var/lib/apt/extended_states
 )";
 
+// dpkg-statoverride's database: "OWNER GROUP MODE PATH" per line, owners as names or #ids.
+struct StatOverride {
+  std::string owner, group, path;
+};
+std::vector<StatOverride> ReadStatOverrides(const std::string& tree) {
+  std::vector<StatOverride> out;
+  auto text = ReadFile(tree + "/var/lib/dpkg/statoverride");
+  if (!text) return out;  // none in this layer
+  for (const auto& line : Split(*text, '\n')) {
+    std::vector<std::string> f;
+    for (auto& w : Split(line, ' '))
+      if (!w.empty()) f.push_back(std::move(w));
+    if (f.size() == 4) out.push_back({f[0], f[1], f[3]});
+  }
+  return out;
+}
+bool IsRoot(const std::string& name) { return name == "root" || name == "#0" || name == "0"; }
+
 // Single-id mode: every owner the packages' data.tar give to someone other than root is lost
-// (chown succeeds without effect). Says how many, lists them in the log.
-Status ReportLostOwners(StageContext& ctx, const PackageSet& files) {
-  std::vector<std::string> lines;
+// (chown succeeds without effect), and so is every owner dpkg-statoverride gives. A set-id bit
+// on such a file would now grant root's id, which the package never asked for (chage is
+// root:shadow 2755; it would be setgid root): the bit is taken off, as GNU tar does when it
+// cannot restore an owner. Says how many of each, lists them in the log.
+Status HandleLostOwners(StageContext& ctx, const PackageSet& files) {
+  auto img = InRoot::Open(ctx.output_dir());
+  if (!img) return img.take_error();
+  std::vector<std::string> lines, stripped;
+  auto strip = [&](const std::string& who, const std::string& path, bool uid_lost,
+                   bool gid_lost) -> Status {
+    auto took = img->ClearSetIds(path, uid_lost, gid_lost);
+    if (!took) return took.take_error();
+    if (*took)
+      stripped.push_back(who + ": " + path + ": " + (*took & S_ISUID ? "setuid " : "") +
+                         (*took & S_ISGID ? "setgid " : "") + "bit removed");
+    return {};
+  };
   for (size_t i = 0; i < files.paths.size(); ++i) {
     auto owned = formats::deb::ListOwned(files.paths[i]);
     if (!owned) return Wrap("package " + files.packages[i].name, owned.error());
-    for (const auto& e : *owned)
+    for (const auto& e : *owned) {
       lines.push_back(files.packages[i].name + ": " + e.path + " should be " +
                       std::to_string(e.uid) + ":" + std::to_string(e.gid) + ", is 0:0");
+      if (auto st = strip(files.packages[i].name, "/" + e.path, e.uid != 0, e.gid != 0); !st)
+        return st;
+    }
+  }
+  for (const auto& o : ReadStatOverrides(ctx.output_dir())) {
+    if (IsRoot(o.owner) && IsRoot(o.group)) continue;
+    lines.push_back("dpkg-statoverride: " + o.path + " should be " + o.owner + ":" + o.group +
+                    ", is 0:0");
+    if (auto st = strip("dpkg-statoverride", o.path, !IsRoot(o.owner), !IsRoot(o.group)); !st)
+      return st;
   }
   for (const auto& l : lines) ctx.log("ownership not kept: " + l);
+  for (const auto& l : stripped) ctx.log("set-id bit removed (its owner was lost): " + l);
   ctx.note("single-id mode: " + std::to_string(lines.size()) +
-           " packaged files could not keep their owner (listed in " + ctx.log_path() +
-           "), nor could owners that maintainer scripts set; 'imager check' says how to get a "
-           "subordinate id range");
+           " files could not keep their owner (listed in " + ctx.log_path() +
+           "), nor could other owners that maintainer scripts set; 'imager check' says how to "
+           "get a subordinate id range");
+  if (!stripped.empty())
+    ctx.note("single-id mode: " + std::to_string(stripped.size()) +
+             " set-id bits removed from files whose owner was lost (they would have granted "
+             "root's id; listed in " +
+             ctx.log_path() + ")");
   return {};
 }
 
@@ -266,7 +315,7 @@ Status RunDebPackages(StageContext& ctx, const DebPackagesOptions& o) {
   fin->argv = {"/bin/sh", "-c",      std::string(kFinish) + kDpkgCheck,
                "finish",  o.sources, ExtendedStates(infos, files, o.auto_roots, o.asked)};
   if (auto st = RunLogged(*fin, ctx, "check the installation"); !st) return st;
-  if (ctx.idmap().mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
+  if (ctx.idmap().mode == sandbox::IdMode::kSingle) return HandleLostOwners(ctx, files);
   return {};
 }
 
@@ -317,7 +366,7 @@ Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
       states += "Package: " + infos[i].name + "\nArchitecture: " + files.packages[i].arch +
                 "\nAuto-Installed: 1\n\n";
   if (auto st = script({"finish", states}, "check the installation"); !st) return st;
-  if (ctx.idmap().mode == sandbox::IdMode::kSingle) return ReportLostOwners(ctx, files);
+  if (ctx.idmap().mode == sandbox::IdMode::kSingle) return HandleLostOwners(ctx, files);
   return {};
 }
 

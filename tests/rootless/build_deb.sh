@@ -2,7 +2,8 @@
 # imager build from a Debian repository (a signed fixture made from this host's binaries): the
 # essential set is unpacked, dpkg installs the rest in the sandbox, a postinst that adds a system
 # user and chowns a file keeps that owner (range mode) or says it could not (single-id mode);
-# setuid, root:shadow 0640 and file capabilities survive into the tarball; rebuilds are identical;
+# setuid, root:shadow 0640 and file capabilities survive into the tarball; set-gid programs keep
+# their group (range mode) or lose the set-gid bit with it (single-id mode); rebuilds are identical;
 # a failing postinst stops the build naming the package, and the cache stays usable.
 source "$TESTLIB"
 mode=$(expect_idmode)
@@ -62,13 +63,22 @@ if [ "$mode" = range ]; then
   assert_eq "data.tar owner kept" "990/990 0o644 -" "$(entry var/lib/fixsvc/owned)"
   assert_eq "file capability kept" "0/0 0o755 cap" "$(entry usr/bin/fixping)"
   assert_eq "home owned by alice" "1000/1000 0o700 -" "$(entry home/alice)"
+  assert_eq "setgid shadow from data.tar kept" "0/42 0o2755 -" "$(entry usr/bin/fixchage)"
+  assert_eq "setgid from dpkg-statoverride kept" "0/990 0o2755 -" "$(entry usr/bin/fixcron)"
   sq=$(unsquashfs -lln "$T/out/fx.squashfs" | awk '$NF == "squashfs-root/var/lib/fixsvc/data" { print $1, $2 }')
   assert_eq "squashfs keeps the postinst's owner" "-rw-r----- 990/990" "$sq"
 else
   assert_eq "postinst chown lost (single-id)" "0/0 0o640 -" "$(entry var/lib/fixsvc/data)"
   assert_eq "shadow group lost (single-id)" "0/0 0o640 -" "$(entry etc/shadow)"
-  assert_contains "single-id loss reported" "single-id mode: 2 packaged files could not keep" \
+  assert_contains "single-id loss reported" "single-id mode: 4 files could not keep" \
     "$(cat "$T/first.log")"
+  # A set-id bit whose group was lost would make the program setgid root: removed, and said.
+  assert_eq "setgid of a lost data.tar group removed" "0/0 0o755 -" "$(entry usr/bin/fixchage)"
+  assert_eq "setgid of a lost statoverride group removed" "0/0 0o755 -" "$(entry usr/bin/fixcron)"
+  assert_contains "set-id removal reported" "single-id mode: 2 set-id bits removed" \
+    "$(cat "$T/first.log")"
+  assert_contains "removal listed" "set-id bit removed (its owner was lost): dpkg-statoverride: /usr/bin/fixcron: setgid bit removed" \
+    "$(cat "$T/out/logs/packages.log")"
   assert_contains "loss listed" "ownership not kept: fixture-svc: /var/lib/fixsvc/owned should be 990:990" \
     "$(cat "$T/out/logs/packages.log")"
 fi

@@ -51,19 +51,24 @@ assert_eq "%post order" "fixture-base fixture-libfoo fixture-app " \
 assert_contains "%pre created the user" "fixsvc:x:990:990:" "$(cat "$T/target/etc/passwd")"
 owners() {
   in_root --bind "$T/target:/target:ro" -- \
-    stat -c '%n %u:%g %a' /target/var/lib/fixsvc/data /target/var/lib/fixsvc/state | tr '\n' ' '
+    stat -c '%n %u:%g %a' /target/var/lib/fixsvc/data /target/var/lib/fixsvc/state \
+      /target/var/lib/fixsvc/tool | tr '\n' ' '
 }
 if [ "$mode" = range ]; then
   assert_eq "owners inside the id mapping" \
-    "/target/var/lib/fixsvc/data 990:990 640 /target/var/lib/fixsvc/state 990:990 644 " "$(owners)"
+    "/target/var/lib/fixsvc/data 990:990 640 /target/var/lib/fixsvc/state 990:990 644 /target/var/lib/fixsvc/tool 0:990 2755 " "$(owners)"
   host_uid=$(($(subid_start /etc/subuid) + 989))
   assert_eq "owner on the host (subordinate id)" "$host_uid" \
     "$(stat -c %u "$T/target/var/lib/fixsvc/data")"
   if grep -q "ownership not kept" "$T/install.err"; then fail "ownership reported lost in range mode"; fi
   pass "no ownership reported lost"
 else
+  # The set-gid bit goes with the lost group: kept, it would make the program setgid root.
   assert_eq "owners in single-id mode (chown is a no-op)" \
-    "/target/var/lib/fixsvc/data 0:0 640 /target/var/lib/fixsvc/state 0:0 644 " "$(owners)"
+    "/target/var/lib/fixsvc/data 0:0 640 /target/var/lib/fixsvc/state 0:0 644 /target/var/lib/fixsvc/tool 0:0 755 " "$(owners)"
+  assert_contains "single-id mode reports the removed set-gid bit" \
+    "ownership not kept: /var/lib/fixsvc/tool should be root:fixsvc (0:990), is 0:0 (single-id mode maps one id only); its set-id bit was removed" \
+    "$(cat "$T/install.err")"
   assert_contains "single-id mode reports the lost owner" \
     "ownership not kept: /var/lib/fixsvc/data should be fixsvc:fixsvc (990:990), is 0:0" \
     "$(cat "$T/install.err")"
