@@ -383,14 +383,15 @@ Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
   using V = profiles::Variant;
   V v = p.packages.variant;
   if (v == V::kMinbase || v == V::kRequired || v == V::kImportant) o.auto_roots.push_back("apt");
-  return MakeStage({.name = "packages", .parents = std::move(parents)}, std::move(o),
+  // Version 2: single-id mode removes set-id bits whose owner was lost.
+  return MakeStage({.name = "packages", .version = 2, .parents = std::move(parents)}, std::move(o),
                    RunDebPackages);
 }
 
 Stage DebAddPackagesStage(const profiles::Profile& p, const PackageFiles& files,
                           std::vector<std::string> parents, const std::string& name,
                           const std::vector<std::string>& asked) {
-  return MakeStage({.name = name, .parents = std::move(parents)},
+  return MakeStage({.name = name, .version = 2, .parents = std::move(parents)},
                    DebAddPackagesOptions{SetOf(files), asked, DistributionInitrd(p)},
                    RunDebAddPackages);
 }

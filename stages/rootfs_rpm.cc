@@ -108,7 +108,8 @@ Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& fil
     o.verify_error = signed_files.error();
   else
     for (const auto& f : *signed_files) o.verify.push_back({f.name, {f.keyring}, f.path});
-  return MakeStage({.name = "packages", .parents = std::move(parents)}, std::move(o),
+  // Version 2: single-id mode removes set-id bits whose owner was lost.
+  return MakeStage({.name = "packages", .version = 2, .parents = std::move(parents)}, std::move(o),
                    RunRpmPackages);
 }
 
