@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "base/log.h"
+#include "base/proctitle.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
 
@@ -107,4 +108,7 @@ int Main(int argc, char** argv) {
 
 }  // namespace imager::cmd
 
-int main(int argc, char** argv) { return imager::cmd::Main(argc, argv); }
+int main(int argc, char** argv) {
+  imager::RememberArgv(argc, argv);
+  return imager::cmd::Main(argc, argv);
+}

@@ -35,6 +35,7 @@ struct RunOptions {
   bool interactive = false;
   bool print_plan = false;
   bool json = false;
+  unsigned long max_processes = sandbox::kDefaultMaxProcesses;
   std::vector<std::string> command;
 };
 
@@ -120,6 +121,7 @@ Result<sandbox::SandboxSpec> MakeSpec(const RunOptions& o, std::string* cleanup)
   }
   spec.cwd = o.chdir;
   spec.hostname = o.hostname;
+  spec.max_processes = o.max_processes;
   spec.argv = o.command;
   return spec;
 }
@@ -201,6 +203,9 @@ Action SetupRun(CLI::App* app, const GlobalOptions* global) {
       ->capture_default_str();
   app->add_option("--hostname", o->hostname, "Host name inside the sandbox")->capture_default_str();
   app->add_flag("--network", o->network, "Share the host's network (default: none)");
+  app->add_option("--max-procs", o->max_processes,
+                  "Processes each user may have inside (fork fails beyond it; 0: no limit)")
+      ->capture_default_str();
   app->add_flag("--read-only", o->read_only, "Make the root read-only");
   app->add_flag("--single-id", o->single_id,
                 "Map only your own id even if a subordinate range exists");

@@ -236,7 +236,12 @@ Result<FileLock> Cache::LockCache(bool* exclusive) const {
 
 Status Cache::Prepare() {
   if (access_ == Access::kRead) return {};
+  // A new cache is the user's alone (as podman's storage): its layers hold set-id programs
+  // and files the image gives to other users, which nobody else should reach through it.
+  struct stat before;
+  const bool existed = stat(root_.c_str(), &before) == 0;
   if (auto st = MakeDirs(root_); !st) return st;
+  if (!existed && chmod(root_.c_str(), 0700) != 0) return ErrnoError("chmod 0700 " + root_);
   for (const char* sub : {"locks", "tmp", "layers", "artifacts", "trash"})
     if (auto st = EnsureDir(root_ + "/" + sub); !st) return st;
   bool exclusive = false;

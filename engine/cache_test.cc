@@ -121,6 +121,18 @@ TEST_F(CacheTest, CommittedEntryIsFoundWithItsMeta) {
   EXPECT_EQ(Names(e->path), (std::vector<std::string>{"meta.json", "tree"}));
 }
 
+TEST_F(CacheTest, ANewCacheIsTheUsersAlone) {
+  Cache cache = Open();
+  struct stat st;
+  ASSERT_EQ(stat(root_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  // An existing cache keeps the mode its owner gave it (e.g. one shared on purpose).
+  ASSERT_EQ(chmod(root_.c_str(), 0750), 0);
+  Cache again = Open();
+  ASSERT_EQ(stat(root_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+}
+
 TEST_F(CacheTest, ArtifactsLiveInFiles) {
   Cache cache = Open();
   auto claim = cache.Reserve(kKeyA, OutputKind::kArtifact, false);

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "base/fd.h"
 #include "base/log.h"
+#include "base/proctitle.h"
 #include "sandbox/caps.h"
 #include "sandbox/mount_exec.h"
 #include "sandbox/seccomp.h"
@@ -95,6 +97,9 @@ void CloseAllBut(std::vector<int> keep) {
   // parent to write the map, builds the root, then starts the command and reaps until it ends.
   for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT}) signal(s, SIG_DFL);  // the parent's are not ours
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The command sees this process as /proc/1, whose cmdline anyone may read: not imager's host
+  // paths and arguments.
+  SetProcessTitle("imager-sandbox-init");
   std::vector<int> keep{sync_fd, err_fd, status_fd};
   for (int fd : {spec.stdout_fd, spec.stderr_fd})
     if (fd > STDERR_FILENO) keep.push_back(fd);
@@ -112,6 +117,11 @@ void CloseAllBut(std::vector<int> keep) {
     ChildFail(err_fd, std::string("sethostname: ") + strerror(errno), kSetupFailed);
   std::string err;
   if (!ExecuteMountPlan(p.mounts, &err)) ChildFail(err_fd, "mount: " + err, kSetupFailed);
+  if (spec.max_processes) {
+    rlimit lim{spec.max_processes, spec.max_processes};
+    if (setrlimit(RLIMIT_NPROC, &lim) != 0)
+      ChildFail(err_fd, std::string("limit processes: ") + strerror(errno), kSetupFailed);
+  }
   pid_t cmd = fork();
   if (cmd < 0) ChildFail(err_fd, std::string("fork: ") + strerror(errno), kSetupFailed);
   if (cmd == 0) {

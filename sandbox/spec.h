@@ -74,6 +74,10 @@ struct SeccompOptions {
   bool noop_fsync = false;  // fsync family returns success without effect (speed)
 };
 
+/// Far above what a package manager and its scripts run at once (a few dozen), far below what
+/// takes a machine down.
+inline constexpr unsigned long kDefaultMaxProcesses = 4096;
+
 struct SandboxSpec {
   IdMap idmap;
   bool network = false;      // share the host's network namespace
@@ -93,6 +97,10 @@ struct SandboxSpec {
   /// A fresh tmpfs on /run (the default); off, /run is the root's own (package installs whose
   /// maintainer scripts create /run/lock must leave it in the image).
   bool tmpfs_run = true;
+  /// Processes (threads included) each user may have inside the sandbox; beyond it fork fails
+  /// with EAGAIN, so a maintainer script that forks without end stops there instead of taking
+  /// the machine. RLIMIT_NPROC, which Linux (5.14+) counts per user namespace. 0: no limit.
+  unsigned long max_processes = kDefaultMaxProcesses;
   std::vector<std::string> argv;
 };
 

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <linux/keyctl.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
@@ -25,6 +26,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -91,6 +93,9 @@ void Kernel() {
   Expect("clock_settime", syscall(SYS_clock_settime, CLOCK_REALTIME, &ts));
   Expect("mount tmpfs", mount("none", "/tmp", "tmpfs", 0, nullptr));
   Expect("ptrace(ATTACH, 1)", ptrace(PTRACE_ATTACH, 1, nullptr, nullptr));
+  // Unfiltered, an unprivileged process gets a ring: only the filter makes it fail.
+  io_uring_params params{};
+  Expect("io_uring_setup", syscall(SYS_io_uring_setup, 4, &params), EPERM);
 }
 
 void Tiocsti() {
@@ -244,6 +249,29 @@ int Listen() {
 
 }  // namespace
 
+// Forks up to `n` children that wait to be killed; prints how many it got and why it stopped.
+int Forks(const char* n_text) {
+  long n = atol(n_text);
+  std::vector<pid_t> kids;
+  int err = 0;
+  for (long i = 0; i < n; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      pause();
+      _exit(0);
+    }
+    if (pid < 0) {
+      err = errno;
+      break;
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t k : kids) kill(k, SIGKILL);
+  for (pid_t k : kids) waitpid(k, nullptr, 0);
+  printf("%zu %s\n", kids.size(), err ? strerror(err) : "all");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string cmd = argc > 1 ? argv[1] : "";
@@ -253,6 +281,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "listen") return Listen();
+  if (cmd == "forks") return Forks(arg);
   if (cmd == "userns")
     Userns();
   else if (cmd == "kernel")
@@ -278,7 +307,7 @@ int main(int argc, char** argv) {
   else {
     fprintf(stderr,
             "usage: escape_probe userns|kernel|tiocsti|write PATH|kill PID|connect PORT|setuid|"
-            "fds|sys|read PATH|chroot MARKER|listen|euid\n");
+            "fds|sys|read PATH|chroot MARKER|listen|euid|forks N\n");
     return 2;
   }
   return g_escaped;

@@ -62,4 +62,14 @@ exec 7<"$T/secret"
 probe -- /probe fds
 exec 7<&-
 
+# /proc/1 is imager's own process: its cmdline (readable by anyone) shows no host path.
+assert_eq "pid 1's cmdline" "imager-sandbox-init" "$(in_root -- /bin/cat /proc/1/cmdline | tr -d '\0')"
+
+# A process that forks without end stops at the process limit (the default 4096 and an
+# explicit 32, counting pid 1 and the probe); without a limit it gets all it asks for (control).
+assert_eq "--max-procs 32" "30 Resource temporarily unavailable" \
+  "$(in_root --max-procs 32 -- /probe forks 200)"
+assert_eq "default limit" "4094 Resource temporarily unavailable" "$(in_root -- /probe forks 5000)"
+assert_eq "control: no limit" "200 all" "$(in_root --max-procs 0 -- /probe forks 200)"
+
 echo "all escape attempts failed ($mode mode)"
