@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // imager: builds bootable OS images from distribution packages without root.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -110,5 +111,8 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   imager::RememberArgv(argc, argv);
+  // What imager creates (layer trees, the files its sandboxed scripts write into images) must
+  // not depend on the caller's umask: with 077 the image's /etc/apt/sources.list became 0600.
+  umask(022);
   return imager::cmd::Main(argc, argv);
 }

@@ -36,6 +36,7 @@ struct RunOptions {
   bool print_plan = false;
   bool json = false;
   unsigned long max_processes = sandbox::kDefaultMaxProcesses;
+  int timeout = 0;
   std::vector<std::string> command;
 };
 
@@ -122,6 +123,7 @@ Result<sandbox::SandboxSpec> MakeSpec(const RunOptions& o, std::string* cleanup)
   spec.cwd = o.chdir;
   spec.hostname = o.hostname;
   spec.max_processes = o.max_processes;
+  spec.timeout_seconds = o.timeout;
   spec.argv = o.command;
   return spec;
 }
@@ -183,6 +185,11 @@ int Run(const RunOptions& o) {
              ": the sandbox and everything in it were stopped");
     return 128 + st->interrupted;
   }
+  if (st->timed_out) {
+    log::Err("command did not finish within --timeout " + std::to_string(o.timeout) +
+             " s: the sandbox and everything in it were killed");
+    return 124;  // as timeout(1)
+  }
   if (st->signaled) log::Err("command " + st->Describe());
   return st->ShellCode();
 }
@@ -200,6 +207,9 @@ Action SetupRun(CLI::App* app, const GlobalOptions* global) {
   app->add_option("--bind", o->binds, "Bind host SRC at DST inside: SRC:DST[:ro] (repeat)");
   app->add_option("--setenv", o->setenv, "Set KEY=VALUE in the command's environment (repeat)");
   app->add_option("--chdir", o->chdir, "Working directory inside the sandbox")
+      ->capture_default_str();
+  app->add_option("--timeout", o->timeout,
+                  "Kill everything in the sandbox after SECONDS and exit 124 (0: no limit)")
       ->capture_default_str();
   app->add_option("--hostname", o->hostname, "Host name inside the sandbox")->capture_default_str();
   app->add_flag("--network", o->network, "Share the host's network (default: none)");

@@ -251,6 +251,13 @@ Result<StageReport> Pipeline::RunStage(const Stage& stage, const std::vector<Sta
   return Execute(stage, parents, *key, *claim->slot);
 }
 
+int StageContext::seconds_left() const {
+  if (time_limit_ <= 0) return 0;
+  auto used =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+  return std::max<int>(1, time_limit_ - static_cast<int>(used.count()));
+}
+
 Result<StageContext> Pipeline::MakeContext(const Stage& stage,
                                            const std::vector<StageOutput>& parents,
                                            const std::string& key, const Slot& slot) const {
@@ -262,6 +269,8 @@ Result<StageContext> Pipeline::MakeContext(const Stage& stage,
   ctx.parents_ = parents;
   ctx.sink_ = &progress_;
   ctx.idmap_ = &options_.idmap;
+  ctx.time_limit_ = options_.stage_timeout;
+  ctx.started_ = std::chrono::steady_clock::now();
   ctx.log_path_ = options_.log_dir + "/" + stage.name + ".log";
   ctx.log_.reset(
       open(ctx.log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));

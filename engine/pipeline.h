@@ -70,10 +70,16 @@ class StageContext {
   void note(std::string_view line);
   /// `total` 0 means unknown; `unit` "bytes" is shown as a size.
   void progress(uint64_t done, uint64_t total, std::string_view unit);
+  /// The stage's time limit in seconds (PipelineOptions::stage_timeout; 0: none), and what is
+  /// left of it now (at least 1 while there is a limit): a sandbox the stage starts gets that.
+  int time_limit() const { return time_limit_; }
+  int seconds_left() const;
 
  private:
   friend class Pipeline;
   std::string stage_, key_, output_dir_, scratch_dir_, log_path_;
+  int time_limit_ = 0;
+  std::chrono::steady_clock::time_point started_;
   std::vector<StageOutput> parents_;
   UniqueFd log_;
   ProgressSink* sink_ = nullptr;
@@ -145,6 +151,8 @@ struct PipelineOptions {
   /// e.g. the id mode (a layer built in single-id mode has lost owners a range would keep).
   std::vector<KeyInput> common_inputs;
   bool rebuild_dependents = true;
+  /// Seconds each stage may take (its sandboxed commands together); 0: no limit.
+  int stage_timeout = 0;
   sandbox::IdMap idmap;        // StageContext::idmap
   size_t log_tail_lines = 20;  // shown when a stage fails
 };

@@ -190,27 +190,27 @@ output: {formats: [iso, iso], volume_id: debian-live}
 color: blue
 )");
   std::string f = dir_ + "/bad.yaml";
-  EXPECT_EQ(LoadError("bad.yaml"),
-            f + ":2:24: distribution.family: unknown value 'debain'; did you mean 'debian'? " +
-                "(allowed: debian, rpm)\n" + f +
-                ":4:5: repositories[0].suite: missing (required unless " +
-                "distribution.release is set)\n" + f +
-                ":5:13: repositories[0].mirror: 'ftp.example' is neither auto nor a URL " +
-                "(allowed: auto, http://..., https://..., file:/...)\n" + f +
-                ":6:14: repositories[0].keyring: '" + dir_ + "/missing.asc' does not exist " +
-                "(paths are relative to the profile's file)\n" + f +
-                ":8:12: packages.include: expected a list, got a scalar 'linux-image-amd64'\n" + f +
-                ":9:15: packages.recommends: expected true or false, got a scalar 'yes'\n" + f +
-                ":11:3: rootfs.hostnmae: unknown key; did you mean 'hostname'?\n" + f +
-                ":12:17: boot.timeout: expected an integer from 0 to 3600, got a scalar " +
-                "'soon'\n" + f +
-                ":12:38: boot.probe[1]: unknown value 'usbb'; did you mean 'usb'? (allowed: " +
-                "cdrom, usb, disk, virtio, nvme, /dev/PATH)\n" + f +
-                ":13:25: output.formats[1]: duplicate format 'iso'\n" + f +
-                ":13:42: output.volume_id: 'debian-live' is not a volume id (allowed: 1 to " +
-                "32 of A-Z, 0-9 and _)\n" + f +
-                ":14:1: color: unknown key (allowed: version, name, description, extends, " +
-                "distribution, repositories, packages, base, rootfs, installer, boot, output)");
+  EXPECT_EQ(
+      LoadError("bad.yaml"),
+      f + ":2:24: distribution.family: unknown value 'debain'; did you mean 'debian'? " +
+          "(allowed: debian, rpm)\n" + f +
+          ":4:5: repositories[0].suite: missing (required unless " +
+          "distribution.release is set)\n" + f +
+          ":5:13: repositories[0].mirror: 'ftp.example' is neither auto nor a URL " +
+          "(allowed: auto, http://..., https://..., file:/...)\n" + f +
+          ":6:14: repositories[0].keyring: '" + dir_ + "/missing.asc' does not exist " +
+          "(paths are relative to the profile's file)\n" + f +
+          ":8:12: packages.include: expected a list, got a scalar 'linux-image-amd64'\n" + f +
+          ":9:15: packages.recommends: expected true or false, got a scalar 'yes'\n" + f +
+          ":11:3: rootfs.hostnmae: unknown key; did you mean 'hostname'?\n" + f +
+          ":12:17: boot.timeout: expected an integer from 0 to 3600, got a scalar " + "'soon'\n" +
+          f + ":12:38: boot.probe[1]: unknown value 'usbb'; did you mean 'usb'? (allowed: " +
+          "cdrom, usb, disk, virtio, nvme, /dev/PATH)\n" + f +
+          ":13:25: output.formats[1]: duplicate format 'iso'\n" + f +
+          ":13:42: output.volume_id: 'debian-live' is not a volume id (allowed: 1 to " +
+          "32 of A-Z, 0-9 and _)\n" + f +
+          ":14:1: color: unknown key (allowed: version, name, description, extends, " +
+          "distribution, repositories, packages, base, rootfs, installer, boot, output, build)");
 }
 
 TEST_F(LoaderTest, MissingRequiredKeys) {
@@ -406,6 +406,22 @@ TEST_F(LoaderTest, OciOutputLayersAndCompression) {
   EXPECT_NE(err.find("output.oci.layers: unknown value 'flat'"), std::string::npos) << err;
   EXPECT_NE(err.find("allowed: squashed, pipeline"), std::string::npos) << err;
   EXPECT_NE(err.find("output.oci.level"), std::string::npos) << err;
+}
+
+TEST_F(LoaderTest, BuildStageTimeout) {
+  auto d = LoadProfile(Write("d.yaml", kMinimal));
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->build.stage_timeout, 7200);
+  auto p = LoadProfile(Write("p.yaml", std::string(kMinimal) + "build: {stage_timeout: 600}\n"));
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->build.stage_timeout, 600);
+  EXPECT_EQ(ToJson(*p)["build"].dump(), R"({"stage_timeout":600})");
+  Write("bad.yaml", std::string(kMinimal) + "build: {stage_timeout: 0, jobs: 2}\n");
+  std::string err = LoadError("bad.yaml");
+  EXPECT_NE(err.find("build.stage_timeout: expected an integer from 1 to 604800"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("build.jobs: unknown key"), std::string::npos) << err;
 }
 
 TEST_F(LoaderTest, MirrorAutoOnlyForDebRepositories) {

@@ -191,6 +191,7 @@ Json ToJson(const Profile& p) {
                      {"checksum", NameOf(p.output.checksum)},
                      {"oci", Json{{"layers", NameOf(p.output.oci.layers)},
                                   {"compression", NameOf(p.output.oci.compression)}}}};
+  j["build"] = Json{{"stage_timeout", p.build.stage_timeout}};
   return j;
 }
 

@@ -172,6 +172,13 @@ struct Output {
   OciOutput oci;
 };
 
+/// How imager builds the profile.
+struct BuildSettings {
+  /// Seconds a stage's sandboxed commands may take together before they are killed and the
+  /// build fails naming the stage: a maintainer script that never ends does not hang the build.
+  int stage_timeout = 7200;  // 1..604800
+};
+
 struct Profile {
   int version = 1;
   std::string name;  // required
@@ -185,6 +192,7 @@ struct Profile {
   Installer installer;
   Boot boot;
   Output output;
+  BuildSettings build;
 
   // Provenance, filled by the loader.
   std::string source;                               // the file given to LoadProfile

@@ -44,7 +44,7 @@ TEST(ProfileTest, JsonKeepsYamlKeyOrderAndOmitsProvenance) {
   for (const auto& [k, v] : j.items()) keys.push_back(k);
   EXPECT_EQ(keys, (std::vector<std::string>{"version", "name", "description", "distribution",
                                             "repositories", "packages", "base", "rootfs",
-                                            "installer", "boot", "output"}));
+                                            "installer", "boot", "output", "build"}));
   EXPECT_EQ(j["repositories"][0].dump(),
             R"({"type":"deb","mirror":"http://mirror.example/debian","suite":"bookworm",)"
             R"("components":["main"],"keyring":"/k.asc"})");

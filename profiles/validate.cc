@@ -633,7 +633,7 @@ void ReadProfile(const Node& root, Checker* c, Profile* p) {
     return;
   }
   c->Map(top, {"version", "name", "description", "extends", "distribution", "repositories",
-               "packages", "base", "rootfs", "installer", "boot", "output"});
+               "packages", "base", "rootfs", "installer", "boot", "output", "build"});
   ReadIdentity(*c, top, p);
   ReadDistribution(*c, top, &p->distribution);
   ReadPackages(*c, top, p->distribution.family, &p->packages);
@@ -643,6 +643,8 @@ void ReadProfile(const Node& root, Checker* c, Profile* p) {
   ReadInstaller(*c, top, p);
   ReadBoot(*c, top, &p->boot);
   ReadOutput(*c, top, &p->output);
+  if (Field b = c->Get(top, "build"); c->Map(b, {"stage_timeout"}))
+    c->Int(c->Get(b, "stage_timeout"), 1, 604800, &p->build.stage_timeout);
   if (p->output.volume_id.empty()) p->output.volume_id = DefaultVolumeId(p->name);
   bool iso = std::find(p->output.formats.begin(), p->output.formats.end(), Format::kIso) !=
              p->output.formats.end();

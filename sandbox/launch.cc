@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "base/fd.h"
@@ -206,11 +208,36 @@ struct SignalGuard {
 int ExitStatus::ShellCode() const { return signaled ? 128 + code : code; }
 
 std::string ExitStatus::Describe() const {
+  if (timed_out) return "did not finish in time and was killed";
   if (signaled) return "killed by signal " + std::to_string(code) + " (" + strsignal(code) + ")";
   return "exited with " + std::to_string(code);
 }
 
+namespace {
+
+// Waits for the sandbox's pid 1 to end until `seconds` after `started`; past that kills it (and
+// with it every process of its pid namespace) and returns true. The caller reaps it.
+bool WaitUntil(long pid, std::chrono::steady_clock::time_point started, int seconds) {
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0)));
+  if (!pidfd.valid()) return false;  // no pidfd (Linux < 5.3): no time limit
+  const auto deadline = started + std::chrono::seconds(seconds);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd pfd{pidfd.get(), POLLIN, 0};
+    int r = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30)));
+    if (r > 0) return false;  // it ended
+    if (r < 0 && errno != EINTR) return false;
+  }
+  kill(static_cast<pid_t>(pid), SIGKILL);
+  return true;
+}
+
+}  // namespace
+
 Result<ExitStatus> Launch(const SandboxSpec& spec) {
+  const auto started = std::chrono::steady_clock::now();
   auto prepared = Prepare(spec);
   if (!prepared) return prepared.take_error();
   const Prepared& p = *prepared;
@@ -238,6 +265,8 @@ Result<ExitStatus> Launch(const SandboxSpec& spec) {
   sync->write.reset();
   std::string message;
   ReadAll(err->read.get(), &message);
+  bool timed_out = false;
+  if (spec.timeout_seconds > 0 && mapped) timed_out = WaitUntil(pid, started, spec.timeout_seconds);
   int wst = 0;
   while (waitpid(static_cast<pid_t>(pid), &wst, 0) < 0 && errno == EINTR) {
   }
@@ -247,6 +276,11 @@ Result<ExitStatus> Launch(const SandboxSpec& spec) {
   ExitStatus result;
   result.interrupted = g_interrupted;
   if (!mapped) return Wrap("map user and group ids", mapped.error());
+  if (timed_out) {
+    result.timed_out = result.signaled = true;
+    result.code = SIGKILL;
+    return result;
+  }
   if (bytes.size() != sizeof cmd_status) {
     if (result.interrupted) {
       result.signaled = true;

@@ -13,10 +13,11 @@
 namespace imager::sandbox {
 
 struct ExitStatus {
-  bool signaled = false;  // the command was killed by signal `code`
-  int code = 0;           // exit code, or signal number when `signaled`
-  int interrupted = 0;    // imager received this signal and tore the sandbox down
-  std::string message;    // why the command could not start (exit 126/127), else ""
+  bool signaled = false;   // the command was killed by signal `code`
+  int code = 0;            // exit code, or signal number when `signaled`
+  int interrupted = 0;     // imager received this signal and tore the sandbox down
+  std::string message;     // why the command could not start (exit 126/127), else ""
+  bool timed_out = false;  // killed (SIGKILL) because it ran past spec.timeout_seconds
 
   /// The shell convention: exit code, or 128 + signal.
   int ShellCode() const;

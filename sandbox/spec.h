@@ -101,6 +101,9 @@ struct SandboxSpec {
   /// with EAGAIN, so a maintainer script that forks without end stops there instead of taking
   /// the machine. RLIMIT_NPROC, which Linux (5.14+) counts per user namespace. 0: no limit.
   unsigned long max_processes = kDefaultMaxProcesses;
+  /// Seconds the command may run; past them everything in the sandbox is killed and
+  /// ExitStatus::timed_out is set. 0: no limit.
+  int timeout_seconds = 0;
   std::vector<std::string> argv;
 };
 

@@ -16,8 +16,8 @@
 #include "families/family.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
-#include "stages/iso_stages.h"
 #include "stages/customize_stages.h"
+#include "stages/iso_stages.h"
 #include "stages/oci_stages.h"
 #include "stages/outputs.h"
 #include "stages/rootfs.h"
@@ -75,7 +75,9 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
   }
   // The lock's packages, installed by the family's package manager.
   if (NeedsPackages(p)) {
-    pipeline->Add(families::Of(p).packages_stage(p, o.packages, layers));
+    PackageFiles files = o.packages;
+    files.source_date_epoch = o.source_date_epoch;
+    pipeline->Add(families::Of(p).packages_stage(p, files, layers));
     layers.push_back("packages");
   }
   // The profile's rootfs settings, one layer each: a changed setting rebuilds from its layer.
@@ -103,6 +105,7 @@ PipelineOptions PipelineOptionsFor(const Profile& p, const BuildOptions& o) {
           .rebuild = o.rebuild,
           .common_inputs = {KeyInput::Value(
               "idmode", o.idmap.mode == sandbox::IdMode::kSingle ? "single" : "range")},
+          .stage_timeout = p.build.stage_timeout,
           .idmap = o.idmap};
 }
 

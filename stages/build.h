@@ -5,6 +5,7 @@
 /// outputs), runs it on the cache and copies the outputs to the output directory. Behind
 /// `imager build` and `imager shell`.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct PackageFiles {
   std::vector<repo::LockedPackage> packages;
   std::vector<std::string> paths;  // host path in the package cache of each package, same order
   std::vector<repo::LockedRepository> repositories;
+  /// The build's time (BuildOptions::source_date_epoch), SOURCE_DATE_EPOCH for the package
+  /// manager's scripts; set by the planner.
+  int64_t source_date_epoch = -1;
 };
 
 /// True when the profile installs packages (and so needs a lock and fetched packages).

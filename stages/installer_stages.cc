@@ -144,8 +144,10 @@ Status PlanInstaller(const Profile& p, const BuildOptions& o, std::vector<std::s
   auto files = inst->files(p, paths);
   if (!files) return Error{p.Where("installer").ToString() + ": installer: " + files.error()};
 
-  pipeline->Add(family.add_packages_stage(p, o.installer, *layers, "installer-packages",
-                                          inst->live_packages(p)));
+  PackageFiles live = o.installer;
+  live.source_date_epoch = o.source_date_epoch;
+  pipeline->Add(
+      family.add_packages_stage(p, live, *layers, "installer-packages", inst->live_packages(p)));
   std::vector<std::string> session = *layers;
   session.push_back("installer-packages");
   pipeline->Add(InstallerConfigStage(session, std::move(*files)));

@@ -22,21 +22,32 @@ namespace {
 
 constexpr const char* kPkgsInside = "/tmp/.imager-pkgs";
 
+// What dpkg's environment says about the build: `initrd` false means the distribution's
+// initramfs is not generated; `source_date_epoch` (>= 0) is the build's time, which
+// maintainer scripts that honour SOURCE_DATE_EPOCH (mkinitramfs, ...) stamp their output with.
+struct DpkgEnv {
+  bool initrd = true;
+  int64_t source_date_epoch = -1;
+};
+
 // `initrd` false: the distribution's initramfs is not generated (imager's booter boots the
 // kernel); kernel hooks honour INITRD=No, and update-initramfs -u then finds nothing to update.
-std::vector<std::string> DpkgEnvironment(bool initrd) {
+std::vector<std::string> DpkgEnvironment(const DpkgEnv& de) {
   auto env = sandbox::DefaultEnvironment(nullptr);
+  if (de.source_date_epoch >= 0)
+    env.push_back("SOURCE_DATE_EPOCH=" + std::to_string(de.source_date_epoch));
   for (auto& e : env)
     if (StartsWith(e, "LANG=")) e = "LANG=C.UTF-8";
   env.insert(env.end(), {"LC_ALL=C.UTF-8", "LANGUAGE=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
                          "DEBCONF_NONINTERACTIVE_SEEN=true", "DPKG_COLORS=never"});
-  if (!initrd) env.push_back("INITRD=No");
+  if (!de.initrd) env.push_back("INITRD=No");
   return env;
 }
 
 // A sandbox with the image as "/" (its own layer, or the layers below plus it) and the package
 // cache at kPkgsInside; no network.
-Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const PackageBinds& pm, bool initrd) {
+Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const PackageBinds& pm,
+                                      const DpkgEnv& de) {
   sandbox::SandboxSpec spec;
   if (Layers(ctx).empty()) {
     spec.idmap = ctx.idmap();
@@ -48,7 +59,7 @@ Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const PackageBinds& pm,
     if (!s) return s.take_error();
     spec = std::move(*s);
   }
-  spec.env = DpkgEnvironment(initrd);
+  spec.env = DpkgEnvironment(de);
   spec.tmpfs_run = false;  // base-files and systemd create /run/lock; it belongs to the image
   spec.binds.push_back(pm.bind);
   return spec;
@@ -69,9 +80,9 @@ std::string FailedPackages(const std::string& log_path) {
   return out;
 }
 
-Status RunDpkg(StageContext& ctx, const PackageBinds& pm, bool initrd,
+Status RunDpkg(StageContext& ctx, const PackageBinds& pm, const DpkgEnv& de,
                std::vector<std::string> argv, const std::string& what) {
-  auto spec = DpkgSpec(ctx, pm, initrd);
+  auto spec = DpkgSpec(ctx, pm, de);
   if (!spec) return spec.take_error();
   spec->argv = std::move(argv);
   auto st = RunLogged(*spec, ctx, what);
@@ -95,7 +106,7 @@ Result<std::vector<DebInfo>> ReadInfos(const PackageSet& files) {
 
 // One `dpkg --install` per batch (progress counted on from `done` of `total`), then
 // `dpkg --configure --pending`.
-Status InstallBatches(StageContext& ctx, const PackageBinds& pm, bool initrd,
+Status InstallBatches(StageContext& ctx, const PackageBinds& pm, const DpkgEnv& de,
                       const std::vector<DebInfo>& infos,
                       const std::vector<std::vector<size_t>>& batches, size_t done, size_t total) {
   for (size_t b = 0; b < batches.size(); ++b) {
@@ -104,11 +115,11 @@ Status InstallBatches(StageContext& ctx, const PackageBinds& pm, bool initrd,
     std::string what = "install batch " + std::to_string(b + 1) + "/" +
                        std::to_string(batches.size()) + " (" + infos[batches[b].front()].name +
                        "...)";
-    if (auto st = RunDpkg(ctx, pm, initrd, argv, what); !st) return st;
+    if (auto st = RunDpkg(ctx, pm, de, argv, what); !st) return st;
     done += batches[b].size();
     ctx.progress(done, total, "packages");
   }
-  return RunDpkg(ctx, pm, initrd, {"/usr/bin/dpkg", "--configure", "--pending"},
+  return RunDpkg(ctx, pm, de, {"/usr/bin/dpkg", "--configure", "--pending"},
                  "configure what is pending");
 }
 
@@ -253,8 +264,9 @@ Status HandleLostOwners(StageContext& ctx, const PackageSet& files) {
 struct DebPackagesOptions {
   PackageSet files;
   std::string arch;
-  std::string sources;  // the image's /etc/apt/sources.list
-  bool initrd = true;   // the distribution's initramfs is generated (DistributionInitrd)
+  std::string sources;             // the image's /etc/apt/sources.list
+  bool initrd = true;              // the distribution's initramfs is generated (DistributionInitrd)
+  int64_t source_date_epoch = -1;  // SOURCE_DATE_EPOCH for maintainer scripts (-1: none)
   /// apt's extended_states: what the essential set and these roots need is not automatic,
   /// nor are the packages asked for by name.
   std::vector<std::string> auto_roots;
@@ -264,13 +276,14 @@ struct DebPackagesOptions {
                  Field("arch", &DebPackagesOptions::arch),
                  Field("sources", &DebPackagesOptions::sources),
                  Field("initrd", &DebPackagesOptions::initrd, &KeyOnlyNo),
+                 Field("source_date_epoch", &DebPackagesOptions::source_date_epoch),
                  Field("auto_roots", &DebPackagesOptions::auto_roots),
                  Field("asked", &DebPackagesOptions::asked)};
 };
 
 Status RunDebPackages(StageContext& ctx, const DebPackagesOptions& o) {
   const PackageSet& files = o.files;
-  const bool initrd = o.initrd;
+  const DpkgEnv de{o.initrd, o.source_date_epoch};
   if (files.paths.empty()) return Error{"packages: the lock lists no packages to install"};
   auto pm = BindPackages(files.paths, kPkgsInside);
   // Which packages are unpacked by hand and how the rest is batched, from their control files.
@@ -304,13 +317,13 @@ Status RunDebPackages(StageContext& ctx, const DebPackagesOptions& o) {
   //    files are already there, hence --force-depends), then each batch.
   std::vector<std::string> argv{"/usr/bin/dpkg", "--install", "--force-depends"};
   argv.insert(argv.end(), essential_inside.begin(), essential_inside.end());
-  if (auto st = RunDpkg(ctx, pm, initrd, argv, "install the essential packages"); !st) return st;
+  if (auto st = RunDpkg(ctx, pm, de, argv, "install the essential packages"); !st) return st;
   done += plan.essential.size();
   ctx.progress(done, total, "packages");
-  if (auto st = InstallBatches(ctx, pm, initrd, infos, plan.batches, done, total); !st) return st;
+  if (auto st = InstallBatches(ctx, pm, de, infos, plan.batches, done, total); !st) return st;
 
   // 3. Clean up like mmdebstrap, point apt at the mirror, and check dpkg's database.
-  auto fin = DpkgSpec(ctx, pm, initrd);
+  auto fin = DpkgSpec(ctx, pm, de);
   if (!fin) return fin.take_error();
   fin->argv = {"/bin/sh", "-c",      std::string(kFinish) + kDpkgCheck,
                "finish",  o.sources, ExtendedStates(infos, files, o.auto_roots, o.asked)};
@@ -323,6 +336,7 @@ struct DebAddPackagesOptions {
   PackageSet files;
   std::vector<std::string> asked;  // installed by name; the rest is marked automatic for apt
   bool initrd = true;
+  int64_t source_date_epoch = -1;
   static void EncodeAsked(KeyInputs& k, const std::string& name,
                           const std::vector<std::string>& asked) {
     k.Value(name, Join(asked, " "));  // package names have no spaces
@@ -330,7 +344,8 @@ struct DebAddPackagesOptions {
   static constexpr auto kFields =
       std::tuple{Field("package", &DebAddPackagesOptions::files, &KeyPackages),
                  Field("asked", &DebAddPackagesOptions::asked, &EncodeAsked),
-                 Field("initrd", &DebAddPackagesOptions::initrd, &KeyOnlyNo)};
+                 Field("initrd", &DebAddPackagesOptions::initrd, &KeyOnlyNo),
+                 Field("source_date_epoch", &DebAddPackagesOptions::source_date_epoch)};
 };
 
 Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
@@ -349,7 +364,7 @@ Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
   if (!plan.essential.empty()) batches.push_back(plan.essential);
   batches.insert(batches.end(), plan.batches.begin(), plan.batches.end());
   auto script = [&](std::vector<std::string> args, const std::string& what) -> Status {
-    auto spec = DpkgSpec(ctx, pm, o.initrd);
+    auto spec = DpkgSpec(ctx, pm, DpkgEnv{o.initrd, o.source_date_epoch});
     if (!spec) return spec.take_error();
     spec->argv = {"/bin/sh", "-c", std::string(kAddFinish) + kDpkgCheck, "finish"};
     spec->argv.insert(spec->argv.end(), args.begin(), args.end());
@@ -357,7 +372,9 @@ Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
   };
   if (auto st = script({"start"}, "keep services from starting"); !st) return st;
   ctx.progress(0, files.paths.size(), "packages");
-  if (auto st = InstallBatches(ctx, pm, o.initrd, infos, batches, 0, files.paths.size()); !st)
+  if (auto st = InstallBatches(ctx, pm, DpkgEnv{o.initrd, o.source_date_epoch}, infos, batches, 0,
+                               files.paths.size());
+      !st)
     return st;
   std::set<std::string> by_name(o.asked.begin(), o.asked.end());
   std::string states;
@@ -378,6 +395,7 @@ Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
                        .arch = p.distribution.arch,
                        .sources = SourcesList(p, files.repositories),
                        .initrd = DistributionInitrd(p),
+                       .source_date_epoch = files.source_date_epoch,
                        .auto_roots = {},
                        .asked = p.packages.include};
   using V = profiles::Variant;
@@ -391,9 +409,10 @@ Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
 Stage DebAddPackagesStage(const profiles::Profile& p, const PackageFiles& files,
                           std::vector<std::string> parents, const std::string& name,
                           const std::vector<std::string>& asked) {
-  return MakeStage({.name = name, .version = 2, .parents = std::move(parents)},
-                   DebAddPackagesOptions{SetOf(files), asked, DistributionInitrd(p)},
-                   RunDebAddPackages);
+  return MakeStage(
+      {.name = name, .version = 2, .parents = std::move(parents)},
+      DebAddPackagesOptions{SetOf(files), asked, DistributionInitrd(p), files.source_date_epoch},
+      RunDebAddPackages);
 }
 
 }  // namespace imager::stages

@@ -18,6 +18,7 @@ Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string
   spec.stderr_fd = ctx.log_fd();
   spec.stdin_null = true;
   spec.seccomp.noop_fsync = true;  // the cache commit syncs once at the end
+  spec.timeout_seconds = ctx.seconds_left();
   ctx.log("$ " + Join(spec.argv, " "));
   auto start = std::chrono::steady_clock::now();
   auto st = sandbox::Launch(spec);
@@ -27,6 +28,10 @@ Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string
   char line[64];
   snprintf(line, sizeof line, "(%.1f s)", took.count());
   ctx.log(std::string("imager: ") + what + ": " + st->Describe() + " " + line);
+  if (st->timed_out)
+    return Error{what + ": did not finish within the stage's time limit of " +
+                 std::to_string(ctx.time_limit()) +
+                 " s and was killed (raise build.stage_timeout in the profile if it needs more)"};
   if (st->signaled || st->code != 0) return Error{what + " " + st->Describe()};
   return {};
 }

@@ -90,6 +90,21 @@ assert_eq "rebuild runs everything again" "packages config users files scripts t
   "$(stages_built "$T/second.log")"
 assert_eq "rebuilt tarball is identical" "$sum1" "$(sha256sum < "$tb")"
 
+# A script that never ends is killed at build.stage_timeout; the build fails naming the limit.
+printf '#!/bin/sh\nwhile :; do :; done\n' > "$T/slow.sh"  # the fixture has no sleep
+chmod +x "$T/slow.sh"
+sed -e 's/^name: fx$/name: fxslow/' -e 's/run: \[s.sh\]/run: [slow.sh]/' "$T/fx.yaml" > "$T/fxslow.yaml"
+echo "build: {stage_timeout: 3}" >> "$T/fxslow.yaml"
+start=$SECONDS
+set +e
+"$IMAGER" build fxslow.yaml --cache-dir "$T/cache" -o "$T/outslow" 2> "$T/slow.log"
+rc=$?
+set -e
+assert_eq "a stage past its time limit fails the build" 1 "$rc"
+assert_contains "names the stage and the limit" "did not finish within the stage's time limit of 3 s" \
+  "$(cat "$T/slow.log")"
+[ $((SECONDS - start)) -lt 60 ] || fail "the time limit of 3 s took $((SECONDS - start)) s"
+
 # A failing maintainer script stops the build, names the package and shows what it printed.
 set +e
 "$IMAGER" build fxbroken.yaml --cache-dir "$T/cache" -o "$T/out2" 2> "$T/broken.log"

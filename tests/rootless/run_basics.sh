@@ -25,6 +25,13 @@ assert_eq "non-executable exit code" 126 "$rc"
 msg=$(in_root -- /bin/sh -c 'kill -TERM $$' 2>&1); rc=$?
 assert_eq "signal exit code" 143 "$rc"
 assert_contains "signal message" "killed by signal 15" "$msg"
+# --timeout kills the command and everything it started (a child that ignores SIGTERM too).
+start=$SECONDS
+msg=$(in_root --timeout 2 -- /bin/sh -c 'trap "" TERM; /bin/sleep 60 & /bin/sleep 60' 2>&1); rc=$?
+assert_eq "timeout exit code" 124 "$rc"
+assert_contains "timeout message" "did not finish within --timeout 2 s" "$msg"
+[ $((SECONDS - start)) -lt 20 ] || fail "--timeout 2 took $((SECONDS - start)) s"
+assert_eq "control: within the limit" 0 "$(in_root --timeout 30 -- /bin/true; echo $?)"
 msg=$("$IMAGER" run --root "$T/no-such-root" -- /bin/true 2>&1); rc=$?
 assert_eq "missing root exit code" 2 "$rc"
 assert_contains "missing root message" "--root $T/no-such-root: No such file or directory" "$msg"
