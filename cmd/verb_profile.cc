@@ -85,18 +85,13 @@ int Show(const ProfileOptions& o) {
 int InstallerFiles(const ProfileOptions& o) {
   auto p = Load(o.file);
   if (!p) return kExitFailed;
-  const installer::Installer* inst = installer::Find(p->installer.type);
+  const installer::Installer* inst = installer::For(*p);
   if (!inst) {
     log::Err(p->source + ": installer.type: " +
              (p->installer.type == profiles::InstallerType::kNone
                   ? std::string("the profile has no installer (set installer.type, e.g. calamares)")
-                  : "'" + profiles::NameOf(p->installer.type) + "' is not implemented"));
-    return kExitFailed;
-  }
-  if (std::find(inst->families.begin(), inst->families.end(), p->distribution.family) ==
-      inst->families.end()) {
-    log::Err(p->source + ": installer.type: " + inst->name + " is not implemented for the " +
-             profiles::NameOf(p->distribution.family) + " family");
+                  : profiles::NameOf(p->installer.type) + " is not implemented for the " +
+                        profiles::NameOf(p->distribution.family) + " family"));
     return kExitFailed;
   }
   auto files = inst->files(*p, o.paths);

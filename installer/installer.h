@@ -43,6 +43,8 @@ struct Installer {
 const std::vector<Installer>& Installers();
 /// The installer of `type`, or nullptr (none, or one that is not implemented).
 const Installer* Find(profiles::InstallerType type);
+/// The profile's installer when it is implemented for the profile's family, else nullptr.
+const Installer* For(const profiles::Profile& profile);
 
 /// The live session's packages of the profile's installer (empty without one).
 std::vector<std::string> LivePackages(const profiles::Profile& profile);

@@ -24,12 +24,17 @@ const Installer* Find(profiles::InstallerType type) {
   return nullptr;
 }
 
-std::vector<std::string> LivePackages(const profiles::Profile& p) {
+const Installer* For(const profiles::Profile& p) {
   const Installer* i = Find(p.installer.type);
-  if (!i) return {};
+  if (!i) return nullptr;
   for (auto f : i->families)
-    if (f == p.distribution.family) return i->live_packages(p);
-  return {};
+    if (f == p.distribution.family) return i;
+  return nullptr;
+}
+
+std::vector<std::string> LivePackages(const profiles::Profile& p) {
+  const Installer* i = For(p);
+  return i ? i->live_packages(p) : std::vector<std::string>{};
 }
 
 }  // namespace imager::installer

@@ -66,9 +66,7 @@ class Checker {
       *out = *v;
       return true;
     }
-    std::vector<std::string> names;
-    for (const auto& [v, n] : EnumNames<E>()) names.push_back(n);
-    BadValue(f, text, names);
+    BadValue(f, text, NameList<E>());
     return false;
   }
   /// "unknown value 'x'; did you mean 'y'? (allowed: ...)".

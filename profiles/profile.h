@@ -37,6 +37,13 @@ enum class LayerCompression { kGzip, kZstd };
 /// The YAML spelling of every enum value, e.g. {RepoType::kRpmMd, "rpm-md"}.
 template <typename E>
 const std::vector<std::pair<E, std::string>>& EnumNames();
+/// Every spelling of E, in declaration order (for "allowed: ..." messages).
+template <typename E>
+std::vector<std::string> NameList() {
+  std::vector<std::string> names;
+  for (const auto& [v, n] : EnumNames<E>()) names.push_back(n);
+  return names;
+}
 template <typename E>
 std::string NameOf(E value) {
   for (const auto& [v, n] : EnumNames<E>())

@@ -567,11 +567,10 @@ void ReadFormats(Checker& c, const Field& formats, std::vector<Format>* out) {
         c.Fail(item.node->loc, item.path, "duplicate format '" + NameOf(fmt) + "'");
     }
   }
-  if (formats.node->items.empty()) {
-    std::vector<std::string> names;
-    for (const auto& [v, n] : EnumNames<Format>()) names.push_back(n);
-    c.Fail(formats.node->loc, formats.path, "empty (allowed: " + Join(names, ", ") + ")");
-  } else
+  if (formats.node->items.empty())
+    c.Fail(formats.node->loc, formats.path,
+           "empty (allowed: " + Join(NameList<Format>(), ", ") + ")");
+  else
     *out = seen;
 }
 

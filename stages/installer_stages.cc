@@ -106,12 +106,9 @@ Stage InstallerCheckStage(profiles::InstallerType type, std::vector<std::string>
 Status PlanInstaller(const Profile& p, const BuildOptions& o, std::vector<std::string>* layers,
                      Pipeline* pipeline, Medium* medium) {
   if (p.installer.type == profiles::InstallerType::kNone) return {};
-  const installer::Installer* inst = installer::Find(p.installer.type);
+  const installer::Installer* inst = installer::For(p);
   const families::Family& family = families::Of(p);
-  bool for_family = false;
-  if (inst)
-    for (auto f : inst->families) for_family |= f == p.distribution.family;
-  if (!inst || !for_family || !family.add_packages_stage)
+  if (!inst || !family.add_packages_stage)
     return Error{p.Where("installer.type").ToString() +
                  ": installer.type: " + profiles::NameOf(p.installer.type) +
                  " is not implemented for the " + family.name + " family yet"};
