@@ -200,7 +200,8 @@ struct StatOverride {
 };
 std::vector<StatOverride> ReadStatOverrides(const std::string& tree) {
   std::vector<StatOverride> out;
-  auto text = ReadFile(tree + "/var/lib/dpkg/statoverride");
+  // Resolved inside the image: a statoverride that is a symlink must not lead to a host file.
+  auto text = ReadInRoot(tree, "/var/lib/dpkg/statoverride");
   if (!text) return out;  // none in this layer
   for (const auto& line : Split(*text, '\n')) {
     std::vector<std::string> f;
