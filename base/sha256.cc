@@ -4,54 +4,41 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <utility>
 
-// libsolv's pool headers name a struct member `requires`, a C++20 keyword; renaming it in this
-// translation unit changes no layout.
-#define requires solv_requires
-#include <solv/chksum.h>
-#include <solv/knownid.h>
-#undef requires
+#include <openssl/evp.h>
 
 #include "base/fd.h"
 
 namespace imager {
 
-Sha256::Sha256() : chk_(solv_chksum_create(REPOKEY_TYPE_SHA256)) {}
-
-Sha256::~Sha256() {
-  if (chk_) solv_chksum_free(chk_, nullptr);
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) abort();  // out of memory
 }
 
-Sha256::Sha256(Sha256&& o) noexcept : chk_(std::exchange(o.chk_, nullptr)) {}
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+
+Sha256::Sha256(Sha256&& o) noexcept : ctx_(std::exchange(o.ctx_, nullptr)) {}
 
 Sha256& Sha256::operator=(Sha256&& o) noexcept {
   if (this != &o) {
-    if (chk_) solv_chksum_free(chk_, nullptr);
-    chk_ = std::exchange(o.chk_, nullptr);
+    EVP_MD_CTX_free(ctx_);
+    ctx_ = std::exchange(o.ctx_, nullptr);
   }
   return *this;
 }
 
-void Sha256::Update(const void* data, size_t size) {
-  // libsolv takes an int length: feed large buffers in slices.
-  constexpr size_t kSlice = 1 << 30;
-  const auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    size_t n = size < kSlice ? size : kSlice;
-    solv_chksum_add(chk_, p, static_cast<int>(n));
-    p += n;
-    size -= n;
-  }
-}
+void Sha256::Update(const void* data, size_t size) { EVP_DigestUpdate(ctx_, data, size); }
 
 std::string Sha256::FinalHex() {
   static constexpr char kHex[] = "0123456789abcdef";
-  int len = 0;
-  const unsigned char* digest = solv_chksum_get(chk_, &len);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_, digest, &len);
   std::string hex;
-  hex.reserve(static_cast<size_t>(len) * 2);
-  for (int i = 0; i < len; ++i) {
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
     hex += kHex[digest[i] >> 4];
     hex += kHex[digest[i] & 0xf];
   }

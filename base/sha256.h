@@ -2,7 +2,8 @@
 #pragma once
 
 /// Sha256 hashes a byte stream incrementally (Update..., then Final once); the hex form is 64
-/// lowercase digits. Built on libsolv's checksum code.
+/// lowercase digits. Built on OpenSSL's libcrypto, which uses the CPU's SHA instructions where
+/// there are some (about 3x libsolv's portable code: the cache hashes every entry it commits).
 
 #include <cstddef>
 #include <string>
@@ -10,7 +11,7 @@
 
 #include "base/result.h"
 
-struct s_Chksum;
+struct evp_md_ctx_st;
 
 namespace imager {
 
@@ -29,7 +30,7 @@ class Sha256 {
   std::string FinalHex();
 
  private:
-  s_Chksum* chk_;
+  evp_md_ctx_st* ctx_;
 };
 
 /// SHA-256 of a string, in hex.
