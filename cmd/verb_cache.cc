@@ -26,6 +26,7 @@ struct CacheOptions {
   size_t keep_last = 3;
   bool all = false;
   bool dry_run = false;
+  bool remove = false;
   bool no_wait = false;
 };
 
@@ -133,6 +134,7 @@ Result<Cache> OpenForPrune(const CacheOptions& o) {
   options.remove_tree = [idmap](const std::string& path) {
     return sandbox::RemoveTreeInSandbox(idmap, path);
   };
+  options.index_tree = sandbox::CacheIndexer(idmap);
   return Cache::Open(Dir(o), Cache::Access::kPrune, options);
 }
 
@@ -165,8 +167,45 @@ int Prune(const CacheOptions& o) {
   return failed ? kExitFailed : kExitOk;
 }
 
+int Verify(const CacheOptions& o) {
+  sandbox::IdMap idmap = sandbox::DetectIdMap(nullptr, nullptr);
+  Result<Cache> cache = Error{""};
+  if (o.remove) {
+    cache = OpenForPrune(o);
+  } else {
+    Cache::Options options;
+    options.index_tree = sandbox::CacheIndexer(idmap);
+    cache = Cache::Open(Dir(o), Cache::Access::kRead, options);
+  }
+  auto entries = cache ? cache->List() : Result<std::vector<engine::Entry>>(cache.take_error());
+  if (!entries) {
+    log::Err(entries.error());
+    return kExitFailed;
+  }
+  size_t damaged = 0, removed = 0;
+  for (const auto& e : *entries) {
+    auto st = cache->Verify(e);
+    if (st) continue;
+    ++damaged;
+    std::cout << "damaged " << e.meta.key.substr(0, 12) << " " << e.meta.stage << ": " << st.error()
+              << "\n";
+    if (!o.remove) continue;
+    if (auto rm = cache->Remove(e); !rm)
+      log::Err("cannot remove " + e.path + ": " + rm.error());
+    else
+      ++removed;
+  }
+  std::cout << entries->size() - damaged << " of " << entries->size() << " entries intact";
+  if (o.remove) std::cout << ", " << removed << " damaged removed";
+  std::cout << "\n";
+  if (damaged && !o.remove)
+    std::cout << "a build rebuilds a damaged entry by itself; 'imager cache verify --remove' "
+                 "deletes them now\n";
+  return damaged == removed && (o.remove || damaged == 0) ? kExitOk : kExitFailed;
+}
+
 int Usage(const std::vector<std::string>& extra) {
-  std::vector<std::string> names = {"ls", "du", "prune"};
+  std::vector<std::string> names = {"ls", "du", "prune", "verify"};
   if (extra.empty()) {
     log::Err("cache: which one? " + Join(names, ", ") + " (see 'imager cache --help')");
   } else {
@@ -187,7 +226,8 @@ A build reuses every stage whose key is there. Default DIR: $XDG_CACHE_HOME/imag
 Example:
   imager cache ls
   imager cache du
-  imager cache prune --keep-last 1 --dry-run)";
+  imager cache prune --keep-last 1 --dry-run
+  imager cache verify)";
 
 constexpr const char* kLsHelp = R"(
 Columns: key prefix, stage, kind (layer or artifact), size, age, time since last use, profile.
@@ -214,6 +254,16 @@ Example:
   imager cache prune --dry-run
   imager cache prune --keep-last 1
   imager cache prune --all --no-wait)";
+
+constexpr const char* kVerifyHelp = R"(
+Checks every entry against the index its build recorded: each file's bytes, each symlink's
+target, modes, owners and times. A build does the same for each entry it uses and rebuilds a
+damaged one, saying which file changed; this checks the whole cache at once (exit 1 when an
+entry is damaged). Entries written by an imager older than this check count as damaged.
+
+Example:
+  imager cache verify
+  imager cache verify --remove)";
 
 }  // namespace
 
@@ -244,12 +294,18 @@ Action SetupCache(CLI::App* app, const GlobalOptions*) {
   prune->add_flag("--dry-run", o->dry_run, "Only say what would be deleted");
   prune->add_flag("--no-wait", o->no_wait, "Fail instead of waiting for running builds");
   prune->footer(kPruneHelp);
+  CLI::App* verify = app->add_subcommand("verify", "Check the entries' bytes against their index");
+  cache_dir(verify);
+  verify->add_flag("--remove", o->remove, "Delete the damaged entries (waits for running builds)");
+  verify->add_flag("--no-wait", o->no_wait, "With --remove: fail instead of waiting for builds");
+  verify->footer(kVerifyHelp);
   app->allow_extras();  // after the subcommands, which would inherit it: a typo gets a hint
-  return [o, app, ls, du, prune] {
+  return [o, app, ls, du, prune, verify] {
     if (!app->remaining().empty()) return Usage(app->remaining());
     if (ls->parsed()) return Ls(*o);
     if (du->parsed()) return Du(*o);
     if (prune->parsed()) return Prune(*o);
+    if (verify->parsed()) return Verify(*o);
     return Usage({});
   };
 }

@@ -5,11 +5,13 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "base/tree_index.h"
 #include "cmd/verbs.h"
 #include "formats/deb.h"
 #include "formats/iso.h"
@@ -321,6 +323,29 @@ Action SetupRemove(CLI::App* app) {
   return [path] { return Done(RemoveTree(*path)); };
 }
 
+Action SetupTreeIndex(CLI::App* app) {
+  struct A {
+    std::string root, previous, out;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("root", a->root)->required();
+  app->add_option("--previous", a->previous, "an index to reuse unchanged entries' hashes from");
+  app->add_option("--out", a->out, "where to write the index")->required();
+  return [a] {
+    std::optional<TreeIndex> previous;
+    if (!a->previous.empty()) {
+      auto text = ReadFile(a->previous);
+      if (!text) return Done(text.take_error());
+      auto parsed = TreeIndex::Parse(*text);
+      if (!parsed) return Done(parsed.take_error());
+      previous = std::move(*parsed);
+    }
+    auto index = IndexTree(a->root, previous ? &*previous : nullptr);
+    if (!index) return Done(index.take_error());
+    return Done(WriteFile(a->out, index->Serialize()));
+  };
+}
+
 Action SetupRpmInstall(CLI::App* app) {
   struct A {
     std::string root;
@@ -404,6 +429,7 @@ const InternalCommand kInternalCommands[] = {
     {"copy-in", "Copy FROM (host) to TO in the image at ROOT", SetupCopyIn},
     {"deb-unpack", "Prepare ROOT for dpkg and unpack DEBs' data into it", SetupDebUnpack},
     {"rm", "Remove the tree at PATH", SetupRemove},
+    {"tree-index", "Index the tree at ROOT (the cache's integrity check) into OUT", SetupTreeIndex},
     {"rpm-install", "Install RPM files into ROOT with librpm", SetupRpmInstall},
     {"write-squashfs", "Write ROOT as squashfs image OUT", SetupWriteSquashfs},
     {"write-iso", "Write ROOT as a hybrid ISO image OUTPUT", SetupWriteIso},

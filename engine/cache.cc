@@ -21,6 +21,7 @@ namespace imager::engine {
 namespace {
 
 constexpr const char* kMeta = "meta.json";
+constexpr const char* kIndex = "index";
 constexpr const char* kSubuidHint =
     " (a sandboxed build may have created files under a subordinate uid, which your own uid "
     "cannot delete; delete them from a user namespace that maps your range, e.g. 'podman "
@@ -62,9 +63,11 @@ Status SyncFilesystem(const std::string& path) {
 }
 
 std::string MetaToJson(const EntryMeta& m) {
-  nlohmann::json j = {
-      {"format", 1},          {"key", m.key},   {"stage", m.stage},     {"kind", KindName(m.kind)},
-      {"created", m.created}, {"size", m.size}, {"parents", m.parents}, {"profile", m.profile}};
+  nlohmann::json j = {{"format", 1},          {"key", m.key},
+                      {"stage", m.stage},     {"kind", KindName(m.kind)},
+                      {"created", m.created}, {"size", m.size},
+                      {"parents", m.parents}, {"profile", m.profile},
+                      {"digest", m.digest},   {"indexed_in_ids", m.indexed_in_ids}};
   return j.dump(2) + "\n";
 }
 
@@ -82,6 +85,8 @@ Result<EntryMeta> MetaFromJson(const std::string& text) {
     m.size = j.at("size").get<uint64_t>();
     m.parents = j.at("parents").get<std::vector<std::string>>();
     m.profile = j.value("profile", "");
+    m.digest = j.value("digest", "");
+    m.indexed_in_ids = j.value("indexed_in_ids", false);
     return m;
   } catch (const nlohmann::json::exception& e) {
     return Error{e.what()};
@@ -163,6 +168,7 @@ Slot& Slot::operator=(Slot&& o) noexcept {
   kind_ = o.kind_;
   durable_ = o.durable_;
   remove_tree_ = std::move(o.remove_tree_);
+  index_tree_ = std::move(o.index_tree_);
   lock_ = std::move(o.lock_);
   return *this;
 }
@@ -183,6 +189,13 @@ Result<Entry> Slot::Commit(EntryMeta meta) {
   meta.kind = kind_;
   meta.created = time(nullptr);
   meta.size = TreeSize(output_dir_);
+  bool in_ids = false;
+  auto index = index_tree_(output_dir_, nullptr, &in_ids);
+  if (!index) return Wrap("commit: index the entry", index.error());
+  meta.digest = index->Digest();
+  meta.indexed_in_ids = in_ids;
+  if (auto st = WriteFile(tmp_ + "/" + kIndex, index->Serialize()); !st)
+    return Wrap("commit", st.error());
   std::string area = root_ + "/" + AreaDir(kind_), final_path = area + "/" + key_;
   if (auto st = WriteFile(tmp_ + "/" + kMeta, MetaToJson(meta)); !st)
     return Wrap("commit", st.error());
@@ -208,6 +221,12 @@ Result<Cache> Cache::Open(const std::string& root, Access access, Options option
   cache.root_ = root;
   cache.access_ = access;
   cache.options_ = std::move(options);
+  if (!cache.options_.index_tree)
+    cache.options_.index_tree = [](const std::string& dir, const TreeIndex* previous,
+                                   bool* in_ids) -> Result<TreeIndex> {
+      if (*in_ids) return Error{"it was indexed inside an id mapping, which this process lacks"};
+      return IndexTree(dir, previous);
+    };
   if (auto st = cache.Prepare(); !st) return Wrap("cache " + root, st.error());
   return cache;
 }
@@ -304,6 +323,28 @@ void Cache::Touch(const Entry& entry) const {
   utimensat(AT_FDCWD, (entry.path + "/" + kMeta).c_str(), nullptr, 0);
 }
 
+Status Cache::Verify(const Entry& entry) const {
+  if (entry.meta.digest.empty()) return Error{"it has no digest (an older imager wrote it)"};
+  auto text = ReadFile(entry.path + "/" + kIndex);
+  if (!text) return Error{"its index is unreadable: " + text.error()};
+  auto before = TreeIndex::Parse(*text);
+  if (!before) return Error{"its " + before.error()};
+  if (before->Digest() != entry.meta.digest) return Error{"its index does not match its digest"};
+  bool in_ids = entry.meta.indexed_in_ids;
+  auto now = options_.index_tree(entry.data_dir, &*before, &in_ids);
+  if (!now) return Error{"it could not be read: " + now.error()};
+  if (now->Digest() != entry.meta.digest) return Error{DescribeChange(*before, *now)};
+  // Same bytes, moved fingerprints (a copied cache, a hard link): remember them, or the next
+  // build hashes those files again. Best effort: a read-only cache still verifies.
+  std::string fresh = now->Serialize();
+  if (access_ != Access::kRead && fresh != *text) {
+    std::string tmp = entry.path + "/" + kIndex + "." + std::to_string(getpid());
+    if (!WriteFile(tmp, fresh) || rename(tmp.c_str(), (entry.path + "/" + kIndex).c_str()) != 0)
+      unlink(tmp.c_str());
+  }
+  return {};
+}
+
 Result<Claim> Cache::Reserve(const std::string& key, OutputKind kind, bool force,
                              const std::function<void()>& on_wait) const {
   if (access_ != Access::kBuild) return Error{"reserve: the cache is not open for building"};
@@ -327,6 +368,7 @@ Result<Claim> Cache::NewSlot(const std::string& key, OutputKind kind, FileLock l
   slot.kind_ = kind;
   slot.durable_ = options_.durable;
   slot.remove_tree_ = options_.remove_tree;
+  slot.index_tree_ = options_.index_tree;
   slot.lock_ = std::move(lock);
   auto tmp = MakeTempDir(root_ + "/tmp", key + "." + std::to_string(getpid()) + ".");
   if (!tmp) return Wrap("reserve", tmp.error());

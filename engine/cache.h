@@ -7,13 +7,17 @@
 ///   ROOT/locks/KEY.lock          held by the one process building KEY
 ///   ROOT/tmp/KEY.PID.RAND/       an entry being built (meta.json + tree/ or files/)
 ///   ROOT/tmp/KEY.PID.RAND.scratch/   the builder's scratch space (overlay work dir)
-///   ROOT/layers/KEY/             a committed layer: meta.json + tree/ (an overlay layer)
-///   ROOT/artifacts/KEY/          committed artifacts: meta.json + files/
+///   ROOT/layers/KEY/             a committed layer: meta.json + index + tree/ (an overlay layer)
+///   ROOT/artifacts/KEY/          committed artifacts: meta.json + index + files/
 ///   ROOT/trash/                  entries taken out of view, deleted when no build runs
 ///
 /// Invariant: a directory under layers/ or artifacts/ is complete. It is built in tmp/, gets its
 /// meta.json, is synced, and only then renamed into place; a killed build leaves only tmp/
 /// debris, which the next Open deletes once the key's lock shows its builder is gone.
+///
+/// Integrity: Commit records a TreeIndex of the data (base/tree_index.h) in `index` and its digest
+/// in meta.json; Verify checks an entry against them before a build uses it, so bytes changed on
+/// disk after the commit (a bad disk, a stray edit) make a rebuild, not a wrong image.
 
 #include <cstdint>
 #include <functional>
@@ -23,6 +27,7 @@
 
 #include "base/flock.h"
 #include "base/result.h"
+#include "base/tree_index.h"
 
 namespace imager::engine {
 
@@ -38,7 +43,15 @@ struct EntryMeta {
   uint64_t size = 0;    // bytes of content (apparent size, hard links once)
   std::vector<std::string> parents;
   std::string profile;
+  std::string digest;           // TreeIndex::Digest() of the data at commit
+  bool indexed_in_ids = false;  // the index was made inside the id mapping (see IndexFunction)
 };
+
+/// Indexes the data directory `dir`. `*in_ids` says whether to index it from inside the build's id
+/// mapping: on entry what the commit recorded (false at commit: try outside first), on return
+/// where it was done. The default indexes in this process and cannot go inside.
+using IndexFunction = std::function<Result<TreeIndex>(const std::string& dir,
+                                                      const TreeIndex* previous, bool* in_ids)>;
 
 /// A committed entry. last_used is the mtime of its meta.json, which every cache hit touches.
 struct Entry {
@@ -73,6 +86,7 @@ class Slot {
   OutputKind kind_ = OutputKind::kLayer;
   bool durable_ = true;
   std::function<Status(const std::string&)> remove_tree_;
+  IndexFunction index_tree_;
   FileLock lock_;
 };
 
@@ -102,6 +116,9 @@ class Cache {
     /// Deletes a tree; the default is RemoveTree, which cannot delete files a sandboxed build
     /// gave to subordinate ids: builds pass one that removes from inside the id mapping.
     std::function<Status(const std::string&)> remove_tree;
+    /// Indexes an entry's data for its integrity check; builds pass one that can index from
+    /// inside the id mapping, where files owned by subordinate ids can be read.
+    IndexFunction index_tree;
   };
 
   /// Opens (creating) the cache at `root`; with kBuild or kPrune also deletes what dead builds
@@ -117,6 +134,9 @@ class Cache {
   std::optional<Entry> Find(const std::string& key, OutputKind kind) const;
   /// Records a use of the entry now (prune keeps the most recently used).
   void Touch(const Entry& entry) const;
+  /// Checks the entry's data against the index its commit recorded; the error says what changed
+  /// ("usr/bin/ls: content changed"). Refreshes the index's fingerprints when only they moved.
+  Status Verify(const Entry& entry) const;
   /// The entry when it is committed; otherwise takes the key's lock (first calling `on_wait` if
   /// another process holds it, i.e. is building it), looks again, and returns a slot to build
   /// into. With `force` it always returns a slot (a rebuild). Needs kBuild.

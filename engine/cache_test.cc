@@ -118,7 +118,42 @@ TEST_F(CacheTest, CommittedEntryIsFoundWithItsMeta) {
   EXPECT_EQ(*ReadFile(e->data_dir + "/f"), "hello");
   EXPECT_FALSE(cache.Find(kKeyA, OutputKind::kArtifact));
   EXPECT_EQ(Names(root_ + "/tmp"), std::vector<std::string>{});
-  EXPECT_EQ(Names(e->path), (std::vector<std::string>{"meta.json", "tree"}));
+  EXPECT_EQ(Names(e->path), (std::vector<std::string>{"index", "meta.json", "tree"}));
+}
+
+TEST_F(CacheTest, VerifyFindsBytesChangedAfterTheCommit) {
+  Cache cache = Open();
+  Entry e = Build(cache, kKeyA, "hello");
+  EXPECT_FALSE(e.meta.digest.empty());
+  EXPECT_TRUE(cache.Verify(e));
+  auto found = cache.Find(kKeyA, OutputKind::kLayer);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->meta.digest, e.meta.digest);
+  EXPECT_TRUE(cache.Verify(*found));
+  ASSERT_TRUE(WriteFile(e.data_dir + "/f", "jello"));
+  auto st = cache.Verify(*found);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error(), "f: content changed");
+  // An entry without a digest (an older imager) or with its index gone is not trusted either.
+  Entry b = Build(cache, kKeyB, "hello");
+  EXPECT_TRUE(cache.Verify(b));
+  ASSERT_EQ(unlink((b.path + "/index").c_str()), 0);
+  EXPECT_FALSE(cache.Verify(b));
+  Entry old = *found;
+  old.meta.digest.clear();
+  EXPECT_EQ(cache.Verify(old).error(), "it has no digest (an older imager wrote it)");
+}
+
+TEST_F(CacheTest, VerifyRefreshesFingerprintsWhenOnlyTheyMoved) {
+  Cache cache = Open();
+  Entry e = Build(cache, kKeyA, "hello");
+  std::string before = *ReadFile(e.path + "/index");
+  ASSERT_EQ(link((e.data_dir + "/f").c_str(), (dir_ + "/f-link").c_str()), 0);
+  EXPECT_TRUE(cache.Verify(e));
+  std::string after = *ReadFile(e.path + "/index");
+  EXPECT_NE(after, before);  // the new ctime is recorded
+  EXPECT_TRUE(cache.Verify(e));
+  EXPECT_EQ(*ReadFile(e.path + "/index"), after);
 }
 
 TEST_F(CacheTest, ANewCacheIsTheUsersAlone) {

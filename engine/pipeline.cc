@@ -240,14 +240,29 @@ Result<StageReport> Pipeline::RunStage(const Stage& stage, const std::vector<Sta
     progress_.StageCached(stage.name, *key);
     return StageReport{stage.name, *key, true, 0, e.data_dir};
   };
+  // A damaged entry is rebuilt: the new commit retires it.
+  auto intact = [&](const Entry& e) {
+    auto st = cache_.Verify(e);
+    if (!st)
+      progress_.StageNote(stage.name, "the cache entry " + e.path + " changed on disk (" +
+                                          st.error() + "); building it again");
+    return st.ok();
+  };
   if (!force) {
-    if (auto e = cache_.Find(*key, stage.output)) return cached(*e);
+    if (auto e = cache_.Find(*key, stage.output)) {
+      if (intact(*e)) return cached(*e);
+      force = true;
+    }
   }
   auto claim = cache_.Reserve(*key, stage.output, force, [&] {
     progress_.StageNote(stage.name, "waiting for another build of this stage to finish");
   });
   if (!claim) return Wrap("stage '" + stage.name + "'", claim.error());
-  if (claim->entry) return cached(*claim->entry);
+  if (claim->entry) {
+    if (intact(*claim->entry)) return cached(*claim->entry);
+    claim = cache_.Reserve(*key, stage.output, true);
+    if (!claim) return Wrap("stage '" + stage.name + "'", claim.error());
+  }
   return Execute(stage, parents, *key, *claim->slot);
 }
 

@@ -133,6 +133,23 @@ TEST_F(PipelineTest, FirstRunBuildsEverythingSecondRunNothing) {
   EXPECT_EQ(log[2].rfind("imager: stage b done in ", 0), 0u);
 }
 
+TEST_F(PipelineTest, ADamagedEntryIsRebuiltAndSaysWhy) {
+  auto r1 = Run();
+  ASSERT_TRUE(r1) << r1.error();
+  ASSERT_TRUE(WriteFile(r1->Find("b")->dir + "/out", "b(tampered)"));
+  auto r2 = Run();
+  ASSERT_TRUE(r2) << r2.error();
+  EXPECT_EQ(sink_.events,
+            (std::vector<std::string>{"cached a",
+                                      "note b the cache entry " + cache_.root() + "/layers/" +
+                                          r1->Find("b")->key +
+                                          " changed on disk (out: content changed); building it "
+                                          "again",
+                                      "start b", "done b", "cached c"}));
+  EXPECT_EQ(*ReadFile(r2->Find("b")->dir + "/out"), "b(a(x))");
+  EXPECT_EQ(runs_, (std::map<std::string, int>{{"a", 1}, {"b", 2}, {"c", 1}}));
+}
+
 TEST_F(PipelineTest, ChangedInputRerunsOnlyThatStageAndItsDependents) {
   ASSERT_TRUE(Run());
   users_ = "live,admin";

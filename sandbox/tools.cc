@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "base/fd.h"
 #include "base/fs.h"
 #include "sandbox/launch.h"
 
@@ -46,6 +47,45 @@ Status RemoveTreeInSandbox(const IdMap& idmap, const std::string& path) {
   if (!st) return Wrap("remove " + path, st.error());
   if (st->signaled || st->code != 0) return Error{"remove " + path + ": " + st->Describe()};
   return {};
+}
+
+Result<TreeIndex> IndexTreeInSandbox(const IdMap& idmap, const std::string& path,
+                                     const TreeIndex* previous) {
+  const char* tmp = getenv("TMPDIR");
+  auto work = MakeTempDir(tmp && *tmp ? tmp : "/tmp", "imager-index.");
+  if (!work) return work.take_error();
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { (void)RemoveTree(dir); }
+  } cleanup{*work};
+  std::vector<std::string> args = {"tree-index", "/tree", "--out", "/work/index"};
+  if (previous) {
+    if (auto st = WriteFile(*work + "/previous", previous->Serialize()); !st)
+      return st.take_error();
+    args.insert(args.end(), {"--previous", "/work/previous"});
+  }
+  auto spec = InternalSpec(idmap, {{path, "/tree", true}, {*work, "/work", false}}, {}, args);
+  if (!spec) return spec.take_error();
+  spec->stdin_null = true;
+  auto st = Launch(*spec);
+  if (!st) return Wrap("index " + path, st.error());
+  if (st->signaled || st->code != 0) return Error{"index " + path + ": " + st->Describe()};
+  auto text = ReadFile(*work + "/index");
+  if (!text) return text.take_error();
+  return TreeIndex::Parse(*text);
+}
+
+std::function<Result<TreeIndex>(const std::string&, const TreeIndex*, bool*)> CacheIndexer(
+    const IdMap& idmap) {
+  return [idmap](const std::string& dir, const TreeIndex* previous,
+                 bool* in_ids) -> Result<TreeIndex> {
+    if (!*in_ids) {
+      auto index = IndexTree(dir, previous);
+      if (index || !IsPermissionError(index.error())) return index;
+      *in_ids = true;
+    }
+    return IndexTreeInSandbox(idmap, dir, previous);
+  };
 }
 
 }  // namespace imager::sandbox

@@ -5,10 +5,12 @@
 /// host's /usr read-only as the userland, imager at /.imager/imager, work directories bound in,
 /// so files get the image's owners through the id mapping without using the image's userland.
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "base/tree_index.h"
 #include "sandbox/spec.h"
 
 namespace imager::sandbox {
@@ -27,5 +29,16 @@ Result<SandboxSpec> InternalSpec(const IdMap& idmap, std::vector<BindSpec> binds
 /// Removes `path` from inside the id mapping, where files a sandboxed build gave to other users
 /// (subordinate ids) can be deleted; the caller alone could not.
 Status RemoveTreeInSandbox(const IdMap& idmap, const std::string& path);
+
+/// IndexTree(path, previous) from inside the id mapping, where the files that subordinate ids
+/// own can be read; owners appear as the image sees them (0 for root).
+Result<TreeIndex> IndexTreeInSandbox(const IdMap& idmap, const std::string& path,
+                                     const TreeIndex* previous);
+
+/// The cache's index function for builds with `idmap` (engine::IndexFunction): outside the
+/// mapping first, and inside it when the tree holds files the caller cannot read or `*in_ids`
+/// asks for it (the entry was indexed there: owners must be seen the same way).
+std::function<Result<TreeIndex>(const std::string&, const TreeIndex*, bool*)> CacheIndexer(
+    const IdMap& idmap);
 
 }  // namespace imager::sandbox

@@ -183,6 +183,7 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   cache_options.remove_tree = [idmap = o.idmap](const std::string& path) {
     return sandbox::RemoveTreeInSandbox(idmap, path);  // layers may hold subordinate owners
   };
+  cache_options.index_tree = sandbox::CacheIndexer(o.idmap);
   auto cache = Cache::Open(o.cache_dir, Cache::Access::kBuild, cache_options);
   if (!cache) return cache.take_error();
   Pipeline pipeline(*cache, progress, PipelineOptionsFor(p, o));
