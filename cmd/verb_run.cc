@@ -36,6 +36,8 @@ struct RunOptions {
   bool print_plan = false;
   bool json = false;
   unsigned long max_processes = sandbox::kDefaultMaxProcesses;
+  uint64_t max_memory_mib = sandbox::DefaultMaxMemory() >> 20;
+  uint64_t tmpfs_mib = sandbox::kDefaultTmpfsBytes >> 20;
   int timeout = 0;
   std::vector<std::string> command;
 };
@@ -123,6 +125,8 @@ Result<sandbox::SandboxSpec> MakeSpec(const RunOptions& o, std::string* cleanup)
   spec.cwd = o.chdir;
   spec.hostname = o.hostname;
   spec.max_processes = o.max_processes;
+  spec.max_memory = o.max_memory_mib << 20;
+  spec.tmpfs_bytes = o.tmpfs_mib << 20;
   spec.timeout_seconds = o.timeout;
   spec.argv = o.command;
   return spec;
@@ -215,6 +219,14 @@ Action SetupRun(CLI::App* app, const GlobalOptions* global) {
   app->add_flag("--network", o->network, "Share the host's network (default: none)");
   app->add_option("--max-procs", o->max_processes,
                   "Processes each user may have inside (fork fails beyond it; 0: no limit)")
+      ->capture_default_str();
+  app->add_option("--max-memory", o->max_memory_mib,
+                  "MiB of data each process may have (allocations fail beyond it; default: half "
+                  "the machine's memory; 0: no limit)")
+      ->capture_default_str();
+  app->add_option("--tmpfs-size", o->tmpfs_mib,
+                  "MiB each of the sandbox's tmpfs mounts (/tmp, /run, /dev/shm) may hold (0: "
+                  "the kernel's default, half the memory)")
       ->capture_default_str();
   app->add_flag("--read-only", o->read_only, "Make the root read-only");
   app->add_flag("--single-id", o->single_id,

@@ -124,6 +124,15 @@ void CloseAllBut(std::vector<int> keep) {
     if (setrlimit(RLIMIT_NPROC, &lim) != 0)
       ChildFail(err_fd, std::string("limit processes: ") + strerror(errno), kSetupFailed);
   }
+  if (spec.max_memory) {
+    rlimit lim;
+    getrlimit(RLIMIT_DATA, &lim);  // never above a lower limit the caller already has
+    if (lim.rlim_max == RLIM_INFINITY || lim.rlim_max > spec.max_memory)
+      lim.rlim_max = spec.max_memory;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_DATA, &lim) != 0)
+      ChildFail(err_fd, std::string("limit memory: ") + strerror(errno), kSetupFailed);
+  }
   pid_t cmd = fork();
   if (cmd < 0) ChildFail(err_fd, std::string("fork: ") + strerror(errno), kSetupFailed);
   if (cmd == 0) {

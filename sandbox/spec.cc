@@ -136,12 +136,24 @@ Status Validate(const SandboxSpec& spec) {
   return Error{Join(problems, "\n")};
 }
 
+uint64_t DefaultMaxMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2;
+}
+
 std::vector<MountOp> PlanMounts(const SandboxSpec& spec) {
   std::vector<MountOp> ops;
+  // tmpfs takes k/m/g suffixes.
+  std::string size;
+  if (spec.tmpfs_bytes % (1 << 20) == 0 && spec.tmpfs_bytes)
+    size = ",size=" + std::to_string(spec.tmpfs_bytes >> 20) + "m";
+  else if (spec.tmpfs_bytes)
+    size = ",size=" + std::to_string((spec.tmpfs_bytes + 1023) / 1024) + "k";
   const RootSpec& r = spec.root;
   switch (r.kind) {
     case RootSpec::Kind::kTmpfs:
-      ops.push_back(Op(Kind::kRootTmpfs, "/", "", "mode=0755"));
+      ops.push_back(Op(Kind::kRootTmpfs, "/", "", "mode=0755" + size));
       break;
     case RootSpec::Kind::kDir:
       ops.push_back(Op(Kind::kRootBind, "/", r.dir));
@@ -168,7 +180,7 @@ std::vector<MountOp> PlanMounts(const SandboxSpec& spec) {
   MountOp sys = spec.network ? Op(Kind::kBind, "/sys", "/sys") : Op(Kind::kSysfs, "/sys");
   sys.readonly = true;
   ops.push_back(sys);
-  ops.push_back(Op(Kind::kTmpfs, "/dev", "", "mode=0755"));
+  ops.push_back(Op(Kind::kTmpfs, "/dev", "", "mode=0755,size=1m"));  // nodes and links only
   for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty"})
     ops.push_back(Op(Kind::kDevBind, std::string("/dev/") + dev, std::string("/dev/") + dev));
   ops.push_back(Op(Kind::kDevpts, "/dev/pts", "", "newinstance,ptmxmode=0666,mode=620"));
@@ -177,9 +189,9 @@ std::vector<MountOp> PlanMounts(const SandboxSpec& spec) {
   ops.push_back(Op(Kind::kSymlink, "/dev/stdin", "/proc/self/fd/0"));
   ops.push_back(Op(Kind::kSymlink, "/dev/stdout", "/proc/self/fd/1"));
   ops.push_back(Op(Kind::kSymlink, "/dev/stderr", "/proc/self/fd/2"));
-  ops.push_back(Op(Kind::kTmpfs, "/dev/shm", "", "mode=1777"));
-  ops.push_back(Op(Kind::kTmpfs, "/tmp", "", "mode=1777"));
-  if (spec.tmpfs_run) ops.push_back(Op(Kind::kTmpfs, "/run", "", "mode=0755"));
+  ops.push_back(Op(Kind::kTmpfs, "/dev/shm", "", "mode=1777" + size));
+  ops.push_back(Op(Kind::kTmpfs, "/tmp", "", "mode=1777" + size));
+  if (spec.tmpfs_run) ops.push_back(Op(Kind::kTmpfs, "/run", "", "mode=0755" + size));
   for (const auto& [path, target] : spec.symlinks) ops.push_back(Op(Kind::kSymlink, path, target));
   for (const auto& b : spec.binds) {
     MountOp op = Op(Kind::kBind, b.target, b.source);

@@ -5,6 +5,7 @@
 /// operations, seccomp, capabilities, environment, argv). It can be built, printed and tested
 /// without privileges; Launch() in launch.h is the only code that executes one.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,14 @@ struct SeccompOptions {
 /// takes a machine down.
 inline constexpr unsigned long kDefaultMaxProcesses = 4096;
 
+/// Each of the sandbox's own tmpfs mounts (/tmp, /run, /dev/shm, a tmpfs root) may hold this
+/// much; unbounded, tmpfs takes up to half the machine's memory per mount. Package installs use
+/// a few MiB of /tmp and /run.
+inline constexpr uint64_t kDefaultTmpfsBytes = uint64_t{1} << 30;
+
+/// Half the machine's memory: the default for SandboxSpec::max_memory.
+uint64_t DefaultMaxMemory();
+
 struct SandboxSpec {
   IdMap idmap;
   bool network = false;      // share the host's network namespace
@@ -101,6 +110,14 @@ struct SandboxSpec {
   /// with EAGAIN, so a maintainer script that forks without end stops there instead of taking
   /// the machine. RLIMIT_NPROC, which Linux (5.14+) counts per user namespace. 0: no limit.
   unsigned long max_processes = kDefaultMaxProcesses;
+  /// Bytes of data (heap and private writable mappings, RLIMIT_DATA) each process may have;
+  /// beyond it allocations fail with ENOMEM, so a script that fills memory fails by itself
+  /// before the machine's OOM killer picks a victim. A per-process bound: cgroup v2 memory
+  /// delegation, which could bound the sandbox as a whole, is not used yet. 0: no limit.
+  uint64_t max_memory = DefaultMaxMemory();
+  /// Size cap of each tmpfs the sandbox mounts for itself (see kDefaultTmpfsBytes); 0: the
+  /// kernel's default.
+  uint64_t tmpfs_bytes = kDefaultTmpfsBytes;
   /// Seconds the command may run; past them everything in the sandbox is killed and
   /// ExitStatus::timed_out is set. 0: no limit.
   int timeout_seconds = 0;

@@ -29,7 +29,7 @@ TEST(SpecTest, PlanOrdersRootThenKernelFilesystemsThenDevThenBinds) {
             (std::vector<std::string>{"bind /srv/root -> / (root)",
                                       "proc -> /proc",
                                       "sysfs -> /sys (ro)",
-                                      "tmpfs -> /dev (mode=0755)",
+                                      "tmpfs -> /dev (mode=0755,size=1m)",
                                       "device /dev/null -> /dev/null",
                                       "device /dev/zero -> /dev/zero",
                                       "device /dev/full -> /dev/full",
@@ -42,9 +42,9 @@ TEST(SpecTest, PlanOrdersRootThenKernelFilesystemsThenDevThenBinds) {
                                       "symlink /dev/stdin -> /proc/self/fd/0",
                                       "symlink /dev/stdout -> /proc/self/fd/1",
                                       "symlink /dev/stderr -> /proc/self/fd/2",
-                                      "tmpfs -> /dev/shm (mode=1777)",
-                                      "tmpfs -> /tmp (mode=1777)",
-                                      "tmpfs -> /run (mode=0755)",
+                                      "tmpfs -> /dev/shm (mode=1777,size=1024m)",
+                                      "tmpfs -> /tmp (mode=1777,size=1024m)",
+                                      "tmpfs -> /run (mode=0755,size=1024m)",
                                       "bind /home/u/out -> /out",
                                       "bind /etc/resolv.conf -> /etc/resolv.conf (ro)"}));
 }
@@ -52,7 +52,8 @@ TEST(SpecTest, PlanOrdersRootThenKernelFilesystemsThenDevThenBinds) {
 TEST(SpecTest, RunCanStayTheRootsOwn) {
   SandboxSpec s = DirSpec();
   s.tmpfs_run = false;
-  for (const auto& d : Describe(PlanMounts(s))) EXPECT_NE(d, "tmpfs -> /run (mode=0755)");
+  for (const auto& d : Describe(PlanMounts(s)))
+    EXPECT_NE(d, "tmpfs -> /run (mode=0755,size=1024m)");
 }
 
 TEST(SpecTest, HostNetworkBindsSysReadOnlyInsteadOfNewSysfs) {

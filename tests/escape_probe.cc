@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -272,6 +273,45 @@ int Forks(const char* n_text) {
   return 0;
 }
 
+// Allocates (and touches) up to `n` MiB in 1 MiB pieces; prints how many it got and why it
+// stopped.
+int Alloc(const char* n_text) {
+  long n = atol(n_text), got = 0;
+  int err = 0;
+  for (; got < n; ++got) {
+    void* p = mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      err = errno;
+      break;
+    }
+    memset(p, 1, 1 << 20);
+  }
+  printf("%ld %s\n", got, err ? strerror(err) : "all");
+  return 0;
+}
+
+// Writes up to `n` MiB to PATH in 1 MiB pieces; prints how many it wrote and why it stopped.
+int Fill(const char* path, const char* n_text) {
+  long n = atol(n_text), got = 0;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), err = 0;
+  if (fd < 0) return 2;
+  static char buf[1 << 20];
+  for (; got < n && !err; ++got) {
+    for (size_t done = 0; done < sizeof buf;) {  // a short write is followed by the error
+      ssize_t w = write(fd, buf + done, sizeof buf - done);
+      if (w < 0) {
+        err = errno;
+        break;
+      }
+      done += static_cast<size_t>(w);
+    }
+  }
+  if (err) --got;
+  close(fd);
+  printf("%ld %s\n", got, err ? strerror(err) : "all");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string cmd = argc > 1 ? argv[1] : "";
@@ -282,6 +322,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "listen") return Listen();
   if (cmd == "forks") return Forks(arg);
+  if (cmd == "alloc") return Alloc(arg);
+  if (cmd == "fill") return Fill(arg, argc > 3 ? argv[3] : "0");
   if (cmd == "userns")
     Userns();
   else if (cmd == "kernel")
@@ -307,7 +349,7 @@ int main(int argc, char** argv) {
   else {
     fprintf(stderr,
             "usage: escape_probe userns|kernel|tiocsti|write PATH|kill PID|connect PORT|setuid|"
-            "fds|sys|read PATH|chroot MARKER|listen|euid|forks N\n");
+            "fds|sys|read PATH|chroot MARKER|listen|euid|forks N|alloc MIB|fill PATH MIB\n");
     return 2;
   }
   return g_escaped;

@@ -72,4 +72,18 @@ assert_eq "--max-procs 32" "30 Resource temporarily unavailable" \
 assert_eq "default limit" "4094 Resource temporarily unavailable" "$(in_root -- /probe forks 5000)"
 assert_eq "control: no limit" "200 all" "$(in_root --max-procs 0 -- /probe forks 200)"
 
+# A process that fills memory gets ENOMEM at its data limit (an explicit 64 MiB; by default half
+# the machine's memory) instead of waking the OOM killer; control: the same without a limit.
+# (the probe's own data and bss count too: a little under 64 pieces)
+got=$(in_root --max-memory 64 -- /probe alloc 500)
+[ "${got#* }" = "Cannot allocate memory" ] && [ "${got%% *}" -ge 56 ] && [ "${got%% *}" -le 64 ] ||
+  fail "--max-memory 64: expected 56..64 MiB then ENOMEM, got '$got'"
+pass "--max-memory 64: $got"
+assert_eq "control: no memory limit" "100 all" "$(in_root --max-memory 0 -- /probe alloc 100)"
+# The sandbox's tmpfs mounts are capped (default 1 GiB each; here 8 MiB).
+assert_eq "--tmpfs-size 8: /tmp" "8 No space left on device" "$(in_root --tmpfs-size 8 -- /probe fill /tmp/f 100)"
+assert_eq "--tmpfs-size 8: /dev/shm" "8 No space left on device" "$(in_root --tmpfs-size 8 -- /probe fill /dev/shm/f 100)"
+assert_eq "control: no tmpfs cap" "20 all" "$(in_root --tmpfs-size 0 -- /probe fill /tmp/f 20)"
+assert_eq "/dev holds 1 MiB at most" "1 No space left on device" "$(in_root -- /probe fill /dev/f 100)"
+
 echo "all escape attempts failed ($mode mode)"
