@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <set>
 
 #include "base/strings.h"
+#include "engine/progress.h"
 
 namespace imager::engine {
 namespace {
@@ -38,6 +40,22 @@ std::string FailureMessage(const std::string& stage, const std::string& error,
     for (const auto& line : Split(tail, '\n')) msg += "\n  | " + line;
   }
   return msg + "\nfull log: " + log_path;
+}
+
+// When the cache's filesystem is (nearly) full or the stage's error or log says a filesystem was:
+// how much the stage had written, what is free, what to do. "" otherwise.
+std::string DiskHint(const std::string& output_dir, const std::string& error,
+                     const std::string& tail) {
+  struct statvfs fs;
+  if (statvfs(output_dir.c_str(), &fs) != 0) return "";
+  uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  bool enospc = (error + tail).find("No space left on device") != std::string::npos;
+  if (!enospc && free >= std::min<uint64_t>(total / 100, 64ull << 20)) return "";
+  return "\nthe cache's filesystem has " + FormatBytes(free) + " free of " + FormatBytes(total) +
+         "; the stage had written " + FormatBytes(TreeSize(output_dir)) +
+         " when it failed. Free space (imager cache prune, or --cache-dir on a larger disk) "
+         "and build again: the completed stages are kept.";
 }
 
 // Stage code should return errors, but an exception must not skip the slot's cleanup.
@@ -285,6 +303,7 @@ Result<StageContext> Pipeline::MakeContext(const Stage& stage,
   ctx.sink_ = &progress_;
   ctx.idmap_ = &options_.idmap;
   ctx.time_limit_ = options_.stage_timeout;
+  ctx.memory_limit_ = options_.memory_limit;
   ctx.started_ = std::chrono::steady_clock::now();
   ctx.log_path_ = options_.log_dir + "/" + stage.name + ".log";
   ctx.log_.reset(
@@ -319,7 +338,8 @@ Result<StageReport> Pipeline::Execute(const Stage& stage, const std::vector<Stag
     ctx->log("imager: stage " + stage.name + " failed: " + st.error());
     progress_.StageFailed(stage.name, seconds, ctx->log_path());
     return Error{
-        FailureMessage(stage.name, st.error(), ctx->log_path(), tail, options_.log_tail_lines)};
+        FailureMessage(stage.name, st.error(), ctx->log_path(), tail, options_.log_tail_lines) +
+        DiskHint(slot.output_dir(), st.error(), tail)};
   }
   ctx->log("imager: stage " + stage.name + " done in " + FormatDuration(seconds));
   progress_.StageDone(stage.name, seconds);

@@ -74,11 +74,14 @@ class StageContext {
   /// left of it now (at least 1 while there is a limit): a sandbox the stage starts gets that.
   int time_limit() const { return time_limit_; }
   int seconds_left() const;
+  /// PipelineOptions::memory_limit.
+  uint64_t memory_limit() const { return memory_limit_; }
 
  private:
   friend class Pipeline;
   std::string stage_, key_, output_dir_, scratch_dir_, log_path_;
   int time_limit_ = 0;
+  uint64_t memory_limit_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::vector<StageOutput> parents_;
   UniqueFd log_;
@@ -153,6 +156,8 @@ struct PipelineOptions {
   bool rebuild_dependents = true;
   /// Seconds each stage may take (its sandboxed commands together); 0: no limit.
   int stage_timeout = 0;
+  /// Bytes of data each process in a stage's sandboxes may have; 0: the sandbox's default.
+  uint64_t memory_limit = 0;
   sandbox::IdMap idmap;        // StageContext::idmap
   size_t log_tail_lines = 20;  // shown when a stage fails
 };

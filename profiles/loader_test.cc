@@ -415,13 +415,17 @@ TEST_F(LoaderTest, BuildStageTimeout) {
   auto p = LoadProfile(Write("p.yaml", std::string(kMinimal) + "build: {stage_timeout: 600}\n"));
   ASSERT_TRUE(p) << p.error();
   EXPECT_EQ(p->build.stage_timeout, 600);
-  EXPECT_EQ(ToJson(*p)["build"].dump(), R"({"stage_timeout":600})");
-  Write("bad.yaml", std::string(kMinimal) + "build: {stage_timeout: 0, jobs: 2}\n");
+  EXPECT_EQ(ToJson(*p)["build"].dump(), R"({"stage_timeout":600,"memory_limit_mib":0})");
+  Write("bad.yaml",
+        std::string(kMinimal) + "build: {stage_timeout: 0, jobs: 2, memory_limit_mib: -1}\n");
   std::string err = LoadError("bad.yaml");
   EXPECT_NE(err.find("build.stage_timeout: expected an integer from 1 to 604800"),
             std::string::npos)
       << err;
   EXPECT_NE(err.find("build.jobs: unknown key"), std::string::npos) << err;
+  EXPECT_NE(err.find("build.memory_limit_mib: expected an integer from 0 to 16777216"),
+            std::string::npos)
+      << err;
 }
 
 TEST_F(LoaderTest, MirrorAutoOnlyForDebRepositories) {

@@ -191,7 +191,8 @@ Json ToJson(const Profile& p) {
                      {"checksum", NameOf(p.output.checksum)},
                      {"oci", Json{{"layers", NameOf(p.output.oci.layers)},
                                   {"compression", NameOf(p.output.oci.compression)}}}};
-  j["build"] = Json{{"stage_timeout", p.build.stage_timeout}};
+  j["build"] = Json{{"stage_timeout", p.build.stage_timeout},
+                    {"memory_limit_mib", p.build.memory_limit_mib}};
   return j;
 }
 

@@ -184,6 +184,9 @@ struct BuildSettings {
   /// Seconds a stage's sandboxed commands may take together before they are killed and the
   /// build fails naming the stage: a maintainer script that never ends does not hang the build.
   int stage_timeout = 7200;  // 1..604800
+  /// MiB of data each process in a stage's sandboxes may have (allocations fail beyond it); 0:
+  /// half the machine's memory.
+  int memory_limit_mib = 0;  // 0, 64..16777216
 };
 
 struct Profile {

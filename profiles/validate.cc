@@ -642,8 +642,10 @@ void ReadProfile(const Node& root, Checker* c, Profile* p) {
   ReadInstaller(*c, top, p);
   ReadBoot(*c, top, &p->boot);
   ReadOutput(*c, top, &p->output);
-  if (Field b = c->Get(top, "build"); c->Map(b, {"stage_timeout"}))
+  if (Field b = c->Get(top, "build"); c->Map(b, {"stage_timeout", "memory_limit_mib"})) {
     c->Int(c->Get(b, "stage_timeout"), 1, 604800, &p->build.stage_timeout);
+    c->Int(c->Get(b, "memory_limit_mib"), 0, 16777216, &p->build.memory_limit_mib);
+  }
   if (p->output.volume_id.empty()) p->output.volume_id = DefaultVolumeId(p->name);
   bool iso = std::find(p->output.formats.begin(), p->output.formats.end(), Format::kIso) !=
              p->output.formats.end();

@@ -106,6 +106,7 @@ PipelineOptions PipelineOptionsFor(const Profile& p, const BuildOptions& o) {
           .common_inputs = {KeyInput::Value(
               "idmode", o.idmap.mode == sandbox::IdMode::kSingle ? "single" : "range")},
           .stage_timeout = p.build.stage_timeout,
+          .memory_limit = static_cast<uint64_t>(p.build.memory_limit_mib) << 20,
           .idmap = o.idmap};
 }
 

@@ -13,12 +13,42 @@
 
 namespace imager::stages {
 
+namespace {
+
+// What the end of a failed command's log says about the sandbox's limits: a hint naming the limit
+// and the setting that raises it, or "". Programs word these failures in their own ways; these
+// are the strerror texts and the messages of the common runtimes.
+std::string LimitHint(const std::string& log_path, const sandbox::SandboxSpec& spec) {
+  std::string tail = LogTail(log_path, 200);
+  auto has = [&](std::initializer_list<const char*> words) {
+    for (const char* w : words)
+      if (tail.find(w) != std::string::npos) return true;
+    return false;
+  };
+  if (has({"Cannot allocate memory", "MemoryError", "std::bad_alloc", "out of memory",
+           "Out of memory", "memory exhausted"}))
+    return "; a process ran out of memory: each may have " + std::to_string(spec.max_memory >> 20) +
+           " MiB of data (raise build.memory_limit_mib in the profile if it needs more)";
+  if (has({"fork: Resource temporarily unavailable", "fork: retry: Resource temporarily",
+           "Cannot fork", "can't fork"}))
+    return "; a process could not fork: the sandbox allows " + std::to_string(spec.max_processes) +
+           " processes";
+  if (has({"No space left on device"}))
+    return "; a filesystem was full: the sandbox's /tmp, /run and /dev/shm hold " +
+           std::to_string(spec.tmpfs_bytes >> 20) +
+           " MiB each; the image itself is written to the cache's filesystem (see 'df')";
+  return "";
+}
+
+}  // namespace
+
 Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string& what) {
   spec.stdout_fd = ctx.log_fd();
   spec.stderr_fd = ctx.log_fd();
   spec.stdin_null = true;
   spec.seccomp.noop_fsync = true;  // the cache commit syncs once at the end
   spec.timeout_seconds = ctx.seconds_left();
+  if (ctx.memory_limit()) spec.max_memory = ctx.memory_limit();
   ctx.log("$ " + Join(spec.argv, " "));
   auto start = std::chrono::steady_clock::now();
   auto st = sandbox::Launch(spec);
@@ -32,7 +62,8 @@ Status RunLogged(sandbox::SandboxSpec spec, StageContext& ctx, const std::string
     return Error{what + ": did not finish within the stage's time limit of " +
                  std::to_string(ctx.time_limit()) +
                  " s and was killed (raise build.stage_timeout in the profile if it needs more)"};
-  if (st->signaled || st->code != 0) return Error{what + " " + st->Describe()};
+  if (st->signaled || st->code != 0)
+    return Error{what + " " + st->Describe() + LimitHint(ctx.log_path(), spec)};
   return {};
 }
 

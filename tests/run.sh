@@ -33,6 +33,10 @@ done
 # Xvfb (tests/lib/calamares_xvfb.sh) puts its socket in /tmp/.X11-unix, root's and sticky as X
 # expects it.
 install -d -m 1777 -o root -g root /tmp/.X11-unix
+# A small filesystem for the disk-full test (tests/rootless/limits_build.sh): a 128 MiB tmpfs.
+SMALL_FS=/var/tmp/imager-small-fs
+mkdir -p $SMALL_FS
+mountpoint -q $SMALL_FS || mount -t tmpfs -o size=128m,mode=1777 imager-small-fs $SMALL_FS
 
 # The users must reach the build; a checkout under a private home is copied somewhere they can.
 SRC=$PWD
@@ -50,7 +54,7 @@ as_user() { # as_user USER EXPECTED-IDMODE LABELS
   install -d -m 1777 "$SRC/build/Testing"
   echo "=== tests as $1 (expects $2 id mode): $3"
   runuser -u "$1" -- env -i HOME="/home/$1" USER="$1" LOGNAME="$1" PATH=/usr/bin:/bin \
-    TERM="${TERM:-dumb}" CI="${CI:-}" IMAGER_EXPECT_IDMODE="$2" \
+    TERM="${TERM:-dumb}" CI="${CI:-}" IMAGER_EXPECT_IDMODE="$2" IMAGER_SMALL_FS=$SMALL_FS \
     ctest --test-dir "$SRC/build" -L "$3" --output-on-failure
 }
 as_user $RANGE_USER range "$labels"
