@@ -53,7 +53,11 @@ Status ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
   c.profile = profile;
   c.cache_dir = cache_dir;
   c.lock_path = repo::LockPathFor(profile);
-  if (!f.offline) c.fetcher = repo::MakeCurlFetcher({});
+  if (!f.offline) {
+    auto fo = FetchOptionsFromEnv();
+    if (!fo) return fo.take_error();
+    c.fetcher = repo::MakeCurlFetcher(*fo);
+  }
   LockFlags lf{.profile = f.profile,
                .cache_dir = cache_dir,
                .lockfile = c.lock_path,

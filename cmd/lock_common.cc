@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <system_error>
@@ -55,6 +56,19 @@ std::string Changes(const repo::Lock& before, const repo::Lock& after) {
 
 }  // namespace
 
+Result<repo::FetchOptions> FetchOptionsFromEnv() {
+  repo::FetchOptions o;
+  const char* env = getenv(repo::kStallSecondsEnv);
+  if (!env || !*env) return o;
+  char* end = nullptr;
+  long s = std::strtol(env, &end, 10);
+  if (*end != '\0' || s < 1 || s > 86400)
+    return Error{std::string(repo::kStallSecondsEnv) + "='" + env +
+                 "': expected a whole number of seconds from 1 to 86400"};
+  o.low_speed_timeout_s = static_cast<int>(s);
+  return o;
+}
+
 void AddLockFlags(CLI::App* app, LockFlags* f) {
   app->add_option("profile", f->profile, "Profile file (or a shipped profile's name)")->required();
   app->add_option("--cache-dir", f->cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
@@ -78,7 +92,11 @@ Result<LockContext> PrepareLock(const LockFlags& f) {
   if (!abs) return abs.take_error();
   c.cache_dir = *abs;
   c.lock_path = f.lockfile.empty() ? repo::LockPathFor(c.profile) : f.lockfile;
-  if (!f.offline) c.fetcher = repo::MakeCurlFetcher({});
+  if (!f.offline) {
+    auto fo = FetchOptionsFromEnv();
+    if (!fo) return fo.take_error();
+    c.fetcher = repo::MakeCurlFetcher(*fo);
+  }
   return c;
 }
 

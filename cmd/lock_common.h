@@ -34,6 +34,10 @@ struct LockContext {
   std::unique_ptr<repo::Fetcher> fetcher;  // null offline
 };
 
+/// The fetcher's options: the defaults, with the stall limit from $IMAGER_FETCH_STALL_SECONDS
+/// when it is set (a whole number of seconds, 1 or more).
+Result<repo::FetchOptions> FetchOptionsFromEnv();
+
 /// Loads the profile (shipped names allowed; warnings printed) and sets up cache and fetcher.
 Result<LockContext> PrepareLock(const LockFlags& f);
 

@@ -294,7 +294,10 @@ Result<bool> Batch::Start(Job& job) {
     struct stat st;
     if (::fstat(job.fd.get(), &st) != 0) return ErrnoError("stat " + job.part);
     job.offset = st.st_size;
-    if (job.req->size >= 0 && job.offset > job.req->size)
+    // Only a sha256 proves that what a partial file from before holds belongs to this file;
+    // without one, a partial file is resumed only within this batch (after a broken transfer).
+    bool stale = job.attempt == 1 && job.req->sha256.empty();
+    if (stale || (job.req->size >= 0 && job.offset > job.req->size))
       if (auto t = Truncate(job); !t) return t.take_error();
     if (auto h = HashPrefix(job.fd.get(), job.offset, &job.sha, job.part); !h)
       return h.take_error();
@@ -342,7 +345,8 @@ void Batch::SetOptions(Job& job) {
     curl_easy_setopt(e, CURLOPT_RANGE, range.c_str());  // curl copies option strings
   }
   struct stat st;
-  job.conditional = (!r.etag.empty() || r.last_modified >= 0) && ::stat(r.dest.c_str(), &st) == 0;
+  const std::string& cached = r.cached.empty() ? r.dest : r.cached;
+  job.conditional = (!r.etag.empty() || r.last_modified >= 0) && ::stat(cached.c_str(), &st) == 0;
   if (job.conditional && !r.etag.empty()) {
     curl_slist* list = curl_slist_append(nullptr, ("If-None-Match: " + r.etag).c_str());
     job.headers.reset(list);
@@ -374,8 +378,12 @@ void Batch::Finished(Job& job, CURLcode rc) {
   if (rc == CURLE_BAD_DOWNLOAD_RESUME || rc == CURLE_RANGE_ERROR)
     return Restart(job, CurlError(rc, job.errbuf));
   if (rc != CURLE_OK) {
-    if (IsTransient(rc)) return Retry(job, CurlError(rc, job.errbuf));
-    return Fail(job, CurlError(rc, job.errbuf));
+    std::string why = CurlError(rc, job.errbuf);
+    if (rc == CURLE_OPERATION_TIMEDOUT && StartsWith(job.errbuf, "Operation too slow"))
+      why = "stalled: less than 1 KiB/s arrived in " +
+            std::to_string(options_.low_speed_timeout_s) + " s";
+    if (IsTransient(rc)) return Retry(job, why);
+    return Fail(job, why);
   }
   if (unmet || (!job.is_file && code == 304)) return NotModified(job);
   if (!job.is_file && code == 416 && job.offset > 0)
@@ -425,7 +433,10 @@ void Batch::NotModified(Job& job) {
 void Batch::Retry(Job& job, const std::string& why, int64_t retry_after_ms) {
   job.fd.reset();  // the partial file stays, to be resumed
   if (job.attempt > options_.retries)
-    return Fail(job, why + " (gave up after " + std::to_string(job.attempt) + " attempts)");
+    return Fail(job, why + " (gave up after " + std::to_string(job.attempt) +
+                         (job.attempt == 1 ? " attempt" : " attempts") +
+                         "; the mirror or the network is failing: try again later, or use " +
+                         "another mirror)");
   int64_t delay = static_cast<int64_t>(options_.retry_delay_ms) << (job.attempt - 1);
   delay = std::max(delay, std::min(retry_after_ms, kMaxRetryAfterMs));
   job.due = Clock::now() + Millis(delay);

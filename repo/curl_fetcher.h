@@ -3,13 +3,15 @@
 
 /// CurlFetcher is the production Fetcher: libcurl's multi interface driven on the calling thread,
 /// up to `parallel` transfers at once over HTTP, HTTPS and file://. A partial file is resumed with
-/// a Range request (a server that answers 200 instead of 206 restarts it from zero); connection
-/// errors, timeouts, HTTP 5xx/408/429 and truncated bodies are retried with exponential backoff;
-/// other HTTP errors are not. A request with an etag or a modification time whose destination
-/// exists is a conditional GET, and 304 leaves the destination alone. A download takes its final
-/// name only after its size and sha256 matched, the data was fsynced, and the rename was made
-/// durable; a mismatch deletes the partial file. Apart from that, a partial file is only ever
-/// truncated in place, never replaced, so a lock that a caller holds on it stays meaningful.
+/// a Range request (a server that answers 200 instead of 206 restarts it from zero); one left from
+/// before the call is resumed only when the request has a sha256 that will check the whole.
+/// Connection errors, timeouts, stalls (below 1 KiB/s for low_speed_timeout_s), HTTP 5xx/408/429
+/// and truncated bodies are retried with exponential backoff; other HTTP errors are not. A request
+/// with an etag or a modification time whose destination exists is a conditional GET, and 304
+/// leaves the destination alone. A download takes its final name only after its size and sha256
+/// matched, the data was fsynced, and the rename was made durable; a mismatch deletes the partial
+/// file. Apart from that, a partial file is only ever truncated in place, never replaced, so a lock
+/// that a caller holds on it stays meaningful.
 
 #include <memory>
 

@@ -172,8 +172,9 @@ TEST_F(CurlFetcherTest, GivesUpAfterTheRetriesWithTheLastError) {
   auto start = std::chrono::steady_clock::now();
   auto r = Fetch({req});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(),
-            "download " + req.url + ": HTTP 503 Service Unavailable (gave up after 3 attempts)");
+  EXPECT_EQ(r.error(), "download " + req.url +
+                           ": HTTP 503 Service Unavailable (gave up after 3 attempts; the mirror "
+                           "or the network is failing: try again later, or use another mirror)");
   EXPECT_EQ(server_.Requests().size(), 3u);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
@@ -260,7 +261,8 @@ TEST_F(CurlFetcherTest, CompletePartialFileNeedsNoTransfer) {
 
 TEST_F(CurlFetcherTest, RangeBeyondTheEndRestartsFromZero) {
   server_.Set("/Release", Route{.body = "short"});
-  FetchRequest req{.url = server_.Url("/Release"), .dest = dir_ + "/Release"};
+  FetchRequest req{
+      .url = server_.Url("/Release"), .dest = dir_ + "/Release", .sha256 = Sha256Hex("short")};
   ASSERT_TRUE(WriteFile(req.dest + ".part", "a much longer stale partial file"));
   auto r = Fetch({req});
   ASSERT_TRUE(r) << r.error();
@@ -269,6 +271,66 @@ TEST_F(CurlFetcherTest, RangeBeyondTheEndRestartsFromZero) {
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].status, 416);
   EXPECT_EQ(seen[1].Header("range"), "");
+}
+
+TEST_F(CurlFetcherTest, PartialFileFromBeforeIsNotResumedWithoutSha256) {
+  server_.Set("/InRelease", Route{.body = "version two of the file"});
+  FetchRequest req{.url = server_.Url("/InRelease"), .dest = dir_ + "/InRelease"};
+  ASSERT_TRUE(WriteFile(req.dest + ".part", "version one"));
+  auto r = Fetch({req});
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(Read(req.dest), "version two of the file");
+  auto seen = server_.Requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].Header("range"), "");
+}
+
+TEST_F(CurlFetcherTest, TruncatedBodyWithoutSha256IsResumedWithinTheBatch) {
+  std::string body = Body(9, 4000);
+  server_.Set("/InRelease", Route{.body = body, .truncate_times = 1});
+  FetchRequest req{.url = server_.Url("/InRelease"), .dest = dir_ + "/InRelease"};
+  auto r = Fetch({req});
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(Read(req.dest), body);
+  auto seen = server_.Requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].Header("range"), "bytes=2000-");
+}
+
+TEST_F(CurlFetcherTest, StallIsBoundedAndNamed) {
+  server_.Set("/p.deb", Route{.body = "payload", .delay_ms = 3000});
+  options_.low_speed_timeout_s = 1;
+  options_.retries = 0;
+  FetchRequest req = Req("/p.deb", "payload");
+  auto start = std::chrono::steady_clock::now();
+  auto r = Fetch({req});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), "download " + req.url +
+                           ": stalled: less than 1 KiB/s arrived in 1 s (gave up after 1 attempt; "
+                           "the mirror or the network is failing: try again later, or use "
+                           "another mirror)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2900));
+  EXPECT_FALSE(Exists(req.dest));
+}
+
+TEST_F(CurlFetcherTest, ConditionalOnTheCachedCopyLeavesTheStagedDestAlone) {
+  server_.Set("/InRelease", Route{.body = "new", .etag = "\"v1\""});
+  FetchRequest req{.url = server_.Url("/InRelease"),
+                   .dest = dir_ + "/InRelease.new",
+                   .etag = "\"v1\"",
+                   .cached = dir_ + "/InRelease"};
+  ASSERT_TRUE(WriteFile(dir_ + "/InRelease", "old"));
+  auto r = Fetch({req});
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_TRUE((*r)[0].not_modified);
+  EXPECT_FALSE(Exists(req.dest));
+  EXPECT_EQ(Read(dir_ + "/InRelease"), "old");
+  server_.Set("/InRelease", Route{.body = "new", .etag = "\"v2\""});
+  r = Fetch({req});
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_FALSE((*r)[0].not_modified);
+  EXPECT_EQ(Read(req.dest), "new");
+  EXPECT_EQ(Read(dir_ + "/InRelease"), "old");
 }
 
 TEST_F(CurlFetcherTest, EtagNotModifiedKeepsDest) {
@@ -366,7 +428,7 @@ TEST_F(CurlFetcherTest, ConnectionRefusedIsRetriedThenNamesCurlError) {
   ASSERT_FALSE(r);
   EXPECT_TRUE(HasPrefix(r.error(), "download " + url + ": Couldn't connect to server (Failed " +
                                        "to connect to 127.0.0.1 port " + std::to_string(port)));
-  EXPECT_TRUE(Contains(r.error(), "(gave up after 2 attempts)"));
+  EXPECT_TRUE(Contains(r.error(), "(gave up after 2 attempts; "));
 }
 
 TEST_F(CurlFetcherTest, EveryFailureIsNamedAndGoodFilesStay) {

@@ -30,51 +30,88 @@ std::vector<std::string> Words(std::string_view s) {
   return out;
 }
 
-// The signed Release text of the suite, verified; fills the release fields of `md`.
+// Metadata downloads that the cache takes only once all of the suite's metadata checked out;
+// whatever is left when this goes out of scope is thrown away.
+class Pending {
+ public:
+  Pending() = default;
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
+  ~Pending() {
+    for (const auto& f : files_) DiscardStaged(f);
+  }
+  void Add(StagedFile f) { files_.push_back(std::move(f)); }
+  Status AcceptAll() {
+    for (const auto& f : files_)
+      if (auto st = AcceptStaged(f); !st) return st;
+    files_.clear();
+    return {};
+  }
+
+ private:
+  std::vector<StagedFile> files_;
+};
+
+// The signed Release text of the suite, verified; fills the release fields of `md`. Online, the
+// files are downloaded into `pending` (md->release_path and signature_path name the downloads
+// until they are accepted).
 Result<std::string> FetchRelease(const profiles::Repository& repo, const std::string& dir,
-                                 const MetadataOptions& o, DebianMetadata* md) {
+                                 const MetadataOptions& o, DebianMetadata* md, Pending* pending) {
   std::string base = md->mirror + "/dists/" + repo.suite + "/";
   std::string inrelease = dir + "/InRelease", release = dir + "/Release";
   bool inline_signed = true;
+  std::string file = inrelease, signature = release + ".gpg";
+  bool from_cache = true;  // the file checked is the cached copy (offline, or 304)
   if (o.offline) {
     inline_signed = CachedFileExists(inrelease);
-    if (!inline_signed && !(CachedFileExists(release) && CachedFileExists(release + ".gpg")))
+    if (!inline_signed && !(CachedFileExists(release) && CachedFileExists(signature)))
       return Error{"offline: no cached metadata for " + base + " (looked for " + inrelease +
                    "); run 'imager resolve' once without --offline"};
+    if (!inline_signed) file = release;
   } else {
-    auto r = FetchConditional(*o.fetcher, base + "InRelease", inrelease);
+    auto r = FetchStaged(*o.fetcher, base + "InRelease", inrelease);
     if (!r && !LooksNotFound(r.error())) return Error{"fetch " + base + "InRelease: " + r.error()};
-    if (!r) {
+    if (r) {
+      file = r->path;
+      from_cache = !r->fresh();
+      pending->Add(std::move(*r));
+    } else {
       inline_signed = false;
       ForgetCached(inrelease);
-      auto rel = FetchConditional(*o.fetcher, base + "Release", release);
+      auto rel = FetchStaged(*o.fetcher, base + "Release", release);
       if (!rel && LooksNotFound(rel.error()))
         return Error{"suite " + repo.suite + " not found at " + md->mirror +
                      "/dists/ (neither InRelease nor Release exists)"};
       if (!rel) return Error{"fetch " + base + "Release: " + rel.error()};
-      auto sig = FetchConditional(*o.fetcher, base + "Release.gpg", release + ".gpg");
+      file = rel->path;
+      from_cache = !rel->fresh();
+      pending->Add(std::move(*rel));
+      auto sig = FetchStaged(*o.fetcher, base + "Release.gpg", signature);
       if (!sig && LooksNotFound(sig.error()))
         return Error{"missing signature: " + base +
-                     "Release has no Release.gpg, and there is no InRelease"};
+                     "Release has no Release.gpg, and there is no InRelease; refusing the "
+                     "unsigned Release"};
       if (!sig) return Error{"fetch " + base + "Release.gpg: " + sig.error()};
+      signature = sig->path;
+      from_cache = from_cache && !sig->fresh();
+      pending->Add(std::move(*sig));
     }
   }
-  std::string file = inline_signed ? inrelease : release;
   md->release_url = base + (inline_signed ? "InRelease" : "Release");
   md->release_path = file;
-  md->signature_path = inline_signed ? "" : release + ".gpg";
+  md->signature_path = inline_signed ? "" : signature;
   auto hash = Sha256File(file);
   if (!hash) return hash.take_error();
   md->release_sha256 = *hash;
   auto v = inline_signed ? VerifyInline(file, repo.keyring, o.openpgp)
-                         : VerifyDetached(file, release + ".gpg", repo.keyring, o.openpgp);
+                         : VerifyDetached(file, signature, repo.keyring, o.openpgp);
   if (!v) {
-    // A file that failed its check must not be taken from the cache later (or sent as 304).
-    if (!o.offline) ForgetCached(file);
+    // A cached copy that fails its check must not be used again (or be answered with 304).
+    if (!o.offline && from_cache) ForgetCached(file);
     return Error{md->release_url + ": " + v.error()};
   }
   if (inline_signed) return std::move(v->content);
-  return ReadFile(release);
+  return ReadFile(file);
 }
 
 // Chooses the best-compressed index of COMP/binary-ARCH that the Release lists.
@@ -147,14 +184,16 @@ Status FetchIndexes(const DebianMetadata& md, const std::string& suite_url,
   std::vector<const PackagesIndex*> fetched;
   for (const auto& ix : md.indexes) {
     if (CachedFileExists(ix.path)) {
+      // Size too: a Release whose size and sha256 disagree is refused, cached or not.
       auto h = Sha256File(ix.path);
-      if (h && *h == ix.sha256) continue;
+      std::error_code ec;
+      auto size = static_cast<int64_t>(fs::file_size(ix.path, ec));
+      if (h && *h == ix.sha256 && !ec && (ix.size < 0 || size == ix.size)) continue;
     }
     if (o.offline)
       return Error{"offline: " + ix.path + " is missing or outdated (the cached Release lists " +
                    ix.name + " with sha256 " + ix.sha256 + "); run without --offline"};
     if (auto st = MakeDirs(fs::path(ix.path).parent_path().string()); !st) return st;
-    ::unlink(ix.path.c_str());
     std::string url = suite_url + ix.name;
     if (md.release.acquire_by_hash)
       url = suite_url + fs::path(ix.name).parent_path().string() + "/by-hash/SHA256/" + ix.sha256;
@@ -399,7 +438,8 @@ Result<DebianMetadata> FetchDebianMetadata(const profiles::Repository& repo,
     return Error{"repository " + md.mirror + ": no fetcher given"};
   std::string dir = MetadataDir(options.cache_dir, md.mirror) + "/dists/" + repo.suite;
   if (auto st = MakeDirs(dir); !st) return st.take_error();
-  auto text = FetchRelease(repo, dir, options, &md);
+  Pending pending;
+  auto text = FetchRelease(repo, dir, options, &md, &pending);
   if (!text) return text.take_error();
   auto rel = ParseRelease(*text, md.release_url);
   if (!rel) return rel.take_error();
@@ -411,6 +451,10 @@ Result<DebianMetadata> FetchDebianMetadata(const profiles::Repository& repo,
   if (!ix) return ix.take_error();
   md.indexes = std::move(*ix);
   if (auto st = FetchIndexes(md, suite_url, options); !st) return st.take_error();
+  // Everything checked out: the new Release (and signature) may replace the cached ones.
+  if (auto st = pending.AcceptAll(); !st) return st.take_error();
+  md.release_path = dir + (md.signature_path.empty() ? "/InRelease" : "/Release");
+  if (!md.signature_path.empty()) md.signature_path = dir + "/Release.gpg";
   if (auto st = KeepMetadataByHash(options.cache_dir, md); !st)
     log::Warn("metadata cache: " + st.error());
   return md;

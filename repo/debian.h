@@ -6,7 +6,9 @@
 /// the requested components for one architecture (plus binary-all when the archive keeps arch:all
 /// packages apart), each checked against the sha256 the signed Release lists before it is used.
 /// Everything is cached under CACHE/metadata/<mirror>/ with ETag/Last-Modified beside each file;
-/// offline, only that cache is read.
+/// a new InRelease (or Release and Release.gpg) is downloaded beside the cached one and replaces
+/// it only once its signature, its Valid-Until and the Packages indexes it lists checked out.
+/// Offline, only that cache is read.
 
 #include <cstdint>
 #include <map>

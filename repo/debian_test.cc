@@ -298,6 +298,33 @@ TEST_F(DebianTest, ExpiredReleaseIsRefused) {
       << md.error();
 }
 
+std::string Read(const std::string& path) {
+  auto r = ReadFile(path);
+  return r ? *r : "<" + r.error() + ">";
+}
+
+TEST_F(DebianTest, RefusedReleasesLeaveTheCachedOneAsItWas) {
+  ASSERT_TRUE(repo_.Publish({}, key_));
+  ASSERT_TRUE(Fetch(Repo()));
+  std::string cached = MetadataDir(cache_, repo_.url()) + "/dists/testing/InRelease";
+  auto good = ReadFile(cached);
+  ASSERT_TRUE(good);
+  auto text = ReadFile(Dists() + "/InRelease");
+  text->replace(text->find("Codename: fixture"), 17, "Codename: fixturf");
+  ASSERT_TRUE(WriteFile(Dists() + "/InRelease", *text));
+  auto tampered = Fetch(Repo());
+  ASSERT_FALSE(tampered);
+  EXPECT_TRUE(Contains(tampered.error(), "BAD signature")) << tampered.error();
+  EXPECT_EQ(Read(cached), *good);
+  EXPECT_FALSE(fs::exists(cached + ".new"));
+  ASSERT_TRUE(repo_.Publish({.valid_until = "Sat, 10 Jun 2023 20:00:00 UTC"}, key_));
+  auto expired = Fetch(Repo());
+  ASSERT_FALSE(expired);
+  EXPECT_TRUE(Contains(expired.error(), "(Valid-Until)")) << expired.error();
+  EXPECT_EQ(Read(cached), *good);
+  EXPECT_FALSE(fs::exists(cached + ".new"));
+}
+
 TEST_F(DebianTest, UnreachableMirrorIsNotAMissingSuite) {
   auto r = Repo();
   r.mirror = "http://127.0.0.1:9/debian";

@@ -16,12 +16,13 @@ namespace imager::repo {
 
 struct FetchRequest {
   std::string url;
-  std::string dest;            // final path; "<dest>.part" while downloading (resumed if present)
+  std::string dest;            // final path; "<dest>.part" while downloading (see CurlFetcher)
   std::string sha256;          // expected lowercase hex; "" = unknown (metadata)
   int64_t size = -1;           // expected bytes; -1 = unknown
   std::string etag;            // conditional GET: send If-None-Match
   int64_t last_modified = -1;  // conditional GET: send If-Modified-Since (unix time)
   std::string part;            // the temporary path instead of "<dest>.part" when set
+  std::string cached;          // the copy etag/last_modified describe, when not dest itself
 };
 
 struct FetchResult {
@@ -31,11 +32,14 @@ struct FetchResult {
   int64_t bytes = 0;  // bytes transferred now (excludes resumed bytes)
 };
 
+/// The environment variable that overrides FetchOptions::low_speed_timeout_s (whole seconds).
+inline constexpr const char* kStallSecondsEnv = "IMAGER_FETCH_STALL_SECONDS";
+
 struct FetchOptions {
   int parallel = 8;
   int retries = 3;  // extra attempts after a transient failure, with backoff
   int connect_timeout_s = 20;
-  int low_speed_timeout_s = 60;  // abort when below 1 KiB/s for this long
+  int low_speed_timeout_s = 30;  // a stall: below 1 KiB/s for this long aborts the attempt
   int retry_delay_ms = 500;      // backoff before the first retry; doubles with each retry
 };
 

@@ -37,7 +37,14 @@ void WriteMeta(const std::string& file, const FetchResult& r) {
 
 Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
                                      const std::string& dest) {
-  FetchRequest req{.url = url, .dest = dest};
+  auto staged = FetchStaged(fetcher, url, dest);
+  if (!staged) return staged.take_error();
+  if (auto st = AcceptStaged(*staged); !st) return st.take_error();
+  return staged->result;
+}
+
+Result<StagedFile> FetchStaged(Fetcher& fetcher, const std::string& url, const std::string& dest) {
+  FetchRequest req{.url = url, .dest = dest + ".new", .cached = dest};
   if (CachedFileExists(dest)) {
     CacheMeta m = ReadMeta(dest);
     req.etag = m.etag;
@@ -46,9 +53,24 @@ Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
   auto r = fetcher.FetchAll({req}, nullptr);
   if (!r) return r.take_error();
   if (r->size() != 1) return Error{"fetch " + url + ": the fetcher returned no result"};
-  FetchResult res = (*r)[0];
-  if (!res.not_modified) WriteMeta(dest, res);
-  return res;
+  StagedFile f{.dest = dest, .path = req.dest, .result = (*r)[0]};
+  if (f.result.not_modified) f.path = dest;
+  return f;
+}
+
+Status AcceptStaged(const StagedFile& file) {
+  if (!file.fresh()) return {};
+  if (::rename(file.path.c_str(), file.dest.c_str()) != 0) {
+    Status st = ErrnoError("rename " + file.path + " to " + file.dest);
+    ::unlink(file.path.c_str());
+    return st;
+  }
+  WriteMeta(file.dest, file.result);
+  return {};
+}
+
+void DiscardStaged(const StagedFile& file) {
+  if (file.fresh()) ::unlink(file.path.c_str());
 }
 
 bool CachedFileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }

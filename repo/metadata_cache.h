@@ -16,6 +16,25 @@ namespace imager::repo {
 Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
                                      const std::string& dest);
 
+/// A metadata file fetched to be checked before the cache takes it: `path` is the cached copy
+/// itself when the server said it is unchanged (304), else a new download beside it
+/// ("DEST.new") that nothing trusts yet.
+struct StagedFile {
+  std::string dest;  // where the file is cached once accepted
+  std::string path;  // what to check
+  FetchResult result;
+  bool fresh() const { return path != dest; }
+};
+
+/// Downloads `url` beside `dest` (conditionally when `dest` is cached); the cache is unchanged.
+Result<StagedFile> FetchStaged(Fetcher& fetcher, const std::string& url, const std::string& dest);
+
+/// Makes a checked download the cached copy (renamed into place) and records its validators.
+Status AcceptStaged(const StagedFile& file);
+
+/// Throws a download away unchecked or after it failed its check; the cached copy stays.
+void DiscardStaged(const StagedFile& file);
+
 /// True when the metadata cache holds `path`.
 bool CachedFileExists(const std::string& path);
 

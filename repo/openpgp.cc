@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <map>
 
 #include "base/fd.h"
@@ -176,6 +177,20 @@ std::string KeyAndUser(const std::vector<std::string>& w) {
   return s;
 }
 
+// " on 2020-01-03 00:00:00 UTC" from VALIDSIG's expiry time, or "".
+std::string ExpiredOn(const std::map<std::string, std::vector<std::string>>& first) {
+  auto it = first.find("VALIDSIG");
+  if (it == first.end() || it->second.size() < 3) return "";
+  auto words = Split(it->second[2], ' ');  // date, creation time, expiry time, ...
+  if (words.size() < 3) return "";
+  time_t t = static_cast<time_t>(std::atoll(std::string(words[2]).c_str()));
+  struct tm tm {};
+  char buf[64];
+  if (t <= 0 || !gmtime_r(&t, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm))
+    return "";
+  return std::string(" on ") + buf;
+}
+
 Result<Verified> Check(const GpgvRun& run, const std::string& what, const std::string& keyring) {
   auto v = InterpretGpgvStatus(run.status, what, keyring);
   // Without any signature status gpgv's own words say what went wrong (unreadable file, ...).
@@ -194,8 +209,8 @@ Status CheckClearsignedFrame(const std::string& path) {
   constexpr std::string_view kEnd = "-----END PGP SIGNATURE-----";
   std::string_view t = *text;
   if (!StartsWith(t, kBegin))
-    return Error{path + ": not an inline-signed file (expected it to start with " +
-                 std::string(kBegin) + ")"};
+    return Error{path + ": not an inline-signed file, the file is not signed (expected it to " +
+                 "start with " + std::string(kBegin) + ")"};
   size_t end = t.find(kEnd);
   if (t.find(kBegin, 1) != std::string_view::npos || end == std::string_view::npos ||
       !Trim(t.substr(end + kEnd.size())).empty())
@@ -272,7 +287,8 @@ Result<Verified> InterpretGpgvStatus(std::string_view status, const std::string&
     return Error{what + ": signed by key " + KeyAndUser(it->second) + ", which has expired (" +
                  keyring + "); refresh the keyring"};
   if (auto it = first.find("EXPSIG"); it != first.end())
-    return Error{what + ": the signature by key " + KeyAndUser(it->second) + " has expired"};
+    return Error{what + ": the signature by key " + KeyAndUser(it->second) + " has expired" +
+                 ExpiredOn(first) + ": the mirror serves stale metadata, or the clock is wrong"};
   if (auto it = first.find("NO_PUBKEY"); it != first.end()) {
     std::string fpr;  // ERRSIG's last word is the issuer fingerprint when the signature has one
     if (auto e = first.find("ERRSIG"); e != first.end() && e->second.size() > 2) {

@@ -181,6 +181,16 @@ TEST(OpenPgpStatusTest, Decisions) {
   auto none = InterpretGpgvStatus("[GNUPG:] NODATA 1\n", "InRelease", "k.asc");
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error(), "InRelease: no OpenPGP signature found (the file is not signed)");
+  // What gpgv 2.2 reports for a signature made on 2020-01-02 that expired a day later.
+  auto expired = InterpretGpgvStatus(
+      "[GNUPG:] EXPSIG 2AB36A8373841406 Old <o@e.invalid>\n"
+      "[GNUPG:] VALIDSIG 8E877D5E4C9FD6560B2FF37C2AB36A8373841406 2020-01-02 1577923200 "
+      "1578009600 4 0 22 8 01 8E877D5E4C9FD6560B2FF37C2AB36A8373841406\n",
+      "InRelease", "k.asc");
+  ASSERT_FALSE(expired);
+  EXPECT_EQ(expired.error(),
+            "InRelease: the signature by key 2AB36A8373841406 (Old <o@e.invalid>) has expired on "
+            "2020-01-03 00:00:00 UTC: the mirror serves stale metadata, or the clock is wrong");
 }
 
 }  // namespace

@@ -165,7 +165,13 @@ Result<EnsureResult> FetchPackages(const Lock& lock, const FetchPackagesOptions&
   Fetcher* fetcher = options.fetcher ? options.fetcher : &none;
   if (!options.offline && !options.fetcher) return Error{"fetch packages: no fetcher given"};
   PackageCache cache(options.cache_dir);
-  return cache.Ensure(refs, *fetcher, options.progress, {.offline = options.offline});
+  auto r = cache.Ensure(refs, *fetcher, options.progress, {.offline = options.offline});
+  if (!r && r.error().find(" mismatch: expected ") != std::string::npos)
+    return Error{r.error() +
+                 "\nnothing was kept: the mirror's file is not the one the lock pins (a mirror "
+                 "that is corrupt or mid-sync, or a lock older than the archive: run 'imager "
+                 "resolve' to lock what the mirror has now)"};
+  return r;
 }
 
 }  // namespace imager::repo
