@@ -298,7 +298,9 @@ Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const 
     int rc = archive_read_next_header(in, &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return ArchiveError(origin, in);
-    std::string name = archive_entry_pathname(e);
+    auto path = EntryPath(e, origin);
+    if (!path) return path.take_error();
+    const std::string& name = *path;
     mode_t type = archive_entry_filetype(e);
     if (type == AE_IFCHR || type == AE_IFBLK) {
       // mknod is not allowed in a user namespace; the image writers add these from metadata.
