@@ -307,6 +307,9 @@ Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const 
       report.skipped_devices.push_back(name);
       continue;
     }
+    // libarchive would replace `dest` itself by a file or link named "." (ARCHIVE_EXTRACT_UNLINK).
+    if (Relative(name) == "." && (type != AE_IFDIR || archive_entry_hardlink(e)))
+      return Error{origin + ": entry '" + name + "' would replace the root directory"};
     if (archive_entry_uid(e) != 0 || archive_entry_gid(e) != 0)
       report.owned.push_back({Relative(name), static_cast<uint32_t>(archive_entry_uid(e)),
                               static_cast<uint32_t>(archive_entry_gid(e))});

@@ -144,6 +144,9 @@ Status Extract(const std::string& file, const std::string& origin, const std::st
       report->skipped_devices.push_back(*name);  // mknod is not allowed in a user namespace
       continue;
     }
+    // libarchive would replace `dest` itself by a file or link named "." (ARCHIVE_EXTRACT_UNLINK).
+    if (*name == "." && (type != AE_IFDIR || archive_entry_hardlink(e)))
+      return Error{origin + ": entry '" + *path + "' would replace the root directory"};
     archive_entry_set_pathname(e, (dest + "/" + *name).c_str());
     if (const char* hl = archive_entry_hardlink(e)) {
       auto target = CleanName(hl, origin);
