@@ -69,7 +69,7 @@ for t in "${targets[@]}"; do
   fi
   if [ ${#regressions[@]} -gt 0 ] &&
     ! (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" "$bin" "${regressions[@]}" \
-      >"$dir/regressions.log" 2>&1); then
+      </dev/null >"$dir/regressions.log" 2>&1); then
     result="REGRESSION (log below)"
     failed+=("$t")
     tail -n 40 "$dir/regressions.log"
@@ -77,7 +77,7 @@ for t in "${targets[@]}"; do
   rc=0
   (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" "$bin" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
-    "$dir/corpus" >"$dir/fuzz.log" 2>&1) || rc=$?
+    "$dir/corpus" </dev/null >"$dir/fuzz.log" 2>&1) || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/fuzz.log" | tail -n 1)
   last=$(grep -E '^#[0-9]+.*cov: ' "$dir/fuzz.log" | tail -n 1 || true)
