@@ -5,6 +5,7 @@
 /// that carries libarchive's own message.
 
 #include <archive.h>
+#include <archive_entry.h>
 
 #include <memory>
 #include <string>
@@ -19,6 +20,14 @@ using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
 inline Error ArchiveError(const std::string& what, archive* a) {
   const char* msg = archive_error_string(a);
   return Error{what + ": " + (msg ? msg : "unknown libarchive error")};
+}
+
+/// The entry's path. libarchive gives none (nullptr) for an entry with an empty name or with one
+/// it cannot convert to the locale's charset; such an entry is an error, not a crash.
+inline Result<std::string> EntryPath(archive_entry* e, const std::string& origin) {
+  const char* name = archive_entry_pathname(e);
+  if (!name) return Error{origin + ": an entry without a name, or with one that is not text"};
+  return std::string(name);
 }
 
 }  // namespace imager::formats

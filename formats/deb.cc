@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstring>
 #include <functional>
 #include <memory>
 
@@ -38,8 +39,8 @@ Status WithMember(const std::string& deb, const std::string& prefix,
     int rc = archive_read_next_header(outer.get(), &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return ArchiveError(deb, outer.get());
-    std::string name = archive_entry_pathname(e);
-    if (!StartsWith(name, prefix)) continue;
+    const char* name = archive_entry_pathname(e);
+    if (!name || !StartsWith(name, prefix)) continue;
     auto nested = std::make_unique<Nested>();
     nested->outer = outer.get();
     ArchivePtr inner(archive_read_new(), archive_read_free);
@@ -80,8 +81,8 @@ Result<Fields> ReadControl(const std::string& deb) {
       int rc = archive_read_next_header(in, &e);
       if (rc == ARCHIVE_EOF) return {};
       if (rc < ARCHIVE_WARN) return ArchiveError(deb + ": control.tar", in);
-      std::string name = archive_entry_pathname(e);
-      if (name != "./control" && name != "control") continue;
+      const char* name = archive_entry_pathname(e);
+      if (!name || (strcmp(name, "./control") != 0 && strcmp(name, "control") != 0)) continue;
       char buf[8192];
       la_ssize_t n;
       while ((n = archive_read_data(in, buf, sizeof buf)) > 0) text.append(buf, n);
@@ -116,7 +117,9 @@ Result<std::vector<tar::OwnedEntry>> ListOwned(const std::string& deb) {
       if (rc == ARCHIVE_EOF) return {};
       if (rc < ARCHIVE_WARN) return ArchiveError(deb + ": data.tar", in);
       if (archive_entry_uid(e) == 0 && archive_entry_gid(e) == 0) continue;
-      std::string name = archive_entry_pathname(e);
+      auto path = EntryPath(e, deb + ": data.tar");
+      if (!path) return path.take_error();
+      std::string name = std::move(*path);
       while (StartsWith(name, "./")) name = name.substr(2);
       owned.push_back({"/" + name, static_cast<uint32_t>(archive_entry_uid(e)),
                        static_cast<uint32_t>(archive_entry_gid(e))});

@@ -298,13 +298,18 @@ Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const 
     int rc = archive_read_next_header(in, &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return ArchiveError(origin, in);
-    std::string name = archive_entry_pathname(e);
+    auto path = EntryPath(e, origin);
+    if (!path) return path.take_error();
+    const std::string& name = *path;
     mode_t type = archive_entry_filetype(e);
     if (type == AE_IFCHR || type == AE_IFBLK) {
       // mknod is not allowed in a user namespace; the image writers add these from metadata.
       report.skipped_devices.push_back(name);
       continue;
     }
+    // libarchive would replace `dest` itself by a file or link named "." (ARCHIVE_EXTRACT_UNLINK).
+    if (Relative(name) == "." && (type != AE_IFDIR || archive_entry_hardlink(e)))
+      return Error{origin + ": entry '" + name + "' would replace the root directory"};
     if (archive_entry_uid(e) != 0 || archive_entry_gid(e) != 0)
       report.owned.push_back({Relative(name), static_cast<uint32_t>(archive_entry_uid(e)),
                               static_cast<uint32_t>(archive_entry_gid(e))});

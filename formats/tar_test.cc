@@ -167,6 +167,29 @@ TEST_F(TarTest, ExtractRefusesEntriesOutsideTheDestination) {
   EXPECT_NE(access((dir_ + "/escaped2").c_str(), F_OK), 0);
 }
 
+TEST_F(TarTest, ExtractRefusesAFileReplacingTheDestination) {
+  std::string evil = dir_ + "/dot.tar";
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  ASSERT_EQ(archive_write_open_filename(a, evil.c_str()), ARCHIVE_OK);
+  archive_entry* e = archive_entry_new();
+  archive_entry_set_pathname(e, ".");
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0644);
+  archive_entry_set_size(e, 0);
+  archive_write_header(a, e);
+  archive_entry_free(e);
+  archive_write_free(a);
+  std::string dest = dir_ + "/dest";
+  ASSERT_EQ(mkdir(dest.c_str(), 0755), 0);
+  auto r = Extract(evil, dest);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("would replace the root directory"), std::string::npos) << r.error();
+  struct stat st;
+  ASSERT_EQ(lstat(dest.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
 TEST_F(TarTest, OverlayWhiteoutsBecomeOciMarkers) {
   // An upper dir: etc/ replaced (opaque), etc/gone deleted (a 0:0 character device where mknod
   // is allowed), etc/xgone deleted the Linux 6.7+ way (an empty file marked by an xattr).

@@ -82,7 +82,9 @@ Result<Whiteouts> CollectWhiteouts(const std::string& file, const std::string& o
   archive_entry* e = nullptr;
   int rc;
   while ((rc = archive_read_next_header(in->get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-    auto name = CleanName(archive_entry_pathname(e), origin);
+    auto path = formats::EntryPath(e, origin);
+    if (!path) return path.take_error();
+    auto name = CleanName(*path, origin);
     if (!name) return name.take_error();
     auto [parent, base] = SplitParent(*name);
     if (base == kOpaque)
@@ -132,7 +134,9 @@ Status Extract(const std::string& file, const std::string& origin, const std::st
   archive_entry* e = nullptr;
   int rc;
   while ((rc = archive_read_next_header(in->get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-    auto name = CleanName(archive_entry_pathname(e), origin);
+    auto path = formats::EntryPath(e, origin);
+    if (!path) return path.take_error();
+    auto name = CleanName(*path, origin);
     if (!name) return name.take_error();
     if (StartsWith(SplitParent(*name).second, kWhiteout)) continue;
     mode_t type = archive_entry_filetype(e);
@@ -140,6 +144,9 @@ Status Extract(const std::string& file, const std::string& origin, const std::st
       report->skipped_devices.push_back(*name);  // mknod is not allowed in a user namespace
       continue;
     }
+    // libarchive would replace `dest` itself by a file or link named "." (ARCHIVE_EXTRACT_UNLINK).
+    if (*name == "." && (type != AE_IFDIR || archive_entry_hardlink(e)))
+      return Error{origin + ": entry '" + *path + "' would replace the root directory"};
     archive_entry_set_pathname(e, (dest + "/" + *name).c_str());
     if (const char* hl = archive_entry_hardlink(e)) {
       auto target = CleanName(hl, origin);

@@ -130,6 +130,16 @@ TEST_F(UnpackTest, WhiteoutThroughSymlinkStaysInside) {
   EXPECT_EQ(*kept, "keep");
 }
 
+TEST_F(UnpackTest, SymlinkReplacingTheDestinationIsRefused) {
+  auto l = MakeLayer("dot.tar.gz", {{".", "", "/"}});
+  auto r = ApplyLayer(l, "layer sha256:abc", dest_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("would replace the root directory"), std::string::npos) << r.error();
+  struct stat st;
+  ASSERT_EQ(lstat(dest_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
 TEST_F(UnpackTest, DotDotIsRefusedNamingTheLayer) {
   auto l = MakeLayer("bad.tar.gz", {{"./a/../../evil", "x"}});
   auto r = ApplyLayer(l, "layer sha256:abc", dest_);

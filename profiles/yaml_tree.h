@@ -28,7 +28,22 @@ struct Node {
   const Node* Find(std::string_view key) const;
   /// "a map", "a list", "a scalar" or "null", for messages.
   const char* KindName() const;
+
+  // Defaulted below, where Node is complete: clang 14 with libstdc++ 12 (the fuzz build)
+  // instantiates the implicit ones of `entries` inside the class and rejects the incomplete pair.
+  Node();
+  Node(const Node&);
+  Node(Node&&) noexcept;
+  Node& operator=(const Node&);
+  Node& operator=(Node&&) noexcept;
+  ~Node();
 };
+inline Node::Node() = default;
+inline Node::Node(const Node&) = default;
+inline Node::Node(Node&&) noexcept = default;
+inline Node& Node::operator=(const Node&) = default;
+inline Node& Node::operator=(Node&&) noexcept = default;
+inline Node::~Node() = default;
 
 /// Parses YAML text; `file` is only used in locations and messages. A syntax error or a duplicate
 /// key gives "FILE:LINE:COL: ..." errors (all duplicates at once); an empty document is a null

@@ -296,7 +296,7 @@ Result<Verified> InterpretGpgvStatus(std::string_view status, const std::string&
       if (words.size() >= 6 && words.back().size() >= 32)
         fpr = " (fingerprint " + words.back() + ")";
     }
-    return Error{what + ": signed by key ID " + it->second[1] + fpr + " which is not in " +
+    return Error{what + ": signed by key ID " + KeyAndUser(it->second) + fpr + " which is not in " +
                  keyring};
   }
   if (auto it = first.find("ERRSIG"); it != first.end())

@@ -155,6 +155,12 @@ TEST_F(OpenPgpTest, MissingGpgvSaysWhatToInstall) {
   EXPECT_NE(v.error().find("install the gpgv package"), std::string::npos) << v.error();
 }
 
+TEST(OpenPgpStatusTest, NoPubkeyWithoutKeyIdIsRefusedNotOverread) {
+  auto v = InterpretGpgvStatus("[GNUPG:] NO_PUBKEY\n", "InRelease", "k.asc");
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error(), "InRelease: signed by key ID ? which is not in k.asc");
+}
+
 TEST(OpenPgpStatusTest, Decisions) {
   const std::string good =
       "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG 1122334455667788 A <a@x>\n"

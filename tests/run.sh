@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/setup.sh
 
-labels='unit|rootless|network|e2e'
+labels='unit|rootless|network|e2e|fuzz'
 if [ "$(id -u)" != 0 ]; then
   exec ctest --test-dir build -L "$labels" --output-on-failure
 fi
@@ -45,9 +45,13 @@ if ! runuser -u $RANGE_USER -- test -x "$SRC/build/imager"; then
   echo "tests: $PWD is not readable by $RANGE_USER; building a copy in $SRC"
   rm -rf "$SRC"
   mkdir -p "$SRC"
-  tar -C "$PWD" --exclude=./build -cf - . | tar -C "$SRC" -xf -
+  tar -C "$PWD" --exclude=./build --exclude=./build-fuzz -cf - . | tar -C "$SRC" -xf -
   (cd "$SRC" && bash dev/setup.sh >/dev/null)
 fi
+
+# The fuzz targets' clang build, made here so that the test user only runs them.
+bash "$SRC/fuzz/run.sh" --build-only
+chmod -R a+rX "$SRC/build-fuzz"
 
 as_user() { # as_user USER EXPECTED-IDMODE LABELS
   rm -rf "$SRC/build/Testing"
