@@ -10,6 +10,7 @@
 #include "base/proctitle.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
+#include "sandbox/tools.h"
 
 namespace imager::cmd {
 
@@ -111,6 +112,7 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   imager::RememberArgv(argc, argv);
+  imager::sandbox::PinSelfExe();  // helpers run from this binary even if a rebuild replaces it
   // What imager creates (layer trees, the files its sandboxed scripts write into images) must
   // not depend on the caller's umask: with 077 the image's /etc/apt/sources.list became 0600.
   umask(022);

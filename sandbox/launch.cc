@@ -87,7 +87,10 @@ void CloseAllBut(std::vector<int> keep) {
   if (Install(p.seccomp) != 0)
     ChildFail(err_fd, std::string("install seccomp filter: ") + strerror(errno), kSetupFailed);
   environ = const_cast<char**>(p.env.data());  // execvp searches this environment's PATH
-  execvp(p.argv[0], p.argv.data());
+  if (spec.exec_fd >= 0)
+    syscall(SYS_execveat, spec.exec_fd, "", p.argv.data(), environ, AT_EMPTY_PATH);
+  else
+    execvp(p.argv[0], p.argv.data());
   int e = errno;
   if (e == ENOENT) ChildFail(err_fd, p.not_found, 127);
   ChildFail(err_fd, p.not_executable + strerror(e), 126);
@@ -103,7 +106,7 @@ void CloseAllBut(std::vector<int> keep) {
   // paths and arguments.
   SetProcessTitle("imager-sandbox-init");
   std::vector<int> keep{sync_fd, err_fd, status_fd};
-  for (int fd : {spec.stdout_fd, spec.stderr_fd})
+  for (int fd : {spec.stdout_fd, spec.stderr_fd, spec.exec_fd})
     if (fd > STDERR_FILENO) keep.push_back(fd);
   CloseAllBut(keep);
   char go = 0;

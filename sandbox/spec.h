@@ -121,6 +121,10 @@ struct SandboxSpec {
   /// Seconds the command may run; past them everything in the sandbox is killed and
   /// ExitStatus::timed_out is set. 0: no limit.
   int timeout_seconds = 0;
+  /// When set (>= 0), the command is this open file, run with execveat(2): argv[0] is only its
+  /// name. imager's own helpers run so from the binary that started the build, even after a
+  /// rebuild replaced or deleted it on disk (the file stays pinned by the descriptor).
+  int exec_fd = -1;
   std::vector<std::string> argv;
 };
 

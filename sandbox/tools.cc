@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sandbox/tools.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <string_view>
 
 #include "base/fd.h"
 #include "base/fs.h"
@@ -11,19 +14,37 @@ extern char** environ;
 
 namespace imager::sandbox {
 
-Result<std::string> SelfExe() { return Canonical("/proc/self/exe"); }
+namespace {
+int self_fd = -1;
+}  // namespace
+
+void PinSelfExe() {
+  if (self_fd < 0) self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+}
+
+Result<std::string> SelfExe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n < 0) return ErrnoError("readlink /proc/self/exe");
+  std::string path(buf, static_cast<size_t>(n));
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (path.size() > kDeleted.size() && path.ends_with(kDeleted))
+    path.resize(path.size() - kDeleted.size());
+  return path;
+}
 
 Result<SandboxSpec> InternalSpec(const IdMap& idmap, std::vector<BindSpec> binds,
                                  std::vector<OverlaySpec> overlays,
                                  const std::vector<std::string>& args) {
-  auto self = SelfExe();
-  if (!self) return self.take_error();
+  PinSelfExe();
+  if (self_fd < 0) return ErrnoError("open /proc/self/exe");
   SandboxSpec spec;
   spec.idmap = idmap;
   spec.root.kind = RootSpec::Kind::kTmpfs;
   spec.symlinks = {
       {"/bin", "usr/bin"}, {"/sbin", "usr/sbin"}, {"/lib", "usr/lib"}, {"/lib64", "usr/lib64"}};
-  spec.binds = {{"/usr", "/usr", true}, {*self, kSelfInSandbox, true}};
+  spec.binds = {{"/usr", "/usr", true}};
+  spec.exec_fd = self_fd;
   if (access("/etc/ld.so.cache", R_OK) == 0)
     spec.binds.push_back({"/etc/ld.so.cache", "/etc/ld.so.cache", true});
   for (auto& b : binds) spec.binds.push_back(std::move(b));

@@ -15,10 +15,17 @@
 
 namespace imager::sandbox {
 
-/// Where imager's own binary appears inside a tools sandbox.
+/// The name imager's own binary runs under inside a tools sandbox (argv[0]; the binary itself is
+/// run from a descriptor, see PinSelfExe).
 inline constexpr const char* kSelfInSandbox = "/.imager/imager";
 
-/// The running executable's path on the host.
+/// Opens the running executable once, at start-up: the tools sandboxes run their helpers from
+/// that descriptor, so replacing or deleting the binary during a build (a rebuild of imager)
+/// does not break the build. Idempotent.
+void PinSelfExe();
+
+/// The running executable's path on the host (where it was started from, also after it was
+/// replaced or deleted there).
 Result<std::string> SelfExe();
 
 /// A sandbox that runs `imager internal ARGS...` with the given binds and overlays.
