@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Reproducibility: two cold builds of the default profile with every output format (iso, tar,
-# squashfs, oci, oci-archive), from the same lock, give the same bytes. The second build differs
-# in everything it should not depend on: a fresh cache in another directory, another profile
-# and output path, TZ, umask, locale. Only the downloaded packages (content-addressed, checked
-# by hash before use) are shared, to spare the mirror. On a mismatch it runs diffoscope (when
+# squashfs, oci, oci-archive), from the same lock, give the same bytes. The two builds run side
+# by side and differ in everything they should not depend on: cache directory, profile and
+# output paths, TZ, umask, locale. Only the downloaded packages (content-addressed, checked by
+# hash before use) are shared, to spare the mirror. On a mismatch it runs diffoscope (when
 # installed) on the differing outputs and shows where.
 # Needs IMAGER (CTest sets it). KEEP=DIR keeps the outputs of both builds.
 set -euo pipefail
@@ -31,29 +31,37 @@ grep -q "formats: \[iso, tar, squashfs, oci, oci-archive\]" "$work/a/profiles/de
   fail "could not set the formats in the profile copy"
 cp -r "$src/profiles/keys" "$work/a/profiles/"
 
-start=$SECONDS
-(cd "$work/a" && TZ=UTC LANG=C.UTF-8 umask 022 &&
-  "$IMAGER" build profiles/debian-live.yaml --cache-dir "$work/a/cache" -o "$work/a/out") \
-  >"$work/a.log" 2>&1 || {
-  tail -40 "$work/a.log"
-  fail "first build"
+# Resolve and download once (the lock, the package cache); then both cold builds side by side,
+# the second from a copy of the profile and lock elsewhere, with only the downloads shared.
+(cd "$work/a" && "$IMAGER" fetch profiles/debian-live.yaml --cache-dir "$work/a/cache") \
+  >"$work/fetch.log" 2>&1 || {
+  tail -20 "$work/fetch.log"
+  fail "fetch"
 }
-echo "first cold build: $((SECONDS - start)) s"
-
-# The second: same profile text and lock, elsewhere; only the package downloads are shared.
+ls "$work/a/profiles/"*.lock >/dev/null 2>&1 || fail "fetch wrote no lock file"
 cp -r "$work/a/profiles/." "$work/b/place/profiles/"
-ls "$work/b/place/profiles/"*.lock >/dev/null 2>&1 || fail "the first build wrote no lock file"
 mkdir -p "$work/b/place/cache"
 cp -al "$work/a/cache/packages" "$work/b/place/cache/packages"
 start=$SECONDS
+(cd "$work/a" && umask 022 &&
+  env TZ=UTC LANG=C.UTF-8 "$IMAGER" build profiles/debian-live.yaml --locked \
+    --cache-dir "$work/a/cache" -o "$work/a/out") >"$work/a.log" 2>&1 &
+a=$!
 (cd "$work/b" && umask 077 &&
   env TZ=Asia/Shanghai LANG=zh_CN.UTF-8 LC_ALL=zh_CN.UTF-8 \
     "$IMAGER" build place/profiles/debian-live.yaml --locked --cache-dir "$work/b/place/cache" \
-    -o "$work/b/place/out") >"$work/b.log" 2>&1 || {
+    -o "$work/b/place/out") >"$work/b.log" 2>&1 &
+b=$!
+wait $a || {
+  tail -40 "$work/a.log"
+  fail "first build"
+}
+wait $b || {
   tail -40 "$work/b.log"
   fail "second build"
 }
-echo "second cold build: $((SECONDS - start)) s"
+echo "two cold builds side by side: $((SECONDS - start)) s"
+grep -q ": cached" "$work/a.log" && fail "the first build reused a stage: it was not cold"
 grep -q ": cached" "$work/b.log" && fail "the second build reused a stage: it was not cold"
 
 differ=()
