@@ -2,8 +2,9 @@
 #pragma once
 
 /// Specs for in-namespace work done by imager itself (unpacking, writing tarballs...): the
-/// host's /usr read-only as the userland, imager at /.imager/imager, work directories bound in,
-/// so files get the image's owners through the id mapping without using the image's userland.
+/// host's /usr read-only as the userland, imager run from a pinned descriptor, work directories
+/// bound in, so files get the image's owners through the id mapping without using the image's
+/// userland.
 
 #include <functional>
 #include <string>
