@@ -112,6 +112,15 @@ output: {formats: [tar]}
 YAML
 }
 
+# wait_started LOG STAGE: waits (10 s at most) until a build's progress in LOG says STAGE started.
+wait_started() {
+  for _ in $(seq 200); do
+    grep -q "$2: started" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "the $2 stage never started: $(cat "$1")"
+}
+
 # Stage names that a build's plain progress output reports as cached / started.
 stages_cached() { grep -o '[a-z]*: cached' "$1" | cut -d: -f1 | tr '\n' ' ' | sed 's/ $//'; }
 stages_built() { grep -o '[a-z]*: done in' "$1" | cut -d: -f1 | tr '\n' ' ' | sed 's/ $//'; }

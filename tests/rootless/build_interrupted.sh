@@ -11,11 +11,7 @@ sleep 3'
 cd "$T"
 "$IMAGER" build slow.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/killed.log" &
 pid=$!
-for _ in $(seq 200); do
-  grep -q 'scripts: started' "$T/killed.log" 2>/dev/null && break
-  sleep 0.05
-done
-grep -q 'scripts: started' "$T/killed.log" || fail "the scripts stage never started"
+wait_started "$T/killed.log" scripts
 sleep 0.5
 kill -KILL $pid
 wait $pid || true

@@ -11,11 +11,7 @@ sleep 2'
 cd "$T"
 "$T/imager" build swap.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/build.log" &
 pid=$!
-for _ in $(seq 200); do
-  grep -q 'scripts: started' "$T/build.log" 2>/dev/null && break
-  sleep 0.05
-done
-grep -q 'scripts: started' "$T/build.log" || fail "the scripts stage never started"
+wait_started "$T/build.log" scripts
 rm -f "$T/imager"  # deleted, as a linker does before writing the new one
 wait $pid || fail "the build failed after its binary was deleted: $(cat "$T/build.log")"
 assert_eq "the tarball was written after the binary was deleted" swap \
