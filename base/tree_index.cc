@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/fd.h"
 #include "base/fs.h"
@@ -181,6 +182,14 @@ std::string TreeIndex::Digest() const {
              " " + std::to_string(e.size) + " " + std::to_string(e.mtime_ns) + " " + e.hash + "\n");
   }
   return h.FinalHex();
+}
+
+uint64_t TreeIndex::ApparentSize() const {
+  std::unordered_set<uint64_t> seen;
+  uint64_t total = 0;
+  for (const auto& e : entries)
+    if (!S_ISDIR(e.mode) && seen.insert(e.ino).second) total += e.size;
+  return total;
 }
 
 std::string TreeIndex::Serialize() const {

@@ -41,6 +41,9 @@ struct TreeIndex {
 
   /// SHA-256 hex over every entry's path, mode, owner, size, mtime and hash.
   std::string Digest() const;
+  /// Bytes of everything but directories, hard links (one inode) counted once: the apparent
+  /// size the cache records, without a second walk of the tree.
+  uint64_t ApparentSize() const;
   /// The text form: a line per entry, fields separated by spaces, the path last with '\\',
   /// newline and carriage-return escaped.
   std::string Serialize() const;

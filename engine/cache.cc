@@ -188,10 +188,10 @@ Result<Entry> Slot::Commit(EntryMeta meta) {
   meta.key = key_;
   meta.kind = kind_;
   meta.created = time(nullptr);
-  meta.size = TreeSize(output_dir_);
   bool in_ids = false;
   auto index = index_tree_(output_dir_, nullptr, &in_ids);
   if (!index) return Wrap("commit: index the entry", index.error());
+  meta.size = index->ApparentSize();
   meta.digest = index->Digest();
   meta.indexed_in_ids = in_ids;
   if (auto st = WriteFile(tmp_ + "/" + kIndex, index->Serialize()); !st)
