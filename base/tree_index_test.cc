@@ -44,6 +44,10 @@ TEST_F(TreeIndexTest, IndexesEveryEntryInWalkOrderAndRoundTrips) {
   EXPECT_EQ(parsed->Serialize(), i.Serialize());
   EXPECT_EQ(parsed->Digest(), i.Digest());
   EXPECT_EQ(Index().Digest(), i.Digest());
+  // passwd (26 bytes), the odd name (3), the link's target (13); directories do not count.
+  EXPECT_EQ(i.ApparentSize(), 26u + 3u + 13u);
+  ASSERT_EQ(link((dir_ + "/t/etc/passwd").c_str(), (dir_ + "/t/passwd2").c_str()), 0);
+  EXPECT_EQ(Index().ApparentSize(), 26u + 3u + 13u);  // a hard link once
 }
 
 TEST_F(TreeIndexTest, EachKindOfChangeMovesTheDigestAndIsNamed) {
