@@ -11,6 +11,8 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/lock_common.h"
+#include "formats/tar.h"
+#include "oci/layout.h"
 #include "profiles/loader.h"
 #include "repo/curl_fetcher.h"
 #include "repo/lockfile.h"
@@ -35,6 +37,24 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f) {
 }
 
 namespace {
+
+// What dates a build from a base and no repository: the OCI image's "created", else its newest
+// file; the same base gives the same time, so the same bytes.
+Result<int64_t> BaseEpoch(const profiles::Profile& p) {
+  std::string tarball = p.base.path;
+  if (p.base.kind == profiles::BaseKind::kOci) {
+    auto image = oci::Read(p.base.path, p.base.tag, {.verify_layers = false});
+    if (!image) return Error{p.Where("base").ToString() + ": base.oci: " + image.error()};
+    if (image->config.created > 0) return image->config.created;
+    if (image->layers.empty()) return -1;
+    tarball = oci::BlobPath(p.base.path, image->layers.back().digest);
+  } else if (p.base.kind != profiles::BaseKind::kTar) {
+    return -1;
+  }
+  auto t = formats::tar::NewestMtime(tarball);
+  if (!t) return Error{p.Where("base").ToString() + ": " + t.error()};
+  return *t;
+}
 
 // A Release "Date:" ("Sat, 10 Jun 2023 08:55:34 UTC") as Unix seconds, or -1.
 int64_t ParseHttpDate(const std::string& text) {
@@ -115,6 +135,11 @@ Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
   o.rebuild = f.rebuild;
   o.offline = f.offline;
   if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) o.source_date_epoch = atoll(sde);
+  if (o.source_date_epoch < 0 && !stages::NeedsPackages(b.profile)) {
+    auto t = BaseEpoch(b.profile);
+    if (!t) return t.take_error();
+    o.source_date_epoch = *t;
+  }
   if (!create_dirs) return b;
   for (const auto& dir : {o.cache_dir, o.out_dir})
     if (auto st = MakeDirs(dir); !st) return st.take_error();

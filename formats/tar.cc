@@ -335,13 +335,38 @@ Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const 
   return report;
 }
 
-Result<ExtractReport> Extract(const std::string& path, const std::string& dest) {
+namespace {
+
+Result<ArchivePtr> OpenForReading(const std::string& path) {
   ArchivePtr in(archive_read_new(), archive_read_free);
   archive_read_support_format_all(in.get());
   archive_read_support_filter_all(in.get());
   if (archive_read_open_filename(in.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
     return ArchiveError("open " + path, in.get());
-  return ExtractFrom(in.get(), path, dest);
+  return in;
+}
+
+}  // namespace
+
+Result<ExtractReport> Extract(const std::string& path, const std::string& dest) {
+  auto in = OpenForReading(path);
+  if (!in) return in.take_error();
+  return ExtractFrom(in->get(), path, dest);
+}
+
+Result<int64_t> NewestMtime(const std::string& path) {
+  auto in = OpenForReading(path);
+  if (!in) return in.take_error();
+  int64_t newest = -1;
+  archive_entry* e = nullptr;
+  for (;;) {
+    int r = archive_read_next_header(in->get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) return ArchiveError("read " + path, in->get());
+    if (archive_entry_mtime_is_set(e)) newest = std::max<int64_t>(newest, archive_entry_mtime(e));
+    archive_read_data_skip(in->get());
+  }
+  return newest;
 }
 
 }  // namespace imager::formats::tar

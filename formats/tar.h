@@ -57,4 +57,9 @@ Result<ExtractReport> Extract(const std::string& archive, const std::string& des
 Result<ExtractReport> ExtractFrom(::archive* in, const std::string& origin,
                                   const std::string& dest);
 
+/// The newest modification time among `archive`'s entries (headers only; no data is unpacked),
+/// or -1 for an archive without entries. A base tarball's SOURCE_DATE_EPOCH when nothing else
+/// dates the build.
+Result<int64_t> NewestMtime(const std::string& archive);
+
 }  // namespace imager::formats::tar

@@ -69,6 +69,24 @@ TEST_F(TarTest, WriteIsSortedAndDeterministic) {
   EXPECT_EQ(s1->bytes, 6u);  // "a\n" + "bee\n"; the hard link carries no data
 }
 
+TEST_F(TarTest, NewestMtimeReadsOnlyHeaders) {
+  struct timespec times[2] = {{0, UTIME_OMIT}, {1600000000, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, (root_ + "/etc/b").c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  times[1].tv_sec = 1700000000;
+  ASSERT_EQ(utimensat(AT_FDCWD, (root_ + "/etc/a").c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  for (const char* p : {"", "/etc", "/etc/link", "/fifo"}) {
+    times[1].tv_sec = 1500000000;
+    ASSERT_EQ(utimensat(AT_FDCWD, (root_ + p).c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  }
+  std::string out = dir_ + "/t.tar.gz";
+  ASSERT_TRUE(Write(root_, out, {.dev_nodes = false}));
+  auto t = NewestMtime(out);
+  ASSERT_TRUE(t) << t.error();
+  EXPECT_EQ(*t, 1700000000);
+  ASSERT_TRUE(WriteFile(dir_ + "/not.tar", "no archive here"));
+  EXPECT_FALSE(NewestMtime(dir_ + "/not.tar"));
+}
+
 TEST_F(TarTest, DevGetsTheStandardNodesAsHeaders) {
   ASSERT_EQ(mkdir((root_ + "/dev").c_str(), 0755), 0);
   ASSERT_TRUE(WriteFile(root_ + "/dev/own", ""));

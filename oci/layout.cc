@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -160,6 +162,9 @@ Status ParseConfig(const std::string& text, const std::string& what, ImageConfig
     c->platform.architecture = j.at("architecture").get<std::string>();
     if (j.contains("variant")) c->platform.variant = j.at("variant").get<std::string>();
     c->os = j.at("os").get<std::string>();
+    c->created = -1;
+    if (j.contains("created") && j.at("created").is_string())
+      c->created = ParseRfc3339(j.at("created").get<std::string>());
     if (j.contains("config") && j.at("config").is_object()) {
       const Json& cfg = j.at("config");
       c->env = Strings(cfg, "Env");
@@ -202,6 +207,28 @@ Result<Platform> PlatformOf(const std::string& a) {
                  "arm64/aarch64, i386/i686, armhf, armel, ppc64el, s390x, riscv64, mips64el, "
                  "mipsel)"};
   return it->second;
+}
+
+int64_t ParseRfc3339(const std::string& text) {
+  struct tm tm = {};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return -1;
+  if (*rest == '.')  // fractional seconds
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest) {
+    }
+  int64_t offset = 0;
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
+    int h = 0, m = 0;
+    if (sscanf(rest + 1, "%2d:%2d", &h, &m) != 2) return -1;
+    offset = (*rest == '+' ? 1 : -1) * (h * 3600 + m * 60);
+    rest += 6;
+  } else {
+    return -1;
+  }
+  if (*rest != '\0') return -1;
+  return static_cast<int64_t>(timegm(&tm)) - offset;
 }
 
 std::string Rfc3339(int64_t epoch_seconds) {
@@ -348,7 +375,7 @@ Result<Image> Read(const std::string& dir, const std::string& tag, const ReadOpt
   if (image.config.diff_ids.size() != image.layers.size())
     return Error{cwhat + ": " + std::to_string(image.config.diff_ids.size()) + " diff_ids for " +
                  std::to_string(image.layers.size()) + " layers in " + mwhat};
-  for (size_t i = 0; i < image.layers.size(); ++i) {
+  for (size_t i = 0; i < image.layers.size() && o.verify_layers; ++i) {
     const auto& l = image.layers[i];
     if (auto st2 = VerifyBlobFile(dir, l, "layer"); !st2) return st2.take_error();
     if (!o.verify_diff_ids) continue;

@@ -44,7 +44,7 @@ Result<Platform> PlatformOf(const std::string& distro_arch);
 struct ImageConfig {
   Platform platform;
   std::string os = "linux";
-  int64_t created = 0;  // seconds since the epoch (SOURCE_DATE_EPOCH)
+  int64_t created = 0;  // seconds since the epoch (SOURCE_DATE_EPOCH); read: -1 when absent
   std::vector<std::string> env;
   std::vector<std::string> entrypoint;
   std::vector<std::string> cmd;
@@ -53,6 +53,10 @@ struct ImageConfig {
 
 /// "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, UTC) of `epoch_seconds`.
 std::string Rfc3339(int64_t epoch_seconds);
+
+/// Seconds since the epoch of an RFC 3339 time ("2024-01-02T03:04:05Z", fractions and a
+/// "+HH:MM" offset allowed), -1 when `text` is not one.
+int64_t ParseRfc3339(const std::string& text);
 
 /// "sha256:HEX" of the uncompressed content of a (gzip, zstd, xz or plain) tar layer file.
 Result<std::string> DiffId(const std::string& layer_file);
@@ -88,6 +92,8 @@ struct Image {
 };
 
 struct ReadOptions {
+  bool verify_layers = true;    // check each layer blob's digest and size (false: only the
+                                // manifest and config are read, e.g. for the config's fields)
   bool verify_diff_ids = true;  // also decompress each layer and check the config's diff_ids
 };
 

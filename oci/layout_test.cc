@@ -98,6 +98,7 @@ TEST_F(LayoutTest, WritesSpecFilesAndReadsThemBack) {
   EXPECT_EQ(image->config.platform.architecture, "amd64");
   EXPECT_EQ(image->config.os, "linux");
   EXPECT_EQ(image->config.cmd, std::vector<std::string>{"/bin/sh"});
+  EXPECT_EQ(image->config.created, 1700000000);
   ASSERT_EQ(image->layers.size(), 1u);
   EXPECT_EQ(image->layers[0].media_type, kMediaTypeLayerGzip);
   ASSERT_EQ(image->config.diff_ids.size(), 1u);
@@ -112,6 +113,17 @@ TEST_F(LayoutTest, WritesSpecFilesAndReadsThemBack) {
   ASSERT_TRUE(blobs);
   EXPECT_EQ(blobs->size(), 3u);  // layer, config, manifest
   EXPECT_NE(access((dir_ + "/img.tar.gz").c_str(), F_OK), 0);
+}
+
+TEST(Rfc3339Test, ParsesWhatImagesWrite) {
+  EXPECT_EQ(ParseRfc3339(Rfc3339(1700000000)), 1700000000);
+  EXPECT_EQ(ParseRfc3339("2023-11-14T22:13:20.123456789Z"), 1700000000);
+  EXPECT_EQ(ParseRfc3339("2023-11-15T00:13:20+02:00"), 1700000000);
+  EXPECT_EQ(ParseRfc3339("2023-11-14T21:13:20-01:00"), 1700000000);
+  EXPECT_EQ(ParseRfc3339("2023-11-14"), -1);
+  EXPECT_EQ(ParseRfc3339("2023-11-14T22:13:20"), -1);  // no zone
+  EXPECT_EQ(ParseRfc3339("2023-11-14T22:13:20Zjunk"), -1);
+  EXPECT_EQ(ParseRfc3339(""), -1);
 }
 
 TEST_F(LayoutTest, SameInputsGiveSameManifestDigest) {
