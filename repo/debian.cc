@@ -30,33 +30,12 @@ std::vector<std::string> Words(std::string_view s) {
   return out;
 }
 
-// Metadata downloads that the cache takes only once all of the suite's metadata checked out;
-// whatever is left when this goes out of scope is thrown away.
-class Pending {
- public:
-  Pending() = default;
-  Pending(const Pending&) = delete;
-  Pending& operator=(const Pending&) = delete;
-  ~Pending() {
-    for (const auto& f : files_) DiscardStaged(f);
-  }
-  void Add(StagedFile f) { files_.push_back(std::move(f)); }
-  Status AcceptAll() {
-    for (const auto& f : files_)
-      if (auto st = AcceptStaged(f); !st) return st;
-    files_.clear();
-    return {};
-  }
-
- private:
-  std::vector<StagedFile> files_;
-};
-
 // The signed Release text of the suite, verified; fills the release fields of `md`. Online, the
 // files are downloaded into `pending` (md->release_path and signature_path name the downloads
 // until they are accepted).
 Result<std::string> FetchRelease(const profiles::Repository& repo, const std::string& dir,
-                                 const MetadataOptions& o, DebianMetadata* md, Pending* pending) {
+                                 const MetadataOptions& o, DebianMetadata* md,
+                                 PendingFiles* pending) {
   std::string base = md->mirror + "/dists/" + repo.suite + "/";
   std::string inrelease = dir + "/InRelease", release = dir + "/Release";
   bool inline_signed = true;
@@ -438,7 +417,7 @@ Result<DebianMetadata> FetchDebianMetadata(const profiles::Repository& repo,
     return Error{"repository " + md.mirror + ": no fetcher given"};
   std::string dir = MetadataDir(options.cache_dir, md.mirror) + "/dists/" + repo.suite;
   if (auto st = MakeDirs(dir); !st) return st.take_error();
-  Pending pending;
+  PendingFiles pending;
   auto text = FetchRelease(repo, dir, options, &md, &pending);
   if (!text) return text.take_error();
   auto rel = ParseRelease(*text, md.release_url);

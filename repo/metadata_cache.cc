@@ -35,14 +35,6 @@ void WriteMeta(const std::string& file, const FetchResult& r) {
 
 }  // namespace
 
-Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
-                                     const std::string& dest) {
-  auto staged = FetchStaged(fetcher, url, dest);
-  if (!staged) return staged.take_error();
-  if (auto st = AcceptStaged(*staged); !st) return st.take_error();
-  return staged->result;
-}
-
 Result<StagedFile> FetchStaged(Fetcher& fetcher, const std::string& url, const std::string& dest) {
   FetchRequest req{.url = url, .dest = dest + ".new", .cached = dest};
   if (CachedFileExists(dest)) {

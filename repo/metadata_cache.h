@@ -6,15 +6,12 @@
 /// unchanged index is not downloaded again (the Debian and rpm-md loaders share this).
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "repo/fetch.h"
 
 namespace imager::repo {
-
-/// Downloads `url` to `dest`, conditionally when `dest` is cached; records the new validators.
-Result<FetchResult> FetchConditional(Fetcher& fetcher, const std::string& url,
-                                     const std::string& dest);
 
 /// A metadata file fetched to be checked before the cache takes it: `path` is the cached copy
 /// itself when the server said it is unchanged (304), else a new download beside it
@@ -34,6 +31,29 @@ Status AcceptStaged(const StagedFile& file);
 
 /// Throws a download away unchecked or after it failed its check; the cached copy stays.
 void DiscardStaged(const StagedFile& file);
+
+/// Downloads that the cache takes only once all of a repository's metadata checked out
+/// (AcceptAll); whatever is left when this goes out of scope is thrown away, and the cached
+/// copies stay as they were.
+class PendingFiles {
+ public:
+  PendingFiles() = default;
+  PendingFiles(const PendingFiles&) = delete;
+  PendingFiles& operator=(const PendingFiles&) = delete;
+  ~PendingFiles() {
+    for (const auto& f : files_) DiscardStaged(f);
+  }
+  void Add(StagedFile f) { files_.push_back(std::move(f)); }
+  Status AcceptAll() {
+    for (const auto& f : files_)
+      if (auto st = AcceptStaged(f); !st) return st;
+    files_.clear();
+    return {};
+  }
+
+ private:
+  std::vector<StagedFile> files_;
+};
 
 /// True when the metadata cache holds `path`.
 bool CachedFileExists(const std::string& path);

@@ -87,42 +87,52 @@ Status Get(const MetadataOptions& o, const std::string& url, const std::string& 
   return {};
 }
 
-// Fetches repomd.xml (and its signature when gpgcheck is on) and verifies it.
-Status FetchRepoMd(const profiles::Repository& repo, const std::string& dir,
-                   const MetadataOptions& o, RpmMdMetadata* md) {
+// Fetches repomd.xml (and its signature when gpgcheck is on) and verifies it; returns the file
+// that was checked. Online, both are fetched conditionally (unchanged, they are not downloaded)
+// into `pending`, beside the cached copies, which stay until the whole repository checked out.
+Result<std::string> FetchRepoMd(const profiles::Repository& repo, const std::string& dir,
+                                const MetadataOptions& o, RpmMdMetadata* md,
+                                PendingFiles* pending) {
   std::string file = dir + "/repomd.xml", asc = file + ".asc";
   md->repomd_url = md->url + "/repodata/repomd.xml";
-  // repomd.xml and its signature are fetched conditionally: unchanged, they are not downloaded.
-  auto get = [&](const std::string& url, const std::string& dest) -> Status {
-    if (o.offline) return Get(o, url, dest);
+  bool from_cache = true;  // the repomd.xml checked is the cached copy (offline, or 304)
+  auto get = [&](const std::string& url, std::string* path) -> Status {
+    if (o.offline) return Get(o, url, *path);
     if (auto st = MakeDirs(dir); !st) return st;
-    auto r = FetchConditional(*o.fetcher, url, dest);
+    auto r = FetchStaged(*o.fetcher, url, *path);
     if (!r) return Error{"fetch " + url + ": " + r.error()};
+    *path = r->path;
+    if (r->fresh()) from_cache = false;
+    pending->Add(std::move(*r));
     return {};
   };
-  if (auto st = get(md->repomd_url, file); !st) {
+  if (auto st = get(md->repomd_url, &file); !st) {
     if (LooksNotFound(st.error()))
       return Error{"no rpm-md repository at " + md->url + ": " + md->repomd_url + " not found"};
-    return st;
+    return st.take_error();
   }
   if (repo.gpgcheck) {
-    if (auto st = get(md->repomd_url + ".asc", asc); !st) {
-      if (!o.offline) ForgetCached(file);
+    // A cached copy that fails its check must not be used again (nor be answered with 304).
+    auto forget = [&] {
+      if (!o.offline && from_cache) ForgetCached(dir + "/repomd.xml");
+    };
+    if (auto st = get(md->repomd_url + ".asc", &asc); !st) {
+      forget();
       if (LooksNotFound(st.error()))
         return Error{"missing signature: " + md->repomd_url +
                      " has no repomd.xml.asc, and gpgcheck is on"};
-      return st;
+      return st.take_error();
     }
     auto v = VerifyDetached(file, asc, repo.keyring, o.openpgp);
     if (!v) {
-      if (!o.offline) ForgetCached(file);
+      forget();
       return Error{md->repomd_url + ": " + v.error()};
     }
   }
   auto hash = Sha256File(file);
   if (!hash) return hash.take_error();
   md->repomd_sha256 = *hash;
-  return {};
+  return file;
 }
 
 // Makes F present in the cache and verified against the sha256 repomd.xml lists.
@@ -262,8 +272,10 @@ Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
     return Error{"repository " + md.url + ": no fetcher given"};
   std::string dir = MetadataDir(options.cache_dir, md.url) + "/repodata";
   if (auto st = MakeDirs(dir); !st) return st.take_error();
-  if (auto st = FetchRepoMd(repo, dir, options, &md); !st) return st.take_error();
-  auto text = ReadFile(dir + "/repomd.xml");
+  PendingFiles pending;
+  auto checked = FetchRepoMd(repo, dir, options, &md, &pending);
+  if (!checked) return checked.take_error();
+  auto text = ReadFile(*checked);
   if (!text) return text.take_error();
   auto parsed = ParseRepoMd(*text, md.repomd_url);
   if (!parsed) return parsed.take_error();
@@ -278,6 +290,7 @@ Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
     md.comps = *comps;
     if (auto st = FetchIndex(md, dir, options, &*md.comps); !st) return st.take_error();
   }
+  if (auto st = pending.AcceptAll(); !st) return st.take_error();
   return md;
 }
 

@@ -245,6 +245,30 @@ TEST_F(RpmMdTest, BadSignatureIsRejected) {
   EXPECT_NE(lock.error().find("BAD signature"), std::string::npos) << lock.error();
 }
 
+// A new repomd.xml that fails its check is not taken into the cache: the verified copy from
+// before stays, and works offline.
+TEST_F(RpmMdTest, BadNewRepoMdLeavesTheCachedOne) {
+  std::string root = CopyRepo();
+  std::string repomd = root + "/repodata/repomd.xml";
+  ASSERT_TRUE(Resolve(Profile({"alpha"}, root), options_));
+  std::string cached = MetadataDir(options_.cache_dir, "file://" + root) + "/repodata/repomd.xml";
+  auto before = Sha256File(cached);
+  ASSERT_TRUE(before) << before.error();
+  ASSERT_TRUE(WriteFile(repomd, *ReadFile(repomd) + "<!-- tampered -->\n"));
+  auto lock = Resolve(Profile({"alpha"}, root), options_);
+  ASSERT_FALSE(lock);
+  EXPECT_NE(lock.error().find("BAD signature"), std::string::npos) << lock.error();
+  auto after = Sha256File(cached);
+  ASSERT_TRUE(after) << "the cached repomd.xml is gone: " << after.error();
+  EXPECT_EQ(*after, *before);
+  EXPECT_NE(access((cached + ".new").c_str(), F_OK), 0) << "download left beside the cache";
+  options_.offline = true;
+  options_.fetcher = nullptr;
+  auto offline = Resolve(Profile({"alpha"}, root), options_);
+  ASSERT_TRUE(offline) << offline.error();
+  EXPECT_EQ(Names(*offline), (Strings{"beta", "alpha"}));
+}
+
 TEST_F(RpmMdTest, MissingSignatureIsRejected) {
   std::string root = CopyRepo();
   fs::remove(root + "/repodata/repomd.xml.asc");
