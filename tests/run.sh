@@ -15,16 +15,19 @@ fi
 # --- as root: the two unprivileged users --------------------------------------------------
 RANGE_USER=imager-test
 SINGLE_USER=imager-test-nosub
-for u in $RANGE_USER $SINGLE_USER; do
+REPRO_USER=imager-test-2 # a second user with a range: e2e.reproducible builds as both
+for u in $RANGE_USER $SINGLE_USER $REPRO_USER; do
   id "$u" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$u"
 done
 # useradd may hand out ranges by itself; the single-id user must have none, the other one must.
 sed -i "/^$SINGLE_USER:/d" /etc/subuid /etc/subgid
 for f in /etc/subuid /etc/subgid; do
-  if ! grep -q "^$RANGE_USER:" "$f"; then
-    start=$(awk -F: 'BEGIN {m = 100000} {e = $2 + $3; if (e > m) m = e} END {print m}' "$f")
-    echo "$RANGE_USER:$start:65536" >> "$f"
-  fi
+  for u in $RANGE_USER $REPRO_USER; do
+    if ! grep -q "^$u:" "$f"; then
+      start=$(awk -F: 'BEGIN {m = 100000} {e = $2 + $3; if (e > m) m = e} END {print m}' "$f")
+      echo "$u:$start:65536" >> "$f"
+    fi
+  done
 done
 
 # Rootless podman's network (slirp4netns, tests/e2e/containerfile.sh) opens /dev/net/tun, which
@@ -59,7 +62,13 @@ as_user() { # as_user USER EXPECTED-IDMODE LABELS
   echo "=== tests as $1 (expects $2 id mode): $3"
   runuser -u "$1" -- env -i HOME="/home/$1" USER="$1" LOGNAME="$1" PATH=/usr/bin:/bin \
     TERM="${TERM:-dumb}" CI="${CI:-}" IMAGER_EXPECT_IDMODE="$2" IMAGER_SMALL_FS=$SMALL_FS \
-    ctest --test-dir "$SRC/build" -L "$3" --output-on-failure
+    ctest --test-dir "$SRC/build" -L "$3" -LE asroot --output-on-failure
 }
 as_user $RANGE_USER range "$labels"
 as_user $SINGLE_USER single rootless
+# Tests labelled asroot drive builds as several unprivileged users (runuser); nothing in them
+# builds as root.
+echo "=== tests that build as $RANGE_USER and $REPRO_USER"
+rm -rf "$SRC/build/Testing"
+IMAGER_REPRO_USERS="$RANGE_USER $REPRO_USER" ctest --test-dir "$SRC/build" -L asroot \
+  --output-on-failure

@@ -2,29 +2,55 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Reproducibility: two cold builds of the default profile with every output format (iso, tar,
 # squashfs, oci, oci-archive), from the same lock, give the same bytes. The two builds run side
-# by side and differ in everything they should not depend on: cache directory, profile and
-# output paths, TZ, umask, locale. Only the downloaded packages (content-addressed, checked by
-# hash before use) are shared, to spare the mirror. On a mismatch it runs diffoscope (when
-# installed) on the differing outputs and shows where.
-# Needs IMAGER (CTest sets it). KEEP=DIR keeps the outputs of both builds.
+# by side and differ in everything they should not depend on: the user (and so the subordinate id
+# range), cache directory, profile and output paths, TZ, umask, locale. Only the downloaded
+# packages (content-addressed, checked by hash before use) are shared, to spare the mirror. On a
+# mismatch it runs diffoscope (when installed) on the differing outputs and shows where.
+# Needs IMAGER (CTest sets it). Two users: run as root with IMAGER_REPRO_USERS="USER1 USER2"
+# (tests/run.sh does; each build runs as one of them, both unprivileged, both with a range);
+# run as an unprivileged user, both builds are that user's. KEEP=DIR keeps both builds' outputs.
 set -euo pipefail
 # shellcheck source=../lib/e2e.sh
 source "$(dirname "$0")/../lib/e2e.sh"
-[ "$(id -u)" != 0 ] || [ -n "${IMAGER_ALLOW_ROOT:-}" ] ||
-  fail "run this as an unprivileged user (tests/run.sh does)"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/imager-repro.XXXXXX")
+read -r -a users <<<"${IMAGER_REPRO_USERS:-}"
+if [ "$(id -u)" = 0 ] && [ ${#users[@]} -eq 2 ]; then
+  # as USER CMD...: CMD as USER, with a clean environment.
+  as() {
+    local u=$1
+    shift
+    runuser -u "$u" -- env -i HOME="$(getent passwd "$u" | cut -d: -f6)" USER="$u" LOGNAME="$u" \
+      PATH=/usr/bin:/bin "$@"
+  }
+  work=$(mktemp -d /var/tmp/imager-repro.XXXXXX)
+  chmod 0755 "$work"
+  echo "builds as ${users[0]} and ${users[1]}"
+else
+  [ "$(id -u)" != 0 ] || [ -n "${IMAGER_ALLOW_ROOT:-}" ] ||
+    fail "run this as an unprivileged user, or as root with IMAGER_REPRO_USERS (tests/run.sh does)"
+  as() {
+    shift
+    "$@"
+  }
+  users=("$(id -un)" "$(id -un)")
+  work=$(mktemp -d "${TMPDIR:-/tmp}/imager-repro.XXXXXX")
+  echo "both builds as $(id -un): IMAGER_REPRO_USERS (as root) makes them two users"
+fi
+mkdir -p "$work/a/profiles" "$work/b/place/profiles"
+[ "$(id -u)" != 0 ] || chown -R "${users[0]}:" "$work/a"
+[ "$(id -u)" != 0 ] || chown -R "${users[1]}:" "$work/b"
+
 cleanup() {
   [ -z "${KEEP:-}" ] || cp -r "$work/a/out" "$KEEP/a" 2>/dev/null || true
   [ -z "${KEEP:-}" ] || cp -r "$work/b/place/out" "$KEEP/b" 2>/dev/null || true
-  "$IMAGER" cache prune --all --cache-dir "$work/a/cache" >/dev/null 2>&1 || true
-  "$IMAGER" cache prune --all --cache-dir "$work/b/place/cache" >/dev/null 2>&1 || true
+  as "${users[0]}" "$IMAGER" cache prune --all --cache-dir "$work/a/cache" >/dev/null 2>&1 || true
+  as "${users[1]}" "$IMAGER" cache prune --all --cache-dir "$work/b/place/cache" >/dev/null 2>&1 ||
+    true
   rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 
 formats=(iso tar squashfs oci oci-archive)
-mkdir -p "$work/a/profiles" "$work/b/place/profiles"
 sed "s/^output: {formats: \[iso\]/output: {formats: [$(IFS=,; echo "${formats[*]}" | sed 's/,/, /g')]/" \
   "$src/profiles/debian-live.yaml" >"$work/a/profiles/debian-live.yaml"
 grep -q "formats: \[iso, tar, squashfs, oci, oci-archive\]" "$work/a/profiles/debian-live.yaml" ||
@@ -33,24 +59,29 @@ cp -r "$src/profiles/keys" "$work/a/profiles/"
 
 # Resolve and download once (the lock, the package cache); then both cold builds side by side,
 # the second from a copy of the profile and lock elsewhere, with only the downloads shared.
-(cd "$work/a" && "$IMAGER" fetch profiles/debian-live.yaml --cache-dir "$work/a/cache") \
-  >"$work/fetch.log" 2>&1 || {
+[ "$(id -u)" != 0 ] || chown -R "${users[0]}:" "$work/a"
+as "${users[0]}" sh -c 'cd "$1" && exec "$2" fetch profiles/debian-live.yaml --cache-dir "$1/cache"' \
+  sh "$work/a" "$IMAGER" >"$work/fetch.log" 2>&1 || {
   tail -20 "$work/fetch.log"
   fail "fetch"
 }
 ls "$work/a/profiles/"*.lock >/dev/null 2>&1 || fail "fetch wrote no lock file"
 cp -r "$work/a/profiles/." "$work/b/place/profiles/"
 mkdir -p "$work/b/place/cache"
-cp -al "$work/a/cache/packages" "$work/b/place/cache/packages"
+if [ "${users[0]}" = "${users[1]}" ]; then
+  cp -al "$work/a/cache/packages" "$work/b/place/cache/packages"
+else
+  cp -a "$work/a/cache/packages" "$work/b/place/cache/packages"
+  chown -R "${users[1]}:" "$work/b"
+fi
 start=$SECONDS
-(cd "$work/a" && umask 022 &&
-  env TZ=UTC LANG=C.UTF-8 "$IMAGER" build profiles/debian-live.yaml --locked \
-    --cache-dir "$work/a/cache" -o "$work/a/out") >"$work/a.log" 2>&1 &
+as "${users[0]}" sh -c 'cd "$1" && umask 022 && exec env TZ=UTC LANG=C.UTF-8 "$2" build \
+  profiles/debian-live.yaml --locked --cache-dir "$1/cache" -o "$1/out"' sh "$work/a" "$IMAGER" \
+  >"$work/a.log" 2>&1 &
 a=$!
-(cd "$work/b" && umask 077 &&
-  env TZ=Asia/Shanghai LANG=zh_CN.UTF-8 LC_ALL=zh_CN.UTF-8 \
-    "$IMAGER" build place/profiles/debian-live.yaml --locked --cache-dir "$work/b/place/cache" \
-    -o "$work/b/place/out") >"$work/b.log" 2>&1 &
+as "${users[1]}" sh -c 'cd "$1" && umask 077 && exec env TZ=Asia/Shanghai LANG=zh_CN.UTF-8 \
+  LC_ALL=zh_CN.UTF-8 "$2" build place/profiles/debian-live.yaml --locked \
+  --cache-dir "$1/place/cache" -o "$1/place/out"' sh "$work/b" "$IMAGER" >"$work/b.log" 2>&1 &
 b=$!
 wait $a || {
   tail -40 "$work/a.log"
@@ -87,4 +118,4 @@ if [ ${#differ[@]} -gt 0 ]; then
   done
   fail "${#differ[@]} output(s) differ between two cold builds"
 fi
-pass "two cold builds gave the same bytes: ${formats[*]} ($n files)"
+pass "two cold builds (as ${users[0]} and ${users[1]}) gave the same bytes: ${formats[*]} ($n files)"
