@@ -133,6 +133,7 @@ Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
   o.cache_dir = f.cache_dir.empty() ? sandbox::DefaultCacheDir() : f.cache_dir;
   o.out_dir = f.out_dir.empty() ? "out/" + b.profile.name : f.out_dir;
   o.rebuild = f.rebuild;
+  o.jobs = f.jobs;
   o.offline = f.offline;
   if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) o.source_date_epoch = atoll(sde);
   if (o.source_date_epoch < 0 && !stages::NeedsPackages(b.profile)) {

@@ -22,6 +22,7 @@ struct BuildFlags {
   std::string out_dir;
   std::string cache_dir;
   std::vector<std::string> rebuild;
+  int jobs = 0;                      // stages at the same time; 0: processors (memory permitting)
   std::vector<std::string> formats;  // overrides the profile's output.formats
   bool offline = false;
   bool locked = false;

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "base/log.h"
+#include "base/strings.h"
 #include "cmd/build_common.h"
 #include "cmd/verbs.h"
 #include "stages/build.h"
@@ -70,13 +71,18 @@ int BuildMain(const BuildFlags& f, const GlobalOptions* g) {
     log::Err(result.error());
     return kExitFailed;
   }
-  int ran = 0;
-  for (const auto& s : result->report.stages) ran += !s.cached;
+  // Named in the plan's order, whichever ran first: the same build gives the same line.
+  std::vector<std::string> built, cached;
+  for (const auto& s : result->report.stages) (s.cached ? cached : built).push_back(s.name);
+  auto names = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string() : " (" + Join(v, " ") + ")";
+  };
   if (!f.json) {
     for (const auto& out : result->outputs) std::cout << out << "\n";
-    log::Info(std::to_string(result->report.stages.size()) + " stages, " + std::to_string(ran) +
-              " built, " + std::to_string(result->report.stages.size() - ran) +
-              " from the cache; logs in " + setup->options.out_dir + "/logs");
+    log::Info(std::to_string(result->report.stages.size()) + " stages, " +
+              std::to_string(built.size()) + " built" + names(built) + ", " +
+              std::to_string(cached.size()) + " from the cache" + names(cached) + "; logs in " +
+              setup->options.out_dir + "/logs");
   }
   return kExitOk;
 }
@@ -111,6 +117,10 @@ Examples:
   imager build profiles/debian-installer.yaml      # a Calamares installer ISO)");
   AddBuildFlags(app, f.get());
   app->add_option("--rebuild", f->rebuild, "Rebuild STAGE even if cached (repeat)");
+  app->add_option("-j,--jobs", f->jobs,
+                  "Run at most N stages at the same time (default: one per processor, fewer when "
+                  "memory is short; 1: one after the other). The outputs do not depend on it")
+      ->check(CLI::Range(1, 64));
   app->add_flag("--plan", f->plan,
                 "Show the stage graph (names, parents, key inputs, key, cached or not) and run "
                 "nothing; with --json as JSON");

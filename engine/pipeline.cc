@@ -8,10 +8,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <exception>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "base/strings.h"
 #include "engine/progress.h"
@@ -223,29 +227,87 @@ Status Pipeline::CheckRebuildNames() const {
   return {};
 }
 
+int DefaultJobs() {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  long by_memory =
+      pages > 0 && page > 0 ? static_cast<long>((static_cast<uint64_t>(pages) * page) >> 31) : 1;
+  return static_cast<int>(std::max(1L, std::min(cpus, by_memory)));
+}
+
 Result<PipelineReport> Pipeline::Run() {
   auto order = Order();
   if (!order) return order.take_error();
   if (auto st = CheckRebuildNames(); !st) return st.take_error();
   if (mkdir(options_.log_dir.c_str(), 0755) != 0 && errno != EEXIST)
     return ErrnoError("create the log directory " + options_.log_dir);
-  PipelineReport report;
+  const size_t jobs = static_cast<size_t>(options_.jobs > 0 ? options_.jobs : DefaultJobs());
+  // A stage starts once its parents are done, the first ready in Order() first, while fewer than
+  // `jobs` run. After a failure nothing new starts; what runs finishes (and is cached).
+  enum class State { kWaiting, kRunning, kDone, kFailed };
+  const size_t n = order->size();
+  std::vector<State> state(n, State::kWaiting);
+  std::vector<std::optional<StageReport>> done(n);
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < n; ++i) index[(*order)[i]] = i;
   std::map<std::string, StageOutput> outputs;
   std::set<std::string> forced;
-  for (const auto& name : *order) {
-    const Stage& stage = *Lookup(name);
-    std::vector<StageOutput> parents;
-    bool force = std::count(options_.rebuild.begin(), options_.rebuild.end(), name) > 0;
-    for (const auto& p : stage.parents) {
-      parents.push_back(outputs[p]);
-      force |= options_.rebuild_dependents && forced.count(p) > 0;
+  std::optional<std::pair<size_t, Error>> failure;  // the first failed stage in Order()
+  size_t running = 0, finished = 0;
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<std::thread> threads;
+  std::unique_lock lock(mu);
+  for (;;) {
+    for (size_t i = 0; i < n && running < jobs && !failure; ++i) {
+      if (state[i] != State::kWaiting) continue;
+      const Stage& stage = *Lookup((*order)[i]);
+      bool ready = true;
+      for (const auto& p : stage.parents) ready = ready && state[index[p]] == State::kDone;
+      if (!ready) continue;
+      std::vector<StageOutput> parents;
+      bool force = std::count(options_.rebuild.begin(), options_.rebuild.end(), stage.name) > 0;
+      for (const auto& p : stage.parents) {
+        parents.push_back(outputs[p]);
+        force |= options_.rebuild_dependents && forced.count(p) > 0;
+      }
+      if (force) forced.insert(stage.name);
+      state[i] = State::kRunning;
+      ++running;
+      auto run = [&, i, parents = std::move(parents), force] {
+        const Stage& s = *Lookup((*order)[i]);
+        auto r = RunStage(s, parents, force);
+        std::lock_guard done_lock(mu);
+        if (r) {
+          outputs[s.name] = {s.name, r->key, s.output, r->dir};
+          done[i] = std::move(*r);
+          state[i] = State::kDone;
+        } else {
+          state[i] = State::kFailed;
+          if (!failure || i < failure->first) failure.emplace(i, r.take_error());
+        }
+        --running;
+        ++finished;
+        changed.notify_all();
+      };
+      if (jobs == 1) {
+        lock.unlock();
+        run();
+        lock.lock();
+      } else {
+        threads.emplace_back(run);
+      }
     }
-    auto done = RunStage(stage, parents, force);
-    if (!done) return done.take_error();
-    if (force) forced.insert(name);
-    outputs[name] = {name, done->key, stage.output, done->dir};
-    report.stages.push_back(std::move(*done));
+    if (running == 0 && !failure && finished < n)  // Order() rules it out
+      failure.emplace(n, Error{"internal: no stage can start"});
+    if (running == 0) break;
+    changed.wait(lock);
   }
+  lock.unlock();
+  for (auto& t : threads) t.join();
+  if (failure) return std::move(failure->second);
+  PipelineReport report;
+  for (auto& d : done) report.stages.push_back(std::move(*d));
   return report;
 }
 

@@ -160,7 +160,13 @@ struct PipelineOptions {
   uint64_t memory_limit = 0;
   sandbox::IdMap idmap;        // StageContext::idmap
   size_t log_tail_lines = 20;  // shown when a stage fails
+  /// Stages run at the same time at most (those whose parents are all done); 0: DefaultJobs().
+  /// 1 runs them one at a time in Order().
+  int jobs = 0;
 };
+
+/// The machine's processors, fewer when memory is short (2 GiB per stage), at least 1.
+int DefaultJobs();
 
 struct StageReport {
   std::string name;
@@ -171,7 +177,7 @@ struct StageReport {
 };
 
 struct PipelineReport {
-  std::vector<StageReport> stages;  // in run order
+  std::vector<StageReport> stages;  // in Order(), whatever ran first
   const StageReport* Find(std::string_view name) const;
 };
 

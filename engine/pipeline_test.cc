@@ -7,8 +7,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "base/fd.h"
 #include "base/fs.h"
@@ -17,25 +21,27 @@
 namespace imager::engine {
 namespace {
 
-// Records every event as one short line.
+// Records every event as one short line (from any thread).
 class FakeSink : public ProgressSink {
  public:
-  void StageStarted(const std::string& s) override { events.push_back("start " + s); }
+  void StageStarted(const std::string& s) override { Add("start " + s); }
   void StageProgress(const std::string& s, uint64_t done, uint64_t total,
                      const std::string& unit) override {
-    events.push_back("progress " + s + " " + std::to_string(done) + "/" + std::to_string(total) +
-                     " " + unit);
+    Add("progress " + s + " " + std::to_string(done) + "/" + std::to_string(total) + " " + unit);
   }
   void StageNote(const std::string& s, const std::string& note) override {
-    events.push_back("note " + s + " " + note);
+    Add("note " + s + " " + note);
   }
-  void StageDone(const std::string& s, double) override { events.push_back("done " + s); }
-  void StageCached(const std::string& s, const std::string&) override {
-    events.push_back("cached " + s);
-  }
+  void StageDone(const std::string& s, double) override { Add("done " + s); }
+  void StageCached(const std::string& s, const std::string&) override { Add("cached " + s); }
   void StageFailed(const std::string& s, double, const std::string&) override {
-    events.push_back("failed " + s);
+    Add("failed " + s);
   }
+  void Add(std::string e) {
+    std::lock_guard lock(mu);
+    events.push_back(std::move(e));
+  }
+  std::mutex mu;
   std::vector<std::string> events;
 };
 
@@ -340,6 +346,76 @@ TEST_F(PipelineTest, TwoProcessesSharingTheCacheBuildEachStageOnce) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
   EXPECT_EQ(*ReadFile(counter), "slow\nnext\n");
+}
+
+// a <- b, a <- c, (b, c) <- d: b and c sleep and count how many stages run at once.
+class ParallelTest : public PipelineTest {
+ protected:
+  Result<PipelineReport> RunDiamond(int jobs, const std::string& failing = "") {
+    sink_.events.clear();
+    Pipeline p(cache_, sink_, {.log_dir = dir_ + "/logs", .jobs = jobs});
+    auto stage = [&](const std::string& name, std::vector<std::string> parents) {
+      Stage s{name, 1, {KeyInput::Value("v", "1")}, std::move(parents), OutputKind::kArtifact, {}};
+      s.run = [this, name, failing](StageContext& ctx) -> Status {
+        int now = ++running_;
+        int seen = max_running_.load();
+        while (now > seen && !max_running_.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(name == "c" ? 600 : 200));
+        --running_;
+        if (name == failing) return Error{"stage " + name + " broke"};
+        return WriteFile(ctx.output_dir() + "/out", name);
+      };
+      return s;
+    };
+    p.Add(stage("a", {}));
+    p.Add(stage("b", {"a"}));
+    p.Add(stage("c", {"a"}));
+    p.Add(stage("d", {"b", "c"}));
+    return p.Run();
+  }
+  std::atomic<int> running_{0}, max_running_{0};
+};
+
+TEST_F(ParallelTest, IndependentStagesRunTogetherAndChildrenWaitForAllParents) {
+  auto r = RunDiamond(2);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(max_running_, 2);
+  // The report follows Order(), whichever finished first.
+  ASSERT_EQ(r->stages.size(), 4u);
+  EXPECT_EQ(r->stages[1].name, "b");
+  EXPECT_EQ(r->stages[2].name, "c");
+  auto& e = sink_.events;
+  auto at = [&](const std::string& what) {
+    return std::find(e.begin(), e.end(), what) - e.begin();
+  };
+  EXPECT_LT(at("start c"), at("done b"));  // c started while b ran
+  EXPECT_GT(at("start d"), at("done b"));
+  EXPECT_GT(at("start d"), at("done c"));
+}
+
+TEST_F(ParallelTest, OneJobRunsThemOneAfterTheOtherInOrder) {
+  auto r = RunDiamond(1);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(max_running_, 1);
+  EXPECT_EQ(sink_.events, (std::vector<std::string>{"start a", "done a", "start b", "done b",
+                                                    "start c", "done c", "start d", "done d"}));
+}
+
+TEST_F(ParallelTest, AFailureStartsNothingNewAndWhatRanIsKept) {
+  auto r = RunDiamond(2, "b");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("stage b broke"), std::string::npos) << r.error();
+  auto& e = sink_.events;
+  EXPECT_EQ(std::count(e.begin(), e.end(), "start d"), 0);
+  EXPECT_EQ(std::count(e.begin(), e.end(), "done c"), 1);  // c finished after b failed
+  // The next run reuses a and c and builds b and d.
+  auto again = RunDiamond(2);
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_TRUE(again->Find("a")->cached);
+  EXPECT_TRUE(again->Find("c")->cached);
+  EXPECT_FALSE(again->Find("b")->cached);
+  EXPECT_FALSE(again->Find("d")->cached);
 }
 
 TEST(LogTailTest, ReturnsTheLastLines) {

@@ -191,31 +191,37 @@ TtyProgress::~TtyProgress() {
 void TtyProgress::Tick() {
   std::unique_lock lock(mu_);
   while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; }))
-    for (auto& [stage, live] : live_) DrawLocked(stage, live);
+    if (!live_.empty()) DrawLocked();
 }
 
-// "\r\033[K" returns to the line's start and clears it: the live line is redrawn in place.
-void TtyProgress::DrawLocked(const std::string& stage, Live& live) {
+// "\r\033[K" returns to the line's start and clears it: the live line is redrawn in place. It
+// shows every running stage (stages run side by side), in name order.
+void TtyProgress::DrawLocked() {
   double now = clock_.monotonic();
-  std::string text = "\r\033[K  " + stage + "  " + FormatDuration(now - live.started);
-  if (!live.note.empty())
-    text += "  " + live.note;
-  else if (live.done || live.total)
-    text += "  " + Amount(live.done, live.total, live.unit);
+  std::string text = "\r\033[K";
+  for (auto& [stage, live] : live_) {
+    text += (text.size() > 4 ? "  |" : "") + std::string("  ") + stage + "  " +
+            FormatDuration(now - live.started);
+    if (!live.note.empty())
+      text += "  " + live.note;
+    else if (live.done || live.total)
+      text += "  " + Amount(live.done, live.total, live.unit);
+    live.drawn = now;
+  }
   out_(text);
-  live.drawn = now;
 }
 
 void TtyProgress::FinishLocked(const std::string& stage, const std::string& text) {
   bool was_live = live_.erase(stage) > 0;
   out_(std::string(was_live ? "\r\033[K" : "") + "  " + stage + "  " + text + "\n");
+  if (!live_.empty()) DrawLocked();  // the others, on the line below the finished one
 }
 
 void TtyProgress::StageStarted(const std::string& stage) {
   std::lock_guard lock(mu_);
   Live& live = live_[stage];
   live.started = clock_.monotonic();
-  DrawLocked(stage, live);
+  DrawLocked();
 }
 
 void TtyProgress::StageProgress(const std::string& stage, uint64_t done, uint64_t total,
@@ -226,14 +232,14 @@ void TtyProgress::StageProgress(const std::string& stage, uint64_t done, uint64_
   live.total = total;
   live.unit = unit;
   live.note.clear();
-  if (clock_.monotonic() - live.drawn >= kTtyInterval) DrawLocked(stage, live);
+  if (clock_.monotonic() - live.drawn >= kTtyInterval) DrawLocked();
 }
 
 void TtyProgress::StageNote(const std::string& stage, const std::string& note) {
   std::lock_guard lock(mu_);
   Live& live = live_[stage];
   live.note = note;
-  DrawLocked(stage, live);
+  DrawLocked();
 }
 
 void TtyProgress::StageDone(const std::string& stage, double seconds) {

@@ -110,7 +110,7 @@ class TtyProgress : public ProgressSink {
     uint64_t done = 0, total = 0;
     std::string unit, note;
   };
-  void DrawLocked(const std::string& stage, Live& live);
+  void DrawLocked();
   void FinishLocked(const std::string& stage, const std::string& text);
   void Tick();
 

@@ -126,6 +126,23 @@ TEST_F(ProgressTest, TtyRedrawsOneLineInPlaceAndLeavesAFinalLine) {
                   }));
 }
 
+TEST_F(ProgressTest, TtyShowsEveryRunningStageOnTheLiveLine) {
+  TtyProgress p(Collect(), FakeClock(), false);
+  p.StageStarted("tools");
+  now_ += 1;
+  p.StageStarted("packages");
+  now_ += 1;
+  p.StageProgress("packages", 5, 10, "packages");
+  p.StageDone("tools", 2);
+  EXPECT_EQ(out_, (std::vector<std::string>{
+                      "\r\033[K  tools  0.0s",
+                      "\r\033[K  packages  0.0s  |  tools  1.0s",
+                      "\r\033[K  packages  1.0s  5/10 packages  |  tools  2.0s",
+                      "\r\033[K  tools  done in 2.0s\n",
+                      "\r\033[K  packages  1.0s  5/10 packages",
+                  }));
+}
+
 TEST_F(ProgressTest, TtyTickerRedrawsWithoutEvents) {
   size_t draws = 0;
   {

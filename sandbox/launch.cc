@@ -14,8 +14,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include "base/fd.h"
 #include "base/log.h"
@@ -31,13 +34,41 @@ namespace {
 
 constexpr int kSetupFailed = 125;
 
-volatile sig_atomic_t g_sandbox_pid = 0;
+// The processes a terminating signal must kill: each running launch's sandbox pid 1 (the kernel
+// kills the rest of its pid namespace) or the process that launches it (see Launch). Lock-free
+// atomics, so the handler may read them.
+constexpr int kMaxLive = 64;
+std::atomic<pid_t> g_live[kMaxLive];
+static_assert(std::atomic<pid_t>::is_always_lock_free);
 volatile sig_atomic_t g_interrupted = 0;
 
 void OnTerminate(int sig) {
   g_interrupted = sig;
-  if (g_sandbox_pid > 0) kill(g_sandbox_pid, SIGKILL);  // pid 1 dies, the kernel kills the rest
+  for (auto& live : g_live)
+    if (pid_t pid = live.load(); pid > 0) kill(pid, SIGKILL);
 }
+
+// Registers a process in g_live for as long as it exists.
+class LiveProcess {
+ public:
+  explicit LiveProcess(pid_t pid) {
+    for (auto& live : g_live) {
+      pid_t free = 0;
+      if (live.compare_exchange_strong(free, pid)) {
+        slot_ = &live;
+        break;
+      }
+    }
+  }
+  ~LiveProcess() {
+    if (slot_) slot_->store(0);
+  }
+  LiveProcess(const LiveProcess&) = delete;
+  LiveProcess& operator=(const LiveProcess&) = delete;
+
+ private:
+  std::atomic<pid_t>* slot_ = nullptr;
+};
 
 // Everything the forked processes need, prepared before the fork so that they only make system
 // calls (the parent may have other threads: no allocation after fork).
@@ -48,6 +79,7 @@ struct Prepared {
   std::vector<std::string> argv_store, env_store;
   std::vector<char*> argv, env;
   std::string not_found, not_executable, bad_cwd;
+  std::vector<int> keep_fds;  // what pid 1 keeps open, sorted (no allocation after the clone)
 };
 
 [[noreturn]] void ChildFail(int fd, const std::string& msg, int code) {
@@ -56,8 +88,7 @@ struct Prepared {
 }
 
 // Closes every descriptor but 0-2 and `keep` (sorted ascending).
-void CloseAllBut(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
+void CloseAllBut(const std::vector<int>& keep) {
   unsigned lo = 3;
   for (int k : keep) {
     if (static_cast<unsigned>(k) > lo) syscall(SYS_close_range, lo, k - 1, 0);
@@ -105,10 +136,10 @@ void CloseAllBut(std::vector<int> keep) {
   // The command sees this process as /proc/1, whose cmdline anyone may read: not imager's host
   // paths and arguments.
   SetProcessTitle("imager-sandbox-init");
-  std::vector<int> keep{sync_fd, err_fd, status_fd};
-  for (int fd : {spec.stdout_fd, spec.stderr_fd, spec.exec_fd})
-    if (fd > STDERR_FILENO) keep.push_back(fd);
-  CloseAllBut(keep);
+  // Only what this sandbox needs: descriptors other threads opened meanwhile (their pipes, logs)
+  // must not be held here, or their readers would wait for this sandbox to end.
+  (void)sync_fd, (void)status_fd;
+  CloseAllBut(p.keep_fds);
   char go = 0;
   if (read(sync_fd, &go, 1) != 1) _exit(kSetupFailed);  // the parent gave up
   close(sync_fd);
@@ -182,6 +213,15 @@ Result<Prepared> Prepare(const SandboxSpec& spec) {
   return p;
 }
 
+// The descriptors pid 1 keeps: its pipes and the command's output and executable.
+void KeepFds(Prepared& p, const SandboxSpec& spec, std::initializer_list<int> pipes) {
+  p.keep_fds.assign(pipes);
+  for (int fd : {spec.stdout_fd, spec.stderr_fd, spec.exec_fd})
+    if (fd > STDERR_FILENO) p.keep_fds.push_back(fd);
+  std::sort(p.keep_fds.begin(), p.keep_fds.end());
+  p.keep_fds.erase(std::unique(p.keep_fds.begin(), p.keep_fds.end()), p.keep_fds.end());
+}
+
 std::string UsernsHint(int err) {
   if (err == EPERM || err == ENOSPC || err == EACCES)
     return " (unprivileged user namespaces look disabled: check sysctl "
@@ -190,8 +230,14 @@ std::string UsernsHint(int err) {
   return "";
 }
 
+// Installs OnTerminate while any launch runs (the first installs, the last restores); with
+// `interactive`, SIGINT and SIGQUIT go to the command instead.
 struct SignalGuard {
   explicit SignalGuard(bool interactive) {
+    std::lock_guard lock(mu);
+    if (users++ > 0) return;
+    g_interrupted = 0;
+    n = 0;
     struct sigaction sa {};
     sa.sa_handler = OnTerminate;
     sigemptyset(&sa.sa_mask);
@@ -207,12 +253,17 @@ struct SignalGuard {
     }
   }
   ~SignalGuard() {
+    std::lock_guard lock(mu);
+    if (--users > 0) return;
     for (int i = 0; i < n; ++i) sigaction(sigs[i], &old[i], nullptr);
-    g_sandbox_pid = 0;
   }
-  struct sigaction old[4];
-  int sigs[4];
-  int n = 0;
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+  static inline std::mutex mu;
+  static inline int users = 0;
+  static inline struct sigaction old[4];
+  static inline int sigs[4];
+  static inline int n = 0;
 };
 
 }  // namespace
@@ -248,18 +299,17 @@ bool WaitUntil(long pid, std::chrono::steady_clock::time_point started, int seco
 
 }  // namespace
 
-Result<ExitStatus> Launch(const SandboxSpec& spec) {
-  const auto started = std::chrono::steady_clock::now();
-  auto prepared = Prepare(spec);
-  if (!prepared) return prepared.take_error();
-  const Prepared& p = *prepared;
+namespace {
+
+// Clones the sandbox's pid 1 from this process, maps its ids, releases it and waits.
+Result<ExitStatus> LaunchHere(const SandboxSpec& spec, Prepared& p,
+                              std::chrono::steady_clock::time_point started) {
   auto sync = MakePipe(), err = MakePipe(), status = MakePipe();
   if (!sync || !err || !status) return ErrnoError("pipe");
+  KeepFds(p, spec, {sync->read.get(), err->write.get(), status->write.get()});
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                         CLONE_NEWCGROUP | SIGCHLD;
   if (!spec.network) flags |= CLONE_NEWNET;
-  g_interrupted = 0;
-  SignalGuard guard(spec.interactive);
   long pid = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) {
     int e = errno;
@@ -268,7 +318,7 @@ Result<ExitStatus> Launch(const SandboxSpec& spec) {
   }
   if (pid == 0) RunInit(spec, p, sync->read.get(), err->write.get(), status->write.get());
   // Parent, outside the sandbox, unprivileged: map ids, release pid 1, wait.
-  g_sandbox_pid = static_cast<pid_t>(pid);
+  LiveProcess live(static_cast<pid_t>(pid));
   sync->read.reset();
   err->write.reset();
   status->write.reset();
@@ -313,6 +363,82 @@ Result<ExitStatus> Launch(const SandboxSpec& spec) {
   if (result.code == kSetupFailed && !result.signaled && !message.empty()) return Error{message};
   result.message = message;
   return result;
+}
+
+// A launch's result as bytes, from the process that launched to the one that asked.
+std::string Encode(const Result<ExitStatus>& r) {
+  if (!r) return "E" + r.error();
+  char head[64];
+  snprintf(head, sizeof head, "S%d %d %d %d\n", r->code, r->signaled, r->interrupted, r->timed_out);
+  return head + r->message;
+}
+
+Result<ExitStatus> Decode(const std::string& bytes) {
+  if (!bytes.empty() && bytes[0] == 'E') return Error{bytes.substr(1)};
+  ExitStatus r;
+  int signaled = 0, timed_out = 0, used = 0;
+  size_t nl = bytes.find('\n');
+  if (bytes.empty() || bytes[0] != 'S' || nl == std::string::npos ||
+      sscanf(bytes.c_str() + 1, "%d %d %d %d%n", &r.code, &signaled, &r.interrupted, &timed_out,
+             &used) != 4)
+    return Error{"the process that ran the sandbox ended without a result"};
+  r.signaled = signaled;
+  r.timed_out = timed_out;
+  r.message = bytes.substr(nl + 1);
+  return r;
+}
+
+}  // namespace
+
+Result<ExitStatus> Launch(const SandboxSpec& spec) {
+  const auto started = std::chrono::steady_clock::now();
+  auto prepared = Prepare(spec);
+  if (!prepared) return prepared.take_error();
+  SignalGuard guard(spec.interactive);
+  // An interactive command (imager run, imager shell) is launched from here: those verbs run
+  // no other thread, and the terminal's signals stay as they were.
+  if (spec.interactive) return LaunchHere(spec, *prepared, started);
+  // Otherwise other threads may be running (a build's stages run side by side, the progress
+  // ticker): a clone() taken while one of them holds a lock that pid 1's setup needs (malloc's)
+  // would leave it waiting forever. A fork() is safe for that (the C library takes its locks
+  // around it), so a forked child, with this one thread, launches and reports back.
+  auto report = MakePipe();
+  if (!report) return report.take_error();
+  pid_t self = getpid();
+  pid_t child = fork();
+  if (child < 0) return ErrnoError("fork");
+  if (child == 0) {
+    for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT}) signal(s, SIG_DFL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // imager gone: this goes, and pid 1 with it
+    if (getppid() != self) _exit(kSetupFailed);
+    // Descriptors other threads opened (their pipes) are not held here while the sandbox runs.
+    std::vector<int> keep{report->write.get()};
+    for (int fd : {spec.stdout_fd, spec.stderr_fd, spec.exec_fd})
+      if (fd > STDERR_FILENO) keep.push_back(fd);
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    CloseAllBut(keep);
+    std::string bytes = Encode(LaunchHere(spec, *prepared, started));
+    WriteAll(report->write.get(), bytes);
+    _exit(0);
+  }
+  LiveProcess live(child);
+  report->write.reset();
+  std::string bytes;
+  ReadAll(report->read.get(), &bytes);
+  int wst = 0;
+  while (waitpid(child, &wst, 0) < 0 && errno == EINTR) {
+  }
+  if (bytes.empty() && g_interrupted) {
+    ExitStatus interrupted;
+    interrupted.interrupted = g_interrupted;
+    interrupted.signaled = true;
+    interrupted.code = SIGKILL;
+    return interrupted;
+  }
+  auto r = Decode(bytes);
+  if (r && g_interrupted) r->interrupted = g_interrupted;
+  return r;
 }
 
 }  // namespace imager::sandbox

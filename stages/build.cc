@@ -107,7 +107,8 @@ PipelineOptions PipelineOptionsFor(const Profile& p, const BuildOptions& o) {
               "idmode", o.idmap.mode == sandbox::IdMode::kSingle ? "single" : "range")},
           .stage_timeout = p.build.stage_timeout,
           .memory_limit = static_cast<uint64_t>(p.build.memory_limit_mib) << 20,
-          .idmap = o.idmap};
+          .idmap = o.idmap,
+          .jobs = o.jobs};
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ struct BuildOptions {
   std::string cache_dir;
   std::string out_dir;  // outputs and logs/
   std::vector<std::string> rebuild;
+  int jobs = 0;  // PipelineOptions::jobs
   bool offline = false;
   int64_t source_date_epoch = -1;  // >= 0: clamp file times in outputs
   sandbox::IdMap idmap;
