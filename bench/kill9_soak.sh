@@ -76,7 +76,7 @@ for i in $(seq "$n"); do
   kids=$(descendants $pid | tr '\n' ' ')
   kill -KILL $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
-  stage=$(grep -o '[a-z-]*: started' "$T/killed$i.log" | tail -1 | cut -d: -f1)
+  stage=$(grep -o '[a-z-]*: started' "$T/killed$i.log" | tail -1 | cut -d: -f1 || true)
   # Killing pid 1 of a sandbox kills its pid namespace; give the kernel a moment. Zombies (state
   # Z: dead, waiting for the host's init to reap them) hold nothing.
   for _ in $(seq 30); do
@@ -96,7 +96,7 @@ for i in $(seq "$n"); do
     fail "trial $i: different bytes after a kill at ${delay_ms} ms in ${stage:-?}: $(sums "$out" | diff - "$T/ref.sums" | head)"
   "$IMAGER" cache verify --cache-dir "$cache" > "$T/verify$i.txt" ||
     fail "trial $i: the cache does not verify: $(cat "$T/verify$i.txt")"
-  reused=$(grep -c ': cached' "$T/resumed$i.log" || true)
+  reused=$(stages_cached "$T/resumed$i.log" | wc -w)
   echo "trial $i: killed at ${delay_ms} ms during ${stage:-start-up} (${kids:+$(echo $kids | wc -w) processes below imager}); rebuilt reusing $reused stages; same bytes; cache verifies"
   landed+=("${stage:-start-up}")
   passed=$((passed + 1))

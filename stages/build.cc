@@ -41,10 +41,16 @@ Status RunBaseTar(StageContext& ctx, const BaseTarOptions& o) {
   return RunLogged(*spec, ctx, "unpack " + o.tarball.path);
 }
 
-// Hard link when the output directory shares the cache's filesystem, copy otherwise.
+// Hard link when the output directory shares the cache's filesystem, copy otherwise. An output
+// already linked to the entry stays (rename() between two links to one file does nothing and
+// would leave the temporary name behind).
 Status Publish(const std::string& from, const std::string& to) {
   std::string tmp = to + ".part";
   unlink(tmp.c_str());
+  struct stat a, b;
+  if (stat(from.c_str(), &a) == 0 && lstat(to.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+      a.st_ino == b.st_ino)
+    return {};
   if (link(from.c_str(), tmp.c_str()) != 0) {
     auto data = ReadFile(from);
     if (!data) return data.take_error();

@@ -41,6 +41,7 @@ assert_eq "files written by the build carry the base's newest time" "$newest" "$
 "$IMAGER" build demo.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/second.log"
 assert_eq "no-op rebuild runs nothing" "" "$(stages_built "$T/second.log")"
 assert_eq "no-op rebuild reuses everything" "base config scripts tar" "$(stages_cached "$T/second.log")"
+assert_eq "output directory after a no-op rebuild" "demo.tar.gz logs" "$(ls "$T/out" | tr '\n' ' ' | sed 's/ $//')"
 
 # A changed script rebuilds the scripts layer and what follows, nothing below it.
 printf '#!/bin/sh\necho changed > /etc/demo\n' > "$T/demo.sh"
