@@ -91,14 +91,18 @@ assert_eq "rebuild runs everything again" "packages config users files scripts t
 assert_eq "rebuilt tarball is identical" "$sum1" "$(sha256sum < "$tb")"
 sq1=$(sha256sum < "$T/out/fx.squashfs")
 
+# starts_and_ends JSON-PROGRESS: "start:STAGE" and "done:STAGE" in the order they came.
+starts_and_ends() {
+  python3 -c '
+import json, sys
+print(" ".join(e["event"][6:] + ":" + e["stage"] for e in map(json.loads, open(sys.argv[1]))
+               if e["event"] in ("stage_start", "stage_done")))' "$1"
+}
 # Stages run side by side: with two jobs, tar and squashfs (both need only the scripts layer)
 # start before either is done; one job runs them one after the other. The bytes are the same.
 "$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" --rebuild tar --rebuild squashfs \
   -j 2 --json > "$T/jobs2.json" 2> "$T/jobs2.log" || { cat "$T/jobs2.log"; fail "-j 2 build"; }
-events=$(python3 -c '
-import json, sys
-print(" ".join(e["event"][6:] + ":" + e["stage"] for e in map(json.loads, open(sys.argv[1]))
-               if e["event"] in ("stage_start", "stage_done")))' "$T/jobs2.json")
+events=$(starts_and_ends "$T/jobs2.json")
 echo "-j 2: $events"
 case "$events" in
   *"start:tar start:squashfs "* | *"start:squashfs start:tar "*) pass "-j 2: tar and squashfs ran side by side" ;;
@@ -108,10 +112,7 @@ assert_eq "-j 2: same tarball" "$sum1" "$(sha256sum < "$tb")"
 assert_eq "-j 2: same squashfs" "$sq1" "$(sha256sum < "$T/out/fx.squashfs")"
 "$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" --rebuild tar --rebuild squashfs \
   -j 1 --json > "$T/jobs1.json" 2> "$T/jobs1.log" || { cat "$T/jobs1.log"; fail "-j 1 build"; }
-events=$(python3 -c '
-import json, sys
-print(" ".join(e["event"][6:] + ":" + e["stage"] for e in map(json.loads, open(sys.argv[1]))
-               if e["event"] in ("stage_start", "stage_done")))' "$T/jobs1.json")
+events=$(starts_and_ends "$T/jobs1.json")
 assert_eq "-j 1: one after the other" "start:tar done:tar start:squashfs done:squashfs" "$events"
 assert_eq "-j 1: same squashfs" "$sq1" "$(sha256sum < "$T/out/fx.squashfs")"
 
