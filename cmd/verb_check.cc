@@ -76,7 +76,8 @@ Example:
   imager check            # human-readable, with fixes
   imager check --json     # for scripts)");
   app->add_flag("--json", o->json, "Print the results as JSON");
-  app->add_option("--cache-dir", o->cache_dir, "Cache directory whose filesystem and free space to check");
+  app->add_option("--cache-dir", o->cache_dir,
+                  "Cache directory whose filesystem and free space to check");
   return [o, global] { return Check(*o, global); };
 }
 
