@@ -13,6 +13,7 @@
 #include "cmd/lock_common.h"
 #include "formats/tar.h"
 #include "oci/layout.h"
+#include "profiles/catalog.h"
 #include "profiles/loader.h"
 #include "repo/curl_fetcher.h"
 #include "repo/lockfile.h"
@@ -23,9 +24,13 @@
 namespace imager::cmd {
 
 void AddBuildFlags(CLI::App* app, BuildFlags* f) {
-  app->add_option("profile", f->profile, "Profile file (YAML)")->required();
+  app->add_option("profile", f->profile, "Profile: a name ('imager profile list') or a file")
+      ->required();
   app->add_option("-o,--output", f->out_dir, "Output directory (default: out/PROFILE-NAME)");
   app->add_option("--cache-dir", f->cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
+  app->add_option("--lock,--lockfile", f->lockfile,
+                  "Lock file (default: FILE.lock beside the profile FILE.yaml, or in the output "
+                  "directory when the profile's directory is not writable)");
   app->add_flag("--offline", f->offline, "Use only what is in the cache; no network");
   app->add_option("--format", f->formats,
                   "Write these outputs instead of the profile's output.formats (repeat: --format "
@@ -72,7 +77,7 @@ Status ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
   LockContext c;
   c.profile = profile;
   c.cache_dir = cache_dir;
-  c.lock_path = repo::LockPathFor(profile);
+  c.lock_path = LockPathOf(profile, f.lockfile, o->out_dir);
   if (!f.offline) {
     auto fo = FetchOptionsFromEnv();
     if (!fo) return fo.take_error();
@@ -112,7 +117,9 @@ namespace {
 
 // The profile with --format applied, and the directories: what a build and a plan share.
 Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
-  auto profile = profiles::LoadProfile(f.profile);
+  auto file = profiles::ResolveProfileArg(f.profile);
+  if (!file) return file.take_error();
+  auto profile = profiles::LoadProfile(*file);
   if (!profile) return profile.take_error();
   for (const auto& w : profile->warnings) log::Warn(w);
   PreparedBuild b{std::move(*profile), {}};
@@ -182,7 +189,7 @@ Result<PreparedBuild> PreparePlan(const BuildFlags& f, std::string* lock_note) {
   o.idmap = sandbox::DetectIdMap(&why, nullptr);
   if (!stages::NeedsPackages(b->profile)) return b;
   // The lock's packages when there is a lock that still matches; nothing is resolved or fetched.
-  std::string path = repo::LockPathFor(b->profile);
+  std::string path = LockPathOf(b->profile, f.lockfile, o.out_dir);
   auto lock = repo::ReadLock(path);
   if (!lock || !repo::Matches(*lock, repo::RequestOf(b->profile))) {
     *lock_note = "no lock that matches the profile (" + path +

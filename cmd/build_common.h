@@ -21,6 +21,7 @@ struct BuildFlags {
   std::string profile;
   std::string out_dir;
   std::string cache_dir;
+  std::string lockfile;  // --lock
   std::vector<std::string> rebuild;
   int jobs = 0;                      // stages at the same time; 0: processors (memory permitting)
   std::vector<std::string> formats;  // overrides the profile's output.formats

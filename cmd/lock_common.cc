@@ -20,12 +20,6 @@
 namespace imager::cmd {
 namespace {
 
-std::vector<std::string> ShippedDirs() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::vector<std::string>{} : profiles::ShippedProfileDirs(exe.string());
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -70,9 +64,15 @@ Result<repo::FetchOptions> FetchOptionsFromEnv() {
 }
 
 void AddLockFlags(CLI::App* app, LockFlags* f) {
-  app->add_option("profile", f->profile, "Profile file (or a shipped profile's name)")->required();
+  app->add_option("profile", f->profile, "Profile: a name ('imager profile list') or a file")
+      ->required();
   app->add_option("--cache-dir", f->cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
-  app->add_option("--lockfile", f->lockfile, "Lock file (default: PROFILE-DIR/NAME.lock)");
+  app->add_option("--lock,--lockfile", f->lockfile,
+                  "Lock file (default: FILE.lock beside the profile FILE.yaml, or in the output "
+                  "directory when the profile's directory is not writable)");
+  app->add_option("-o,--output", f->out_dir,
+                  "The build's output directory (default: out/PROFILE-NAME): where the lock file "
+                  "goes when the profile's directory is not writable");
   app->add_flag("--offline", f->offline, "Use only cached metadata and packages; no network");
   app->add_flag("--locked", f->locked,
                 "Use the lock file as it is; fail if it is missing or no longer matches the "
@@ -81,7 +81,9 @@ void AddLockFlags(CLI::App* app, LockFlags* f) {
 }
 
 Result<LockContext> PrepareLock(const LockFlags& f) {
-  auto profile = profiles::LoadProfile(profiles::FindProfile(f.profile, ShippedDirs()));
+  auto file = profiles::ResolveProfileArg(f.profile);
+  if (!file) return file.take_error();
+  auto profile = profiles::LoadProfile(*file);
   if (!profile) return profile.take_error();
   for (const auto& w : profile->warnings) log::Warn(w);
   LockContext c;
@@ -91,13 +93,21 @@ Result<LockContext> PrepareLock(const LockFlags& f) {
   auto abs = Canonical(c.cache_dir);
   if (!abs) return abs.take_error();
   c.cache_dir = *abs;
-  c.lock_path = f.lockfile.empty() ? repo::LockPathFor(c.profile) : f.lockfile;
+  c.lock_path =
+      LockPathOf(c.profile, f.lockfile, f.out_dir.empty() ? "out/" + c.profile.name : f.out_dir);
   if (!f.offline) {
     auto fo = FetchOptionsFromEnv();
     if (!fo) return fo.take_error();
     c.fetcher = repo::MakeCurlFetcher(*fo);
   }
   return c;
+}
+
+std::string LockPathOf(const profiles::Profile& profile, const std::string& flag,
+                       const std::string& out_dir) {
+  repo::LockPlace place = repo::LockPlaceFor(profile, {.explicit_path = flag, .out_dir = out_dir});
+  if (!place.note.empty()) log::Info(place.note);
+  return place.path;
 }
 
 Result<LockOutcome> ObtainLock(const LockContext& c, const LockFlags& f, bool reuse) {
@@ -125,6 +135,9 @@ Result<LockOutcome> ObtainLock(const LockContext& c, const LockFlags& f, bool re
       .cache_dir = c.cache_dir, .offline = f.offline, .fetcher = c.fetcher.get()};
   auto lock = repo::Resolve(c.profile, ro);
   if (!lock) return lock.take_error();
+  std::string dir = std::filesystem::path(c.lock_path).parent_path().string();
+  if (!dir.empty())
+    if (auto st = MakeDirs(dir); !st) return st.take_error();
   if (auto st = repo::WriteLock(c.lock_path, *lock); !st) return st.take_error();
   LockOutcome out{std::move(*lock), true, ""};
   if (old) out.changes = Changes(*old, out.lock);

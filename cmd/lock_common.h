@@ -19,7 +19,8 @@ namespace imager::cmd {
 struct LockFlags {
   std::string profile;
   std::string cache_dir;
-  std::string lockfile;
+  std::string lockfile;  // --lock
+  std::string out_dir;   // where the lock goes when the profile's directory is not writable
   bool offline = false;
   bool locked = false;
   bool json = false;
@@ -38,8 +39,14 @@ struct LockContext {
 /// when it is set (a whole number of seconds, 1 or more).
 Result<repo::FetchOptions> FetchOptionsFromEnv();
 
-/// Loads the profile (shipped names allowed; warnings printed) and sets up cache and fetcher.
+/// Loads the profile (found by ResolveProfileArg; warnings printed) and sets up cache and
+/// fetcher.
 Result<LockContext> PrepareLock(const LockFlags& f);
+
+/// The profile's lock file for --lock FLAG (may be empty) and the output directory OUT_DIR
+/// (repo::LockPlaceFor); says where it is when that is not beside the profile.
+std::string LockPathOf(const profiles::Profile& profile, const std::string& flag,
+                       const std::string& out_dir);
 
 struct LockOutcome {
   repo::Lock lock;

@@ -26,6 +26,8 @@ const std::vector<Verb>& Verbs() {
       {"cache", "List, measure and prune the cache of stage outputs", SetupCache},
       {"boot", "Boot an ISO or disk image in QEMU (BIOS/UEFI), or test that it boots", SetupBoot},
       {"oci", "Export a root filesystem as an OCI image, or import one", SetupOci},
+      {"completion", "Print a shell completion script (bash, zsh, fish)", SetupCompletion},
+      {"manpage", "Print a manual page (imager(1), or one verb's) as roff", SetupManpage},
       {"internal", "imager's helpers inside its sandbox", SetupInternal, true},
   };
   return kVerbs;
@@ -69,6 +71,23 @@ int CheckVerb(int argc, char** argv) {
 
 }  // namespace
 
+std::unique_ptr<CLI::App> MakeApp(GlobalOptions* global, Action* action) {
+  auto app = std::make_unique<CLI::App>(
+      "imager " + std::string(kVersion) +
+      " - build bootable OS images from distribution packages, without root");
+  app->footer(kFooter);
+  app->set_version_flag("--version", std::string("imager ") + kVersion);
+  app->add_flag("-v,--verbose", global->verbose, "More output (repeat for debug output)");
+  app->add_flag("-q,--quiet", global->quiet, "Only errors");
+  app->require_subcommand(1);
+  for (const auto& v : Verbs()) {
+    CLI::App* sub = app->add_subcommand(v.name, v.summary);
+    Action a = v.setup(sub, global);
+    sub->callback([action, a] { *action = a; });
+  }
+  return app;
+}
+
 int Main(int argc, char** argv) {
   if (int rc = CheckVerb(argc, argv)) return rc;
   GlobalOptions global;
@@ -80,19 +99,9 @@ int Main(int argc, char** argv) {
     argc = i;
     break;
   }
-  CLI::App app{"imager " + std::string(kVersion) +
-               " - build bootable OS images from distribution packages, without root"};
-  app.footer(kFooter);
-  app.set_version_flag("--version", std::string("imager ") + kVersion);
-  app.add_flag("-v,--verbose", global.verbose, "More output (repeat for debug output)");
-  app.add_flag("-q,--quiet", global.quiet, "Only errors");
-  app.require_subcommand(1);
   Action action;
-  for (const auto& v : Verbs()) {
-    CLI::App* sub = app.add_subcommand(v.name, v.summary);
-    Action a = v.setup(sub, &global);
-    sub->callback([&action, a] { action = a; });
-  }
+  auto app_ptr = MakeApp(&global, &action);
+  CLI::App& app = *app_ptr;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -65,15 +65,19 @@ int Check(const CheckOptions& o, const GlobalOptions* g) {
 Action SetupCheck(CLI::App* app, const GlobalOptions* global) {
   auto o = std::make_shared<CheckOptions>();
   app->footer(R"(
-Checks user namespaces, subordinate id ranges, newuidmap/newgidmap, seccomp, a full sandbox
-launch with an overlay root, /dev/fuse, /dev/kvm and free space. Exits 3 when an essential
-check fails; warnings name optional features and how to get them.
+Checks user namespaces (and names what restricts them: AppArmor's
+kernel.apparmor_restrict_unprivileged_userns, kernel.unprivileged_userns_clone,
+user.max_user_namespaces, SELinux), subordinate id ranges, newuidmap/newgidmap, seccomp, a full
+sandbox launch with an overlay root, the cache's filesystem (from the mount table: an overlay,
+NFS or FUSE, noexec/nosuid/nodev), /dev/fuse, /dev/kvm and free space. Exits 3 when an
+essential check fails; warnings name optional features and how to get them.
 
 Example:
   imager check            # human-readable, with fixes
   imager check --json     # for scripts)");
   app->add_flag("--json", o->json, "Print the results as JSON");
-  app->add_option("--cache-dir", o->cache_dir, "Cache directory to check for free space");
+  app->add_option("--cache-dir", o->cache_dir,
+                  "Cache directory whose filesystem and free space to check");
   return [o, global] { return Check(*o, global); };
 }
 

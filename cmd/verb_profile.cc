@@ -7,6 +7,8 @@
 #include <optional>
 #include <system_error>
 
+#include "base/fd.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
@@ -21,19 +23,20 @@ namespace {
 struct ProfileOptions {
   std::string file;
   bool json = false;
+  std::string new_name, from, output;
+  bool force = false;
   std::string dir;
   installer::InstallerPaths paths;
 };
 
-std::vector<std::string> ShippedDirs() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::vector<std::string>{} : profiles::ShippedProfileDirs(exe.string());
-}
-
-// Loads FILE (or a shipped profile's name), printing every problem; nullopt on errors.
+// Loads FILE (or a profile's name), printing every problem; nullopt on errors.
 std::optional<profiles::Profile> Load(const std::string& arg) {
-  auto p = profiles::LoadProfile(profiles::FindProfile(arg, ShippedDirs()));
+  auto file = profiles::ResolveProfileArg(arg);
+  if (!file) {
+    log::Err(file.error());
+    return std::nullopt;
+  }
+  auto p = profiles::LoadProfile(*file);
   if (!p) {
     for (const auto& line : Split(p.error(), '\n')) log::Err(line);
     return std::nullopt;
@@ -52,7 +55,12 @@ void ResolveMirrors(profiles::Profile* p) {
 // Schema errors and plan-time errors (the build planned for each output), all at once.
 int Check(const ProfileOptions& o) {
   std::vector<std::string> errors;
-  auto p = profiles::LoadProfile(profiles::FindProfile(o.file, ShippedDirs()), &errors);
+  auto file = profiles::ResolveProfileArg(o.file);
+  if (!file) {
+    log::Err(file.error());
+    return kExitFailed;
+  }
+  auto p = profiles::LoadProfile(*file, &errors);
   if (!p) {
     for (const auto& line : Split(p.error(), '\n')) log::Err(line);
     return kExitFailed;
@@ -105,25 +113,67 @@ int InstallerFiles(const ProfileOptions& o) {
 }
 
 int List() {
-  auto dirs = ShippedDirs();
-  if (dirs.empty()) {
-    log::Err(
-        "no shipped profiles: neither <exe dir>/../profiles nor "
-        "<exe dir>/../share/imager/profiles exists");
+  auto dirs = profiles::ProfileSearchPath(profiles::ProcessSearchEnv());
+  auto list = profiles::ListProfiles(dirs);
+  if (list.empty()) {
+    std::vector<std::string> paths;
+    for (const auto& d : dirs) paths.push_back(d.path);
+    log::Err("no profiles (*.yaml) in " + Join(paths, ", "));
     return kExitFailed;
   }
-  for (const auto& sp : profiles::ListShippedProfiles(dirs)) {
-    std::string name = sp.name;
-    name.resize(std::max<size_t>(name.size() + 1, 20), ' ');
-    std::cout << name << (sp.error.empty() ? sp.description : "(broken: " + sp.error + ")") << "\n";
-    log::Verbose("  " + sp.path);
+  size_t width = 0;
+  for (const auto& lp : list) width = std::max(width, lp.name.size());
+  for (const auto& lp : list) {
+    std::string name = lp.name, dir = std::filesystem::path(lp.path).parent_path().string();
+    name.resize(width + 2, ' ');
+    std::cout << name << (lp.error.empty() ? lp.description : "(broken: " + lp.error + ")") << "  ["
+              << lp.origin << ": " << dir << "]\n";
   }
+  return kExitOk;
+}
+
+// A profile of its own for the user: FROM resolved (extends merged, defaults filled, paths
+// absolute, so it works from anywhere) under the name NAME.
+int New(const ProfileOptions& o) {
+  if (o.new_name.empty() || o.new_name.find('/') != std::string::npos || o.new_name[0] == '.') {
+    log::Err("profile new: '" + o.new_name + "' is not a name (no '/', not starting with '.')");
+    return kExitUsage;
+  }
+  auto p = Load(o.from);
+  if (!p) return kExitFailed;
+  std::string out = o.output;
+  if (out.empty()) {
+    std::string dir = profiles::UserProfileDir(profiles::ProcessSearchEnv());
+    if (dir.empty()) {
+      log::Err("profile new: neither XDG_CONFIG_HOME nor HOME is set; give -o FILE");
+      return kExitUsage;
+    }
+    out = dir + "/" + o.new_name + ".yaml";
+  }
+  std::error_code ec;
+  if (!o.force && std::filesystem::exists(out, ec)) {
+    log::Err("profile new: " + out + " exists (--force replaces it)");
+    return kExitFailed;
+  }
+  std::string from = p->source;
+  p->name = o.new_name;
+  std::string text = "# " + o.new_name + ": made by 'imager profile new' from " + from +
+                     " (every default written out, paths absolute); edit freely.\n" +
+                     profiles::ToYaml(*p);
+  std::string dir = std::filesystem::path(out).parent_path().string();
+  Status st = dir.empty() ? Status{} : MakeDirs(dir);
+  if (st) st = WriteFile(out, text);
+  if (!st) {
+    log::Err("profile new: " + st.error());
+    return kExitFailed;
+  }
+  std::cout << out << "\n";
   return kExitOk;
 }
 
 // `imager profile` alone, or with a word that is not a subcommand.
 int Usage(const std::vector<std::string>& extra) {
-  std::vector<std::string> names = {"check", "show", "list", "installer-files"};
+  std::vector<std::string> names = {"check", "show", "list", "new", "installer-files"};
   if (extra.empty()) {
     log::Err("profile: which one? " + Join(names, ", ") + " (see 'imager profile --help')");
   } else {
@@ -153,12 +203,23 @@ Example:
   imager profile show debian-live --json | jq .repositories)";
 
 constexpr const char* kListHelp = R"(
-Lists the profiles shipped with imager (<exe dir>/../profiles, or
-<exe dir>/../share/imager/profiles when installed): name and description.
+Lists the profiles a name finds, each with its description and where it comes from. A name
+(imager build NAME) is looked up as NAME.yaml in, in this order: the current directory,
+$XDG_CONFIG_HOME/imager/profiles (~/.config/imager/profiles), /etc/imager/profiles,
+/usr/share/imager/profiles, and the profiles shipped beside the executable (the source tree's
+profiles/ for build/imager). The first one found wins.
 
 Example:
-  imager profile list
-  imager -v profile list      # with their files)";
+  imager profile list)";
+
+constexpr const char* kNewHelp = R"(
+Writes a profile of your own made from another one (a name or a file): extends merged, every
+default written out, paths absolute, so it builds from any directory. By default into
+$XDG_CONFIG_HOME/imager/profiles/NAME.yaml, where 'imager build NAME' finds it.
+
+Example:
+  imager profile new my-live --from debian-live
+  imager profile new kiosk --from debian-live -o ./kiosk.yaml)";
 
 constexpr const char* kInstallerFilesHelp = R"(
 Writes what the build puts into an installer image's installer layer besides its packages
@@ -176,14 +237,21 @@ Action SetupProfile(CLI::App* app, const GlobalOptions*) {
   app->footer("\nExample:\n  imager profile check my.yaml\n  imager profile show debian-live");
   app->require_subcommand(0, 1);
   CLI::App* check = app->add_subcommand("check", "Check a profile; report every problem");
-  check->add_option("file", o->file, "Profile file (or a shipped profile's name)")->required();
+  check->add_option("file", o->file, "Profile: a name or a file")->required();
   check->footer(kCheckHelp);
   CLI::App* show = app->add_subcommand("show", "Print the fully resolved profile");
   show->add_option("file", o->file, "Profile file (or a shipped profile's name)")->required();
   show->add_flag("--json", o->json, "Print JSON instead of YAML");
   show->footer(kShowHelp);
-  CLI::App* list = app->add_subcommand("list", "List the shipped profiles");
+  CLI::App* list = app->add_subcommand("list", "List the profiles found by name, and where");
   list->footer(kListHelp);
+  CLI::App* create = app->add_subcommand("new", "Write an editable profile made from another");
+  create->add_option("name", o->new_name, "The new profile's name")->required();
+  create->add_option("--from", o->from, "The profile to start from (a name or a file)")->required();
+  create->add_option("-o,--output", o->output,
+                     "File to write (default: $XDG_CONFIG_HOME/imager/profiles/NAME.yaml)");
+  create->add_flag("--force", o->force, "Replace the file if it exists");
+  create->footer(kNewHelp);
   CLI::App* files =
       app->add_subcommand("installer-files", "Write the installer layer's generated files to DIR");
   files->add_option("file", o->file, "Profile file (or a shipped profile's name)")->required();
@@ -194,11 +262,12 @@ Action SetupProfile(CLI::App* app, const GlobalOptions*) {
   files->add_option("--target-image", o->paths.target_image, "The target's squashfs image");
   files->footer(kInstallerFilesHelp);
   app->allow_extras();  // after the subcommands, which would inherit it: a typo gets a hint
-  return [o, app, check, show, list, files] {
+  return [o, app, check, show, list, create, files] {
     if (!app->remaining().empty()) return Usage(app->remaining());
     if (check->parsed()) return Check(*o);
     if (show->parsed()) return Show(*o);
     if (list->parsed()) return List();
+    if (create->parsed()) return New(*o);
     if (files->parsed()) return InstallerFiles(*o);
     return Usage({});
   };

@@ -23,7 +23,7 @@ that lock file while it matches the profile's request; --locked only checks that
 
 Examples:
   imager resolve profiles/debian-live.yaml          # writes profiles/debian-live.lock
-  imager resolve debian-live --lockfile /tmp/live.lock --json | jq .packages
+  imager resolve debian-live --lock /tmp/live.lock --json | jq .packages
   imager resolve my.yaml --locked                   # CI: fail if my.lock is stale)";
 
 int ResolveMain(const LockFlags& f) {

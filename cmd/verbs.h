@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace imager::cmd {
@@ -40,6 +41,11 @@ struct Verb {
 
 const std::vector<Verb>& Verbs();
 
+/// The whole command line as `imager` parses it: the global flags and one subcommand per verb,
+/// whose callback stores the verb's action in *ACTION. The completion scripts and manual pages
+/// are generated from it, so they list what the parser accepts.
+std::unique_ptr<CLI::App> MakeApp(GlobalOptions* global, Action* action);
+
 // One per verb file.
 Action SetupRun(CLI::App* app, const GlobalOptions* global);
 Action SetupCheck(CLI::App* app, const GlobalOptions* global);
@@ -52,5 +58,7 @@ Action SetupCache(CLI::App* app, const GlobalOptions* global);
 Action SetupBoot(CLI::App* app, const GlobalOptions* global);
 Action SetupOci(CLI::App* app, const GlobalOptions* global);
 Action SetupInternal(CLI::App* app, const GlobalOptions* global);
+Action SetupCompletion(CLI::App* app, const GlobalOptions* global);
+Action SetupManpage(CLI::App* app, const GlobalOptions* global);
 
 }  // namespace imager::cmd

@@ -36,7 +36,7 @@ TEST_F(CatalogTest, DirectoriesNextToTheExecutable) {
   EXPECT_TRUE(ShippedProfileDirs(dir_ + "/profiles/testdata/imager").empty());
 }
 
-TEST_F(CatalogTest, ListsNameAndDescriptionSortedAndMarksBrokenOnes) {
+TEST_F(CatalogTest, ListsNameDescriptionAndOriginSortedAndMarksBrokenOnes) {
   const std::string good =
       "distribution: {family: debian}\nrepositories: [{suite: s, keyring: "
       "k.asc}]\n";
@@ -47,10 +47,12 @@ TEST_F(CatalogTest, ListsNameAndDescriptionSortedAndMarksBrokenOnes) {
   Write("profiles/notes.txt", "not a profile\n");
   Write("profiles/testdata/nested.yaml", "name: nested\n" + good);
   Write("share/imager/profiles/alpha.yaml", "name: alpha\ndescription: Shadowed\n" + good);
-  auto list = ListShippedProfiles({dir_ + "/profiles", dir_ + "/share/imager/profiles"});
+  auto list =
+      ListProfiles({{dir_ + "/profiles", "user"}, {dir_ + "/share/imager/profiles", "package"}});
   ASSERT_EQ(list.size(), 3u);
   EXPECT_EQ(list[0].name, "alpha");
   EXPECT_EQ(list[0].description, "First");
+  EXPECT_EQ(list[0].origin, "user");
   EXPECT_EQ(list[0].path, dir_ + "/profiles/alpha.yaml");
   EXPECT_EQ(list[1].name, "broken");
   EXPECT_EQ(list[1].error, dir_ + "/profiles/broken.yaml:1:1: distribution.family: missing " +
@@ -59,13 +61,40 @@ TEST_F(CatalogTest, ListsNameAndDescriptionSortedAndMarksBrokenOnes) {
   EXPECT_EQ(list[2].error, "");
 }
 
+TEST_F(CatalogTest, SearchPathInOrderEachDirectoryOnce) {
+  SearchEnv env{.xdg_config_home = "",
+                .home = "/home/u",
+                .exe = dir_ + "/bin/imager",
+                .system_dirs = {"/etc/imager/profiles", dir_ + "/share/imager/profiles"}};
+  auto path = ProfileSearchPath(env);
+  std::vector<std::string> got;
+  for (const auto& d : path) got.push_back(d.path + " " + d.origin);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     ". current directory", "/home/u/.config/imager/profiles user",
+                     "/etc/imager/profiles system", dir_ + "/share/imager/profiles package",
+                     dir_ + "/profiles shipped"}));
+  env.xdg_config_home = "/x";
+  EXPECT_EQ(ProfileSearchPath(env)[1].path, "/x/imager/profiles");
+  env.xdg_config_home = env.home = "";
+  EXPECT_EQ(UserProfileDir(env), "");
+  EXPECT_EQ(ProfileSearchPath(env)[1].origin, "system");
+}
+
 TEST_F(CatalogTest, FindProfileByNameOrPath) {
   Write("share/imager/profiles/live.yaml", "");
-  std::vector<std::string> dirs = {dir_ + "/profiles", dir_ + "/share/imager/profiles"};
-  EXPECT_EQ(FindProfile("live", dirs), dir_ + "/share/imager/profiles/live.yaml");
-  EXPECT_EQ(FindProfile("live.yaml", dirs), "live.yaml");
-  EXPECT_EQ(FindProfile("./live", dirs), "./live");
-  EXPECT_EQ(FindProfile("other", dirs), "other");
+  Write("profiles/live.yaml", "");
+  std::vector<ProfileDir> dirs = {{dir_ + "/none", "user"},
+                                  {dir_ + "/share/imager/profiles", "package"},
+                                  {dir_ + "/profiles", "shipped"}};
+  EXPECT_EQ(*FindProfile("live", dirs), dir_ + "/share/imager/profiles/live.yaml");
+  EXPECT_EQ(*FindProfile("live.yaml", dirs), "live.yaml");
+  EXPECT_EQ(*FindProfile("./live", dirs), "./live");
+  auto missing = FindProfile("other", dirs);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), "no profile named 'other' (looked for other.yaml in " + dir_ +
+                                 "/none, " + dir_ + "/share/imager/profiles, " + dir_ +
+                                 "/profiles; 'imager profile list' shows the profiles found, a "
+                                 "path is used as it is)");
 }
 
 }  // namespace

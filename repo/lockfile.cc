@@ -122,9 +122,24 @@ LockRequest RequestOf(const profiles::Profile& profile) {
   return r;
 }
 
-std::string LockPathFor(const profiles::Profile& profile) {
-  std::filesystem::path dir = std::filesystem::path(profile.source).parent_path();
-  return (dir / (profile.name + ".lock")).string();
+namespace {
+
+bool WritableDir(const std::string& dir) {
+  return ::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0;
+}
+
+}  // namespace
+
+LockPlace LockPlaceFor(const profiles::Profile& profile, const LockPlaceOptions& o) {
+  if (!o.explicit_path.empty()) return {o.explicit_path, ""};
+  std::filesystem::path source(profile.source);
+  std::string file = source.stem().string() + ".lock";
+  std::string dir = source.parent_path().string();
+  bool (*writable)(const std::string&) = o.writable ? o.writable : WritableDir;
+  if (writable(dir) || o.out_dir.empty()) return {(std::filesystem::path(dir) / file).string(), ""};
+  std::string path = (std::filesystem::path(o.out_dir) / file).string();
+  return {path, (dir.empty() ? std::string(".") : dir) +
+                    " (the profile's directory) is not writable: the lock file is " + path};
 }
 
 std::string LockToJson(const Lock& lock) {

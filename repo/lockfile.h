@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-/// Lock is the result of resolving a profile, kept as `<profile>.lock` beside it: the request it
+/// Lock is the result of resolving a profile, kept as `FILE.lock` beside its `FILE.yaml` (see
+/// LockPlaceFor for the other places): the request it
 /// answers, the signed metadata it was solved against, and every package in install order with
 /// where it comes from and its sha256. The JSON form is stable (keys sorted, 2-space indent,
 /// trailing newline), so an unchanged resolution rewrites identical bytes.
@@ -74,8 +75,26 @@ struct Lock {
 /// packages, profiles::InstallerTargetPackages, are part of include).
 LockRequest RequestOf(const profiles::Profile& profile);
 
-/// The lock file of a profile: DIR_OF(profile.source)/NAME.lock.
-std::string LockPathFor(const profiles::Profile& profile);
+/// Where a profile's lock file is: the one rule every verb (resolve, fetch, build, its plan)
+/// uses, for reading (--locked) as for writing.
+struct LockPlace {
+  std::string path;
+  std::string note;  // when the lock is not beside the profile because it cannot be: why
+};
+
+struct LockPlaceOptions {
+  std::string explicit_path;  // --lock PATH: used as given
+  std::string out_dir;        // the build's output directory: the place when the profile's is
+                              // not writable
+  /// Whether a directory is writable; access(W_OK) when null (tests give their own: root
+  /// passes access() on read-only directories).
+  bool (*writable)(const std::string& dir) = nullptr;
+};
+
+/// --lock PATH when given; else DIR/STEM.lock beside the profile's file DIR/STEM.yaml; when DIR
+/// is not writable (a shipped profile under /usr/share, a read-only checkout),
+/// OUT_DIR/STEM.lock, and `note` says so.
+LockPlace LockPlaceFor(const profiles::Profile& profile, const LockPlaceOptions& o);
 
 std::string LockToJson(const Lock& lock);
 Result<Lock> ParseLock(const std::string& text, const std::string& origin);

@@ -152,7 +152,7 @@ TEST(LockfileTest, RequestOfAProfileIsSortedAndKeepsAuto) {
   EXPECT_EQ(req.variant, "none");
   EXPECT_EQ(req.family, "debian");
   EXPECT_EQ(req.repositories[0].type, "deb");
-  EXPECT_EQ(LockPathFor(p), "/some/dir/demo.lock");
+  EXPECT_EQ(LockPlaceFor(p, {}).path, "/some/dir/demo.lock");
   // An ISO (the default output) needs the boot tools; a tarball needs none.
   EXPECT_EQ(req.tools, (std::vector<std::string>{"dosfstools", "grub-efi-amd64-signed", "isolinux",
                                                  "mtools", "shim-signed", "syslinux-common"}));
@@ -160,6 +160,34 @@ TEST(LockfileTest, RequestOfAProfileIsSortedAndKeepsAuto) {
   EXPECT_EQ(RequestOf(p).tools, (std::vector<std::string>{"isolinux", "syslinux-common"}));
   p.output.formats = {profiles::Format::kTar};
   EXPECT_TRUE(RequestOf(p).tools.empty());
+}
+
+bool Writable(const std::string&) { return true; }
+bool ReadOnly(const std::string&) { return false; }
+
+TEST(LockfileTest, LockPlaceIsBesideTheFileByItsStem) {
+  profiles::Profile p;
+  p.name = "t1";  // two profiles of one name in one directory must not share a lock
+  p.source = "/d/p1.yaml";
+  EXPECT_EQ(LockPlaceFor(p, {.writable = Writable}).path, "/d/p1.lock");
+  EXPECT_EQ(LockPlaceFor(p, {.out_dir = "/o", .writable = Writable}).note, "");
+  p.source = "p1.yaml";  // relative, in the working directory
+  EXPECT_EQ(LockPlaceFor(p, {.writable = Writable}).path, "p1.lock");
+}
+
+TEST(LockfileTest, LockPlaceGivenOrInTheOutputDirectoryWhenReadOnly) {
+  profiles::Profile p;
+  p.name = "live";
+  p.source = "/usr/share/imager/profiles/debian-live.yaml";
+  LockPlace ro = LockPlaceFor(p, {.out_dir = "/home/u/out/live", .writable = ReadOnly});
+  EXPECT_EQ(ro.path, "/home/u/out/live/debian-live.lock");
+  EXPECT_EQ(ro.note,
+            "/usr/share/imager/profiles (the profile's directory) is not writable: the lock file "
+            "is /home/u/out/live/debian-live.lock");
+  LockPlace given =
+      LockPlaceFor(p, {.explicit_path = "/tmp/x.lock", .out_dir = "/o", .writable = ReadOnly});
+  EXPECT_EQ(given.path, "/tmp/x.lock");
+  EXPECT_EQ(given.note, "");
 }
 
 TEST(LockfileTest, ToolsRoundTripAndMustMatch) {

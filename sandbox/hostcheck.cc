@@ -12,12 +12,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/strings.h"
+#include "sandbox/cachefs_check.h"
 #include "sandbox/idmap.h"
 #include "sandbox/launch.h"
+#include "sandbox/userns_check.h"
 
 extern char** environ;
 
@@ -26,37 +30,21 @@ namespace {
 
 using State = CheckItem::State;
 
-std::string ReadSysctl(const std::string& path) {
-  auto t = ReadFile(path);
-  return t ? std::string(Trim(*t)) : "";
-}
-
 CheckItem CheckUserns() {
   CheckItem c{"userns"};
   pid_t pid = fork();
   if (pid == 0) _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);  // child: probe only
   int st = 0;
   waitpid(pid, &st, 0);
-  if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-    c.detail = "unprivileged user namespaces work";
-    return c;
-  }
-  c.state = State::kFail;
-  c.detail = "cannot create a user namespace";
-  std::vector<std::string> fixes;
-  if (ReadSysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0")
-    fixes.push_back("sysctl -w kernel.unprivileged_userns_clone=1");
-  if (ReadSysctl("/proc/sys/user/max_user_namespaces") == "0")
-    fixes.push_back("sysctl -w user.max_user_namespaces=15000");
-  if (ReadSysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1")
-    fixes.push_back(
-        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor "
-        "profile allowing userns for imager)");
-  if (fixes.empty())
-    fixes.push_back(
-        "allow unprivileged user namespaces (in a container: run it with "
-        "--security-opt seccomp=unconfined or a profile allowing unshare/clone)");
-  c.hint = Join(fixes, "; ");
+  bool probe_ok = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+  UsernsHost host;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) host.exe = exe.string();
+  UsernsVerdict v = JudgeUserns(probe_ok, FindUsernsRestrictions(host));
+  c.state = v.ok ? State::kOk : State::kFail;
+  c.detail = v.detail;
+  c.hint = v.hint;
   return c;
 }
 
@@ -202,6 +190,27 @@ CheckItem CheckSpace(const std::string& cache_dir) {
   return c;
 }
 
+// The mount that will hold the cache (the directory or its nearest existing parent), judged.
+std::vector<CheckItem> CheckCacheFs(const std::string& cache_dir) {
+  std::string dir = cache_dir;
+  std::error_code ec;
+  while (!std::filesystem::exists(dir, ec) && dir.size() > 1)
+    dir = std::filesystem::path(dir).parent_path().string();
+  auto real = Canonical(dir);
+  auto mount =
+      real ? MountHolding("/proc/self/mountinfo", *real) : Result<MountEntry>(Error{real.error()});
+  if (!mount) return {{"cachefs", State::kWarn, mount.error(), ""}};
+  std::vector<CheckItem> items;
+  for (auto& f : JudgeCacheMount(*mount))
+    items.push_back({"cachefs", f.fail ? State::kFail : State::kWarn, f.detail, f.hint});
+  if (items.empty())
+    items.push_back({"cachefs", State::kOk,
+                     "the cache at " + cache_dir + " is on " + mount->target + " (" +
+                         mount->fstype + "): overlay upper directories work there",
+                     ""});
+  return items;
+}
+
 }  // namespace
 
 std::string DefaultCacheDir() {
@@ -226,6 +235,7 @@ std::vector<CheckItem> RunHostChecks(const std::string& cache_dir) {
                               "modprobe fuse; add yourself to the group owning /dev/fuse"));
   items.push_back(CheckDevice("kvm", "/dev/kvm", "optional: fast boot tests; TCG is used otherwise",
                               "add yourself to the 'kvm' group"));
+  for (auto& i : CheckCacheFs(cache_dir)) items.push_back(std::move(i));
   items.push_back(CheckSpace(cache_dir));
   return items;
 }

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# imager check reports this host ready and the id mode this user really has.
+# imager check reports this host ready, the id mode this user really has, and a cache filesystem
+# (from the mount table) that overlayfs can use.
 source "$TESTLIB"
 mode=$(expect_idmode)
 out=$("$IMAGER" check --json --cache-dir "$T/cache")
@@ -11,3 +12,4 @@ else
   assert_contains "single mode reported with a fix" "usermod --add-subuids" "$out"
 fi
 assert_contains "sandbox launch checked" "overlay root, namespaces, seccomp and capability drop work" "$out"
+assert_contains "cache filesystem checked (mount table)" "overlay upper directories work there" "$out"
