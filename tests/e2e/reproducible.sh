@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Reproducibility: two cold builds of the default profile with every output format (iso, tar,
-# squashfs, oci, oci-archive), from the same lock, give the same bytes. The two builds run side
+# squashfs, oci, oci-archive, raw, qcow2), from the same lock, give the same bytes. The two builds run side
 # by side and differ in everything they should not depend on: cache directory, profile and
 # output paths, TZ, umask, locale. Only the downloaded packages (content-addressed, checked by
 # hash before use) are shared, to spare the mirror. On a mismatch it runs diffoscope (when
-# installed) on the differing outputs and shows where.
+# installed) on the differing outputs and shows where. Then the disk image of the first build is
+# checked and booted under BIOS and UEFI (disk_checks.sh), which spares a build of its own.
 # Needs IMAGER (CTest sets it). KEEP=DIR keeps the outputs of both builds.
 set -euo pipefail
 # shellcheck source=../lib/e2e.sh
@@ -23,11 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-formats=(iso tar squashfs oci oci-archive)
+formats=(iso tar squashfs oci oci-archive raw qcow2)
 mkdir -p "$work/a/profiles" "$work/b/place/profiles"
 sed "s/^output: {formats: \[iso\]/output: {formats: [$(IFS=,; echo "${formats[*]}" | sed 's/,/, /g')]/" \
   "$src/profiles/debian-live.yaml" >"$work/a/profiles/debian-live.yaml"
-grep -q "formats: \[iso, tar, squashfs, oci, oci-archive\]" "$work/a/profiles/debian-live.yaml" ||
+grep -q "formats: \[iso, tar, squashfs, oci, oci-archive, raw, qcow2\]" "$work/a/profiles/debian-live.yaml" ||
   fail "could not set the formats in the profile copy"
 cp -r "$src/profiles/keys" "$work/a/profiles/"
 
@@ -88,3 +89,4 @@ if [ ${#differ[@]} -gt 0 ]; then
   fail "${#differ[@]} output(s) differ between two cold builds"
 fi
 pass "two cold builds gave the same bytes: ${formats[*]} ($n files)"
+bash "$src/tests/e2e/disk_checks.sh" "$work/a/out/debian-live.raw" "$work/a/out/debian-live.qcow2"
