@@ -91,14 +91,24 @@ Result<std::string> ReadAt(int fd, uint64_t offset, size_t size) {
 }
 
 Content* measuring = nullptr;
+size_t measuring_root = 0;  // length of the root's path, cut from every path
+int64_t measuring_newer = 0;
 std::set<std::pair<dev_t, ino_t>>* seen_links = nullptr;
 
-int MeasureOne(const char*, const struct stat* st, int, struct FTW*) {
+int MeasureOne(const char* path, const struct stat* st, int, struct FTW*) {
+  if (st->st_mtim.tv_sec > measuring_newer) {
+    std::string rel = path + measuring_root;
+    measuring->newer.push_back(rel.empty() ? "/" : rel);
+  }
   if (st->st_nlink > 1 && !S_ISDIR(st->st_mode) &&
       !seen_links->insert({st->st_dev, st->st_ino}).second)
     return 0;  // a hard link: its inode and data were counted
   measuring->inodes++;
-  if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) || (S_ISLNK(st->st_mode) && st->st_size > 59))
+  // A directory as one block: its st_size depends on the history of the filesystem it is on
+  // (two builds of the same tree would get different sizes); the margin covers large ones.
+  if (S_ISDIR(st->st_mode))
+    measuring->bytes += kBlock;
+  else if (S_ISREG(st->st_mode) || (S_ISLNK(st->st_mode) && st->st_size > 59))
     measuring->bytes += (static_cast<uint64_t>(st->st_size) + kBlock - 1) / kBlock * kBlock;
   return 0;
 }
@@ -113,10 +123,12 @@ uint64_t Content::FilesystemSize() const {
   return (need + kMiB - 1) / kMiB * kMiB;
 }
 
-Result<Content> Measure(const std::string& root) {
+Result<Content> Measure(const std::string& root, int64_t newer_than) {
   Content c;
   std::set<std::pair<dev_t, ino_t>> links;
   measuring = &c;
+  measuring_root = root.size() - (root.ends_with('/') ? 1 : 0);
+  measuring_newer = newer_than;
   seen_links = &links;
   int r = nftw(root.c_str(), MeasureOne, 64, FTW_PHYS | FTW_MOUNT);
   measuring = nullptr;
@@ -162,7 +174,7 @@ Result<std::vector<uint32_t>> UsedInodes(const std::string& image, uint32_t firs
 }
 
 Result<WriteStats> Write(const WriteOptions& o) {
-  auto content = Measure(o.root);
+  auto content = Measure(o.root, o.source_date_epoch);
   if (!content) return content.take_error();
   WriteStats stats{.bytes = o.size ? o.size : content->FilesystemSize(),
                    .content_bytes = content->bytes,
@@ -196,6 +208,14 @@ Result<WriteStats> Write(const WriteOptions& o) {
     if (ino > 2 && ino < 11) continue;  // reserved inodes other than the root: mke2fs's own
     std::string i = std::to_string(ino);
     script += "sif <" + i + "> ctime @" + epoch + "\nsif <" + i + "> atime @" + epoch + "\n";
+  }
+  // Modification times after SOURCE_DATE_EPOCH (files the build made) clamped to it, by path.
+  for (const auto& path : content->newer) {
+    if (path.find_first_of("\"\n\\") != std::string::npos)
+      return Error{"cannot clamp the time of '" + path +
+                   "': its name has a quote, backslash or "
+                   "newline, which debugfs cannot be given"};
+    script += "sif \"" + path + "\" mtime @" + epoch + "\n";
   }
   const std::string script_file = o.output + ".debugfs";
   if (auto w = WriteFile(script_file, script); !w) return w.take_error();

@@ -2,10 +2,11 @@
 #pragma once
 
 /// ext4 root filesystems written from a directory without mounting: e2fsprogs' `mke2fs -d`
-/// (run as a child, inside the id mapping, so owners are the image's), then every inode's
-/// change and access time set to SOURCE_DATE_EPOCH with `debugfs` (mke2fs copies them from the
-/// source tree, where they are the time of the build). With a fixed UUID, hash seed and
-/// E2FSPROGS_FAKE_TIME for the filesystem's own times, the same tree gives the same bytes.
+/// (run as a child, inside the id mapping, so owners are the image's), then with `debugfs`
+/// every inode's change and access time set to SOURCE_DATE_EPOCH and modification times after
+/// it clamped to it (mke2fs copies them from the source tree, where they are the build's). With a
+/// fixed UUID, hash seed and E2FSPROGS_FAKE_TIME for the filesystem's own times, the same tree
+/// gives the same bytes.
 
 #include <cstdint>
 #include <string>
@@ -32,9 +33,11 @@ struct WriteStats {
 /// Blocks and entries of a tree, and the filesystem size that holds it with room to spare.
 struct Content {
   uint64_t bytes = 0, inodes = 0;
+  /// Paths (from the root, "/etc/x") modified after `newer_than` (Measure's argument).
+  std::vector<std::string> newer;
   uint64_t FilesystemSize() const;
 };
-Result<Content> Measure(const std::string& root);
+Result<Content> Measure(const std::string& root, int64_t newer_than);
 
 Result<WriteStats> Write(const WriteOptions& o);
 
