@@ -32,7 +32,8 @@ struct BootFlags {
 };
 
 constexpr const char* kFooter = R"(
-Boots IMAGE (an ISO, attached as a CD unless --as-disk/--as-usb) in qemu-system-x86_64 with
+Boots IMAGE (an ISO, attached as a CD unless --as-disk/--as-usb; a .raw or .qcow2 disk image as
+a virtio disk, changes discarded) in qemu-system-x86_64 with
 SeaBIOS, or OVMF with --uefi (package ovmf). TCG emulation by default: slow but it works in any
 container or CI runner; --kvm is much faster where /dev/kvm is accessible.
 
@@ -56,6 +57,8 @@ events (and a window's mouse) place exactly.
 Examples:
   # a built ISO with its serial console on this terminal
   imager boot out/live.iso --serial
+  # a disk image (output.formats: [raw]) under UEFI
+  imager boot out/debian-live/debian-live.raw --uefi --serial
   # the same ISO as if dd'ed to a USB stick, under UEFI, with KVM
   imager boot out/live.iso --as-usb --uefi --kvm
   # CI: boot under UEFI until the login prompt, at most 10 minutes, keep the console log
@@ -135,7 +138,11 @@ Result<qemu::Machine> MakeMachine(const BootFlags& f, const std::string& tmp) {
   if (!image) return Error{"image " + image.error()};
   m.image = *image;
   if (access(m.image.c_str(), R_OK) != 0) return ErrnoError("image " + m.image);
-  m.attach = f.as_usb ? qemu::Attach::kUsb : f.as_disk ? qemu::Attach::kDisk : qemu::Attach::kCdrom;
+  // A disk image (NAME.raw, NAME.qcow2 from `imager build`) is a disk, not a CD.
+  const bool disk_image = m.image.ends_with(".raw") || m.image.ends_with(".qcow2");
+  m.attach = f.as_usb                  ? qemu::Attach::kUsb
+             : f.as_disk || disk_image ? qemu::Attach::kDisk
+                                       : qemu::Attach::kCdrom;
   for (const auto& d : f.disks) {
     auto disk = Canonical(d);
     if (!disk) return Error{"--disk " + disk.error()};

@@ -14,6 +14,7 @@
 #include "base/tree_index.h"
 #include "cmd/verbs.h"
 #include "formats/deb.h"
+#include "formats/ext4.h"
 #include "formats/iso.h"
 #include "formats/squashfs.h"
 #include "formats/tar.h"
@@ -372,6 +373,28 @@ Action SetupWriteSquashfs(CLI::App* app) {
   return [sq] { return WriteSquashfs(*sq); };
 }
 
+// imager internal write-ext4: ROOT as an ext4 image OUT (formats/ext4.h); prints "bytes N".
+Action SetupWriteExt4(CLI::App* app) {
+  auto o = std::make_shared<formats::ext4::WriteOptions>();
+  app->add_option("root", o->root)->required();
+  app->add_option("out", o->output)->required();
+  app->add_option("--size", o->size, "bytes; 0: the content plus a margin");
+  app->add_option("--uuid", o->uuid)->required();
+  app->add_option("--hash-seed", o->hash_seed)->required();
+  app->add_option("--label", o->label)->required();
+  app->add_option("--source-date-epoch", o->source_date_epoch)->required();
+  return [o] {
+    auto r = formats::ext4::Write(*o);
+    if (!r) {
+      log::Err(r.error());
+      return kExitFailed;
+    }
+    std::cout << "files " << r->inodes << "\ncontent-bytes " << r->content_bytes << "\nbytes "
+              << r->bytes << "\n";
+    return kExitOk;
+  };
+}
+
 Action SetupWriteIso(CLI::App* app) {
   auto iso = std::make_shared<IsoArgs>();
   AddWriteIsoOptions(app, iso);
@@ -433,6 +456,7 @@ const InternalCommand kInternalCommands[] = {
     {"rpm-install", "Install RPM files into ROOT with librpm", SetupRpmInstall},
     {"write-squashfs", "Write ROOT as squashfs image OUT", SetupWriteSquashfs},
     {"write-iso", "Write ROOT as a hybrid ISO image OUTPUT", SetupWriteIso},
+    {"write-ext4", "Write ROOT as an ext4 filesystem image OUT", SetupWriteExt4},
     {"write-initramfs", "Write OUT_DIR/vmlinuz and OUT_DIR/initrd.img from the image ROOT",
      SetupWriteInitramfs},
     {"oci-unpack", "Verify the OCI image LAYOUT and unpack it to DEST", SetupOciUnpack},

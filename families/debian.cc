@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "stages/offline_repo.h"
+#include "stages/outputs.h"
 #include "stages/rootfs.h"
 
 namespace imager::families {
@@ -22,6 +23,9 @@ std::vector<std::string> DebianToolPackages(const Profile& p) {
   if (p.boot.uefi)
     tools.insert(tools.end(), {"dosfstools", "grub-efi-" + p.distribution.arch + "-signed",
                                "mtools", "shim-signed"});
+  // A disk image's BIOS boot: GRUB's i386-pc images and modules, and grub-mkimage.
+  if (p.boot.bios && stages::WantsDisk(p))
+    tools.insert(tools.end(), {"grub-common", "grub-pc-bin"});
   std::sort(tools.begin(), tools.end());
   return tools;
 }
@@ -58,6 +62,8 @@ Family DebianFamily() {
                      // GRUB's signed image for removable media: its built-in configuration
                      // sources ($root)/boot/grub/grub.cfg of the device it was loaded from.
                      .grub_efi = "/x86_64-efi-signed/gcdx64.efi.signed"},
+      .disk_boot_files = {.grub_pc_boot = "/usr/lib/grub/i386-pc/boot.img",
+                          .grub_mkimage = "/usr/bin/grub-mkimage"},
       .offline_repo_stage = stages::OfflineRepoStage,
       .installed_system_packages = DebianInstalledSystemPackages,
   };

@@ -35,6 +35,16 @@ struct BootFiles {
                  engine::Field("grub_efi", &BootFiles::grub_efi)};
 };
 
+/// What a disk image's BIOS boot takes from the tools tree: GRUB's i386-pc boot.img (its
+/// directory holds the modules) and grub-mkimage, which makes core.img from them.
+struct DiskBootFiles {
+  std::string grub_pc_boot;
+  std::string grub_mkimage;
+  static constexpr auto kFields =
+      std::tuple{engine::Field("grub_pc_boot", &DiskBootFiles::grub_pc_boot),
+                 engine::Field("grub_mkimage", &DiskBootFiles::grub_mkimage)};
+};
+
 struct Family {
   profiles::Family id;
   const char* name;              // the profile's distribution.family
@@ -56,6 +66,8 @@ struct Family {
   std::vector<std::string> (*tool_packages)(const profiles::Profile&);
   const char* unpack_tools;
   BootFiles boot_files;
+  /// For disk images (raw, qcow2): empty, and the planner says the family cannot build one.
+  DiskBootFiles disk_boot_files;
   /// The offline package repository on an installer's medium (Debian: dists/ and pool/); null:
   /// not yet for this family.
   stages::Stage (*offline_repo_stage)(const profiles::Profile&, const std::string& cache_dir,

@@ -411,6 +411,28 @@ TEST_F(LoaderTest, OciOutputLayersAndCompression) {
   EXPECT_NE(err.find("output.oci.level"), std::string::npos) << err;
 }
 
+TEST_F(LoaderTest, DiskOutputSize) {
+  auto d = LoadProfile(Write("d.yaml", kMinimal));
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->output.disk.size, 0u);
+  auto p = LoadProfile(Write(
+      "p.yaml", std::string(kMinimal) + "output: {formats: [raw, qcow2], disk: {size: 4G}}\n"));
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->output.disk.size, uint64_t{4} << 30);
+  EXPECT_EQ(p->output.formats, (std::vector<Format>{Format::kRaw, Format::kQcow2}));
+  EXPECT_EQ(ToJson(*p)["output"]["disk"].dump(), R"({"size":4294967296})");
+  auto m = LoadProfile(Write("m.yaml", std::string(kMinimal) + "output: {disk: {size: 100M}}\n"));
+  ASSERT_TRUE(m) << m.error();
+  EXPECT_EQ(m->output.disk.size, uint64_t{100} << 20);
+  for (const char* bad : {"63M", "4X", "G", "-1G", "99999999999T"}) {
+    Write("bad.yaml", std::string(kMinimal) + "output: {disk: {size: " + bad + "}}\n");
+    std::string err = LoadError("bad.yaml");
+    EXPECT_NE(err.find("output.disk.size: '" + std::string(bad) + "' is not a disk size"),
+              std::string::npos)
+        << bad << ": " << err;
+  }
+}
+
 TEST_F(LoaderTest, BuildStageTimeout) {
   auto d = LoadProfile(Write("d.yaml", kMinimal));
   ASSERT_TRUE(d) << d.error();

@@ -52,7 +52,8 @@ const std::vector<std::pair<Format, std::string>>& EnumNames() {
       {Format::kSquashfs, "squashfs"},
       {Format::kOci, "oci"},
       {Format::kOciArchive, "oci-archive"},
-      {Format::kRaw, "raw"}};
+      {Format::kRaw, "raw"},
+      {Format::kQcow2, "qcow2"}};
   return k;
 }
 template <>
@@ -190,7 +191,8 @@ Json ToJson(const Profile& p) {
                      {"volume_id", p.output.volume_id},
                      {"checksum", NameOf(p.output.checksum)},
                      {"oci", Json{{"layers", NameOf(p.output.oci.layers)},
-                                  {"compression", NameOf(p.output.oci.compression)}}}};
+                                  {"compression", NameOf(p.output.oci.compression)}}},
+                     {"disk", Json{{"size", p.output.disk.size}}}};
   j["build"] = Json{{"stage_timeout", p.build.stage_timeout},
                     {"memory_limit_mib", p.build.memory_limit_mib}};
   return j;

@@ -29,7 +29,7 @@ enum class RepoType { kDeb, kRpmMd };
 enum class Variant { kNone, kEssential, kMinbase, kRequired, kImportant };
 enum class BaseKind { kNone, kTar, kOci };
 enum class InstallerType { kNone, kCalamares, kAnaconda };
-enum class Format { kIso, kTar, kSquashfs, kOci, kOciArchive, kRaw };
+enum class Format { kIso, kTar, kSquashfs, kOci, kOciArchive, kRaw, kQcow2 };
 enum class Checksum { kSha256, kNone };
 enum class OciLayers { kSquashed, kPipeline };
 enum class LayerCompression { kGzip, kZstd };
@@ -172,11 +172,19 @@ struct OciOutput {
   LayerCompression compression = LayerCompression::kGzip;
 };
 
+/// output.disk: the raw and qcow2 disk images.
+struct DiskOutput {
+  /// The disk's size in bytes; 0: the content plus a margin. Given: at least what the content
+  /// needs (the build says so otherwise), and the root filesystem fills it.
+  uint64_t size = 0;
+};
+
 struct Output {
   std::vector<Format> formats = {Format::kIso};
   std::string volume_id;  // default: the name upper-cased, [^A-Z0-9_] -> '_', cut to 32
   Checksum checksum = Checksum::kSha256;
   OciOutput oci;
+  DiskOutput disk;
 };
 
 /// How imager builds the profile.

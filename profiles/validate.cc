@@ -581,9 +581,36 @@ void ReadOciOutput(Checker& c, const Field& f, OciOutput* o) {
   c.Enum(c.Get(f, "compression"), &o->compression);
 }
 
+// output.disk: {size: N[K|M|G|T]} (binary units; bytes without a suffix), at least 64M; 0 is
+// the default (the content plus a margin).
+void ReadDiskOutput(Checker& c, const Field& f, DiskOutput* d) {
+  if (!c.Map(f, {"size"})) return;
+  Field size = c.Get(f, "size");
+  std::string text;
+  if (!c.String(size, &text)) return;
+  uint64_t n = 0, unit = 1;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && n < (uint64_t{1} << 50); ++i)
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+  std::string suffix = text.substr(i);
+  if (suffix == "K") unit = uint64_t{1} << 10;
+  if (suffix == "M") unit = uint64_t{1} << 20;
+  if (suffix == "G") unit = uint64_t{1} << 30;
+  if (suffix == "T") unit = uint64_t{1} << 40;
+  const bool known = suffix.empty() || unit > 1;
+  if (text == "0")
+    d->size = 0;
+  else if (i == 0 || !known || n >= (uint64_t{1} << 50) / unit || n * unit < (uint64_t{64} << 20))
+    c.Fail(size.node->loc, size.path,
+           "'" + text +
+               "' is not a disk size (allowed: 0, or a number with K, M, G or T, at least 64M)");
+  else
+    d->size = n * unit;
+}
+
 void ReadOutput(Checker& c, const Field& top, Output* o) {
   Field f = c.Get(top, "output");
-  if (!c.Map(f, {"formats", "volume_id", "checksum", "oci"})) return;
+  if (!c.Map(f, {"formats", "volume_id", "checksum", "oci", "disk"})) return;
   ReadFormats(c, c.Get(f, "formats"), &o->formats);
   Field vol = c.Get(f, "volume_id");
   std::string id;
@@ -595,6 +622,7 @@ void ReadOutput(Checker& c, const Field& top, Output* o) {
     o->volume_id = id;
   c.Enum(c.Get(f, "checksum"), &o->checksum);
   ReadOciOutput(c, c.Get(f, "oci"), &o->oci);
+  ReadDiskOutput(c, c.Get(f, "disk"), &o->disk);
 }
 
 void ReadIdentity(Checker& c, const Field& top, Profile* p) {

@@ -33,12 +33,12 @@ void AddImage(const Machine& m, std::vector<std::string>* a) {
               "ide-cd,drive=image,bootindex=0"});
       break;
     case Attach::kDisk:
-      Add(a, {"-drive", file + ",if=none,id=image,format=raw,snapshot=on", "-device",
-              "virtio-blk-pci,drive=image,bootindex=0"});
+      Add(a, {"-drive", file + ",if=none,id=image,format=" + DiskFormat(m.image) + ",snapshot=on",
+              "-device", "virtio-blk-pci,drive=image,bootindex=0"});
       break;
     case Attach::kUsb:
-      Add(a, {"-drive", file + ",if=none,id=image,format=raw,snapshot=on", "-device",
-              "qemu-xhci,id=xhci", "-device",
+      Add(a, {"-drive", file + ",if=none,id=image,format=" + DiskFormat(m.image) + ",snapshot=on",
+              "-device", "qemu-xhci,id=xhci", "-device",
               "usb-storage,bus=xhci.0,drive=image,removable=on,bootindex=0"});
       break;
   }

@@ -347,7 +347,8 @@ struct BootloaderOptions {
       Field("files", &BootloaderOptions::files)};
 };
 
-// The one file below `tree` whose path ends with `suffix` (a file of the tools packages).
+}  // namespace
+
 Result<std::string> FindInTree(const std::string& tree, const std::string& suffix) {
   auto files = FilesBelow(tree);
   if (!files) return files.take_error();
@@ -363,10 +364,77 @@ Result<std::string> FindInTree(const std::string& tree, const std::string& suffi
   return Error{"the tools tree has several files ending in " + suffix + ": " + Join(found, ", ")};
 }
 
+std::string EspFatSerial(const std::string& grub_cfg) {
+  char volid[16];
+  snprintf(volid, sizeof volid, "%08x",
+           static_cast<unsigned>(std::stoul(Sha256Hex(grub_cfg).substr(0, 8), nullptr, 16)));
+  return volid;
+}
+
+Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::string& grub_cfg,
+                int64_t source_date_epoch, const std::string& image) {
+  const std::string tools = ctx.parent("tools")->dir;
+  const int64_t sde = std::max<int64_t>(source_date_epoch, 0);
+  auto take = [&](const std::string& suffix, const std::string& to) -> Status {
+    auto from = FindInTree(tools, suffix);
+    if (!from) return from.take_error();
+    return CopyFile(tools + *from, to, 0644);
+  };
+  // Staged in scratch with fixed times, then a FAT image made by the tools tree's mkfs.fat and
+  // mtools (no loop device, no mount); both honour fixed ids and dates.
+  const std::string stage = ctx.scratch_dir() + "/esp";
+  for (auto [from, to] : {std::pair{files.shim, "EFI/BOOT/BOOTX64.EFI"},
+                          std::pair{files.grub_efi, "EFI/BOOT/grubx64.efi"},
+                          std::pair{files.mok_manager, "EFI/BOOT/mmx64.efi"}})
+    if (auto st = take(from, stage + "/" + to); !st) return st;
+  if (auto st = MakeDirs(stage + "/boot/grub"); !st) return st;
+  if (auto st = WriteFile(stage + "/boot/grub/grub.cfg", grub_cfg); !st) return st;
+  auto listed = FilesBelow(stage);
+  if (!listed) return listed.take_error();
+  uint64_t bytes = 0;
+  for (const auto& f : *listed) {
+    std::string path = stage + "/" + f;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
+    bytes += (static_cast<uint64_t>(st.st_size) + 4095) / 4096 * 4096;
+    struct timespec times[2] = {{sde, 0}, {sde, 0}};
+    if (utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) return ErrnoError("utimensat " + path);
+  }
+  // Room for FAT tables and directories, whole MiB.
+  uint64_t kib = ((bytes + (1 << 20)) / (1 << 20) + 1) * 1024;
+
+  const std::string dir = std::filesystem::path(image).parent_path().string();
+  const std::string name = std::filesystem::path(image).filename().string();
+  sandbox::SandboxSpec spec;
+  spec.idmap = ctx.idmap();
+  spec.root.kind = sandbox::RootSpec::Kind::kDir;
+  spec.root.dir = tools;
+  spec.root.readonly = true;
+  spec.binds = {{ctx.scratch_dir(), "/work", false}, {dir, "/out", false}};
+  spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
+              "SOURCE_DATE_EPOCH=" + std::to_string(sde), "MTOOLS_SKIP_CHECK=1"};
+  std::vector<std::vector<std::string>> steps{
+      {"/sbin/mkfs.fat", "-C", "--invariant", "-i", EspFatSerial(grub_cfg), "-n", "EFIBOOT",
+       "/out/" + name, std::to_string(kib)},
+      {"/usr/bin/mmd", "-i", "/out/" + name, "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"}};
+  for (const auto& f : *listed) {
+    auto parent = std::filesystem::path(f).parent_path().string();
+    steps.push_back(
+        {"/usr/bin/mcopy", "-m", "-i", "/out/" + name, "/work/esp/" + f, "::/" + parent + "/"});
+  }
+  for (auto& argv : steps) {
+    std::string what = std::filesystem::path(argv[0]).filename().string() + " (the ESP)";
+    spec.argv = std::move(argv);
+    if (auto st = RunLogged(spec, ctx, what); !st) return st;
+  }
+  return {};
+}
+
+namespace {
+
 Status RunBootloader(StageContext& ctx, const BootloaderOptions& o) {
   const std::string tools = ctx.parent("tools")->dir;
   const std::string out = ctx.output_dir();
-  const int64_t sde = std::max<int64_t>(o.source_date_epoch, 0);
   auto take = [&](const std::string& suffix, const std::string& to) -> Status {
     auto from = FindInTree(tools, suffix);
     if (!from) return from.take_error();
@@ -383,56 +451,7 @@ Status RunBootloader(StageContext& ctx, const BootloaderOptions& o) {
   if (o.esp.empty()) return {};
   if (auto st = MakeDirs(out + "/tree/boot/grub"); !st) return st;
   if (auto st = WriteFile(out + "/tree/boot/grub/grub.cfg", o.grub); !st) return st;
-
-  // The ESP: staged in scratch with fixed times, then a FAT image made by the tools tree's
-  // mkfs.fat and mtools (no loop device, no mount); both honour fixed ids and dates.
-  const std::string stage = ctx.scratch_dir() + "/esp";
-  for (auto [from, to] : {std::pair{o.files.shim, "EFI/BOOT/BOOTX64.EFI"},
-                          std::pair{o.files.grub_efi, "EFI/BOOT/grubx64.efi"},
-                          std::pair{o.files.mok_manager, "EFI/BOOT/mmx64.efi"}})
-    if (auto st = take(from, stage + "/" + to); !st) return st;
-  if (auto st = MakeDirs(stage + "/boot/grub"); !st) return st;
-  if (auto st = WriteFile(stage + "/boot/grub/grub.cfg", o.esp); !st) return st;
-  auto files = FilesBelow(stage);
-  if (!files) return files.take_error();
-  uint64_t bytes = 0;
-  for (const auto& f : *files) {
-    std::string path = stage + "/" + f;
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
-    bytes += (static_cast<uint64_t>(st.st_size) + 4095) / 4096 * 4096;
-    struct timespec times[2] = {{sde, 0}, {sde, 0}};
-    if (utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) return ErrnoError("utimensat " + path);
-  }
-  // Room for FAT tables and directories, whole MiB.
-  uint64_t kib = ((bytes + (1 << 20)) / (1 << 20) + 1) * 1024;
-
-  sandbox::SandboxSpec spec;
-  spec.idmap = ctx.idmap();
-  spec.root.kind = sandbox::RootSpec::Kind::kDir;
-  spec.root.dir = tools;
-  spec.root.readonly = true;
-  spec.binds = {{ctx.scratch_dir(), "/work", false}, {out, "/out", false}};
-  spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
-              "SOURCE_DATE_EPOCH=" + std::to_string(sde), "MTOOLS_SKIP_CHECK=1"};
-  char volid[16];
-  snprintf(volid, sizeof volid, "%08x",
-           static_cast<unsigned>(std::stoul(Sha256Hex(o.esp).substr(0, 8), nullptr, 16)));
-  std::vector<std::vector<std::string>> steps{
-      {"/sbin/mkfs.fat", "-C", "--invariant", "-i", volid, "-n", "EFIBOOT", "/out/efi.img",
-       std::to_string(kib)},
-      {"/usr/bin/mmd", "-i", "/out/efi.img", "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"}};
-  for (const auto& f : *files) {
-    auto dir = std::filesystem::path(f).parent_path().string();
-    steps.push_back(
-        {"/usr/bin/mcopy", "-m", "-i", "/out/efi.img", "/work/esp/" + f, "::/" + dir + "/"});
-  }
-  for (auto& argv : steps) {
-    std::string what = std::filesystem::path(argv[0]).filename().string() + " (the ESP)";
-    spec.argv = std::move(argv);
-    if (auto st = RunLogged(spec, ctx, what); !st) return st;
-  }
-  return {};
+  return WriteEsp(ctx, o.files, o.esp, o.source_date_epoch, out + "/efi.img");
 }
 
 }  // namespace
@@ -575,7 +594,7 @@ Status PlanIso(OutputPlan& plan) {
       if (name == image.stage) image_key += key;
   if (medium.images.size() > 1) image_key = Sha256Hex(image_key);
   BootIdentity id = MakeBootIdentity(p, image_key, o.source_date_epoch);
-  plan.pipeline->Add(ToolsStage(p, o.tools));
+  if (!plan.pipeline->Has("tools")) plan.pipeline->Add(ToolsStage(p, o.tools));  // disk: shared
   plan.pipeline->Add(InitramfsStage(p, o.source_date_epoch, target, id, medium));
   plan.pipeline->Add(BootloaderStage(p, o.source_date_epoch, id));
   plan.pipeline->Add(IsoStage(p, o.source_date_epoch, id, medium));

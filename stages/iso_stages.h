@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "families/family.h"
 #include "profiles/profile.h"
 #include "stages/build.h"
 
@@ -100,6 +101,20 @@ std::string IsolinuxConfig(const profiles::Profile& profile);
 std::string GrubConfig(const profiles::Profile& profile, const BootIdentity& id);
 /// The ESP's grub.cfg: find the medium by its volume UUID, then use its grub.cfg.
 std::string EspGrubConfig(const BootIdentity& id);
+
+/// The one file below `tree` whose path ends with `suffix` (a file of the tools packages), as a
+/// path from `tree` ("/usr/lib/...").
+Result<std::string> FindInTree(const std::string& tree, const std::string& suffix);
+
+/// The FAT serial (8 hex digits) of an ESP whose grub.cfg is `grub_cfg`.
+std::string EspFatSerial(const std::string& grub_cfg);
+
+/// An ESP as a FAT image file `image` (made with the parent "tools" tree's mkfs.fat and
+/// mtools): shim as EFI/BOOT/BOOTX64.EFI (the removable path), GRUB and MokManager beside it,
+/// `grub_cfg` as /boot/grub/grub.cfg (where the signed GRUB looks), every time
+/// `source_date_epoch`, serial EspFatSerial(grub_cfg).
+Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::string& grub_cfg,
+                int64_t source_date_epoch, const std::string& image);
 
 /// Artifact "bootloader": `tree/` (isolinux/, boot/grub/ for the medium), `isohdpfx.bin` (the
 /// isohybrid MBR) when BIOS boot is on, `efi.img` (the ESP) when UEFI boot is on.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/strings.h"
+#include "stages/disk_stages.h"
 #include "stages/iso_stages.h"
 #include "stages/oci_stages.h"
 #include "stages/stage_util.h"
@@ -44,26 +45,39 @@ Status PlanOci(OutputPlan& plan) {
 const std::vector<OutputFormat>& Table() {
   static const std::vector<OutputFormat> k = {
       {Format::kTar, "tar", "the root filesystem as NAME.tar.gz (owners, modes, xattrs kept)",
-       false, PlanTar,
+       false, false, PlanTar,
        [](const Profile& p) {
          return std::vector<Publication>{{"tar", p.name + ".tar.gz"}};
        }},
-      {Format::kOci, "oci", "an OCI image layout directory NAME.oci", false, PlanOci,
+      {Format::kOci, "oci", "an OCI image layout directory NAME.oci", false, false, PlanOci,
        [](const Profile& p) {
          return std::vector<Publication>{{kOciStage, OciDirName(p), /*tree=*/true}};
        }},
       {Format::kOciArchive, "oci-archive", "the OCI layout as one tar file NAME.oci.tar", false,
-       PlanOci,
+       false, PlanOci,
        [](const Profile& p) {
          return std::vector<Publication>{{kOciStage, OciArchiveName(p)}};
        }},
       {Format::kSquashfs, "squashfs", "the root filesystem as a squashfs image NAME.squashfs",
-       false, PlanSquashfs,
+       false, false, PlanSquashfs,
        [](const Profile& p) {
          return std::vector<Publication>{{"squashfs", p.name + ".squashfs"}};
        }},
+      // Before iso: an installer's planner adds its layers above the image's, and the disk
+      // holds the image (the installed system), not the live session.
+      {Format::kRaw, "raw",
+       "a GPT disk image NAME.raw (BIOS and UEFI boot, ext4 root) for VMs or to dd onto a disk",
+       true, true, PlanRaw,
+       [](const Profile& p) {
+         return std::vector<Publication>{{kDiskStage, p.name + ".raw"}};
+       }},
+      {Format::kQcow2, "qcow2", "the disk image as QEMU's qcow2 NAME.qcow2", true, true, PlanQcow2,
+       [](const Profile& p) {
+         return std::vector<Publication>{{kQcow2Stage, p.name + ".qcow2"}};
+       }},
       {Format::kIso, "iso",
-       "a live (or, with an installer, installer) ISO NAME.iso for BIOS and UEFI", true, PlanIso,
+       "a live (or, with an installer, installer) ISO NAME.iso for BIOS and UEFI", true, false,
+       PlanIso,
        [](const Profile& p) {
          std::vector<Publication> out{{"iso", p.name + ".iso"}};
          if (p.output.checksum == profiles::Checksum::kSha256) out.push_back({"iso", "SHA256SUMS"});
@@ -91,6 +105,12 @@ std::string AvailableOutputs() {
   std::vector<std::string> names;
   for (const auto& o : Table()) names.push_back(o.name);
   return Join(names, ", ");
+}
+
+bool WantsDisk(const Profile& p) {
+  for (auto f : p.output.formats)
+    if (const OutputFormat* o = FindOutput(f); o && o->disk) return true;
+  return false;
 }
 
 bool NeedsTools(const Profile& p) {

@@ -39,6 +39,7 @@ struct OutputFormat {
   const char* name;  // output.formats' spelling
   const char* help;  // one line for `imager build --help`
   bool needs_tools;  // boots: the lock carries the family's tools tree for it
+  bool disk;         // a partitioned disk image (the family's disk boot files)
   Status (*plan)(OutputPlan&);
   std::vector<Publication> (*publishes)(const profiles::Profile&);
 };
@@ -49,6 +50,8 @@ const std::vector<OutputFormat>& OutputFormats();
 const OutputFormat* FindOutput(profiles::Format format);
 /// "iso, tar, squashfs, ...": the implemented formats, for messages and help.
 std::string AvailableOutputs();
+/// True when the profile asks for a disk image (raw, qcow2).
+bool WantsDisk(const profiles::Profile& profile);
 /// True when an output the profile asks for needs the tools tree.
 bool NeedsTools(const profiles::Profile& profile);
 

@@ -5,12 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "base/fs.h"
 #include "engine/key.h"
+#include "families/family.h"
 #include "profiles/loader.h"
 #include "stages/build.h"
+#include "stages/disk_stages.h"
 #include "stages/outputs.h"
 
 namespace imager::stages {
@@ -98,7 +101,7 @@ rootfs:
   services: {enable: [a.service], disable: [b.service]}
   run: [script.sh]
 installer: {type: calamares, offline_packages: [grub-pc]}
-output: {formats: [iso, tar, squashfs, oci, oci-archive]}
+output: {formats: [iso, tar, squashfs, oci, oci-archive, raw, qcow2], disk: {size: 2G}}
 )");
   ASSERT_TRUE(p) << p.error();
   o_.packages = Fake({"base-files", "linux-image-amd64"});
@@ -150,15 +153,44 @@ output: {formats: [iso]}
       << plan.error();
 }
 
-TEST_F(PlanTest, RawIsNotAvailableAndTheMessageComesFromTheTable) {
-  auto p = Load("debian-live.yaml");
-  p.output.formats = {profiles::Format::kRaw};
-  auto plan = Plan(p, o_);
-  ASSERT_FALSE(plan);
-  EXPECT_NE(plan.error().find("(available: " + AvailableOutputs() + ")"), std::string::npos)
-      << plan.error();
+TEST_F(PlanTest, EveryFormatIsAvailableAndNamedByTheTable) {
   for (const auto& o : OutputFormats())
     EXPECT_NE(AvailableOutputs().find(o.name), std::string::npos);
+  for (const auto& [f, name] : profiles::EnumNames<profiles::Format>())
+    EXPECT_NE(FindOutput(f), nullptr) << name;
+}
+
+// qcow2 alone: the disk stage is planned above the image's layers (not the installer's) and the
+// tools tree, and only NAME.qcow2 is published; the tools get GRUB's BIOS parts.
+TEST_F(PlanTest, Qcow2PlansToolsDiskAndQcow2) {
+  auto p = Load("debian-installer.yaml");
+  p.output.formats = {profiles::Format::kQcow2, profiles::Format::kIso};
+  auto plan = Plan(p, o_);
+  ASSERT_TRUE(plan) << plan.error();
+  const PlannedStage* disk = nullptr;
+  int qcow2 = 0, tools = 0;
+  for (const auto& s : *plan) {
+    if (s.name == kDiskStage) disk = &s;
+    qcow2 += s.name == kQcow2Stage;
+    tools += s.name == "tools";
+  }
+  ASSERT_NE(disk, nullptr);
+  EXPECT_EQ(qcow2, 1);
+  EXPECT_EQ(tools, 1);
+  EXPECT_NE(std::find(disk->parents.begin(), disk->parents.end(), "tools"), disk->parents.end());
+  for (const auto& parent : disk->parents)
+    EXPECT_EQ(parent.find("installer"), std::string::npos) << parent;
+  auto pubs = Publications(p);
+  ASSERT_GE(pubs.size(), 1u);
+  EXPECT_EQ(pubs[0].stage, kQcow2Stage);
+  EXPECT_EQ(pubs[0].name, "debian-installer.qcow2");
+  auto tool_packages = families::ToolPackages(p);
+  EXPECT_NE(std::find(tool_packages.begin(), tool_packages.end(), "grub-pc-bin"),
+            tool_packages.end());
+  p.output.formats = {profiles::Format::kIso};
+  tool_packages = families::ToolPackages(p);
+  EXPECT_EQ(std::find(tool_packages.begin(), tool_packages.end(), "grub-pc-bin"),
+            tool_packages.end());
 }
 
 TEST_F(PlanTest, PublicationsFollowTheTable) {

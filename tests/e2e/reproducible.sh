@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Reproducibility: two cold builds of the default profile with every output format (iso, tar,
-# squashfs, oci, oci-archive), from the same lock, give the same bytes. The two builds run side
-# by side and differ in everything they should not depend on: the user (and so the subordinate id
-# range), cache directory, profile and output paths, TZ, umask, locale. Only the downloaded
-# packages (content-addressed, checked by hash before use) are shared, to spare the mirror. On a
-# mismatch it runs diffoscope (when installed) on the differing outputs and shows where.
+# squashfs, oci, oci-archive, raw, qcow2), from the same lock, give the same bytes. The two
+# builds run side by side and differ in everything they should not depend on: the user (and so
+# the subordinate id range), cache directory, profile and output paths, TZ, umask, locale. Only
+# the downloaded packages (content-addressed, checked by hash before use) are shared, to spare
+# the mirror. On a mismatch it runs diffoscope (when installed) on the differing outputs and
+# shows where. Then the disk image of the first build is checked and booted under BIOS and UEFI
+# (disk_checks.sh, as the first build's user), which spares a build of its own.
 # Needs IMAGER (CTest sets it). Two users: run as root with IMAGER_REPRO_USERS="USER1 USER2"
 # (tests/run.sh does; each build runs as one of them, both unprivileged, both with a range);
 # run as an unprivileged user, both builds are that user's. KEEP=DIR keeps both builds' outputs.
@@ -50,10 +52,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-formats=(iso tar squashfs oci oci-archive)
+formats=(iso tar squashfs oci oci-archive raw qcow2)
 sed "s/^output: {formats: \[iso\]/output: {formats: [$(IFS=,; echo "${formats[*]}" | sed 's/,/, /g')]/" \
   "$src/profiles/debian-live.yaml" >"$work/a/profiles/debian-live.yaml"
-grep -q "formats: \[iso, tar, squashfs, oci, oci-archive\]" "$work/a/profiles/debian-live.yaml" ||
+grep -q "formats: \[iso, tar, squashfs, oci, oci-archive, raw, qcow2\]" "$work/a/profiles/debian-live.yaml" ||
   fail "could not set the formats in the profile copy"
 cp -r "$src/profiles/keys" "$work/a/profiles/"
 
@@ -92,6 +94,7 @@ wait $b || {
   fail "second build"
 }
 echo "two cold builds side by side: $((SECONDS - start)) s"
+grep -E "\] (tools|disk|qcow2): done in" "$work/a.log" || true
 grep -q ": cached" "$work/a.log" && fail "the first build reused a stage: it was not cold"
 grep -q ": cached" "$work/b.log" && fail "the second build reused a stage: it was not cold"
 
@@ -119,3 +122,10 @@ if [ ${#differ[@]} -gt 0 ]; then
   fail "${#differ[@]} output(s) differ between two cold builds"
 fi
 pass "two cold builds (as ${users[0]} and ${users[1]}) gave the same bytes: ${formats[*]} ($n files)"
+start=$SECONDS
+rc=0
+as "${users[0]}" env IMAGER="$IMAGER" BOOT_TIMEOUT="${BOOT_TIMEOUT:-900}" \
+  bash "$src/tests/e2e/disk_checks.sh" "$work/a/out/debian-live.raw" \
+  "$work/a/out/debian-live.qcow2" || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 77 ] || fail "the disk image's checks (tests/e2e/disk_checks.sh)"
+echo "disk checks: $((SECONDS - start)) s"
