@@ -52,6 +52,8 @@ if [ "$(id -u)" = 0 ]; then
   as_runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 fi
 
+# Leaks inside libraries that are not ours (fuzz/lsan.supp says which and why).
+lsan=suppressions=$SRC/fuzz/lsan.supp
 failed=()
 printf '%-14s %10s %8s %7s %7s  %s\n' target executions exec/s cov ft result
 for t in "${targets[@]}"; do
@@ -68,14 +70,14 @@ for t in "${targets[@]}"; do
     for f in "fuzz/regressions/$t"/*; do [ -f "$f" ] && regressions+=("$SRC/$f"); done
   fi
   if [ ${#regressions[@]} -gt 0 ] &&
-    ! (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" "$bin" "${regressions[@]}" \
+    ! (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" LSAN_OPTIONS="$lsan" "$bin" "${regressions[@]}" \
       </dev/null >"$dir/regressions.log" 2>&1); then
     result="REGRESSION (log below)"
     failed+=("$t")
     tail -n 40 "$dir/regressions.log"
   fi
   rc=0
-  (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" "$bin" -max_total_time="$seconds" \
+  (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" LSAN_OPTIONS="$lsan" "$bin" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
     "$dir/corpus" </dev/null >"$dir/fuzz.log" 2>&1) || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log" | tail -n 1)
