@@ -138,7 +138,6 @@ void CloseAllBut(const std::vector<int>& keep) {
   SetProcessTitle("imager-sandbox-init");
   // Only what this sandbox needs: descriptors other threads opened meanwhile (their pipes, logs)
   // must not be held here, or their readers would wait for this sandbox to end.
-  (void)sync_fd, (void)status_fd;
   CloseAllBut(p.keep_fds);
   char go = 0;
   if (read(sync_fd, &go, 1) != 1) _exit(kSetupFailed);  // the parent gave up
@@ -213,13 +212,15 @@ Result<Prepared> Prepare(const SandboxSpec& spec) {
   return p;
 }
 
-// The descriptors pid 1 keeps: its pipes and the command's output and executable.
-void KeepFds(Prepared& p, const SandboxSpec& spec, std::initializer_list<int> pipes) {
-  p.keep_fds.assign(pipes);
+// The descriptors a launching process keeps, sorted for CloseAllBut: its pipes and the command's
+// output and executable.
+std::vector<int> FdsToKeep(const SandboxSpec& spec, std::initializer_list<int> pipes) {
+  std::vector<int> keep(pipes);
   for (int fd : {spec.stdout_fd, spec.stderr_fd, spec.exec_fd})
-    if (fd > STDERR_FILENO) p.keep_fds.push_back(fd);
-  std::sort(p.keep_fds.begin(), p.keep_fds.end());
-  p.keep_fds.erase(std::unique(p.keep_fds.begin(), p.keep_fds.end()), p.keep_fds.end());
+    if (fd > STDERR_FILENO) keep.push_back(fd);
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  return keep;
 }
 
 std::string UsernsHint(int err) {
@@ -306,7 +307,7 @@ Result<ExitStatus> LaunchHere(const SandboxSpec& spec, Prepared& p,
                               std::chrono::steady_clock::time_point started) {
   auto sync = MakePipe(), err = MakePipe(), status = MakePipe();
   if (!sync || !err || !status) return ErrnoError("pipe");
-  KeepFds(p, spec, {sync->read.get(), err->write.get(), status->write.get()});
+  p.keep_fds = FdsToKeep(spec, {sync->read.get(), err->write.get(), status->write.get()});
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                         CLONE_NEWCGROUP | SIGCHLD;
   if (!spec.network) flags |= CLONE_NEWNET;
@@ -376,11 +377,10 @@ std::string Encode(const Result<ExitStatus>& r) {
 Result<ExitStatus> Decode(const std::string& bytes) {
   if (!bytes.empty() && bytes[0] == 'E') return Error{bytes.substr(1)};
   ExitStatus r;
-  int signaled = 0, timed_out = 0, used = 0;
+  int signaled = 0, timed_out = 0;
   size_t nl = bytes.find('\n');
   if (bytes.empty() || bytes[0] != 'S' || nl == std::string::npos ||
-      sscanf(bytes.c_str() + 1, "%d %d %d %d%n", &r.code, &signaled, &r.interrupted, &timed_out,
-             &used) != 4)
+      sscanf(bytes.c_str() + 1, "%d %d %d %d", &r.code, &signaled, &r.interrupted, &timed_out) != 4)
     return Error{"the process that ran the sandbox ended without a result"};
   r.signaled = signaled;
   r.timed_out = timed_out;
@@ -412,12 +412,7 @@ Result<ExitStatus> Launch(const SandboxSpec& spec) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // imager gone: this goes, and pid 1 with it
     if (getppid() != self) _exit(kSetupFailed);
     // Descriptors other threads opened (their pipes) are not held here while the sandbox runs.
-    std::vector<int> keep{report->write.get()};
-    for (int fd : {spec.stdout_fd, spec.stderr_fd, spec.exec_fd})
-      if (fd > STDERR_FILENO) keep.push_back(fd);
-    std::sort(keep.begin(), keep.end());
-    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-    CloseAllBut(keep);
+    CloseAllBut(FdsToKeep(spec, {report->write.get()}));
     std::string bytes = Encode(LaunchHere(spec, *prepared, started));
     WriteAll(report->write.get(), bytes);
     _exit(0);
