@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "profiles/schema.h"
+
 namespace imager::profiles {
 
 namespace fs = std::filesystem;
@@ -32,8 +34,9 @@ void Checker::WrongType(const Field& f, const std::string& expected) {
   Fail(f.node->loc, f.path, "expected " + expected + ", got " + got);
 }
 
-bool Checker::Map(const Field& f, const std::vector<std::string>& known) {
+bool Checker::Map(const Field& f) {
   if (!f.node) return false;
+  const std::vector<std::string> known = SchemaKeys(SchemaPath(f.path));
   if (f.node->kind != Node::Kind::kMap) {
     WrongType(f, "a map");
     return false;

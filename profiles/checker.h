@@ -42,8 +42,9 @@ class Checker {
 
   /// The entry `key` of the map `parent` (node nullptr when absent or null); records its location.
   Field Get(const Field& parent, const std::string& key);
-  /// True when `f` is a map; reports a wrong type, and every key not in `known`, otherwise.
-  bool Map(const Field& f, const std::vector<std::string>& known);
+  /// True when `f` is a map; reports a wrong type, and every key the schema (schema.h) does not
+  /// give the map at f's path, otherwise.
+  bool Map(const Field& f);
   /// True when `f` is a list; reports a wrong type otherwise.
   bool List(const Field& f);
   /// Item i of a list field, location recorded.

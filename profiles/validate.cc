@@ -53,14 +53,14 @@ bool ValidSerial(const std::string& s) {
 }
 
 // The items of a list of maps that are maps (unknown keys reported); reports the others.
-std::vector<Field> MapItems(Checker& c, const Field& list, const std::vector<std::string>& known) {
+std::vector<Field> MapItems(Checker& c, const Field& list) {
   std::vector<Field> out;
   if (!c.List(list)) return out;
   for (size_t i = 0; i < list.node->items.size(); ++i) {
     Field item = c.Item(list, i);
     if (!item.node)
       c.Fail(list.node->items[i].loc, item.path, "expected a map, got null");
-    else if (c.Map(item, known))
+    else if (c.Map(item))
       out.push_back(item);
   }
   return out;
@@ -72,7 +72,7 @@ void OnlyFor(Checker& c, const Field& f, const std::string& what) {
 
 void ReadDistribution(Checker& c, const Field& top, Distribution* d) {
   Field f = c.Get(top, "distribution");
-  if (!c.Map(f, {"family", "release", "arch"}) && f.node) return;
+  if (!c.Map(f) && f.node) return;
   Field family = c.Get(f, "family");
   if (c.Require(f, family, "allowed: debian, rpm")) c.Enum(family, &d->family);
   c.String(c.Get(f, "release"), &d->release);
@@ -138,9 +138,7 @@ void ReadRepositories(Checker& c, const Field& top, Profile* p) {
   if (f.node->items.empty())
     c.Fail(f.node->loc, f.path, "empty (at least one repository is required)");
   RepoType want = p->distribution.family == Family::kDebian ? RepoType::kDeb : RepoType::kRpmMd;
-  for (const Field& item : MapItems(
-           c, f,
-           {"type", "mirror", "suite", "components", "keyring", "url", "baseurl", "gpgcheck"})) {
+  for (const Field& item : MapItems(c, f)) {
     Repository r;
     r.type = want;
     Field type = c.Get(item, "type");
@@ -164,7 +162,7 @@ void ReadRepositories(Checker& c, const Field& top, Profile* p) {
 void ReadPackages(Checker& c, const Field& top, Family family, Packages* pk) {
   pk->variant = family == Family::kDebian ? Variant::kMinbase : Variant::kNone;
   Field f = c.Get(top, "packages");
-  if (!c.Map(f, {"variant", "include", "exclude", "recommends"}) && f.node) return;
+  if (!c.Map(f) && f.node) return;
   Field variant = c.Get(f, "variant");
   if (family == Family::kRpm)
     OnlyFor(c, variant, "the debian family (rpm profiles list packages in include)");
@@ -210,7 +208,7 @@ void ReadBase(Checker& c, const Field& top, Base* b) {
                        allowed + ")");
     return;
   }
-  c.Map(f, {"tar", "oci"});
+  c.Map(f);
   Field tar = c.Get(f, "tar"), oci = c.Get(f, "oci");
   if (tar.node && oci.node)
     c.Fail(f.node->loc, f.path, "give tar or oci, not both");
@@ -223,7 +221,7 @@ void ReadBase(Checker& c, const Field& top, Base* b) {
 }
 
 void ReadPassword(Checker& c, const Field& f, Password* pw, bool warn_plain) {
-  if (!c.Map(f, {"hash", "plain"})) return;
+  if (!c.Map(f)) return;
   Field hash = c.Get(f, "hash"), plain = c.Get(f, "plain");
   if (hash.node && plain.node) {
     c.Fail(f.node->loc, f.path, "give hash or plain, not both");
@@ -245,7 +243,7 @@ void ReadPassword(Checker& c, const Field& f, Password* pw, bool warn_plain) {
 
 void ReadUsers(Checker& c, const Field& rootfs, std::vector<User>* users) {
   Field list = c.Get(rootfs, "users");
-  for (const Field& item : MapItems(c, list, {"name", "groups", "password", "uid", "shell"})) {
+  for (const Field& item : MapItems(c, list)) {
     User u;
     Field name = c.Get(item, "name");
     if (c.Require(item, name, "") && c.String(name, &u.name) && !ValidUserName(u.name))
@@ -272,7 +270,7 @@ bool IsDirectory(const std::string& path) {
 }
 
 void ReadFilesAndScripts(Checker& c, const Field& f, Rootfs* r) {
-  for (const Field& item : MapItems(c, c.Get(f, "files"), {"from", "to"})) {
+  for (const Field& item : MapItems(c, c.Get(f, "files"))) {
     FileCopy fc;
     Field from = c.Get(item, "from"), to = c.Get(item, "to");
     bool ok = c.Require(item, from, "a host path, relative to the profile's file");
@@ -308,9 +306,7 @@ void ReadFilesAndScripts(Checker& c, const Field& f, Rootfs* r) {
 
 void ReadRootfs(Checker& c, const Field& top, Rootfs* r) {
   Field f = c.Get(top, "rootfs");
-  if (!c.Map(f, {"hostname", "root_password", "users", "files", "run", "services", "locale",
-                 "timezone"}))
-    return;
+  if (!c.Map(f)) return;
   Field hostname = c.Get(f, "hostname");
   std::string name;
   if (c.String(hostname, &name) && !ValidHostname(name))
@@ -323,7 +319,7 @@ void ReadRootfs(Checker& c, const Field& top, Rootfs* r) {
   ReadUsers(c, f, &r->users);
   ReadFilesAndScripts(c, f, r);
   Field services = c.Get(f, "services");
-  if (c.Map(services, {"enable", "disable"})) {
+  if (c.Map(services)) {
     c.Strings(c.Get(services, "enable"), &r->services.enable);
     c.Strings(c.Get(services, "disable"), &r->services.disable);
   }
@@ -433,7 +429,7 @@ bool HasExtension(const std::string& path, const std::vector<std::string>& exts)
 // Branding files Calamares can show: images Qt reads (svg through the plugin of libqt5svg5,
 // which calamares depends on), and a QML slideshow.
 void ReadBranding(Checker& c, const Field& branding, Branding* b) {
-  if (!c.Map(branding, {"product_name", "version", "logo", "slideshow"})) return;
+  if (!c.Map(branding)) return;
   c.String(c.Get(branding, "product_name"), &b->product_name);
   c.String(c.Get(branding, "version"), &b->version);
   const std::vector<std::string> images = {".png", ".svg", ".jpg", ".jpeg"};
@@ -453,7 +449,7 @@ void ReadBranding(Checker& c, const Field& branding, Branding* b) {
 }
 
 void ReadCalamares(Checker& c, const Field& calamares, CalamaresSettings* cs) {
-  if (!c.Map(calamares, {"filesystem", "user_groups", "show", "exec", "autostart"})) return;
+  if (!c.Map(calamares)) return;
   Field fs = c.Get(calamares, "filesystem");
   std::string filesystem;
   const std::vector<std::string> filesystems = {"ext4", "xfs", "btrfs"};
@@ -497,7 +493,7 @@ void CheckInstallerTarget(Checker& c, const Field& type, const Profile& p) {
 void ReadInstaller(Checker& c, const Field& top, Profile* p) {
   Installer* in = &p->installer;
   Field f = c.Get(top, "installer");
-  if (!c.Map(f, {"type", "packages", "offline_packages", "branding", "calamares"})) return;
+  if (!c.Map(f)) return;
   Field type = c.Get(f, "type");
   c.Enum(type, &in->type);
   Field offline = c.Get(f, "offline_packages"), branding = c.Get(f, "branding");
@@ -536,7 +532,7 @@ void ReadProbes(Checker& c, const Field& probe, std::vector<std::string>* out) {
 
 void ReadBoot(Checker& c, const Field& top, Boot* b) {
   Field f = c.Get(top, "boot");
-  if (!c.Map(f, {"cmdline", "probe", "timeout", "toram", "bios", "uefi", "serial"})) return;
+  if (!c.Map(f)) return;
   c.String(c.Get(f, "cmdline"), &b->cmdline);
   ReadProbes(c, c.Get(f, "probe"), &b->probe);
   c.Int(c.Get(f, "timeout"), 0, 3600, &b->timeout);
@@ -576,7 +572,7 @@ void ReadFormats(Checker& c, const Field& formats, std::vector<Format>* out) {
 
 // output.oci applies whenever the oci format is built (also from the command line's --format).
 void ReadOciOutput(Checker& c, const Field& f, OciOutput* o) {
-  if (!c.Map(f, {"layers", "compression"})) return;
+  if (!c.Map(f)) return;
   c.Enum(c.Get(f, "layers"), &o->layers);
   c.Enum(c.Get(f, "compression"), &o->compression);
 }
@@ -584,7 +580,7 @@ void ReadOciOutput(Checker& c, const Field& f, OciOutput* o) {
 // output.disk: {size: N[K|M|G|T]} (binary units; bytes without a suffix), at least 64M; 0 is
 // the default (the content plus a margin).
 void ReadDiskOutput(Checker& c, const Field& f, DiskOutput* d) {
-  if (!c.Map(f, {"size"})) return;
+  if (!c.Map(f)) return;
   Field size = c.Get(f, "size");
   std::string text;
   if (!c.String(size, &text)) return;
@@ -610,7 +606,7 @@ void ReadDiskOutput(Checker& c, const Field& f, DiskOutput* d) {
 
 void ReadOutput(Checker& c, const Field& top, Output* o) {
   Field f = c.Get(top, "output");
-  if (!c.Map(f, {"formats", "volume_id", "checksum", "oci", "disk"})) return;
+  if (!c.Map(f)) return;
   ReadFormats(c, c.Get(f, "formats"), &o->formats);
   Field vol = c.Get(f, "volume_id");
   std::string id;
@@ -659,8 +655,7 @@ void ReadProfile(const Node& root, Checker* c, Profile* p) {
     c->Fail(root.loc, "profile", std::string("expected a map of settings, got ") + root.KindName());
     return;
   }
-  c->Map(top, {"version", "name", "description", "extends", "distribution", "repositories",
-               "packages", "base", "rootfs", "installer", "boot", "output", "build"});
+  c->Map(top);
   ReadIdentity(*c, top, p);
   ReadDistribution(*c, top, &p->distribution);
   ReadPackages(*c, top, p->distribution.family, &p->packages);
@@ -670,7 +665,7 @@ void ReadProfile(const Node& root, Checker* c, Profile* p) {
   ReadInstaller(*c, top, p);
   ReadBoot(*c, top, &p->boot);
   ReadOutput(*c, top, &p->output);
-  if (Field b = c->Get(top, "build"); c->Map(b, {"stage_timeout", "memory_limit_mib"})) {
+  if (Field b = c->Get(top, "build"); c->Map(b)) {
     c->Int(c->Get(b, "stage_timeout"), 1, 604800, &p->build.stage_timeout);
     c->Int(c->Get(b, "memory_limit_mib"), 0, 16777216, &p->build.memory_limit_mib);
   }
