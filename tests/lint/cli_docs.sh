@@ -41,6 +41,27 @@ for v in $verbs; do
 done
 echo "ok: every verb, subcommand and option ($checked options) in the pages and the bash completion"
 
+# imager-profile(5), and every page as a package installs them: groff formats each without a
+# warning, and --all writes the same pages as one at a time.
+"$IMAGER" manpage --section 5 profile >"$T/imager-profile.5"
+head -1 "$T/imager-profile.5" | grep -qF '.TH imager\-profile 5 ' || fail "imager-profile(5) header"
+fields=$(grep -c '^\.TP' "$T/imager-profile.5")
+[ "$fields" -gt 60 ] || fail "imager-profile(5) documents $fields fields"
+for key in distribution.family 'repositories[].mirror' rootfs.users output.disk.size; do
+  grep -qF "\\fB$key\\fR (" "$T/imager-profile.5" || fail "imager-profile(5) lacks $key"
+done
+mkdir "$T/all"
+"$IMAGER" manpage --all "$T/all"
+cmp "$T/all/imager-profile.5" "$T/imager-profile.5" || fail "--all wrote another imager-profile.5"
+cmp "$T/all/imager-build.1" "$T/build.1" || fail "--all wrote another imager-build.1"
+[ "$(ls "$T/all" | wc -l)" = $(($(echo "$verbs" | wc -w) + 2)) ] || fail "--all: $(ls "$T/all")"
+for page in "$T"/all/*; do
+  warnings=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$page" 2>&1)
+  [ -z "$warnings" ] || fail "groff warns on $(basename "$page"): $warnings"
+done
+if "$IMAGER" manpage --section 5 build >/dev/null 2>&1; then fail "section 5 has a page for build"; fi
+echo "ok: imager-profile(5) ($fields fields) and $(ls "$T/all" | wc -l) pages format without warnings"
+
 # Completing: a verb, an option, a subcommand.
 complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _imager; echo "${COMPREPLY[*]}"; }
 [ "$(complete_words imager bui)" = build ] || fail "imager bui<TAB>: $(complete_words imager bui)"
