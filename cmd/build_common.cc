@@ -24,13 +24,8 @@
 namespace imager::cmd {
 
 void AddBuildFlags(CLI::App* app, BuildFlags* f) {
-  app->add_option("profile", f->profile, "Profile: a name ('imager profile list') or a file")
-      ->required();
+  AddProfileCacheLock(app, &f->profile, &f->cache_dir, &f->lockfile);
   app->add_option("-o,--output", f->out_dir, "Output directory (default: out/PROFILE-NAME)");
-  app->add_option("--cache-dir", f->cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
-  app->add_option("--lock,--lockfile", f->lockfile,
-                  "Lock file (default: FILE.lock beside the profile FILE.yaml, or in the output "
-                  "directory when the profile's directory is not writable)");
   app->add_flag("--offline", f->offline, "Use only what is in the cache; no network");
   app->add_option("--format", f->formats,
                   "Write these outputs instead of the profile's output.formats (repeat: --format "

@@ -63,13 +63,18 @@ Result<repo::FetchOptions> FetchOptionsFromEnv() {
   return o;
 }
 
-void AddLockFlags(CLI::App* app, LockFlags* f) {
-  app->add_option("profile", f->profile, "Profile: a name ('imager profile list') or a file")
+void AddProfileCacheLock(CLI::App* app, std::string* profile, std::string* cache_dir,
+                         std::string* lockfile) {
+  app->add_option("profile", *profile, "Profile: a name ('imager profile list') or a file")
       ->required();
-  app->add_option("--cache-dir", f->cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
-  app->add_option("--lock,--lockfile", f->lockfile,
+  app->add_option("--cache-dir", *cache_dir, "Cache (default: $XDG_CACHE_HOME/imager)");
+  app->add_option("--lock,--lockfile", *lockfile,
                   "Lock file (default: FILE.lock beside the profile FILE.yaml, or in the output "
                   "directory when the profile's directory is not writable)");
+}
+
+void AddLockFlags(CLI::App* app, LockFlags* f) {
+  AddProfileCacheLock(app, &f->profile, &f->cache_dir, &f->lockfile);
   app->add_option("-o,--output", f->out_dir,
                   "The build's output directory (default: out/PROFILE-NAME): where the lock file "
                   "goes when the profile's directory is not writable");

@@ -27,6 +27,10 @@ struct LockFlags {
 };
 
 void AddLockFlags(CLI::App* app, LockFlags* f);
+/// The positional profile, --cache-dir and --lock, as every verb that reads a profile's lock has
+/// them (build, resolve, fetch).
+void AddProfileCacheLock(CLI::App* app, std::string* profile, std::string* cache_dir,
+                         std::string* lockfile);
 
 struct LockContext {
   profiles::Profile profile;
