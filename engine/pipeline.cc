@@ -46,16 +46,14 @@ std::string FailureMessage(const std::string& stage, const std::string& error,
   return msg + "\nfull log: " + log_path;
 }
 
-// When the cache's filesystem is (nearly) full or the stage's error or log says a filesystem was:
-// how much the stage had written, what is free, what to do. "" otherwise.
-std::string DiskHint(const std::string& output_dir, const std::string& error,
-                     const std::string& tail) {
+// When the cache's filesystem is (nearly) full: how much the stage had written, what is free,
+// what to do. "" otherwise.
+// (A full tmpfs of the sandbox, with room in the cache, is the stage's own hint: LimitHint.)
+std::string DiskHint(const std::string& output_dir) {
   struct statvfs fs;
-  if (statvfs(output_dir.c_str(), &fs) != 0) return "";
+  if (statvfs(output_dir.c_str(), &fs) != 0 || !NearlyFull(output_dir)) return "";
   uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
-  bool enospc = (error + tail).find("No space left on device") != std::string::npos;
-  if (!enospc && free >= std::min<uint64_t>(total / 100, 64ull << 20)) return "";
   return "\nthe cache's filesystem has " + FormatBytes(free) + " free of " + FormatBytes(total) +
          "; the stage had written " + FormatBytes(TreeSize(output_dir)) +
          " when it failed. Free space (imager cache prune, or --cache-dir on a larger disk) "
@@ -401,11 +399,19 @@ Result<StageReport> Pipeline::Execute(const Stage& stage, const std::vector<Stag
     progress_.StageFailed(stage.name, seconds, ctx->log_path());
     return Error{
         FailureMessage(stage.name, st.error(), ctx->log_path(), tail, options_.log_tail_lines) +
-        DiskHint(slot.output_dir(), st.error(), tail)};
+        DiskHint(slot.output_dir())};
   }
   ctx->log("imager: stage " + stage.name + " done in " + FormatDuration(seconds));
   progress_.StageDone(stage.name, seconds);
   return StageReport{stage.name, key, false, seconds, entry->data_dir};
+}
+
+bool NearlyFull(const std::string& path) {
+  struct statvfs fs;
+  if (statvfs(path.c_str(), &fs) != 0) return false;
+  uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  return free < std::min<uint64_t>(total / 100, 64ull << 20);
 }
 
 }  // namespace imager::engine

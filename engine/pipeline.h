@@ -221,4 +221,8 @@ class Pipeline {
 /// The last `lines` lines of a file ("" if unreadable); reads at most the last 64 KiB.
 std::string LogTail(const std::string& path, size_t lines);
 
+/// Whether the filesystem holding PATH has (nearly) no room left: less than 1% or 64 MiB free.
+/// A failed stage then gets the pipeline's hint about the cache's filesystem.
+bool NearlyFull(const std::string& path);
+
 }  // namespace imager::engine

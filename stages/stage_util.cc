@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/strings.h"
+#include "engine/pipeline.h"
 #include "sandbox/launch.h"
 #include "sandbox/tools.h"
 
@@ -33,10 +34,10 @@ std::string LimitHint(const std::string& log_path, const sandbox::SandboxSpec& s
            "Cannot fork", "can't fork"}))
     return "; a process could not fork: the sandbox allows " + std::to_string(spec.max_processes) +
            " processes";
-  if (has({"No space left on device"}))
+  // A full cache filesystem is the pipeline's hint (engine::NearlyFull); this one is the tmpfs.
+  if (has({"No space left on device"}) && !engine::NearlyFull(log_path))
     return "; a filesystem was full: the sandbox's /tmp, /run and /dev/shm hold " +
-           std::to_string(spec.tmpfs_bytes >> 20) +
-           " MiB each; the image itself is written to the cache's filesystem (see 'df')";
+           std::to_string(spec.tmpfs_bytes >> 20) + " MiB each (the cache's filesystem has room)";
   return "";
 }
 
