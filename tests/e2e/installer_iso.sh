@@ -170,18 +170,30 @@ for name in bios uefi; do
   [ -z "$(installed_file $name /etc/apt/sources.list.d/imager-offline.list)" ] ||
     fail "$name: the offline repository is still in the installed system's sources"
   pass "$name: the installed system has user tester, host imagerbox, $want, no calamares"
-  # The installed disk alone (UEFI: a fresh variable store, so GRUB's fallback path boots).
-  opts=()
-  [ $name = bios ] || opts=(--uefi)
-  t0=$SECONDS
-  "$IMAGER" boot "${opts[@]}" "$work/$name.raw" --as-disk --no-network \
+done
+# The installed disks alone, both at once (UEFI: a fresh variable store, so GRUB's fallback path
+# boots).
+boot_installed() {  # boot_installed NAME [imager boot options]; leaves NAME-disk.status
+  local name=$1 t0=$SECONDS rc=0
+  shift
+  "$IMAGER" boot "$@" "$work/$name.raw" --as-disk --no-network \
     --expect 'imagerbox login:' --timeout "${BOOT_TIMEOUT:-900}" --log "$work/$name-disk.log" \
-    >/dev/null 2>"$work/$name-disk.err" || {
+    >/dev/null 2>"$work/$name-disk.err" || rc=$?
+  echo "$rc $((SECONDS - t0))" >"$work/$name-disk.status"
+}
+boot_installed bios &
+bios_job=$!
+boot_installed uefi --uefi &
+uefi_job=$!
+wait $bios_job $uefi_job || true
+for name in bios uefi; do
+  read -r rc secs <"$work/$name-disk.status" || fail "$name: the disk boot left no status"
+  [ "$rc" = 0 ] || {
     tail -30 "$work/$name-disk.log" 2>/dev/null || true
     cat "$work/$name-disk.err"
     fail "$name: the installed disk did not boot to a login prompt"
   }
-  pass "$name: the installed disk boots to 'imagerbox login:' in $((SECONDS - t0)) s"
+  pass "$name: the installed disk boots to 'imagerbox login:' in $secs s (beside the other)"
   rm -f "$work/$name.raw"
 done
 
