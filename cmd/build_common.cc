@@ -144,8 +144,13 @@ Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
     o.source_date_epoch = *t;
   }
   if (!create_dirs) return b;
-  for (const auto& dir : {o.cache_dir, o.out_dir})
-    if (auto st = MakeDirs(dir); !st) return st.take_error();
+  if (auto st = MakeDirs(o.cache_dir); !st)
+    return Error{st.error() + " (the cache directory; give another with --cache-dir DIR)"};
+  if (auto st = MakeDirs(o.out_dir); !st)
+    return Error{st.error() + (f.out_dir.empty() ? " (the default output directory " + o.out_dir +
+                                                       " of the current directory; give one "
+                                                       "with -o DIR)"
+                                                 : " (the output directory given with -o)")};
   for (auto* dir : {&o.cache_dir, &o.out_dir}) {
     auto c = Canonical(*dir);
     if (!c) return c.take_error();

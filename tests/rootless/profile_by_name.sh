@@ -81,3 +81,8 @@ pass "profile new, by name from the user's directory"
 
 err=$(im build nosuch -o "$T/out2" 2>&1) && fail "an unknown name built"
 assert_contains "unknown name" "no profile named 'nosuch' (looked for nosuch.yaml in ." "$err"
+
+# From a directory the user cannot write, without -o: the error says which directory and what to do.
+err=$(im build fx --cache-dir "$T/cache" 2>&1) && fail "built into an unwritable directory"
+assert_contains "unwritable current directory" \
+  "Permission denied (the default output directory out/fx of the current directory; give one with -o DIR)" "$err"
