@@ -93,7 +93,8 @@ set -euo pipefail
 P=$1 uuid=$2
 mib=$(( $(stat -c %s "$P/rootfs.tar") * 13 / 10 / 1048576 + 64 ))
 mkdir -p "$P/root"
-tar -C "$P/root" --numeric-owner -xpf "$P/rootfs.tar"
+# No device nodes: a user namespace cannot mknod them (the booted system's /dev is devtmpfs).
+tar -C "$P/root" --numeric-owner --exclude='./dev/*' -xpf "$P/rootfs.tar"
 mke2fs -q -t ext4 -L root -U "$uuid" -d "$P/root" "$P/root.ext4" "${mib}M"
 rm -rf "$P/root"
 SH
