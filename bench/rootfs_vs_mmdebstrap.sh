@@ -43,53 +43,14 @@ packages: {variant: minbase, include: [systemd-sysv]}
 YAML
 "$IMAGER" -q fetch "$W/net.yaml" --cache-dir "$W/seed" >/dev/null
 
-# 2. A signed file:// mirror with exactly those packages (hard links into the cache).
+# 2. A signed file:// mirror with exactly those packages (hard links into the cache), with the
+# archive's Priority and Section (they differ from the packages' own control files: apt says
+# "important", the archive "required"; variant minbase selects by the archive's Priority).
+# shellcheck source=local_mirror.sh
+source "$src/bench/local_mirror.sh"
+make_local_mirror "$W" "$W/seed" "$W/net.lock"
 M=$W/mirror
-mkdir -p "$M/pool/main" "$M/dists/bookworm/main/binary-amd64"
-python3 - "$W/net.lock" "$W/seed/packages/sha256" "$M/pool/main" <<'PY'
-import json, os, sys
-lock, store, pool = sys.argv[1:]
-pkgs = json.load(open(lock))["packages"]
-for p in pkgs:
-    h = p["sha256"]
-    ver = p["version"].replace(":", "%3a")
-    os.link(f"{store}/{h[:2]}/{h}", f"{pool}/{p['name']}_{ver}_{p['architecture']}.deb")
-print(f"{len(pkgs)} packages, {sum(p['size'] for p in pkgs) / 1e6:.1f} MB", file=sys.stderr)
-PY
-# The archive's Priority and Section (an override file made from the archive's index): they
-# differ from the packages' own control files (apt says "important", the archive "required"),
-# and variant minbase selects by the archive's Priority.
-python3 - "$W/net.lock" "$W"/seed/metadata/*/dists/bookworm/main/binary-amd64/Packages.xz \
-  >"$W/override" <<'PY'
-import json, lzma, sys
-locked = {(p["name"], p["version"]) for p in json.load(open(sys.argv[1]))["packages"]}
-for stanza in lzma.open(sys.argv[2], "rt").read().split("\n\n"):
-    f = dict(l.split(": ", 1) for l in stanza.splitlines() if ": " in l and not l[0].isspace())
-    if (f.get("Package"), f.get("Version")) in locked:
-        print(f["Package"], f.get("Priority", "optional"), f.get("Section", "misc"))
-PY
-(cd "$M" && dpkg-scanpackages --multiversion pool "$W/override" 2>/dev/null \
-  >dists/bookworm/main/binary-amd64/Packages)
-xz -k "$M/dists/bookworm/main/binary-amd64/Packages"
-python3 - "$M/dists/bookworm" <<'PY'
-import email.utils, hashlib, os, sys
-d = sys.argv[1]
-files = ["main/binary-amd64/Packages", "main/binary-amd64/Packages.xz"]
-lines = ["Origin: imager-bench", "Label: imager-bench", "Suite: bookworm", "Codename: bookworm",
-         f"Date: {email.utils.formatdate(usegmt=True)}", "Architectures: amd64",
-         "Components: main", "No-Support-for-Architecture-all: Packages", "SHA256:"]
-for f in files:
-    data = open(f"{d}/{f}", "rb").read()
-    lines.append(f" {hashlib.sha256(data).hexdigest()} {len(data)} {f}")
-open(f"{d}/Release", "w").write("\n".join(lines) + "\n")
-PY
-export GNUPGHOME=$W/gnupg
-mkdir -m 700 "$GNUPGHOME"
-gpg -q --batch --passphrase '' --quick-gen-key 'imager bench <bench@invalid>' ed25519 sign 1d 2>/dev/null
-gpg -q --batch --clearsign -o "$M/dists/bookworm/InRelease" "$M/dists/bookworm/Release"
-gpg -q --batch --export >"$W/bench.gpg"
-gpg -q --batch --export --armor >"$W/bench.asc"
-chmod -R a+rX "$M" "$W/bench.gpg" "$W/seed"
+chmod -R a+rX "$W/seed"
 
 # 3. The same request for both tools, from the local mirror.
 cat >"$W/local.yaml" <<YAML

@@ -24,8 +24,9 @@ constexpr int kDefaultExpectTimeout = 300;
 struct BootFlags {
   std::string image;
   bool uefi = false, serial = false, kvm = false, as_disk = false, as_usb = false;
-  bool no_network = false, print_command = false, tablet = false;
+  bool no_network = false, print_command = false, tablet = false, secure_boot = false;
   std::vector<std::string> disks;
+  std::vector<std::pair<std::string, std::string>> sends;  // --send WHEN TEXT
   int memory = 2048, cpus = 2, timeout = 0;
   std::string machine = "q35", expect, log, screendump, qmp;
   int settle = 0;
@@ -35,7 +36,9 @@ constexpr const char* kFooter = R"(
 Boots IMAGE (an ISO, attached as a CD unless --as-disk/--as-usb; a .raw or .qcow2 disk image as
 a virtio disk, changes discarded) in qemu-system-x86_64 with
 SeaBIOS, or OVMF with --uefi (package ovmf). TCG emulation by default: slow but it works in any
-container or CI runner; --kvm is much faster where /dev/kvm is accessible.
+container or CI runner; --kvm is much faster where /dev/kvm is accessible. --secure-boot is UEFI
+with Secure Boot enforced: OVMF's Secure Boot build (OVMF_CODE_4M.secboot.fd, SMM on q35) and
+variables with Microsoft's keys enrolled (OVMF_VARS_4M.ms.fd), as on a PC from a shop.
 
 Console: --serial puts the guest's serial port on this terminal (no window; Ctrl-A x quits,
 Ctrl-A c is QEMU's monitor). Without it QEMU opens a window when $DISPLAY is set, else it runs
@@ -45,7 +48,10 @@ console=ttyS0 on its command line.
 Testing: --expect REGEX (ECMAScript syntax) watches the serial console (echoed, and copied to
 --log FILE) and exits 0 as soon as a line matches, also an unfinished line such as a "login: "
 prompt; it fails (exit 1, with the last 30 console lines) when --timeout passes first (default
-300 s) or QEMU exits first. QEMU never outlives imager, not even on Ctrl-C. --timeout alone stops
+300 s) or QEMU exits first. --send WHEN TEXT (repeatable) types TEXT and Enter into the serial
+console once a line matches WHEN, each in turn; --expect is then watched from after the last
+one: a login and a command, checked from inside the guest. QEMU never outlives imager, not even
+on Ctrl-C. --timeout alone stops
 the machine after that long and counts as success. --screendump FILE (.png or .ppm) saves the
 screen just before QEMU is stopped.
 
@@ -59,6 +65,10 @@ Examples:
   imager boot out/live.iso --serial
   # a disk image (output.formats: [raw]) under UEFI
   imager boot out/debian-live/debian-live.raw --uefi --serial
+  # the qcow2 under UEFI with Secure Boot enforced: log in and ask the kernel
+  imager boot out/debian-live/debian-live.qcow2 --secure-boot --send 'login: $' live \
+    --send 'Password: $' live --send '[$] $' 'cat /sys/kernel/security/lockdown; echo END' \
+    --expect '^END' --log sb.log
   # the same ISO as if dd'ed to a USB stick, under UEFI, with KVM
   imager boot out/live.iso --as-usb --uefi --kvm
   # CI: boot under UEFI until the login prompt, at most 10 minutes, keep the console log
@@ -80,6 +90,12 @@ int ReportExpect(const BootFlags& f, const qemu::RunOutcome& r) {
   snprintf(secs, sizeof secs, "%.1f s", r.seconds);
   switch (r.kind) {
     case qemu::RunOutcome::kMatched:
+      for (size_t i = 0; i < r.sent_seconds.size(); ++i) {
+        char at[32];
+        snprintf(at, sizeof at, "%.1f s", r.sent_seconds[i]);
+        log::Info("boot: --send " + std::to_string(i + 1) + " ('" + f.sends[i].first +
+                  "') typed after " + at);
+      }
       log::Info("boot: '" + f.expect + "' appeared after " + secs + ": " + r.matched_line);
       return kExitOk;
     case qemu::RunOutcome::kTimedOut:
@@ -119,7 +135,7 @@ int ReportPlain(const qemu::RunOutcome& r) {
 }
 
 qemu::Console PickConsole(const BootFlags& f) {
-  if (!f.expect.empty() || f.timeout > 0) return qemu::Console::kCapture;
+  if (!f.expect.empty() || f.timeout > 0 || !f.sends.empty()) return qemu::Console::kCapture;
   if (f.serial) return qemu::Console::kStdio;
   const char* display = getenv("DISPLAY");
   const char* wayland = getenv("WAYLAND_DISPLAY");
@@ -148,12 +164,13 @@ Result<qemu::Machine> MakeMachine(const BootFlags& f, const std::string& tmp) {
     if (!disk) return Error{"--disk " + disk.error()};
     m.disks.push_back(*disk);
   }
-  if (f.uefi) {
-    auto ovmf = qemu::FindUefi();
+  if (f.uefi || f.secure_boot) {
+    auto ovmf = qemu::FindUefi("/usr/share/OVMF", f.secure_boot);
     if (!ovmf) return ovmf.take_error();
     auto vars = ReadFile(ovmf->vars);
     if (!vars) return Error{"read " + ovmf->vars + ": " + vars.error()};
     m.firmware = qemu::Firmware::kUefi;
+    m.secure_boot = f.secure_boot;
     m.uefi_code = ovmf->code;
     m.uefi_vars = tmp + "/OVMF_VARS.fd";
     if (auto st = WriteFile(m.uefi_vars, *vars); !st) return st.take_error();
@@ -185,6 +202,16 @@ int BootMain(BootFlags f) {
     }
     if (f.timeout <= 0) f.timeout = kDefaultExpectTimeout;
   }
+  std::vector<qemu::Send> sends;
+  for (const auto& [when, text] : f.sends) {
+    try {
+      sends.push_back({std::regex(when, std::regex::ECMAScript), text});
+    } catch (const std::regex_error& e) {
+      log::Err("--send '" + when + "': not a valid regular expression: " + e.what());
+      return kExitUsage;
+    }
+  }
+  if (!sends.empty() && f.timeout <= 0) f.timeout = kDefaultExpectTimeout;
   if (!f.screendump.empty() && f.screendump[0] != '/') {
     char cwd[4096];
     if (getcwd(cwd, sizeof cwd)) f.screendump = std::string(cwd) + "/" + f.screendump;
@@ -213,6 +240,7 @@ int BootMain(BootFlags f) {
   log::Verbose("boot: " + Join(shown, " "));
   qemu::RunOptions o;
   o.capture = machine->console == qemu::Console::kCapture;
+  o.sends = std::move(sends);
   o.expect = f.expect.empty() ? nullptr : &pattern;
   o.timeout_seconds = f.timeout;
   o.log = o.capture ? f.log : "";
@@ -239,6 +267,8 @@ Action SetupBoot(CLI::App* app, const GlobalOptions*) {
   app->footer(kFooter);
   app->add_option("IMAGE", f->image, "ISO or disk image to boot")->required();
   app->add_flag("--uefi", f->uefi, "Boot with UEFI firmware (OVMF) instead of BIOS (SeaBIOS)");
+  app->add_flag("--secure-boot", f->secure_boot,
+                "UEFI with Secure Boot enforced (Microsoft's keys enrolled; implies --uefi)");
   app->add_flag("--serial", f->serial, "Serial console on this terminal, no window");
   auto* as_disk =
       app->add_flag("--as-disk", f->as_disk, "Attach IMAGE as a virtio disk instead of a CD");
@@ -252,6 +282,9 @@ Action SetupBoot(CLI::App* app, const GlobalOptions*) {
       ->capture_default_str();
   app->add_flag("--no-network", f->no_network, "No network card (default: user-mode virtio-net)");
   app->add_option("--expect", f->expect, "Succeed when a serial console line matches REGEX");
+  app->add_option("--send", f->sends,
+                  "WHEN TEXT: once a console line matches WHEN, type TEXT and Enter (repeatable, "
+                  "in order; --expect is watched after the last)");
   app->add_option("--timeout", f->timeout,
                   "Seconds before QEMU is stopped (with --expect: a failure; default 300)");
   app->add_option("--log", f->log, "Copy the serial console into FILE");

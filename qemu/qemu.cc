@@ -82,13 +82,20 @@ Status Validate(const Machine& m) {
     return Error{"--machine " + m.machine_type + ": expected q35 or pc"};
   if (m.firmware == Firmware::kUefi && (m.uefi_code.empty() || m.uefi_vars.empty()))
     return Error{"UEFI boot without OVMF code and variable files"};
+  if (m.secure_boot && m.firmware != Firmware::kUefi)
+    return Error{"Secure Boot needs UEFI firmware"};
+  if (m.secure_boot && m.machine_type != "q35")
+    return Error{"--machine " + m.machine_type + ": Secure Boot needs q35 (OVMF's SMM)"};
   if (m.console == Console::kCapture && !m.console_log.empty())
     return Error{"a captured console is logged by imager, not by QEMU"};
   return {};
 }
 
 std::vector<std::string> QemuArgv(const Machine& m) {
-  std::vector<std::string> a = {kQemuBinary, "-name", "imager-boot", "-machine", m.machine_type};
+  // Secure Boot: the variable store is writable only in SMM, where OVMF enforces the policy.
+  std::vector<std::string> a = {kQemuBinary, "-name", "imager-boot", "-machine",
+                                m.machine_type + (m.secure_boot ? ",smm=on" : "")};
+  if (m.secure_boot) Add(&a, {"-global", "driver=cfi.pflash01,property=secure,value=on"});
   if (m.accel == Accel::kKvm)
     Add(&a, {"-accel", "kvm", "-cpu", "host"});
   else
@@ -119,14 +126,17 @@ std::vector<std::string> QemuArgv(const Machine& m) {
   return a;
 }
 
-Result<UefiFiles> FindUefi(const std::string& dir) {
-  for (const char* suffix : {"_4M.fd", ".fd"}) {
-    UefiFiles f{dir + "/OVMF_CODE" + suffix, dir + "/OVMF_VARS" + suffix};
+Result<UefiFiles> FindUefi(const std::string& dir, bool secure_boot) {
+  const std::string code = secure_boot ? ".secboot.fd" : ".fd";
+  const std::string vars = secure_boot ? ".ms.fd" : ".fd";
+  for (const char* size : {"_4M", ""}) {
+    UefiFiles f{dir + "/OVMF_CODE" + size + code, dir + "/OVMF_VARS" + size + vars};
     if (access(f.code.c_str(), R_OK) == 0 && access(f.vars.c_str(), R_OK) == 0) return f;
   }
-  return Error{"UEFI firmware not found: neither " + dir + "/OVMF_CODE_4M.fd nor " + dir +
-               "/OVMF_CODE.fd (with its OVMF_VARS file) is readable; install the Debian "
-               "package ovmf (apt-get install ovmf)"};
+  return Error{std::string("UEFI firmware") + (secure_boot ? " for Secure Boot" : "") +
+               " not found: neither " + dir + "/OVMF_CODE_4M" + code + " nor " + dir +
+               "/OVMF_CODE" + code + " (with its OVMF_VARS*" + vars +
+               " file) is readable; install the Debian package ovmf (apt-get install ovmf)"};
 }
 
 Status CheckKvm(const std::string& dev) {

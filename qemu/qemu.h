@@ -37,6 +37,9 @@ struct Machine {
   Firmware firmware = Firmware::kBios;
   std::string uefi_code;  // kUefi: OVMF code (read-only) and this boot's private copy of the
   std::string uefi_vars;  // variable store (writable)
+  // kUefi on q35: the firmware's variables and its flash behind SMM, so that the OS cannot
+  // change them; with a Secure Boot OVMF (FindUefi(..., true)) Secure Boot is then enforced.
+  bool secure_boot = false;
   Accel accel = Accel::kTcg;
   std::string machine_type = "q35";
   int memory_mib = 2048;
@@ -60,8 +63,10 @@ Status Validate(const Machine& m);
 std::string DiskFormat(const std::string& path);
 
 /// OVMF in `dir`: the 4 MiB build (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd) if present, else the 2 MiB
-/// one; not found is an error naming the files and the Debian package (ovmf).
-Result<UefiFiles> FindUefi(const std::string& dir = "/usr/share/OVMF");
+/// one; not found is an error naming the files and the Debian package (ovmf). With
+/// `secure_boot`: the build that needs SMM (OVMF_CODE*.secboot.fd) and variables with
+/// Microsoft's keys enrolled and Secure Boot on (OVMF_VARS*.ms.fd).
+Result<UefiFiles> FindUefi(const std::string& dir = "/usr/share/OVMF", bool secure_boot = false);
 
 /// KVM is usable when `dev` opens read-write; the error names it and says how to get access.
 Status CheckKvm(const std::string& dev = "/dev/kvm");

@@ -84,6 +84,25 @@ TEST(QemuArgvTest, UefiUsesPflashCodeReadOnlyAndPrivateVars) {
   EXPECT_FALSE(Validate(m));
 }
 
+TEST(QemuArgvTest, SecureBootPutsTheVariablesBehindSmm) {
+  Machine m = Iso();
+  m.firmware = Firmware::kUefi;
+  m.uefi_code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+  m.uefi_vars = "/tmp/b/OVMF_VARS.fd";
+  EXPECT_EQ(After(QemuArgv(m), "-machine"), "q35");
+  EXPECT_FALSE(Has(QemuArgv(m), "-global"));
+  m.secure_boot = true;
+  auto a = QemuArgv(m);
+  EXPECT_EQ(After(a, "-machine"), "q35,smm=on");
+  EXPECT_EQ(After(a, "-global"), "driver=cfi.pflash01,property=secure,value=on");
+  EXPECT_TRUE(Validate(m));
+  m.machine_type = "pc";
+  EXPECT_NE(Validate(m).error().find("q35"), std::string::npos);
+  m.machine_type = "q35";
+  m.firmware = Firmware::kBios;
+  EXPECT_NE(Validate(m).error().find("UEFI"), std::string::npos);
+}
+
 TEST(QemuArgvTest, ImageAsDiskOrUsbAndExtraDisks) {
   Machine m = Iso();
   m.attach = Attach::kDisk;
@@ -173,6 +192,24 @@ TEST(QemuHostTest, FindUefiPrefers4MAndNamesThePackage) {
   ASSERT_TRUE(WriteFile(*d + "/OVMF_VARS_4M.fd", "v"));
   EXPECT_EQ(FindUefi(*d)->code, *d + "/OVMF_CODE_4M.fd");
   EXPECT_EQ(FindUefi(*d)->vars, *d + "/OVMF_VARS_4M.fd");
+  (void)RemoveTree(*d);
+}
+
+TEST(QemuHostTest, FindUefiForSecureBootWantsSecbootCodeAndMicrosoftKeys) {
+  auto d = MakeTempDir("/tmp", "imager-ovmf-test-");
+  ASSERT_TRUE(d) << d.error();
+  ASSERT_TRUE(WriteFile(*d + "/OVMF_CODE_4M.fd", "c"));
+  ASSERT_TRUE(WriteFile(*d + "/OVMF_VARS_4M.fd", "v"));
+  auto missing = FindUefi(*d, true);  // the plain build does not enforce anything
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("OVMF_CODE_4M.secboot.fd"), std::string::npos) << missing.error();
+  ASSERT_TRUE(WriteFile(*d + "/OVMF_CODE_4M.secboot.fd", "c"));
+  ASSERT_TRUE(WriteFile(*d + "/OVMF_VARS_4M.ms.fd", "v"));
+  auto sb = FindUefi(*d, true);
+  ASSERT_TRUE(sb) << sb.error();
+  EXPECT_EQ(sb->code, *d + "/OVMF_CODE_4M.secboot.fd");
+  EXPECT_EQ(sb->vars, *d + "/OVMF_VARS_4M.ms.fd");
+  EXPECT_EQ(FindUefi(*d)->code, *d + "/OVMF_CODE_4M.fd");
   (void)RemoveTree(*d);
 }
 

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "base/fd.h"
@@ -48,14 +49,20 @@ class SignalScope {
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+    // A QEMU gone before its console input was typed is seen by waitpid, not by SIGPIPE.
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &old_pipe_);
   }
   ~SignalScope() {
     for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
     g_wake_fd = -1;
   }
 
  private:
   struct sigaction old_[std::size(kSignals)];
+  struct sigaction old_pipe_;
 };
 
 Result<Pipe> NonBlockingPipe() {
@@ -71,21 +78,27 @@ int ShellCode(int wstatus) {
 struct Child {
   pid_t pid = -1;
   UniqueFd out, err;  // capture: QEMU's stdout (the console) and stderr
+  UniqueFd in;        // capture with input: QEMU's stdin (the console's keyboard)
 };
 
 // Forks and execs argv; the error pipe carries execvp's errno back.
-Result<Child> Spawn(const std::vector<std::string>& argv, bool capture) {
+Result<Child> Spawn(const std::vector<std::string>& argv, bool capture, bool input) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   auto exec_err = MakePipe();
   if (!exec_err) return exec_err.take_error();
-  Pipe out, err;
+  Pipe out, err, in;
   if (capture) {
     auto o = NonBlockingPipe(), e = NonBlockingPipe();
     if (!o || !e) return ErrnoError("pipe");
     out = std::move(*o);
     err = std::move(*e);
+  }
+  if (capture && input) {
+    auto i = MakePipe();
+    if (!i) return i.take_error();
+    in = std::move(*i);
   }
   pid_t parent = getpid();
   pid_t pid = fork();
@@ -95,9 +108,10 @@ Result<Child> Spawn(const std::vector<std::string>& argv, bool capture) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
     for (int s : kSignals) signal(s, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
     if (capture) {
       int null = open("/dev/null", O_RDONLY);
-      dup2(null, 0);
+      dup2(in.read.valid() ? in.read.get() : null, 0);
       dup2(out.write.get(), 1);
       dup2(err.write.get(), 2);
       // The pipes were made non-blocking for the parent; QEMU expects blocking stdio.
@@ -120,7 +134,7 @@ Result<Child> Spawn(const std::vector<std::string>& argv, bool capture) {
     std::string hint = e == ENOENT ? " (install the Debian package qemu-system-x86)" : "";
     return Error{"start " + argv[0] + ": " + strerror(e) + hint};
   }
-  return Child{pid, std::move(out.read), std::move(err.read)};
+  return Child{pid, std::move(out.read), std::move(err.read), std::move(in.write)};
 }
 
 // SIGTERM (QEMU restores the terminal and exits), SIGKILL after 5 s; reaps it.
@@ -227,11 +241,14 @@ Result<RunOutcome> Run(const std::vector<std::string>& argv, const RunOptions& o
   auto wake = NonBlockingPipe();
   if (!wake) return wake.take_error();
   SignalScope signals(wake->write.get());
-  auto child = Spawn(argv, o.capture);
+  auto child = Spawn(argv, o.capture, !o.sends.empty());
   if (!child) return child.take_error();
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::seconds(o.timeout_seconds);
-  ConsoleWatcher console(o.expect), errors(nullptr, 10);
+  // `console` keeps the tail; `step` waits for the next send's pattern, then for `expect`.
+  ConsoleWatcher console(nullptr), errors(nullptr, 10);
+  size_t sent = 0;
+  auto step = std::make_unique<ConsoleWatcher>(o.sends.empty() ? o.expect : &o.sends[0].when);
   RunOutcome r;
   bool exited = false;
   int wstatus = 0;
@@ -265,9 +282,18 @@ Result<RunOutcome> Run(const std::vector<std::string>& argv, const RunOptions& o
       std::string data = Drain(&child->out);
       if (log.valid()) WriteAll(log.get(), data);
       if (o.echo) WriteAll(STDOUT_FILENO, data);
-      if (console.Feed(data) && o.expect) {
+      console.Feed(data);
+      if (step->Feed(data) && sent < o.sends.size()) {
+        // Typed as at a terminal; a pipe of a few hundred bytes does not block. A failed write
+        // means QEMU is exiting: the loop sees that next.
+        WriteAll(child->in.get(), o.sends[sent].text + "\r");
+        r.sent_seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+        ++sent;
+        step = std::make_unique<ConsoleWatcher>(sent < o.sends.size() ? &o.sends[sent].when
+                                                                      : o.expect);
+      } else if (step->matched() && o.expect) {
         r.kind = RunOutcome::kMatched;
-        r.matched_line = console.matched_line();
+        r.matched_line = step->matched_line();
         break;
       }
     }

@@ -13,9 +13,19 @@
 
 namespace imager::qemu {
 
+/// Text typed into the serial console (followed by a carriage return, the Enter key) once a
+/// console line matches `when`, such as a user name at a "login: " prompt.
+struct Send {
+  std::regex when;
+  std::string text;
+};
+
 struct RunOptions {
-  bool capture = false;                // QEMU's stdout is the serial console: watch it
-  const std::regex* expect = nullptr;  // capture: succeed when a console line matches
+  bool capture = false;                // QEMU's stdout is the serial console: watch it (and
+                                       // its stdin is the console's input when `sends` is set)
+  std::vector<Send> sends;             // capture: in order, each after the previous was typed
+  const std::regex* expect = nullptr;  // capture: succeed when a console line matches (after
+                                       // the last send, if any)
   int timeout_seconds = 0;             // > 0: stop QEMU after this long
   std::string log;                     // capture: raw copy of the console
   bool echo = true;                    // capture: copy the console to imager's stdout
@@ -36,6 +46,7 @@ struct RunOutcome {
   int signal = 0;       // kInterrupted: the signal imager received
   double seconds = 0;
   std::string matched_line;
+  std::vector<double> sent_seconds;       // when each of RunOptions::sends was typed
   std::vector<std::string> console_tail;  // capture: the last 30 console lines
   std::vector<std::string> qemu_errors;   // capture: the last lines QEMU wrote to stderr
   std::string screendump_error;           // screendump asked for and failed: why

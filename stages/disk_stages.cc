@@ -54,7 +54,7 @@ struct DiskOptions {
   std::string identity;  // DiskIds::From
   uint64_t size = 0;     // output.disk.size; 0: from the content
   bool bios = true, uefi = true;
-  std::string fstab, grub_cfg, esp_cfg;
+  std::string fstab, repart, grub_cfg, esp_cfg;
   int64_t source_date_epoch = -1;
   families::BootFiles files;
   families::DiskBootFiles disk_files;
@@ -65,6 +65,7 @@ struct DiskOptions {
                  Field("bios", &DiskOptions::bios),
                  Field("uefi", &DiskOptions::uefi),
                  Field("fstab", &DiskOptions::fstab),
+                 Field("repart.d", &DiskOptions::repart),
                  Field("grub.cfg", &DiskOptions::grub_cfg),
                  Field("esp grub.cfg", &DiskOptions::esp_cfg),
                  Field("source_date_epoch", &DiskOptions::source_date_epoch),
@@ -83,13 +84,15 @@ Status PutFile(const std::string& path, const std::string& content, int64_t sde)
   return {};
 }
 
-// The files the disk adds to the image (/etc/fstab, /boot/grub/grub.cfg, /boot/efi), as a
-// directory stacked on the layers; its directories get the image's modes and a fixed time.
+// The files the disk adds to the image (/etc/fstab, /etc/repart.d, /boot/grub/grub.cfg,
+// /boot/efi), as a directory stacked on the layers; its directories get the image's modes and a
+// fixed time.
 Status WriteExtraLayer(const std::string& dir, const DiskOptions& o, int64_t sde) {
   if (auto st = PutFile(dir + "/etc/fstab", o.fstab, sde); !st) return st;
+  if (auto st = PutFile(dir + kDiskRepartFile, o.repart, sde); !st) return st;
   if (auto st = PutFile(dir + "/boot/grub/grub.cfg", o.grub_cfg, sde); !st) return st;
   if (auto st = MakeDirs(dir + "/boot/efi"); !st) return st;
-  for (const char* d : {"/boot/efi", "/boot/grub", "/boot", "/etc", ""}) {
+  for (const char* d : {"/boot/efi", "/boot/grub", "/boot", "/etc/repart.d", "/etc", ""}) {
     std::string path = dir + d;
     if (chmod(path.c_str(), 0755) != 0) return ErrnoError("chmod " + path);
     struct timespec times[2] = {{sde, 0}, {sde, 0}};
@@ -283,6 +286,7 @@ Status PlanDisk(OutputPlan& plan) {
                 .bios = p.boot.bios,
                 .uefi = p.boot.uefi,
                 .fstab = DiskFstab(p, ids, p.boot.uefi ? EspFatSerial(esp_cfg) : ""),
+                .repart = DiskRepart(),
                 .grub_cfg = DiskGrubConfig(p, ids),
                 .esp_cfg = esp_cfg,
                 .source_date_epoch = plan.options.source_date_epoch,
@@ -307,6 +311,16 @@ DiskIds DiskIds::From(const std::string& identity) {
           .bios_guid = guid("bios partition"),
           .esp_guid = guid("esp partition"),
           .root_guid = guid("root partition")};
+}
+
+std::string DiskRepart() {
+  // An existing partition of the type is matched, not created; without a size limit it takes
+  // the free space after it. systemd-repart.service runs on every boot and does nothing once
+  // the partition ends at the disk's end.
+  return "# written by imager: the root partition (the disk's last) grows to the disk's end\n"
+         "# when the disk was made larger; x-systemd.growfs in /etc/fstab grows the filesystem.\n"
+         "[Partition]\n"
+         "Type=root\n";
 }
 
 std::string DiskFstab(const Profile& p, const DiskIds& ids, const std::string& esp_serial) {

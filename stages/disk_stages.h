@@ -15,6 +15,9 @@
 ///   1 MiB       p1 BIOS boot (1 MiB): GRUB's core.img, prefix (,gpt3)/boot/grub
 ///   2 MiB       p2 ESP (FAT): EFI/BOOT/BOOTX64.EFI (shim), grubx64.efi, boot/grub/grub.cfg
 ///   then        p3 root (ext4, mke2fs -d from the layers), to 1 MiB before the end
+/// The root grows into a disk made larger (qemu-img resize, a bigger cloud volume) on its first
+/// boot: /etc/repart.d has systemd-repart grow the root partition, the last one, to the disk's
+/// end, and x-systemd.growfs on / in /etc/fstab grows the filesystem into it (systemd >= 252).
 /// The root's /etc/fstab and /boot/grub/grub.cfg, and every UUID and GUID, come from the build
 /// identity (the key of the image's top layer), so the same build gives the same bytes and a
 /// kernel update inside the booted system keeps booting (GRUB loads /vmlinuz and /initrd.img,
@@ -37,7 +40,10 @@ struct DiskIds {
   static DiskIds From(const std::string& identity);
 };
 
-/// The root's /etc/fstab, its /boot/grub/grub.cfg and the ESP's grub.cfg.
+/// The root's /etc/fstab, its systemd-repart definition, its /boot/grub/grub.cfg and the
+/// ESP's grub.cfg.
+inline constexpr const char* kDiskRepartFile = "/etc/repart.d/50-imager-root.conf";
+std::string DiskRepart();
 std::string DiskFstab(const profiles::Profile& profile, const DiskIds& ids,
                       const std::string& esp_serial);
 std::string DiskGrubConfig(const profiles::Profile& profile, const DiskIds& ids);

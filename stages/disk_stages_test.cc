@@ -44,6 +44,15 @@ TEST(DiskStagesTest, FstabMountsRootAndEspByUuid) {
   EXPECT_EQ(DiskFstab(Disky(), ids, "").find("/boot/efi"), std::string::npos);
 }
 
+TEST(DiskStagesTest, RepartGrowsTheExistingRootPartitionOnly) {
+  std::string r = DiskRepart();
+  EXPECT_NE(r.find("[Partition]\nType=root\n"), std::string::npos) << r;
+  // No size, no format, no copy: the partition is matched by type and only grows.
+  for (const char* key : {"SizeMaxBytes", "Format", "CopyFiles", "CopyBlocks"})
+    EXPECT_EQ(r.find(key), std::string::npos) << key;
+  EXPECT_NE(DiskFstab(Disky(), DiskIds::From("x"), "").find("x-systemd.growfs"), std::string::npos);
+}
+
 TEST(DiskStagesTest, GrubMenusFindTheRootByUuidAndBootItsKernelLinks) {
   DiskIds ids = DiskIds::From("box-1");
   std::string c = DiskGrubConfig(Disky(), ids);

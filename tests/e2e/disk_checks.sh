@@ -7,7 +7,12 @@
 #   2. the root (e2fsck -fn) and the ESP (fsck.fat -n) are clean, extracted with dd at their
 #      offsets; the ESP has shim at the removable path;
 #   3. the qcow2 has the raw image's content (qemu-img compare);
-#   4. the raw image boots to a login prompt under BIOS (SeaBIOS) and UEFI (OVMF), side by side.
+#   4. two boots side by side: the raw image to a login prompt under BIOS (SeaBIOS); the qcow2
+#      (or the raw image), made 1 GiB larger through an overlay, under UEFI with Secure Boot
+#      enforced (OVMF's secboot build, Microsoft's keys): it logs in over the serial console
+#      and checks from inside that the kernel saw Secure Boot (the lockdown Debian's kernel turns
+#      on for it) and that systemd-repart and x-systemd.growfs grew the root partition and
+#      filesystem into the added space.
 # Needs IMAGER. Exit 77 when a tool is missing. BOOT_TIMEOUT (s) bounds each boot.
 set -euo pipefail
 # shellcheck source=../lib/e2e.sh
@@ -15,9 +20,11 @@ source "$(dirname "$0")/../lib/e2e.sh"
 raw=${1:?usage: disk_checks.sh DISK.raw [DISK.qcow2]}
 qcow2=${2:-}
 PATH=$PATH:/usr/sbin:/sbin # sfdisk, e2fsck, fsck.fat: also for users
-for tool in qemu-system-x86_64 sfdisk e2fsck fsck.fat mdir; do
+for tool in qemu-system-x86_64 qemu-img sfdisk e2fsck fsck.fat mdir; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"
 done
+[ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] || skip "OVMF's Secure Boot build is missing (ovmf)"
+user=live password=live # the default profile's user (profiles/debian-live.yaml)
 work=$(mktemp -d "${TMPDIR:-/tmp}/imager-disk.XXXXXX")
 pids=()
 cleanup() {
@@ -58,6 +65,8 @@ e2fsck -fn "$work/root.ext4" >"$work/e2fsck.log" 2>&1 || {
 }
 debugfs -R "cat /etc/fstab" "$work/root.ext4" 2>/dev/null | grep -q "x-systemd.growfs" ||
   fail "the root has no fstab of imager's"
+debugfs -R "cat /etc/repart.d/50-imager-root.conf" "$work/root.ext4" 2>/dev/null |
+  grep -q "^Type=root" || fail "the root has no repart.d file of imager's"
 rm -f "$work/root.ext4"
 extract 2 "$work/esp.fat"
 fsck.fat -n "$work/esp.fat" >"$work/fsck.fat.log" 2>&1 || {
@@ -75,27 +84,59 @@ if [ -n "$qcow2" ]; then
 fi
 
 # --- 4. boot -----------------------------------------------------------------------------------------
-boot_bg() {  # boot_bg NAME [imager boot options]: in the background; the pid is in pids
-  local name=$1
-  shift
-  "$IMAGER" boot "$@" --memory 1024 --expect 'login:' --timeout "${BOOT_TIMEOUT:-900}" \
+boot_bg() {  # boot_bg NAME EXPECT [imager boot options]: in the background; the pid is in pids
+  local name=$1 expect=$2
+  shift 2
+  "$IMAGER" boot "$@" --memory 1024 --expect "$expect" --timeout "${BOOT_TIMEOUT:-900}" \
     --log "$work/$name.log" >"$work/$name.out" 2>&1 &
   pids+=($!)
 }
-boot_bg bios "$raw"
-boot_bg uefi --uefi "$raw"
+# The disk as a user would grow it, without copying it: a qcow2 overlay 1 GiB larger.
+base=${qcow2:-$raw}
+root_mib=$(($(part 3 size) / 2048))
+qemu-img create -q -f qcow2 -F "$([ -n "$qcow2" ] && echo qcow2 || echo raw)" \
+  -b "$(realpath "$base")" "$work/grown.qcow2" "$(($(stat -c %s "$raw") + (1 << 30)))"
+# One line typed after the login; each answer on a line of its own, the command line that
+# echoes it does not match (CHECKS-$((40+2)) prints CHECKS-42).
+# shellcheck disable=SC2016 # expanded by the guest's shell
+checks='echo "lockdown: $(cat /sys/kernel/security/lockdown)";'
+# shellcheck disable=SC2016
+checks+=' echo "part: $(($(cat /sys/class/block/vda3/size) / 2048))";'
+# shellcheck disable=SC2016
+checks+=' echo "fs: $(df -B1M --output=size / | tail -1)"; echo CHECKS-$((40+2))'
+boot_bg bios 'login:' "$raw"
+boot_bg uefi-sb '^CHECKS-42' --secure-boot "$work/grown.qcow2" --send 'login: *$' "$user" \
+  --send 'Password: *$' "$password" --send '[$] *$' "$checks"
 failed=0
 for i in 0 1; do
-  name=$([ "$i" = 0 ] && echo bios || echo uefi)
+  name=$([ "$i" = 0 ] && echo bios || echo uefi-sb)
   if wait "${pids[$i]}"; then
-    pass "$name: $(grep -o "'login:' appeared after [0-9.]* s" "$work/$name.out" || echo login:)"
+    # login: when the user name was typed (--send 1), then the match
+    pass "$name: $(grep -oE "(--send 1 .*typed|'[^']*' appeared) after [0-9.]* s" "$work/$name.out" |
+      sed 's/--send 1 .*typed/login: typed/' | paste -sd ';' - || echo matched)"
   else
     tail -30 "$work/$name.log" 2>/dev/null || true
     cat "$work/$name.out"
-    echo "FAIL: $name: no login prompt" >&2
+    echo "FAIL: $name: no login prompt (or no answer to the checks)" >&2
     failed=1
   fi
 done
 pids=()
 [ "$failed" = 0 ] || exit 1
+answer() {  # answer KEY: the guest's last "KEY: value" line, without terminal escapes
+  tr -d '\r' <"$work/uefi-sb.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | sed -n "s/^$1: *//p" |
+    tail -1
+}
+# Debian's kernel locks itself down ("integrity") when, and only when, the firmware says Secure
+# Boot is on (efi: "Kernel is locked down from EFI Secure Boot mode"); the kernel's own "Secure
+# boot enabled" is not on the console with the profile's "quiet", the user cannot read dmesg,
+# and /sys/firmware/efi/efivars had no SecureBoot variable at the prompt (not looked into).
+answer lockdown | grep -Eq '\[(integrity|confidentiality)\]' ||
+  fail "uefi-sb: the kernel is not locked down ($(answer lockdown))"
+part_mib=$(answer part) fs_mib=$(answer fs)
+[ "${part_mib:-0}" -ge $((root_mib + 1000)) ] ||
+  fail "uefi-sb: the root partition did not grow: ${part_mib:-?} MiB, was $root_mib MiB"
+[ "${fs_mib:-0}" -ge $((root_mib + 900)) ] ||
+  fail "uefi-sb: the root filesystem did not grow: ${fs_mib:-?} MiB in a ${part_mib} MiB partition"
+pass "uefi-sb: Secure Boot enforced (kernel lockdown $(answer lockdown | grep -o '\[[a-z]*\]')); root grown from $root_mib to $part_mib MiB (filesystem $fs_mib MiB)"
 pass "disk checks in $((SECONDS - start)) s"
