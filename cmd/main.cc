@@ -35,7 +35,7 @@ const std::vector<Verb>& Verbs() {
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = IMAGER_VERSION;  // CMakeLists.txt's project(VERSION)
 
 constexpr const char* kFooter = R"(Exit codes:
   0    success
