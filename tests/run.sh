@@ -62,6 +62,7 @@ as_user() { # as_user USER EXPECTED-IDMODE LABELS
   echo "=== tests as $1 (expects $2 id mode): $3"
   runuser -u "$1" -- env -i HOME="/home/$1" USER="$1" LOGNAME="$1" PATH=/usr/bin:/bin \
     TERM="${TERM:-dumb}" CI="${CI:-}" IMAGER_EXPECT_IDMODE="$2" IMAGER_SMALL_FS=$SMALL_FS \
+    ${IMAGER_INSTALLED+IMAGER_INSTALLED="$IMAGER_INSTALLED"} \
     ctest --test-dir "$SRC/build" -L "$3" -LE asroot --output-on-failure
 }
 as_user $RANGE_USER range "$labels"
@@ -72,3 +73,37 @@ echo "=== tests that build as $RANGE_USER and $REPRO_USER"
 rm -rf "$SRC/build/Testing"
 IMAGER_REPRO_USERS="$RANGE_USER $REPRO_USER" ctest --test-dir "$SRC/build" -L asroot \
   --output-on-failure
+
+# --- the Debian package -------------------------------------------------------------------
+# Made from the tree just built and tested, without compiling it again (-nc: build/ as it is;
+# debian/rules configures it with the flags it already has), then checked by lintian, installed,
+# and used by the unprivileged user (rootless.installed_package); removed again at the end, so
+# that a later build/imager does not find the installed profiles first.
+echo "=== the Debian package"
+start=$SECONDS
+base=imager_$(cd "$SRC" && dpkg-parsechangelog -S Version)_$(dpkg --print-architecture)
+deb=$base.deb
+(cd "$SRC" && DEB_BUILD_OPTIONS="nocheck noautodbgsym" dpkg-buildpackage -us -uc -b -nc) \
+  >"$SRC/build/dpkg-buildpackage.log" 2>&1 || {
+  tail -40 "$SRC/build/dpkg-buildpackage.log"
+  echo "tests: dpkg-buildpackage failed (log: $SRC/build/dpkg-buildpackage.log)" >&2
+  exit 1
+}
+# The package must hold the binary the suite tested: nothing may have been compiled.
+grep -q '^ninja: no work to do\.$' "$SRC/build/dpkg-buildpackage.log" || {
+  echo "tests: dpkg-buildpackage compiled again (log: $SRC/build/dpkg-buildpackage.log)" >&2
+  exit 1
+}
+rm -rf "$SRC/build/deb"
+mkdir -p "$SRC/build/deb"
+for f in "$deb" "$base.buildinfo" "$base.changes"; do mv "$SRC/../$f" "$SRC/build/deb/"; done
+(cd "$SRC/debian" && rm -rf imager tmp .debhelper debhelper-build-stamp files ./*.substvars)
+echo "built $SRC/build/deb/$deb in $((SECONDS - start)) s"
+runuser -u $RANGE_USER -- env -i HOME="/home/$RANGE_USER" PATH=/usr/bin:/bin \
+  lintian --fail-on error "$SRC/build/deb/$deb" | tee "$SRC/build/deb/lintian.txt"
+echo "lintian: $(grep -c '^E: ' "$SRC/build/deb/lintian.txt") errors, $(grep -c '^W: ' \
+  "$SRC/build/deb/lintian.txt") warnings"
+trap 'apt-get remove -y -qq imager >/dev/null 2>&1 || true' EXIT
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$SRC/build/deb/$deb" >/dev/null
+IMAGER_INSTALLED=1 as_user $RANGE_USER range installed
+echo "the package: $((SECONDS - start)) s"
