@@ -145,7 +145,7 @@ void ProfilePage(std::ostream& out) {
          "\\fBimager\\-profile\\fR(1)\n";
 }
 
-// Every page into DIR: imager.1 and imager-VERB.1 (what a package installs).
+// Every page into DIR: imager.1, imager-VERB.1 and imager-profile.5 (what a package installs).
 int WriteAll(const CliCommand& root, const std::string& dir) {
   auto write = [&](const std::string& name, const auto& print) {
     std::ostringstream page;

@@ -46,14 +46,25 @@ std::string FailureMessage(const std::string& stage, const std::string& error,
   return msg + "\nfull log: " + log_path;
 }
 
+// The bytes free (to an unprivileged user) and in all of the filesystem holding PATH.
+bool FreeSpace(const std::string& path, uint64_t* free, uint64_t* total) {
+  struct statvfs fs;
+  if (statvfs(path.c_str(), &fs) != 0) return false;
+  *free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  *total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  return true;
+}
+
+bool NearlyFull(uint64_t free, uint64_t total) {
+  return free < std::min<uint64_t>(total / 100, 64ull << 20);
+}
+
 // When the cache's filesystem is (nearly) full: how much the stage had written, what is free,
 // what to do. "" otherwise.
 // (A full tmpfs of the sandbox, with room in the cache, is the stage's own hint: LimitHint.)
 std::string DiskHint(const std::string& output_dir) {
-  struct statvfs fs;
-  if (statvfs(output_dir.c_str(), &fs) != 0 || !NearlyFull(output_dir)) return "";
-  uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-  uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  uint64_t free = 0, total = 0;
+  if (!FreeSpace(output_dir, &free, &total) || !NearlyFull(free, total)) return "";
   return "\nthe cache's filesystem has " + FormatBytes(free) + " free of " + FormatBytes(total) +
          "; the stage had written " + FormatBytes(TreeSize(output_dir)) +
          " when it failed. Free space (imager cache prune, or --cache-dir on a larger disk) "
@@ -407,11 +418,8 @@ Result<StageReport> Pipeline::Execute(const Stage& stage, const std::vector<Stag
 }
 
 bool NearlyFull(const std::string& path) {
-  struct statvfs fs;
-  if (statvfs(path.c_str(), &fs) != 0) return false;
-  uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-  uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
-  return free < std::min<uint64_t>(total / 100, 64ull << 20);
+  uint64_t free = 0, total = 0;
+  return FreeSpace(path, &free, &total) && NearlyFull(free, total);
 }
 
 }  // namespace imager::engine

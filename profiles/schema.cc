@@ -14,9 +14,9 @@ std::string OneOf() {
 
 std::vector<FieldDoc> MakeSchema() {
   const std::string kDeb = "repositories:\n  - {suite: bookworm, keyring: keys/debian.asc";
+  const std::string kRpmRepos = "distribution: {family: rpm, release: \"24.03\"}\nrepositories:\n";
   const std::string kRpm =
-      "distribution: {family: rpm, release: \"24.03\"}\n"
-      "repositories:\n  - {url: https://repo.example.org/os/x86_64/, keyring: keys/rpm.asc";
+      kRpmRepos + "  - {url: https://repo.example.org/os/x86_64/, keyring: keys/rpm.asc";
   const std::string kCalamares =
       "packages: {include: [linux-image-amd64]}\ninstaller:\n  type: calamares\n";
   return {
@@ -72,13 +72,11 @@ std::vector<FieldDoc> MakeSchema() {
        "rpm-md only. The directory holding repodata/repomd.xml.", kRpm + "}"},
       {"repositories[].baseurl", "URL", "none",
        "rpm-md only. Another spelling of url, as in dnf's .repo files; give one of the two.",
-       "distribution: {family: rpm, release: \"24.03\"}\nrepositories:\n"
-       "  - {baseurl: https://repo.example.org/os/x86_64/, keyring: keys/rpm.asc}"},
+       kRpmRepos + "  - {baseurl: https://repo.example.org/os/x86_64/, keyring: keys/rpm.asc}"},
       {"repositories[].gpgcheck", "bool", "true",
        "rpm-md only. false takes the repository's metadata and packages unsigned (a local "
        "fixture, say); the build warns.",
-       "distribution: {family: rpm, release: \"24.03\"}\nrepositories:\n"
-       "  - {url: \"file:/srv/repo\", gpgcheck: false}"},
+       kRpmRepos + "  - {url: \"file:/srv/repo\", gpgcheck: false}"},
       {"packages", "map", "a minbase system (debian); nothing (rpm)", "What is installed.", ""},
       {"packages.variant", OneOf<Variant>(), "minbase (debian)",
        "debian only: the priority-based starting set, as debootstrap and mmdebstrap name them "
