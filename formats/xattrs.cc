@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/owner_record.h"
 #include "base/strings.h"
 
 namespace imager::formats {
@@ -38,12 +39,16 @@ bool IsOverlayXattr(const std::string& name) {
   return StartsWith(name, "user.overlay.") || StartsWith(name, "trusted.overlay.");
 }
 
+bool IsBookkeepingXattr(const std::string& name) {
+  return IsOverlayXattr(name) || name == kOwnerXattr;
+}
+
 Result<std::vector<Xattr>> ReadXattrs(const std::string& path) {
   auto names = ListNames(path);
   if (!names) return names.take_error();
   std::vector<Xattr> out;
   for (auto& name : *names) {
-    if (IsOverlayXattr(name)) continue;
+    if (IsBookkeepingXattr(name)) continue;
     for (;;) {
       ssize_t len = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
       if (len < 0 && errno == ENODATA) break;  // removed meanwhile

@@ -2,8 +2,8 @@
 #pragma once
 
 /// The extended attributes of a file as the image writers store them: sorted by name, without
-/// overlayfs' own bookkeeping (`trusted.overlay.*`, `user.overlay.*`), which describes the layer
-/// and not the image.
+/// overlayfs' own bookkeeping (`trusted.overlay.*`, `user.overlay.*`) and imager's owner record
+/// (`user.imager.owner`), which describe the layer and not the image.
 
 #include <string>
 #include <utility>
@@ -21,9 +21,12 @@ struct Xattr {
 
 /// True for the names overlayfs uses for itself.
 bool IsOverlayXattr(const std::string& name);
+/// True for what describes a layer rather than the image: overlayfs' names and the owner record
+/// (base/owner_record.h), which the writers apply as the owner instead.
+bool IsBookkeepingXattr(const std::string& name);
 
-/// The attributes of `path` (not following a final symlink), overlayfs' own left out; an empty
-/// list where the filesystem has none or does not support them.
+/// The attributes of `path` (not following a final symlink), the bookkeeping ones left out; an
+/// empty list where the filesystem has none or does not support them.
 Result<std::vector<Xattr>> ReadXattrs(const std::string& path);
 
 }  // namespace imager::formats
