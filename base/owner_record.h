@@ -11,8 +11,8 @@
 /// deletion removes it, overlayfs copies it up with the file. containers/storage and
 /// fuse-overlayfs keep `user.containers.override_stat` for the same purpose; ours holds only the
 /// owner, since the mode on disk is the real one. Every writer (tar, squashfs, OCI layers, ext4)
-/// and the cache's tree index read the owner through ApplyOwnerRecord; ReadXattrs never returns
-/// the attribute, so no image carries it.
+/// reads the owner through ApplyOwnerRecord; ReadXattrs never returns the attribute, so no image
+/// carries it; the cache's tree index hashes it with the other attributes.
 
 #include <sys/stat.h>
 

@@ -34,6 +34,10 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f) {
                 "Install exactly what the lock file says; fail if it is missing or no longer "
                 "matches the profile");
   app->add_flag("--json", f->json, "Progress as a JSON event stream on stdout");
+  app->add_flag("--single-id", f->single_id,
+                "Map only your own id even if you have a subordinate range (what a user without "
+                "one, or a container without privileges, gets): the owners packages set are "
+                "recorded on the layers instead of being real");
 }
 
 namespace {
@@ -172,12 +176,13 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
     if (o.source_date_epoch < 0 && !o.packages.repositories.empty())
       o.source_date_epoch = ParseHttpDate(o.packages.repositories[0].date);
   }
-  std::string why;
-  o.idmap = sandbox::DetectIdMap(&why, nullptr);
+  std::string why = "--single-id";
+  o.idmap = f.single_id ? sandbox::ComputeIdMap(getuid(), getgid(), {}, {})
+                        : sandbox::DetectIdMap(&why, nullptr);
   if (o.idmap.mode == sandbox::IdMode::kSingle)
-    log::Warn("single-id mode (" + why +
-              "): files the image assigns to other users will belong to root; 'imager check' "
-              "says how to get a subordinate id range");
+    log::Info("single-id mode (" + why +
+              "): the owners packages set are recorded on the layers and applied to the "
+              "images ('imager check' tells more)");
   return b;
 }
 

@@ -29,6 +29,7 @@ struct BuildFlags {
   bool locked = false;
   bool json = false;
   bool plan = false;  // show the stage graph, run nothing
+  bool single_id = false;
 };
 
 void AddBuildFlags(CLI::App* app, BuildFlags* f);

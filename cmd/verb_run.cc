@@ -31,6 +31,7 @@ struct RunOptions {
   bool network = false;
   bool read_only = false;
   bool single_id = false;
+  bool record_owners = false;
   bool no_fsync = false;
   bool interactive = false;
   bool print_plan = false;
@@ -69,8 +70,10 @@ Result<sandbox::SandboxSpec> MakeSpec(const RunOptions& o, std::string* cleanup)
   for (const auto& w : warnings) log::Warn("ignoring malformed line " + w);
   if (o.single_id || spec.idmap.mode == sandbox::IdMode::kSingle) {
     spec.idmap = sandbox::ComputeIdMap(getuid(), getgid(), {}, {});
-    log::Verbose("single-id mode (" + (o.single_id ? std::string("--single-id") : why) +
-                 "): chown is ignored, files stay owned by you");
+    log::Verbose("single-id mode (" + (o.single_id ? std::string("--single-id") : why) + "): " +
+                 (o.record_owners ? "chown on the root is recorded as user.imager.owner"
+                                  : "chown is ignored") +
+                 ", files stay owned by you");
   }
   if (!o.root.empty() && !o.lowers.empty())
     return Error{"--root and --lower are exclusive: use one directory or an overlay"};
@@ -107,6 +110,11 @@ Result<sandbox::SandboxSpec> MakeSpec(const RunOptions& o, std::string* cleanup)
     }
   }
   spec.root.readonly = o.read_only;
+  spec.root.record_owners = o.record_owners;
+  if (o.record_owners &&
+      (spec.root.kind == sandbox::RootSpec::Kind::kTmpfs || o.read_only ||
+       (spec.root.kind == sandbox::RootSpec::Kind::kOverlay && spec.root.upper.empty())))
+    return Error{"--record-owners needs a writable root: --root DIR, or --lower with --upper"};
   for (const auto& b : o.binds) {
     auto bs = ParseBind(b);
     if (!bs) return bs.take_error();
@@ -231,6 +239,10 @@ Action SetupRun(CLI::App* app, const GlobalOptions* global) {
   app->add_flag("--read-only", o->read_only, "Make the root read-only");
   app->add_flag("--single-id", o->single_id,
                 "Map only your own id even if a subordinate range exists");
+  app->add_flag("--record-owners", o->record_owners,
+                "In single-id mode, record the owners chown asks for on the root (--root or "
+                "--upper) as the attribute user.imager.owner, as image builds do, instead of "
+                "ignoring them");
   app->add_flag("--no-fsync", o->no_fsync, "Turn fsync and friends into no-ops (speed)");
   app->add_flag("-i,--interactive", o->interactive,
                 "Leave Ctrl-C to the command (default: Ctrl-C tears the sandbox down)");

@@ -3,6 +3,7 @@
 
 #include <pwd.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,7 +124,10 @@ IdMap DetectIdMap(std::string* why_single, std::vector<std::string>* warnings) {
   auto subuids = ReadSubidFile("/etc/subuid", user, uid, warnings);
   auto subgids = ReadSubidFile("/etc/subgid", user, uid, warnings);
   bool helpers = !FindHelper("newuidmap").empty() && !FindHelper("newgidmap").empty();
-  if (subuids.empty() || subgids.empty() || !helpers) {
+  // Under no_new_privs (Kubernetes' allowPrivilegeEscalation: false, podman's
+  // no-new-privileges) a setuid or file-capability newuidmap runs without its privilege.
+  bool nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+  if (subuids.empty() || subgids.empty() || !helpers || nnp) {
     std::vector<SubidRange> none;
     if (why_single) {
       if (subuids.empty())
@@ -132,8 +136,12 @@ IdMap DetectIdMap(std::string* why_single, std::vector<std::string>* warnings) {
       else if (subgids.empty())
         *why_single =
             "no range for " + (user.empty() ? std::to_string(uid) : user) + " in /etc/subgid";
-      else
+      else if (!helpers)
         *why_single = "newuidmap/newgidmap not found (install the 'uidmap' package)";
+      else
+        *why_single =
+            "no_new_privs is set (e.g. a container with allowPrivilegeEscalation: false), so "
+            "the setuid newuidmap cannot map a range";
     }
     return ComputeIdMap(uid, gid, none, none);
   }

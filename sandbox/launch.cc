@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #include "base/proctitle.h"
 #include "sandbox/caps.h"
 #include "sandbox/mount_exec.h"
+#include "sandbox/owner_recorder.h"
 #include "sandbox/seccomp.h"
 
 extern char** environ;
@@ -80,7 +83,62 @@ struct Prepared {
   std::vector<char*> argv, env;
   std::string not_found, not_executable, bad_cwd;
   std::vector<int> keep_fds;  // what pid 1 keeps open, sorted (no allocation after the clone)
+  // Single-id mode with layers: the chown family goes to pid 1 (owner_recorder.h).
+  std::vector<std::string> owner_targets;
+  std::vector<ChownSyscall> chown_calls;
 };
+
+// Sends `fd` over the socket `sock` (SCM_RIGHTS). Async-signal-safe.
+bool SendFd(int sock, int fd) {
+  char byte = 'l';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+// The descriptor sent by SendFd, or -1 when the socket closed without one.
+int ReceiveFd(int sock) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  cmsghdr* c = n == 1 ? CMSG_FIRSTHDR(&msg) : nullptr;
+  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+// The mounts inside the sandbox that hold image layers, where single-id mode records owners.
+std::vector<std::string> OwnerTargets(const SandboxSpec& spec) {
+  std::vector<std::string> out;
+  const RootSpec& r = spec.root;
+  if (r.record_owners && !r.readonly &&
+      (r.kind == RootSpec::Kind::kDir || (r.kind == RootSpec::Kind::kOverlay && !r.upper.empty())))
+    out.push_back("/");
+  for (const auto& b : spec.binds)
+    if (b.record_owners && !b.readonly) out.push_back(b.target);
+  for (const auto& o : spec.overlays)
+    if (o.record_owners && !o.upper.empty()) out.push_back(o.target);
+  return out;
+}
 
 [[noreturn]] void ChildFail(int fd, const std::string& msg, int code) {
   WriteAll(fd, msg);
@@ -97,7 +155,8 @@ void CloseAllBut(const std::vector<int>& keep) {
   syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-[[noreturn]] void RunCommand(const SandboxSpec& spec, const Prepared& p, int err_fd) {
+[[noreturn]] void RunCommand(const SandboxSpec& spec, const Prepared& p, int err_fd,
+                             int notify_sock) {
   // Pid 2, inside every namespace, uid 0 with the namespace's full capabilities until the
   // drops below; it becomes the user's command.
   if (chdir(spec.cwd.c_str()) != 0) ChildFail(err_fd, p.bad_cwd + strerror(errno), kSetupFailed);
@@ -115,8 +174,20 @@ void CloseAllBut(const std::vector<int>& keep) {
     ChildFail(err_fd, std::string("drop capabilities: ") + strerror(errno), kSetupFailed);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     ChildFail(err_fd, std::string("no_new_privs: ") + strerror(errno), kSetupFailed);
-  if (Install(p.seccomp) != 0)
+  if (notify_sock >= 0) {
+    // The chown family is answered by pid 1, which gets the filter's notification descriptor.
+    int listener = InstallWithListener(p.seccomp);
+    if (listener < 0)
+      ChildFail(err_fd, std::string("install seccomp filter with a listener: ") + strerror(errno),
+                kSetupFailed);
+    if (!SendFd(notify_sock, listener))
+      ChildFail(err_fd, std::string("hand the seccomp listener to pid 1: ") + strerror(errno),
+                kSetupFailed);
+    close(listener);
+    close(notify_sock);
+  } else if (Install(p.seccomp) != 0) {
     ChildFail(err_fd, std::string("install seccomp filter: ") + strerror(errno), kSetupFailed);
+  }
   environ = const_cast<char**>(p.env.data());  // execvp searches this environment's PATH
   if (spec.exec_fd >= 0)
     syscall(SYS_execveat, spec.exec_fd, "", p.argv.data(), environ, AT_EMPTY_PATH);
@@ -125,6 +196,67 @@ void CloseAllBut(const std::vector<int>& keep) {
   int e = errno;
   if (e == ENOENT) ChildFail(err_fd, p.not_found, 127);
   ChildFail(err_fd, p.not_executable + strerror(e), 126);
+}
+
+// Pid 1 in single-id mode with layers: starts the command under a filter that hands the chown
+// family here, records the owners it asks for (owner_recorder.h) and reaps until it ends.
+// Returns its wait status.
+int RecordOwnersAndWait(const SandboxSpec& spec, const Prepared& p, int err_fd, int status_fd) {
+  int log_fd = spec.stderr_fd >= 0 ? spec.stderr_fd : STDERR_FILENO;
+  OwnerRecorder recorder(p.chown_calls, log_fd);
+  if (auto st = recorder.Init(p.owner_targets); !st)
+    ChildFail(err_fd, "record owners: " + st.error(), kSetupFailed);
+  int sock[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) != 0)
+    ChildFail(err_fd, std::string("socketpair: ") + strerror(errno), kSetupFailed);
+  // SIGCHLD is read from a descriptor, beside the notifications; the command gets the old mask.
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, &old);
+  int sigfd = signalfd(-1, &chld, SFD_CLOEXEC);
+  if (sigfd < 0) ChildFail(err_fd, std::string("signalfd: ") + strerror(errno), kSetupFailed);
+  pid_t cmd = fork();
+  if (cmd < 0) ChildFail(err_fd, std::string("fork: ") + strerror(errno), kSetupFailed);
+  if (cmd == 0) {
+    close(status_fd);
+    close(sock[0]);
+    close(sigfd);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    RunCommand(spec, p, err_fd, sock[1]);
+  }
+  close(err_fd);
+  close(sock[1]);
+  int listener = ReceiveFd(sock[0]);  // -1: the command failed before its exec
+  close(sock[0]);
+  for (;;) {
+    pollfd fds[2] = {{sigfd, POLLIN, 0}, {listener, POLLIN, 0}};
+    if (poll(fds, listener >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (listener >= 0 && (fds[1].revents & POLLIN)) {
+      if (!recorder.Serve(listener)) fds[1].revents |= POLLHUP;
+    }
+    if (listener >= 0 && (fds[1].revents & (POLLHUP | POLLERR)) && !(fds[1].revents & POLLIN)) {
+      close(listener);  // nothing under the filter is left
+      listener = -1;
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) < 0 && errno == EINTR) {
+      }
+      int st;
+      pid_t r;
+      while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+        if (r == cmd) return st;  // leftover processes die with pid 1
+      if (r < 0 && errno == ECHILD) break;
+    }
+  }
+  int st = 0;
+  while (waitpid(cmd, &st, 0) < 0 && errno == EINTR) {
+  }
+  return st;
 }
 
 [[noreturn]] void RunInit(const SandboxSpec& spec, const Prepared& p, int sync_fd, int err_fd,
@@ -166,11 +298,16 @@ void CloseAllBut(const std::vector<int>& keep) {
     if (setrlimit(RLIMIT_DATA, &lim) != 0)
       ChildFail(err_fd, std::string("limit memory: ") + strerror(errno), kSetupFailed);
   }
+  if (!p.owner_targets.empty()) {
+    int status = RecordOwnersAndWait(spec, p, err_fd, status_fd);
+    WriteAll(status_fd, &status, sizeof status);
+    _exit(0);
+  }
   pid_t cmd = fork();
   if (cmd < 0) ChildFail(err_fd, std::string("fork: ") + strerror(errno), kSetupFailed);
   if (cmd == 0) {
     close(status_fd);
-    RunCommand(spec, p, err_fd);
+    RunCommand(spec, p, err_fd, -1);
   }
   close(err_fd);
   int status = 0;
@@ -193,7 +330,19 @@ Result<Prepared> Prepare(const SandboxSpec& spec) {
   if (auto st = Validate(spec); !st) return st.take_error();
   p.mounts = PlanMounts(spec);
   SeccompOptions so = spec.seccomp;
-  if (spec.idmap.mode == IdMode::kSingle) so.fake_chown = true;  // nothing else can own files
+  if (spec.idmap.mode == IdMode::kSingle) {
+    // Nothing but the caller can own files: owners asked for on a layer are recorded, elsewhere
+    // the call succeeds without effect.
+    p.owner_targets = OwnerTargets(spec);
+    if (p.owner_targets.empty()) {
+      so.fake_chown = true;
+    } else {
+      so.record_chown = true;
+      auto calls = ResolveChownSyscalls();
+      if (!calls) return calls.take_error();
+      p.chown_calls = std::move(*calls);
+    }
+  }
   auto prog = Compile(BuildPolicy(so));
   if (!prog) return prog.take_error();
   p.seccomp = std::move(*prog);

@@ -6,8 +6,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "base/fd.h"
@@ -66,8 +68,12 @@ SeccompPolicy BuildPolicy(const SeccompOptions& options) {
   // Faking input on the controlling terminal, which may be the user's own outside.
   p.rules.push_back({"ioctl", EPERM, ArgMatch{1, 0xffffffffu, TIOCSTI}});
   p.rules.push_back({"ioctl", EPERM, ArgMatch{1, 0xffffffffu, TIOCLINUX}});
-  if (options.fake_chown)
-    Deny(&p, {"chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32"}, 0);
+  const auto chowns = {"chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32"};
+  if (options.record_chown) {
+    for (const char* n : chowns) p.rules.push_back({n, 0, std::nullopt, true});
+  } else if (options.fake_chown) {
+    Deny(&p, chowns, 0);
+  }
   if (options.noop_fsync)
     Deny(&p, {"fsync", "fdatasync", "sync", "syncfs", "sync_file_range", "sync_file_range2"}, 0);
   return p;
@@ -88,7 +94,8 @@ Result<SeccompProgram> Compile(const SeccompPolicy& policy) {
   for (const auto& r : policy.rules) {
     int nr = seccomp_syscall_resolve_name(r.syscall.c_str());
     if (nr == __NR_SCMP_ERROR) return Error{"seccomp: unknown syscall " + r.syscall};
-    uint32_t action = SCMP_ACT_ERRNO(static_cast<uint16_t>(r.errno_value));
+    uint32_t action =
+        r.notify ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(static_cast<uint16_t>(r.errno_value));
     int rc;
     if (r.when) {
       scmp_arg_cmp cmp = SCMP_CMP(r.when->arg, SCMP_CMP_MASKED_EQ, r.when->mask, r.when->value);
@@ -108,6 +115,8 @@ Result<SeccompProgram> Compile(const SeccompPolicy& policy) {
   std::string bytes;
   if (!ReadAll(mem.get(), &bytes)) return ErrnoError("read seccomp program");
   SeccompProgram prog;
+  prog.notifies = std::any_of(policy.rules.begin(), policy.rules.end(),
+                              [](const SyscallRule& r) { return r.notify; });
   prog.insns.resize(bytes.size() / sizeof(sock_filter));
   memcpy(prog.insns.data(), bytes.data(), prog.insns.size() * sizeof(sock_filter));
   return prog;
@@ -117,6 +126,13 @@ int Install(const SeccompProgram& program) {
   sock_fprog fprog{static_cast<unsigned short>(program.insns.size()),
                    const_cast<sock_filter*>(program.insns.data())};
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0);
+}
+
+int InstallWithListener(const SeccompProgram& program) {
+  sock_fprog fprog{static_cast<unsigned short>(program.insns.size()),
+                   const_cast<sock_filter*>(program.insns.data())};
+  return static_cast<int>(
+      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog));
 }
 
 }  // namespace imager::sandbox

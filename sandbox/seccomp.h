@@ -28,6 +28,7 @@ struct SyscallRule {
   std::string syscall;
   int errno_value = 0;  // returned to the caller; 0 = pretend success without doing anything
   std::optional<ArgMatch> when;
+  bool notify = false;  // handed to the supervisor (SECCOMP_RET_USER_NOTIF) instead of errno
 };
 
 struct SeccompPolicy {
@@ -40,11 +41,16 @@ SeccompPolicy BuildPolicy(const SeccompOptions& options);
 /// Compiled BPF, ready for prctl(PR_SET_SECCOMP) in a forked child without further allocation.
 struct SeccompProgram {
   std::vector<sock_filter> insns;
+  bool notifies = false;  // some rule notifies: install with InstallWithListener
 };
 
 Result<SeccompProgram> Compile(const SeccompPolicy& policy);
 
 /// Installs `program` on the calling thread; needs PR_SET_NO_NEW_PRIVS first. Async-signal-safe.
 int Install(const SeccompProgram& program);
+
+/// Installs `program` and returns the user-notification descriptor its notifying rules report to
+/// (close-on-exec), or -1 with errno. Async-signal-safe.
+int InstallWithListener(const SeccompProgram& program);
 
 }  // namespace imager::sandbox

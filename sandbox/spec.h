@@ -23,12 +23,14 @@ struct RootSpec {
   std::string upper;                // kOverlay: writable layer ("" = read-only overlay)
   std::string work;                 // kOverlay: overlay work dir, same filesystem as upper
   bool readonly = false;
+  bool record_owners = false;  // an image layer: single-id mode records owners on it
 };
 
 struct BindSpec {
   std::string source;  // host path
   std::string target;  // path inside the sandbox
   bool readonly = false;
+  bool record_owners = false;  // an image layer: single-id mode records owners on it
 };
 
 /// An overlay mounted somewhere below the root (e.g. an image's layers seen by host tools).
@@ -37,6 +39,7 @@ struct OverlaySpec {
   std::string upper;                // "" = read-only
   std::string work;
   std::string target;
+  bool record_owners = false;  // an image layer: single-id mode records owners on it
 };
 
 /// One step of building the new root, executed in order by the mount executor. Targets are paths
@@ -71,8 +74,10 @@ struct MountOp {
 
 /// Options of the seccomp filter; the deny-list itself is fixed (seccomp.h).
 struct SeccompOptions {
-  bool fake_chown = false;  // chown family returns success without effect (single-id mode)
-  bool noop_fsync = false;  // fsync family returns success without effect (speed)
+  bool fake_chown = false;    // chown family returns success without effect (single-id mode)
+  bool record_chown = false;  // chown family goes to pid 1, which records owners on the layers
+                              // (single-id mode with a layer; sandbox/owner_recorder.h)
+  bool noop_fsync = false;    // fsync family returns success without effect (speed)
 };
 
 /// Far above what a package manager and its scripts run at once (a few dozen), far below what

@@ -35,7 +35,8 @@ struct BaseTarOptions {
 
 Status RunBaseTar(StageContext& ctx, const BaseTarOptions& o) {
   auto spec = sandbox::InternalSpec(
-      ctx.idmap(), {{o.tarball.path, "/in/base.tar", true}, {ctx.output_dir(), "/out", false}}, {},
+      ctx.idmap(),
+      {{o.tarball.path, "/in/base.tar", true}, {ctx.output_dir(), "/out", false, true}}, {},
       {"extract-tar", "/in/base.tar", "/out"});
   if (!spec) return spec.take_error();
   return RunLogged(*spec, ctx, "unpack " + o.tarball.path);

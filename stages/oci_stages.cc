@@ -109,7 +109,7 @@ Status RunBaseOci(StageContext& ctx, const BaseOciOptions& o) {
   std::vector<std::string> args{"oci-unpack", "/in/oci", "/out"};
   if (!o.tag.empty()) args.insert(args.end(), {"--tag", o.tag});
   auto spec = sandbox::InternalSpec(
-      ctx.idmap(), {{o.dir, "/in/oci", true}, {ctx.output_dir(), "/out", false}}, {}, args);
+      ctx.idmap(), {{o.dir, "/in/oci", true}, {ctx.output_dir(), "/out", false, true}}, {}, args);
   if (!spec) return spec.take_error();
   return RunLogged(*spec, ctx, "unpack OCI image " + o.dir + (o.tag.empty() ? "" : ":" + o.tag));
 }

@@ -53,6 +53,7 @@ Result<sandbox::SandboxSpec> DpkgSpec(StageContext& ctx, const PackageBinds& pm,
     spec.idmap = ctx.idmap();
     spec.root.kind = sandbox::RootSpec::Kind::kDir;
     spec.root.dir = ctx.output_dir();
+    spec.root.record_owners = true;
     spec.capabilities = sandbox::DefaultCapabilities();
   } else {
     auto s = ImageSpec(ctx);

@@ -94,6 +94,7 @@ Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx) {
   for (const auto& l : Layers(ctx)) spec.root.lowers.push_back(l.dir);
   spec.root.upper = ctx.output_dir();
   spec.root.work = ctx.scratch_dir() + "/work";
+  spec.root.record_owners = true;
   if (mkdir(spec.root.work.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoError("create " + spec.root.work);
   spec.capabilities = sandbox::DefaultCapabilities();
@@ -105,7 +106,7 @@ Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, std::vector<sandbox::
                                         const std::vector<std::string>& args) {
   auto layers = Layers(ctx);
   if (layers.empty()) {  // the bottom layer: its directory is the whole image
-    binds.push_back({ctx.output_dir(), "/target", false});
+    binds.push_back({ctx.output_dir(), "/target", false, /*record_owners=*/true});
     return sandbox::InternalSpec(ctx.idmap(), std::move(binds), {}, args);
   }
   sandbox::OverlaySpec target;
@@ -113,6 +114,7 @@ Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, std::vector<sandbox::
   target.upper = ctx.output_dir();
   target.work = ctx.scratch_dir() + "/work";
   target.target = "/target";
+  target.record_owners = true;
   if (mkdir(target.work.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoError("create " + target.work);
   return sandbox::InternalSpec(ctx.idmap(), std::move(binds), {target}, args);

@@ -71,7 +71,7 @@ as_user $SINGLE_USER single rootless
 # builds as root.
 echo "=== tests that build as $RANGE_USER and $REPRO_USER"
 rm -rf "$SRC/build/Testing"
-IMAGER_REPRO_USERS="$RANGE_USER $REPRO_USER" ctest --test-dir "$SRC/build" -L asroot \
+IMAGER_REPRO_USERS="$RANGE_USER $REPRO_USER" IMAGER_SINGLE_USER=$SINGLE_USER ctest --test-dir "$SRC/build" -L asroot \
   --output-on-failure
 
 # --- the Debian package -------------------------------------------------------------------

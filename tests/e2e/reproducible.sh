@@ -7,7 +7,10 @@
 # the downloaded packages (content-addressed, checked by hash before use) are shared, to spare
 # the mirror. On a mismatch it runs diffoscope (when installed) on the differing outputs and
 # shows where. Then the disk image of the first build is checked and booted under BIOS and UEFI
-# (disk_checks.sh, as the first build's user), which spares a build of its own.
+# (disk_checks.sh, as the first build's user), which spares a build of its own. Beside those
+# boots, with IMAGER_SINGLE_USER (a user without a subordinate range; tests/run.sh sets it), a
+# third cold build of the same lock runs in single-id mode, and its tar and squashfs must list
+# the same owner, group and mode for every path as the first (range) build's (issue 17).
 # Needs IMAGER (CTest sets it). Two users: run as root with IMAGER_REPRO_USERS="USER1 USER2"
 # (tests/run.sh does; each build runs as one of them, both unprivileged, both with a range);
 # run as an unprivileged user, both builds are that user's. KEEP=DIR keeps both builds' outputs.
@@ -122,6 +125,17 @@ if [ ${#differ[@]} -gt 0 ]; then
   fail "${#differ[@]} output(s) differ between two cold builds"
 fi
 pass "two cold builds (as ${users[0]} and ${users[1]}) gave the same bytes: ${formats[*]} ($n files)"
+single=${IMAGER_SINGLE_USER:-}
+if [ -n "$single" ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p "$work/s/profiles" "$work/s/cache"
+  cp -r "$work/a/profiles/." "$work/s/profiles/"
+  cp -a "$work/a/cache/packages" "$work/s/cache/packages"
+  chown -R "$single:" "$work/s"
+  single_start=$SECONDS
+  as "$single" sh -c 'cd "$1" && exec "$2" build profiles/debian-live.yaml --locked \
+    --cache-dir "$1/cache" -o "$1/out"' sh "$work/s" "$IMAGER" >"$work/s.log" 2>&1 &
+  s=$!
+fi
 start=$SECONDS
 rc=0
 as "${users[0]}" env IMAGER="$IMAGER" BOOT_TIMEOUT="${BOOT_TIMEOUT:-900}" \
@@ -129,3 +143,38 @@ as "${users[0]}" env IMAGER="$IMAGER" BOOT_TIMEOUT="${BOOT_TIMEOUT:-900}" \
   "$work/a/out/debian-live.qcow2" || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 77 ] || fail "the disk image's checks (tests/e2e/disk_checks.sh)"
 echo "disk checks: $((SECONDS - start)) s"
+
+if [ -z "$single" ] || [ "$(id -u)" != 0 ]; then
+  echo "no IMAGER_SINGLE_USER (as root): single-id owners not compared"
+  exit 0
+fi
+wait $s || {
+  tail -40 "$work/s.log"
+  fail "the single-id build (as $single)"
+}
+echo "single-id build (beside the disk checks): $((SECONDS - single_start)) s"
+grep -q "single-id mode" "$work/s.log" || fail "the build as $single was not in single-id mode"
+# owner/group, mode and path of every entry (sizes and times left out: they are compared above).
+listing() {
+  case $1 in
+    *.squashfs) unsquashfs -n -lln "$1" | sed 's|squashfs-root||' ;;
+    *) tar --numeric-owner -tvf "$1" | sed 's| \./| /|; s| \.$| /|' ;;
+  esac | awk '{ $3 = $4 = $5 = ""; print }' | sort
+}
+for f in debian-live.tar debian-live.squashfs; do
+  [ -e "$work/a/out/$f" ] || fail "no $f in the range build's outputs"
+  [ -e "$work/s/out/$f" ] || fail "no $f in the single-id build's outputs"
+  listing "$work/a/out/$f" >"$work/range.list"
+  listing "$work/s/out/$f" >"$work/single.list"
+  n=$(wc -l <"$work/range.list")
+  [ "$n" -gt 1000 ] || fail "$f lists only $n entries"
+  grep -q "0/42 */etc/shadow\|0/42 */etc/gshadow" "$work/range.list" ||
+    fail "$f: /etc/shadow is not root:shadow even in range mode; the comparison means nothing"
+  if ! diff "$work/range.list" "$work/single.list" >"$work/owners.diff"; then
+    head -40 "$work/owners.diff"
+    fail "$f: $(grep -c '^<' "$work/owners.diff") entries differ in owner, group or mode between \
+the range build (as ${users[0]}) and the single-id build (as $single)"
+  fi
+  echo "$f: $n entries, the same owner, group and mode in both id modes"
+done
+pass "single-id and range builds agree on every owner"

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+/// Single-id mode keeps owners: the sandbox's pid 1 records the ownership changes its command
+/// makes on the image's layers instead of losing them.
+///
+/// In single-id mode the sandbox has one id (0 -> the caller), so a chown to any other id cannot
+/// happen. The command's seccomp filter hands chown, fchown, lchown, fchownat (and their i386
+/// forms) to pid 1 through a seccomp user-notification descriptor; pid 1, which is not under the
+/// filter, resolves the file the call names as the calling process would (its cwd, its
+/// descriptor, its root: /proc/PID inside the sandbox), and when that file lies on a layer mount
+/// of the sandbox records the owner as `user.imager.owner` (base/owner_record.h), then answers the
+/// call with success. It never changes the file's real owner, mode or content, and it works from
+/// inside the sandbox's mount namespace, after the host's root was detached: no path or descriptor
+/// the command names can lead it to a host file. A file on any other mount (a tmpfs, a bind of a
+/// host directory, an inherited descriptor) gets no record; the call succeeds without effect, as
+/// before recording existed.
+///
+/// Not covered: a stat right after the chown still sees 0:0 (reading a record back would mean
+/// intercepting every stat); symlinks, fifos and sockets cannot carry user.* attributes, so their
+/// non-root owners are reported on the command's stderr and lost.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/owner_record.h"
+#include "base/result.h"
+
+struct seccomp_notif;
+
+namespace imager::sandbox {
+
+/// The chown family's system call numbers for each ABI the filter lets through, resolved before
+/// the fork (libseccomp allocates).
+struct ChownSyscall {
+  enum class Kind { kPath, kPathNoFollow, kFd, kAt };
+  uint32_t arch = 0;  // AUDIT_ARCH_* as seccomp_data.arch reports it
+  int nr = 0;         // x32's carry their __X32_SYSCALL_BIT
+  Kind kind = Kind::kPath;
+  bool ids16 = false;  // i386's old chown/lchown/fchown: 16-bit ids, 0xffff = unchanged
+};
+
+Result<std::vector<ChownSyscall>> ResolveChownSyscalls();
+
+/// The owner a chown leaves: `uid`/`gid` of (uid_t)-1 keep what `current` has.
+RecordedOwner OwnerAfterChown(const RecordedOwner& current, uint32_t uid, uint32_t gid);
+
+/// Pid 1's side. Init() after the mount plan ran (targets are paths inside the new root, /proc is
+/// mounted); then Serve() for each readable notification.
+class OwnerRecorder {
+ public:
+  OwnerRecorder(std::vector<ChownSyscall> calls, int log_fd)
+      : calls_(std::move(calls)), log_fd_(log_fd) {}
+
+  /// Finds the layer mounts; an error names the target that could not be examined.
+  Status Init(const std::vector<std::string>& targets);
+  /// Receives one notification from `listener` and answers it. False when nothing could be
+  /// received because every process under the filter is gone.
+  bool Serve(int listener);
+
+  /// Counters, for the tests and the log.
+  uint64_t recorded() const { return recorded_; }
+
+ private:
+  // The errno the call gets (0: success).
+  int Handle(int listener, const seccomp_notif& req);
+  int OpenTarget(int listener, const seccomp_notif& req, const ChownSyscall& c, int* fd_out,
+                 std::string* what);
+  int Record(int fd, const std::string& what, uint32_t uid, uint32_t gid);
+  void Warn(const std::string& line);
+
+  std::vector<ChownSyscall> calls_;
+  int log_fd_;
+  std::vector<uint64_t> mounts_;  // mount ids of the layers
+  std::string req_buf_, resp_buf_;
+  uint64_t recorded_ = 0;
+  int warnings_ = 0;
+};
+
+}  // namespace imager::sandbox
