@@ -57,9 +57,10 @@ Status Run(const std::vector<std::string>& argv, const std::vector<std::string>&
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (quiet) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  // Not O_CLOEXEC: the child opens it as its descriptor 2 (glibc closes 2 first).
   if (!errors.empty())
-    posix_spawn_file_actions_addopen(&actions, 2, errors.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
   // Child: the e2fsprogs tool, in this sandbox, with our descriptors 0-2.
   int err = posix_spawnp(&pid, a[0], &actions, nullptr, a.data(), e.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -82,9 +83,11 @@ Status DebugfsErrors(const std::string& errors_file) {
   auto text = ReadFile(errors_file);
   if (!text) return text.take_error();
   std::vector<std::string> failed;
-  for (const auto& line : Split(*text, '\n'))
+  for (const auto& raw : Split(*text, '\n')) {
+    std::string line(Trim(raw));
     if (!line.empty() && !(failed.empty() && StartsWith(line, "debugfs ") && line.ends_with(")")))
       failed.push_back(line);
+  }
   if (failed.empty()) return {};
   return Error{"debugfs could not finish the ext4 image: " + Join(failed, "; ")};
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "formats/ext4.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -54,6 +55,16 @@ class Ext4Test : public ::testing::Test {
     return Shell("PATH=$PATH:/usr/sbin:/sbin debugfs -R '" + request + "' " + image);
   }
 
+  WriteOptions Options() const {
+    return {.root = root_,
+            .output = dir_ + "/root.ext4",
+            .size = 0,
+            .uuid = "6e0c1c2a-3f7e-4b8e-9a55-0d1f6b2c9e11",
+            .hash_seed = "0b7c7a38-5b44-4e39-8f3c-6c0b0e1f2a3d",
+            .label = "root",
+            .source_date_epoch = 1000};
+  }
+
   std::string dir_, root_;
 };
 
@@ -68,14 +79,7 @@ TEST_F(Ext4Test, RecordedOwnersAreTheInodesOwners) {
   EXPECT_EQ(m->recorded.size(), 2u);
 
   const std::string image = dir_ + "/root.ext4";
-  WriteOptions o{.root = root_,
-                 .output = image,
-                 .size = 0,
-                 .uuid = "6e0c1c2a-3f7e-4b8e-9a55-0d1f6b2c9e11",
-                 .hash_seed = "0b7c7a38-5b44-4e39-8f3c-6c0b0e1f2a3d",
-                 .label = "root",
-                 .source_date_epoch = 1000};
-  auto s = Write(o);
+  auto s = Write(Options());
   ASSERT_TRUE(s) << s.error();
   std::string etc = Debugfs(image, "stat /etc"), a = Debugfs(image, "stat /etc/a");
   EXPECT_NE(etc.find("User:     0   Group:    42"), std::string::npos) << etc;
@@ -91,6 +95,18 @@ TEST_F(Ext4Test, RecordedOwnersAreTheInodesOwners) {
   }
   EXPECT_NE(Debugfs(image, "ea_list /etc/a").find("user.test"), std::string::npos)
       << "other xattrs kept";
+}
+
+TEST_F(Ext4Test, ARecordOnANameDebugfsCannotTakeIsAnError) {
+  const std::string odd = root_ + "/etc/a\"b";
+  ASSERT_TRUE(WriteFile(odd, "x"));
+  struct timespec old[2] = {{500, 0}, {500, 0}};  // before the epoch: no time to clamp
+  ASSERT_EQ(utimensat(AT_FDCWD, odd.c_str(), old, AT_SYMLINK_NOFOLLOW), 0);
+  if (setxattr(odd.c_str(), kOwnerXattr, "7:8", 3, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on /tmp";
+  auto s = Write(Options());
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("cannot set the owner of '/etc/a\"b'"), std::string::npos) << s.error();
 }
 
 }  // namespace
