@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -13,28 +12,16 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/owner_record.h"
+#include "formats/shell_for_tests.h"
 
 namespace imager::formats::ext4 {
 namespace {
-
-// Output of a shell command (debugfs reads the image back: e2fsprogs' own reader).
-std::string Shell(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return "popen failed";
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
 
 class Ext4Test : public ::testing::Test {
  protected:
   void SetUp() override {
     int st = 0;
-    Shell("PATH=$PATH:/usr/sbin:/sbin command -v mke2fs debugfs", &st);
+    ShellOutput("command -v mke2fs debugfs", &st);
     if (st != 0) GTEST_SKIP() << "mke2fs and debugfs missing: install e2fsprogs (dev/deps.txt)";
     auto d = MakeTempDir("/tmp", "imager-ext4-test-");
     ASSERT_TRUE(d) << d.error();
@@ -52,7 +39,8 @@ class Ext4Test : public ::testing::Test {
 
   // What debugfs answers to `request` ("stat PATH", "ea_list PATH") about `image`.
   std::string Debugfs(const std::string& image, const std::string& request) {
-    return Shell("PATH=$PATH:/usr/sbin:/sbin debugfs -R '" + request + "' " + image);
+    // debugfs reads the image back: e2fsprogs' own reader.
+    return ShellOutput("debugfs -R '" + request + "' " + image);
   }
 
   WriteOptions Options() const {

@@ -5,11 +5,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <map>
 
 #include "base/fd.h"
@@ -17,21 +15,14 @@
 #include "base/owner_record.h"
 #include "base/sha256.h"
 #include "base/strings.h"
+#include "formats/shell_for_tests.h"
 
 namespace imager::formats::squashfs {
 namespace {
 
 // Output of a shell command (squashfs-tools read the images back: an independent reader).
 std::string Shell(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = popen(("TZ=UTC " + cmd + " 2>&1").c_str(), "r");
-  if (!p) return "popen failed";
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
+  return ShellOutput("TZ=UTC " + cmd, status);
 }
 
 class SquashfsTest : public ::testing::Test {
