@@ -5,6 +5,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -106,6 +107,46 @@ Result<mode_t> InRoot::ClearSetIds(const std::string& path, bool setuid, bool se
   if (chmod(self.c_str(), (st.st_mode & 07777) & ~take) != 0)
     return ErrnoError("chmod " + path + " in " + root_);
   return take;
+}
+
+Result<std::optional<InRootFile>> InRoot::Lstat(const std::string& path) const {
+  UniqueFd fd(OpenAt2(fd_.get(), path, O_PATH | O_NOFOLLOW));
+  if (!fd.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<InRootFile>();
+    return ErrnoError("open " + path + " in " + root_);
+  }
+  InRootFile f;
+  if (fstat(fd.get(), &f.st) != 0) return ErrnoError("stat " + path + " in " + root_);
+  if (!S_ISREG(f.st.st_mode) && !S_ISDIR(f.st.st_mode)) return std::optional(f);
+  // An O_PATH descriptor has no xattr calls; its /proc/self/fd link, followed, is this inode.
+  std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  char buf[32];
+  ssize_t n = getxattr(self.c_str(), kOwnerXattr, buf, sizeof buf);
+  if (n > 0) f.record = ParseOwnerRecord(std::string(buf, static_cast<size_t>(n)));
+  return std::optional(f);
+}
+
+Status InRoot::RecordOwner(const std::string& path, const std::optional<RecordedOwner>& owner,
+                           mode_t mode) const {
+  UniqueFd fd(OpenAt2(fd_.get(), path, O_PATH | O_NOFOLLOW));
+  if (!fd.valid()) return ErrnoError("open " + path + " in " + root_);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoError("stat " + path + " in " + root_);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return Error{path + " in " + root_ +
+                 ": only regular files and directories can record an owner"};
+  std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  if (!owner) {
+    if (removexattr(self.c_str(), kOwnerXattr) != 0 && errno != ENODATA && errno != ENOTSUP)
+      return ErrnoError("remove the owner record of " + path + " in " + root_);
+    return {};
+  }
+  std::string value = FormatOwnerRecord(*owner);
+  if (setxattr(self.c_str(), kOwnerXattr, value.data(), value.size(), 0) != 0)
+    return ErrnoError("record the owner " + value + " of " + path + " in " + root_ +
+                      " (the file system needs user extended attributes)");
+  if (chmod(self.c_str(), mode & 07777) != 0) return ErrnoError("chmod " + path + " in " + root_);
+  return {};
 }
 
 Status InRoot::Symlink(const std::string& path, const std::string& target) const {

@@ -6,14 +6,24 @@
 /// image; the last component is never followed when it is replaced. Used by the stages that
 /// apply a profile's users, files and settings to a layer.
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "base/fd.h"
+#include "base/owner_record.h"
 #include "base/result.h"
 
 namespace imager {
+
+/// A file of an image tree: its lstat and its recorded owner (base/owner_record.h), which only
+/// regular files and directories can have.
+struct InRootFile {
+  struct stat st {};
+  std::optional<RecordedOwner> record;
+};
 
 /// An image tree open for editing.
 class InRoot {
@@ -29,6 +39,13 @@ class InRoot {
   /// `path` (its last component not followed). Returns the bits it took (0: none were set, or
   /// `path` is missing or not a regular file).
   Result<mode_t> ClearSetIds(const std::string& path, bool setuid, bool setgid) const;
+  /// The file at `path` (its last component not followed); nullopt when the image has none.
+  Result<std::optional<InRootFile>> Lstat(const std::string& path) const;
+  /// Records `owner` on the regular file or directory at `path` (its last component not
+  /// followed) and sets its permission bits to `mode`; nullopt removes a record (the mode is
+  /// then left alone).
+  Status RecordOwner(const std::string& path, const std::optional<RecordedOwner>& owner,
+                     mode_t mode) const;
   /// A symlink at `path` (replacing a file or symlink there).
   Status Symlink(const std::string& path, const std::string& target) const;
 

@@ -137,7 +137,8 @@ int OciUnpack(const std::string& layout, const std::string& tag, const std::stri
     return kExitFailed;
   }
   for (const auto& d : r->skipped_devices) std::cout << "skipped-device " << d << "\n";
-  std::cout << "entries " << r->entries << "\nwhiteouts " << r->whiteouts << "\n";
+  std::cout << "entries " << r->entries << "\nwhiteouts " << r->whiteouts << "\nrecorded-owners "
+            << r->recorded_owners << "\n";
   return kExitOk;
 }
 

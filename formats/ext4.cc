@@ -14,6 +14,7 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/owner_record.h"
 #include "base/strings.h"
 
 extern char** environ;
@@ -41,9 +42,10 @@ constexpr const char* kConfig =
     "\t}\n";
 
 // Runs argv (found in PATH) with `env` added to the environment; its output goes to ours
-// (standard output to /dev/null when `quiet`: debugfs echoes every command).
+// (standard output to /dev/null when `quiet`: debugfs echoes every command; standard error to
+// the file `errors` when given).
 Status Run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-           bool quiet = false) {
+           bool quiet = false, const std::string& errors = "") {
   std::vector<std::string> envs = env;
   for (char** e = environ; *e; ++e) envs.emplace_back(*e);
   std::vector<char*> a, e;
@@ -55,6 +57,10 @@ Status Run(const std::vector<std::string>& argv, const std::vector<std::string>&
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (quiet) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  // Not O_CLOEXEC: the child opens it as its descriptor 2 (glibc closes 2 first).
+  if (!errors.empty())
+    posix_spawn_file_actions_addopen(&actions, 2, errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
   // Child: the e2fsprogs tool, in this sandbox, with our descriptors 0-2.
   int err = posix_spawnp(&pid, a[0], &actions, nullptr, a.data(), e.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -70,6 +76,26 @@ Status Run(const std::vector<std::string>& argv, const std::vector<std::string>&
                (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                                   : "signal " + std::to_string(WTERMSIG(status)))};
 }
+
+// debugfs -f exits 0 whatever its commands did: what it printed on standard error besides its
+// version banner ("debugfs 1.47.0 (5-Feb-2023)") is a command that failed.
+Status DebugfsErrors(const std::string& errors_file) {
+  auto text = ReadFile(errors_file);
+  if (!text) return text.take_error();
+  std::vector<std::string> failed;
+  for (const auto& raw : Split(*text, '\n')) {
+    std::string line(Trim(raw));
+    if (!line.empty() && !(failed.empty() && StartsWith(line, "debugfs ") && line.ends_with(")")))
+      failed.push_back(line);
+  }
+  if (failed.empty()) return {};
+  return Error{"debugfs could not finish the ext4 image: " + Join(failed, "; ")};
+}
+
+// debugfs commands take a path in double quotes, without escapes.
+constexpr char kUnquotable[] =
+    "': its name has a quote, backslash or newline, which debugfs cannot be given";
+bool Quotable(const std::string& path) { return path.find_first_of("\"\n\\") == std::string::npos; }
 
 uint32_t Le32(const std::string& s, size_t off) {
   return static_cast<uint32_t>(static_cast<uint8_t>(s[off]) |
@@ -96,13 +122,14 @@ int64_t measuring_newer = 0;
 std::set<std::pair<dev_t, ino_t>>* seen_links = nullptr;
 
 int MeasureOne(const char* path, const struct stat* st, int, struct FTW*) {
-  if (st->st_mtim.tv_sec > measuring_newer) {
-    std::string rel = path + measuring_root;
-    measuring->newer.push_back(rel.empty() ? "/" : rel);
-  }
+  std::string rel = path + measuring_root;
+  if (rel.empty()) rel = "/";
+  if (st->st_mtim.tv_sec > measuring_newer) measuring->newer.push_back(rel);
   if (st->st_nlink > 1 && !S_ISDIR(st->st_mode) &&
       !seen_links->insert({st->st_dev, st->st_ino}).second)
-    return 0;  // a hard link: its inode and data were counted
+    return 0;  // a hard link: its inode and data were counted (and its owner)
+  if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+    if (auto owner = ReadOwnerRecord(path)) measuring->recorded.push_back({rel, *owner});
   measuring->inodes++;
   // A directory as one block: its st_size depends on the history of the filesystem it is on
   // (two builds of the same tree would get different sizes); the margin covers large ones.
@@ -211,16 +238,23 @@ Result<WriteStats> Write(const WriteOptions& o) {
   }
   // Modification times after SOURCE_DATE_EPOCH (files the build made) clamped to it, by path.
   for (const auto& path : content->newer) {
-    if (path.find_first_of("\"\n\\") != std::string::npos)
-      return Error{"cannot clamp the time of '" + path +
-                   "': its name has a quote, backslash or "
-                   "newline, which debugfs cannot be given"};
+    if (!Quotable(path)) return Error{"cannot clamp the time of '" + path + kUnquotable};
     script += "sif \"" + path + "\" mtime @" + epoch + "\n";
   }
-  const std::string script_file = o.output + ".debugfs";
+  // Recorded owners (single-id mode: mke2fs gave every file the caller's), and the record, which
+  // mke2fs copied with the other attributes, removed.
+  for (const auto& [path, owner] : content->recorded) {
+    if (!Quotable(path)) return Error{"cannot set the owner of '" + path + kUnquotable};
+    const std::string q = "\"" + path + "\"";
+    script += "sif " + q + " uid " + std::to_string(owner.uid) + "\nsif " + q + " gid " +
+              std::to_string(owner.gid) + "\nea_rm " + q + " " + kOwnerXattr + "\n";
+  }
+  const std::string script_file = o.output + ".debugfs", errors = o.output + ".debugfs-errors";
   if (auto w = WriteFile(script_file, script); !w) return w.take_error();
-  st = Run({"debugfs", "-w", "-f", script_file, o.output}, env, /*quiet=*/true);
+  st = Run({"debugfs", "-w", "-f", script_file, o.output}, env, /*quiet=*/true, errors);
   (void)unlink(script_file.c_str());
+  if (st) st = DebugfsErrors(errors);
+  (void)unlink(errors.c_str());
   if (!st) return st.take_error();
   return stats;
 }

@@ -4,14 +4,17 @@
 /// ext4 root filesystems written from a directory without mounting: e2fsprogs' `mke2fs -d`
 /// (run as a child, inside the id mapping, so owners are the image's), then with `debugfs`
 /// every inode's change and access time set to SOURCE_DATE_EPOCH and modification times after
-/// it clamped to it (mke2fs copies them from the source tree, where they are the build's). With a
+/// it clamped to it (mke2fs copies them from the source tree, where they are the build's), and
+/// recorded owners (base/owner_record.h) applied in place of the ones mke2fs took. With a
 /// fixed UUID, hash seed and E2FSPROGS_FAKE_TIME for the filesystem's own times, the same tree
 /// gives the same bytes.
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "base/owner_record.h"
 #include "base/result.h"
 
 namespace imager::formats::ext4 {
@@ -35,6 +38,9 @@ struct Content {
   uint64_t bytes = 0, inodes = 0;
   /// Paths (from the root, "/etc/x") modified after `newer_than` (Measure's argument).
   std::vector<std::string> newer;
+  /// Regular files and directories with a recorded owner (base/owner_record.h), one path per
+  /// inode, and that owner.
+  std::vector<std::pair<std::string, RecordedOwner>> recorded;
   uint64_t FilesystemSize() const;
 };
 Result<Content> Measure(const std::string& root, int64_t newer_than);

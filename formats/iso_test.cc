@@ -5,10 +5,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -16,6 +14,7 @@
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "base/strings.h"
+#include "formats/shell_for_tests.h"
 
 namespace imager::formats::iso {
 namespace {
@@ -25,17 +24,8 @@ constexpr char kIsolinux[] = "/usr/lib/ISOLINUX/isolinux.bin";
 constexpr char kIsohdpfx[] = "/usr/lib/ISOLINUX/isohdpfx.bin";
 
 // Output and exit status of a shell command (xorriso and mkfs.fat are independent tools).
-// mkfs.fat lives in sbin, which an unprivileged user's PATH often lacks.
 std::string Shell(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = popen(("PATH=\"$PATH:/usr/sbin:/sbin\"; " + cmd + " 2>&1").c_str(), "r");
-  if (!p) return "popen failed";
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
+  return ShellOutput(cmd, status);
 }
 
 bool Have(const std::string& tool) {

@@ -30,6 +30,7 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/owner_record.h"
 #include "formats/xattrs.h"
 
 namespace imager::formats::squashfs {
@@ -235,6 +236,7 @@ class Writer {
   Result<WriteStats> Run(const std::string& root, const std::string& out) {
     root_.path = root;
     if (lstat(root.c_str(), &root_.st) != 0) return ErrnoError("stat " + root);
+    ApplyOwnerRecord(root, &root_.st);
     if (!S_ISDIR(root_.st.st_mode)) return Error{root + ": not a directory"};
     stats_.entries = 1;
     newest_ = Mtime(root_.st);
@@ -268,6 +270,7 @@ class Writer {
       c->name = std::move(name);
       c->parent = dir;
       if (lstat(c->path.c_str(), &c->st) != 0) return ErrnoError("stat " + c->path);
+      ApplyOwnerRecord(c->path, &c->st);  // the owner in the image (single-id mode)
       if (o_.overlay_layer && S_ISREG(c->st.st_mode) && c->st.st_size == 0 &&
           OverlayMark(c->path, "whiteout", nullptr)) {
         c->st.st_mode = S_IFCHR;  // the form the kernel's overlayfs reads in any layer

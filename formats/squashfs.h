@@ -47,7 +47,8 @@ struct WriteStats {
 };
 
 /// Writes `root` to the image `out` (replaced if it exists): numeric owners and modes as this
-/// process sees them, xattrs except overlayfs' own (security.capability included), hard links,
+/// process sees them (owners recorded on a file instead, base/owner_record.h), xattrs except
+/// overlayfs' own and the owner record (security.capability included), hard links,
 /// symlinks, device nodes, fifos and sockets. Without a source date epoch the image's time is the
 /// newest mtime in the tree, so it too depends only on the tree.
 Result<WriteStats> Write(const std::string& root, const std::string& out,

@@ -5,32 +5,24 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <map>
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/owner_record.h"
 #include "base/sha256.h"
 #include "base/strings.h"
+#include "formats/shell_for_tests.h"
 
 namespace imager::formats::squashfs {
 namespace {
 
 // Output of a shell command (squashfs-tools read the images back: an independent reader).
 std::string Shell(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = popen(("TZ=UTC " + cmd + " 2>&1").c_str(), "r");
-  if (!p) return "popen failed";
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
+  return ShellOutput("TZ=UTC " + cmd, status);
 }
 
 class SquashfsTest : public ::testing::Test {
@@ -247,6 +239,34 @@ TEST_F(SquashfsTest, OverlayLayerKeepsWhiteoutsAndOpaqueDirectories) {
   EXPECT_EQ(List(dir_ + "/p.sqfs")["/etc/removed"].mode, "-rw-r--r--");
   EXPECT_EQ(Shell("sqfs2tar " + dir_ + "/p.sqfs | strings").find("overlay.opaque"),
             std::string::npos);
+}
+
+TEST_F(SquashfsTest, RecordedOwnersAreTheInodesOwners) {
+  // Single-id mode: the sandbox records the owner a file should have (base/owner_record.h).
+  if (setxattr((root_ + "/etc").c_str(), kOwnerXattr, "0:42", 4, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on this filesystem";
+  ASSERT_EQ(setxattr((root_ + "/etc/a").c_str(), kOwnerXattr, "7:8", 3, 0), 0);  // setuid
+  ASSERT_EQ(setxattr(root_.c_str(), kOwnerXattr, "0:5", 3, 0), 0);
+  std::string image = dir_ + "/o.sqfs";
+  auto s = Write(root_, image, {});
+  ASSERT_TRUE(s) << s.error();
+  auto ls = List(image);
+  EXPECT_EQ(ls["/"].owner, "0/5");
+  EXPECT_EQ(ls["/etc"].owner, "0/42");
+  EXPECT_EQ(ls["/etc/a"].owner, "7/8");
+  EXPECT_EQ(ls["/etc/a"].mode, "-rwsr-xr-x");
+  EXPECT_EQ(ls["/etc/b"].owner, std::to_string(getuid()) + "/" + std::to_string(getgid()));
+  std::string x = Extract(image);
+  for (const char* p : {"", "/etc", "/etc/a"}) {
+    char v[16];
+    EXPECT_LT(lgetxattr((x + p).c_str(), kOwnerXattr, v, sizeof v), 0)
+        << p << ": the record describes the layer, not the image";
+  }
+  if (has_xattrs_) {
+    char v[8] = {};
+    EXPECT_EQ(lgetxattr((x + "/etc/a").c_str(), "user.test", v, sizeof v), 2)
+        << "other xattrs kept";
+  }
 }
 
 TEST_F(SquashfsTest, BadOptionsAreRefused) {

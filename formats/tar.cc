@@ -17,6 +17,7 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/owner_record.h"
 #include "base/strings.h"
 #include "formats/archive_util.h"
 #include "formats/devnodes.h"
@@ -91,6 +92,7 @@ class Writer {
     struct stat st;
     if (lstat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
     if (S_ISSOCK(st.st_mode)) return {};  // sockets do not belong in an image
+    ApplyOwnerRecord(path, &st);          // the owner in the image (single-id mode)
     // Before hard links: overlayfs links its whiteouts to one shared inode.
     if (o_.overlay_whiteouts && IsWhiteout(path, st))
       return Marker(WithPrefix(name, kWhiteoutPrefix), st);

@@ -30,9 +30,10 @@ struct WriteStats {
   uint64_t whiteouts = 0;  // ".wh." entries written (overlay_whiteouts)
 };
 
-/// Writes `root` (entries "./path", sorted, numeric owners, modes, xattrs except overlayfs' own,
-/// hard links, device nodes as headers) to `out`; compression from the name: .tar, .tar.gz,
-/// .tar.xz, .tar.zst.
+/// Writes `root` (entries "./path", sorted, numeric owners (a file's recorded owner where it has
+/// one, base/owner_record.h), modes, xattrs except overlayfs' own and the owner record, hard
+/// links, device nodes as headers) to `out`; compression from the name: .tar, .tar.gz, .tar.xz,
+/// .tar.zst.
 Result<WriteStats> Write(const std::string& root, const std::string& out,
                          const WriteOptions& options);
 

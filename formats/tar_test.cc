@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/owner_record.h"
 
 namespace imager::formats::tar {
 namespace {
@@ -230,6 +233,37 @@ TEST_F(TarTest, OverlayWhiteoutsBecomeOciMarkers) {
   EXPECT_EQ(plain->whiteouts, 0u);
   auto names = Names(dir_ + "/p.tar");
   EXPECT_NE(std::find(names.begin(), names.end(), "./etc/xgone"), names.end());
+}
+
+TEST_F(TarTest, RecordedOwnersAreTheEntriesOwners) {
+  // Single-id mode: the sandbox records the owner a file should have (base/owner_record.h).
+  if (setxattr((root_ + "/etc").c_str(), kOwnerXattr, "0:42", 4, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on /tmp";
+  ASSERT_EQ(setxattr((root_ + "/etc/a").c_str(), kOwnerXattr, "7:8", 3, 0), 0);  // setuid
+  auto s = Write(root_, dir_ + "/o.tar", {.dev_nodes = false});
+  ASSERT_TRUE(s) << s.error();
+  archive* a = archive_read_new();
+  archive_read_support_format_all(a);
+  ASSERT_EQ(archive_read_open_filename(a, (dir_ + "/o.tar").c_str(), 10240), ARCHIVE_OK);
+  std::map<std::string, std::tuple<int64_t, int64_t, mode_t, bool>> seen;  // uid gid mode record
+  archive_entry* e;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    bool record = false;
+    const char* name;
+    const void* value;
+    size_t size;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+      record = record || std::string(name) == kOwnerXattr;
+    seen[archive_entry_pathname(e)] = {archive_entry_uid(e), archive_entry_gid(e),
+                                       archive_entry_perm(e), record};
+  }
+  archive_read_free(a);
+  EXPECT_EQ(seen["./etc/"], std::make_tuple(int64_t{0}, int64_t{42}, mode_t{0750}, false));
+  EXPECT_EQ(seen["./etc/a"], std::make_tuple(int64_t{7}, int64_t{8}, mode_t{04755}, false));
+  // Without a record the owner is the file's; a symlink cannot have one.
+  EXPECT_EQ(std::get<0>(seen["./etc/b"]), static_cast<int64_t>(getuid()));
+  EXPECT_EQ(std::get<0>(seen["./etc/link"]), static_cast<int64_t>(getuid()));
 }
 
 TEST_F(TarTest, UnknownSuffixIsAnError) {

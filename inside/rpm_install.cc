@@ -29,6 +29,7 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/owner_record.h"
 #include "base/strings.h"
 #include "repo/openpgp.h"
 
@@ -317,6 +318,9 @@ std::vector<RpmLostOwner> CheckOwners(rpmts ts, const std::string& root) {
       if (!dir.valid() ||
           fstatat(dir.get(), fn.substr(slash + 1).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         continue;  // not installed (%lang, excluded docs): nothing to compare
+      // The owner the sandbox recorded (base/owner_record.h) is the one the image gets.
+      ApplyOwnerRecord("/proc/self/fd/" + std::to_string(dir.get()) + "/" + fn.substr(slash + 1),
+                       &st);
       // Only a non-root owner that ended up as root counts: scriptlets may chown files on
       // purpose (to root or to others), and only the one mapped id (0) is left in single-id mode.
       bool uid_lost = u->second != 0 && st.st_uid == 0;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
 #include <set>
 
 #include "base/fd.h"
@@ -121,6 +122,37 @@ Status ApplyWhiteouts(const Whiteouts& w, const std::string& dest, const std::st
   return {};
 }
 
+// What a regular file or directory entry asked for.
+struct Wanted {
+  RecordedOwner owner;
+  mode_t mode = 0;
+};
+
+// Pass 3: the owners the layer gives that could not be set (single-id mode: no id but 0 exists;
+// libarchive also took the set-id bits off) are recorded (base/owner_record.h) and the entry's
+// mode restored; an owner that was set clears a record left by a lower layer.
+Status RecordOwners(const std::map<std::string, Wanted>& wanted, const std::string& dest,
+                    const std::string& origin, UnpackReport* report) {
+  auto root = InRoot::Open(dest);
+  if (!root) return root.take_error();
+  for (const auto& [name, w] : wanted) {
+    const std::string path = "/" + name;
+    auto f = root->Lstat(path);
+    if (!f) return f.take_error();
+    if (!*f || (!S_ISREG((*f)->st.st_mode) && !S_ISDIR((*f)->st.st_mode))) continue;
+    const RecordedOwner has{(*f)->st.st_uid, (*f)->st.st_gid};
+    Status st;
+    if (has != w.owner) {
+      st = root->RecordOwner(path, w.owner, w.mode);
+      ++report->recorded_owners;
+    } else if ((*f)->record) {
+      st = root->RecordOwner(path, std::nullopt, w.mode);
+    }
+    if (!st) return Error{origin + ": " + name + ": " + st.error()};
+  }
+  return {};
+}
+
 // Pass 2: every entry but the whiteouts, with owners, modes, times and xattrs.
 Status Extract(const std::string& file, const std::string& origin, const std::string& dest,
                UnpackReport* report) {
@@ -131,6 +163,7 @@ Status Extract(const std::string& file, const std::string& origin, const std::st
       out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                      ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_UNLINK |
                      ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  std::map<std::string, Wanted> wanted;  // by name; the last entry of a name wins
   archive_entry* e = nullptr;
   int rc;
   while ((rc = archive_read_next_header(in->get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
@@ -140,6 +173,11 @@ Status Extract(const std::string& file, const std::string& origin, const std::st
     if (!name) return name.take_error();
     if (StartsWith(SplitParent(*name).second, kWhiteout)) continue;
     mode_t type = archive_entry_filetype(e);
+    wanted.erase(*name);
+    if ((type == AE_IFREG || type == AE_IFDIR) && !archive_entry_hardlink(e))
+      wanted[*name] = {{static_cast<uint32_t>(archive_entry_uid(e)),
+                        static_cast<uint32_t>(archive_entry_gid(e))},
+                       archive_entry_mode(e)};
     if (type == AE_IFCHR || type == AE_IFBLK) {
       report->skipped_devices.push_back(*name);  // mknod is not allowed in a user namespace
       continue;
@@ -168,7 +206,7 @@ Status Extract(const std::string& file, const std::string& origin, const std::st
   }
   if (rc != ARCHIVE_EOF) return ArchiveError(origin, in->get());
   if (archive_write_close(out.get()) != ARCHIVE_OK) return ArchiveError(dest, out.get());
-  return {};
+  return RecordOwners(wanted, dest, origin, report);
 }
 
 }  // namespace
@@ -190,6 +228,7 @@ Result<UnpackReport> Unpack(const Image& image, const std::string& dest) {
     if (!r) return r.take_error();
     total.entries += r->entries;
     total.whiteouts += r->whiteouts;
+    total.recorded_owners += r->recorded_owners;
     total.skipped_devices.insert(total.skipped_devices.end(), r->skipped_devices.begin(),
                                  r->skipped_devices.end());
   }

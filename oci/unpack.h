@@ -3,7 +3,9 @@
 
 /// Applies the layers of a verified OCI image (layout.h) to a directory, bottom first, with the
 /// spec's whiteouts: ".wh.NAME" removes NAME and ".wh..wh..opq" empties its directory, both only
-/// of what lower layers left. Runs inside the sandbox's id mapping so owners are the image's.
+/// of what lower layers left. Runs inside the sandbox's id mapping so owners are the image's; an
+/// owner the mapping cannot hold (single-id mode) is recorded on regular files and directories
+/// (base/owner_record.h) and their set-id bits kept.
 
 #include <cstdint>
 #include <string>
@@ -17,6 +19,7 @@ namespace imager::oci {
 struct UnpackReport {
   uint64_t entries = 0;                      // entries written
   uint64_t whiteouts = 0;                    // whiteout and opaque markers applied
+  uint64_t recorded_owners = 0;              // owners recorded, not set (base/owner_record.h)
   std::vector<std::string> skipped_devices;  // device nodes that cannot be created rootless
 };
 

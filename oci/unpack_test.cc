@@ -4,11 +4,15 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/owner_record.h"
 
 namespace imager::oci {
 namespace {
@@ -18,6 +22,8 @@ struct TarEntry {
   std::string name;
   std::string content;
   std::string symlink;
+  uint32_t uid = 0, gid = 0;
+  mode_t mode = 0;  // 0: 0755 for directories, 0644 for files
 };
 
 class UnpackTest : public ::testing::Test {
@@ -42,16 +48,18 @@ class UnpackTest : public ::testing::Test {
       archive_entry_set_pathname(e, t.name.c_str());
       if (!t.name.empty() && t.name.back() == '/') {
         archive_entry_set_filetype(e, AE_IFDIR);
-        archive_entry_set_perm(e, 0755);
+        archive_entry_set_perm(e, t.mode ? t.mode : 0755);
       } else if (!t.symlink.empty()) {
         archive_entry_set_filetype(e, AE_IFLNK);
         archive_entry_set_symlink(e, t.symlink.c_str());
         archive_entry_set_perm(e, 0777);
       } else {
         archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
+        archive_entry_set_perm(e, t.mode ? t.mode : 0644);
         archive_entry_set_size(e, static_cast<la_int64_t>(t.content.size()));
       }
+      archive_entry_set_uid(e, t.uid);
+      archive_entry_set_gid(e, t.gid);
       EXPECT_EQ(archive_write_header(a, e), ARCHIVE_OK);
       if (!t.content.empty()) archive_write_data(a, t.content.data(), t.content.size());
       archive_entry_free(e);
@@ -68,6 +76,64 @@ class UnpackTest : public ::testing::Test {
 
   std::string dir_, dest_;
 };
+
+// Applies `layer` to `dest` as single-id mode would: in a child in a user namespace that maps
+// only this process's ids (to 0), where no other owner can be set. 0: done; 77: no user
+// namespace here; 1: the unpack failed.
+int ApplyInSingleIdNamespace(const std::string& layer, const std::string& dest) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    // Child: alone in a new user namespace; reports through its exit status only.
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER) != 0) _exit(77);
+    std::string u = "0 " + std::to_string(uid) + " 1", g = "0 " + std::to_string(gid) + " 1";
+    (void)WriteFile("/proc/self/setgroups", "deny");
+    if (!WriteFile("/proc/self/uid_map", u) || !WriteFile("/proc/self/gid_map", g)) _exit(77);
+    _exit(ApplyLayer(layer, "layer", dest) ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return 1;
+  return WEXITSTATUS(status);
+}
+
+std::string Record(const std::string& path) {
+  char v[32];
+  ssize_t n = lgetxattr(path.c_str(), kOwnerXattr, v, sizeof v);
+  return n < 0 ? "" : std::string(v, static_cast<size_t>(n));
+}
+
+TEST_F(UnpackTest, OwnersThatCannotBeSetAreRecorded) {
+  if (setxattr(dest_.c_str(), "user.test", "v", 1, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on /tmp";
+  auto l1 = MakeLayer("l1.tar.gz", {{"./etc/", "", "", 0, 42, 02775},
+                                    {"./etc/chage", "x", "", 0, 42, 02755},
+                                    {"./etc/sudo", "x", "", 7, 8, 04755},
+                                    {"./etc/plain", "x"},
+                                    {"./etc/link", "", "plain", 5, 5}});
+  int rc = ApplyInSingleIdNamespace(l1, dest_);
+  if (rc == 77) GTEST_SKIP() << "no user namespaces here";
+  ASSERT_EQ(rc, 0);
+  struct stat st;
+  EXPECT_EQ(Record(dest_ + "/etc"), "0:42");
+  ASSERT_EQ(lstat((dest_ + "/etc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02775u);
+  EXPECT_EQ(Record(dest_ + "/etc/chage"), "0:42");
+  ASSERT_EQ(lstat((dest_ + "/etc/chage").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02755u) << "the set-gid bit stays with its recorded owner";
+  EXPECT_EQ(Record(dest_ + "/etc/sudo"), "7:8");
+  ASSERT_EQ(lstat((dest_ + "/etc/sudo").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  EXPECT_EQ(Record(dest_ + "/etc/plain"), "") << "a root-owned entry needs no record";
+  EXPECT_EQ(Record(dest_ + "/etc/link"), "") << "symlinks cannot carry one";
+  EXPECT_EQ(Record(dest_), "");
+
+  // An upper layer that gives the directory back to root drops the lower layer's record.
+  auto l2 = MakeLayer("l2.tar.gz", {{"./etc/", "", "", 0, 0, 0755}});
+  ASSERT_EQ(ApplyInSingleIdNamespace(l2, dest_), 0);
+  EXPECT_EQ(Record(dest_ + "/etc"), "");
+  EXPECT_EQ(Record(dest_ + "/etc/chage"), "0:42");
+}
 
 TEST_F(UnpackTest, WhiteoutsRemoveLowerEntriesOnly) {
   auto l1 = MakeLayer("l1.tar.gz", {{"./a/"},

@@ -4,16 +4,20 @@
 // with no network, services kept from starting (policy-rc.d) and fsync made a no-op.
 #include <sys/stat.h>
 
+#include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/fs.h"
 #include "base/inroot.h"
 #include "base/strings.h"
 #include "formats/deb.h"
+#include "inside/rpm_install.h"
 #include "sandbox/tools.h"
 #include "stages/deb_plan.h"
 #include "stages/iso_stages.h"
+#include "stages/lost_owners.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
@@ -214,49 +218,60 @@ std::vector<StatOverride> ReadStatOverrides(const std::string& tree) {
 }
 bool IsRoot(const std::string& name) { return name == "root" || name == "#0" || name == "0"; }
 
-// Single-id mode: every owner the packages' data.tar give to someone other than root is lost
-// (chown succeeds without effect), and so is every owner dpkg-statoverride gives. A set-id bit
-// on such a file would now grant root's id, which the package never asked for (chage is
-// root:shadow 2755; it would be setgid root): the bit is taken off, as GNU tar does when it
-// cannot restore an owner. Says how many of each, lists them in the log.
+// An owner name of the image (passwd or group, from the topmost layer that has the file) or
+// "#ID" as dpkg-statoverride writes numbers; nullopt when the image has no such name.
+std::optional<uint32_t> IdOf(const std::string& name, const std::vector<std::string>& layers,
+                             const char* database) {
+  if (IsRoot(name)) return 0;
+  if (StartsWith(name, "#")) {
+    uint32_t id = 0;
+    auto [end, ec] = std::from_chars(name.data() + 1, name.data() + name.size(), id);
+    if (ec != std::errc() || end != name.data() + name.size()) return std::nullopt;
+    return id;
+  }
+  for (const auto& l : layers)
+    if (auto text = ReadInRoot(l, database)) {
+      for (const auto& [n, id] : inside::ParseIdFile(*text))
+        if (n == name) return id;
+      return std::nullopt;
+    }
+  return std::nullopt;
+}
+
+// Single-id mode: an owner the packages' data.tar or dpkg-statoverride give to someone other
+// than root is in the image only where the sandbox recorded it (base/owner_record.h); the others
+// were lost, and their set-id bits are taken off (stages/lost_owners.h: chage is root:shadow
+// 2755; unrecorded, it would be setgid root). Says how many of each, lists them in the log.
 Status HandleLostOwners(StageContext& ctx, const PackageSet& files) {
-  auto img = InRoot::Open(ctx.output_dir());
-  if (!img) return img.take_error();
-  std::vector<std::string> lines, stripped;
-  auto strip = [&](const std::string& who, const std::string& path, bool uid_lost,
-                   bool gid_lost) -> Status {
-    auto took = img->ClearSetIds(path, uid_lost, gid_lost);
-    if (!took) return took.take_error();
-    if (*took)
-      stripped.push_back(who + ": " + path + ": " + (*took & S_ISUID ? "setuid " : "") +
-                         (*took & S_ISGID ? "setgid " : "") + "bit removed");
-    return {};
-  };
+  std::vector<std::string> layers{ctx.output_dir()};  // top first
+  auto below = Layers(ctx);
+  for (auto it = below.rbegin(); it != below.rend(); ++it) layers.push_back(it->dir);
+  std::vector<AskedOwner> asked;
   for (size_t i = 0; i < files.paths.size(); ++i) {
     auto owned = formats::deb::ListOwned(files.paths[i]);
     if (!owned) return Wrap("package " + files.packages[i].name, owned.error());
-    for (const auto& e : *owned) {
-      lines.push_back(files.packages[i].name + ": " + e.path + " should be " +
-                      std::to_string(e.uid) + ":" + std::to_string(e.gid) + ", is 0:0");
-      if (auto st = strip(files.packages[i].name, "/" + e.path, e.uid != 0, e.gid != 0); !st)
-        return st;
-    }
+    for (const auto& e : *owned)
+      asked.push_back({files.packages[i].name, "/" + e.path,
+                       std::to_string(e.uid) + ":" + std::to_string(e.gid), e.uid, e.gid});
   }
   for (const auto& o : ReadStatOverrides(ctx.output_dir())) {
     if (IsRoot(o.owner) && IsRoot(o.group)) continue;
-    lines.push_back("dpkg-statoverride: " + o.path + " should be " + o.owner + ":" + o.group +
-                    ", is 0:0");
-    if (auto st = strip("dpkg-statoverride", o.path, !IsRoot(o.owner), !IsRoot(o.group)); !st)
-      return st;
+    asked.push_back({"dpkg-statoverride", o.path, o.owner + ":" + o.group,
+                     IdOf(o.owner, layers, "/etc/passwd"), IdOf(o.group, layers, "/etc/group")});
   }
-  for (const auto& l : lines) ctx.log("ownership not kept: " + l);
-  for (const auto& l : stripped) ctx.log("set-id bit removed (its owner was lost): " + l);
-  ctx.note("single-id mode: " + std::to_string(lines.size()) +
-           " files could not keep their owner (listed in " + ctx.log_path() +
-           "), nor could other owners that maintainer scripts set; 'imager check' says how to "
-           "get a subordinate id range");
-  if (!stripped.empty())
-    ctx.note("single-id mode: " + std::to_string(stripped.size()) +
+  auto check = CheckAskedOwners(layers, asked);
+  if (!check) return check.take_error();
+  for (const auto& l : check->lost) ctx.log("ownership not kept: " + l);
+  for (const auto& l : check->stripped) ctx.log("set-id bit removed (its owner was lost): " + l);
+  if (check->lost.empty() && check->recorded == 0) return {};
+  std::string note = "single-id mode: " + std::to_string(check->recorded) +
+                     " owners the packages give were recorded for the image";
+  if (!check->lost.empty())
+    note += ", " + std::to_string(check->lost.size()) + " were lost (listed in " + ctx.log_path() +
+            "); 'imager check' says how to get a subordinate id range";
+  ctx.note(note);
+  if (!check->stripped.empty())
+    ctx.note("single-id mode: " + std::to_string(check->stripped.size()) +
              " set-id bits removed from files whose owner was lost (they would have granted "
              "root's id; listed in " +
              ctx.log_path() + ")");
@@ -403,8 +418,9 @@ Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
   using V = profiles::Variant;
   V v = p.packages.variant;
   if (v == V::kMinbase || v == V::kRequired || v == V::kImportant) o.auto_roots.push_back("apt");
-  // Version 2: single-id mode removes set-id bits whose owner was lost.
-  return MakeStage({.name = "packages", .version = 2, .parents = std::move(parents)}, std::move(o),
+  // Version 2: single-id mode removes set-id bits whose owner was lost; 3: not where the
+  // sandbox recorded the owner (base/owner_record.h).
+  return MakeStage({.name = "packages", .version = 3, .parents = std::move(parents)}, std::move(o),
                    RunDebPackages);
 }
 
@@ -412,7 +428,7 @@ Stage DebAddPackagesStage(const profiles::Profile& p, const PackageFiles& files,
                           std::vector<std::string> parents, const std::string& name,
                           const std::vector<std::string>& asked) {
   return MakeStage(
-      {.name = name, .version = 2, .parents = std::move(parents)},
+      {.name = name, .version = 3, .parents = std::move(parents)},
       DebAddPackagesOptions{SetOf(files), asked, DistributionInitrd(p), files.source_date_epoch},
       RunDebAddPackages);
 }

@@ -108,8 +108,9 @@ Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& fil
     o.verify_error = signed_files.error();
   else
     for (const auto& f : *signed_files) o.verify.push_back({f.name, {f.keyring}, f.path});
-  // Version 2: single-id mode removes set-id bits whose owner was lost.
-  return MakeStage({.name = "packages", .version = 2, .parents = std::move(parents)}, std::move(o),
+  // Version 2: single-id mode removes set-id bits whose owner was lost; 3: not where the
+  // sandbox recorded the owner (base/owner_record.h).
+  return MakeStage({.name = "packages", .version = 3, .parents = std::move(parents)}, std::move(o),
                    RunRpmPackages);
 }
 

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "stages/lost_owners.h"
+
+#include <sys/stat.h>
+
+#include "base/inroot.h"
+
+namespace imager::stages {
+namespace {
+
+// The owner `path` has in the image the writers will write: the record of the topmost layer that
+// has the file, else 0:0; nullopt when no layer has it or the topmost one deletes it (an overlayfs
+// whiteout). Parents are resolved within each layer alone.
+Result<std::optional<RecordedOwner>> OwnerInImage(const std::vector<InRoot>& layers,
+                                                  const std::string& path) {
+  for (const auto& layer : layers) {
+    auto f = layer.Lstat(path);
+    if (!f) return f.take_error();
+    if (!*f) continue;
+    if (S_ISCHR((*f)->st.st_mode) && (*f)->st.st_rdev == 0) return std::optional<RecordedOwner>();
+    return std::optional((*f)->record.value_or(RecordedOwner{}));
+  }
+  return std::optional<RecordedOwner>();
+}
+
+}  // namespace
+
+Result<OwnerCheck> CheckAskedOwners(const std::vector<std::string>& layers,
+                                    const std::vector<AskedOwner>& asked) {
+  std::vector<InRoot> open;
+  for (const auto& l : layers) {
+    auto r = InRoot::Open(l);
+    if (!r) return r.take_error();
+    open.push_back(std::move(*r));
+  }
+  OwnerCheck out;
+  if (open.empty()) return out;
+  for (const auto& a : asked) {
+    auto has = OwnerInImage(open, a.path);
+    if (!has) return has.take_error();
+    if (!*has) continue;
+    bool uid_lost = a.uid != (*has)->uid, gid_lost = a.gid != (*has)->gid;
+    if (!uid_lost && !gid_lost) {
+      ++out.recorded;
+      continue;
+    }
+    out.lost.push_back(a.who + ": " + a.path + " should be " + a.asked + ", is " +
+                       FormatOwnerRecord(**has));
+    auto took = open.front().ClearSetIds(a.path, uid_lost, gid_lost);
+    if (!took) return took.take_error();
+    if (*took)
+      out.stripped.push_back(a.who + ": " + a.path + ": " + (*took & S_ISUID ? "setuid " : "") +
+                             (*took & S_ISGID ? "setgid " : "") + "bit removed");
+  }
+  return out;
+}
+
+}  // namespace imager::stages
