@@ -23,6 +23,12 @@ class Ext4Test : public ::testing::Test {
     int st = 0;
     ShellOutput("command -v mke2fs debugfs", &st);
     if (st != 0) GTEST_SKIP() << "mke2fs and debugfs missing: install e2fsprogs (dev/deps.txt)";
+    // The writer runs them by name, as the tools sandbox's PATH has them; an unprivileged user's
+    // PATH may lack the sbin directories.
+    const char* path = getenv("PATH");
+    std::string p = path ? path : "/usr/bin:/bin";
+    if (p.find("/usr/sbin") == std::string::npos)
+      setenv("PATH", (p + ":/usr/sbin:/sbin").c_str(), 1);
     auto d = MakeTempDir("/tmp", "imager-ext4-test-");
     ASSERT_TRUE(d) << d.error();
     dir_ = *d;
