@@ -32,7 +32,19 @@ if [ "$mode" = range ]; then
   assert_eq "owner chowned inside the sandbox" "1/1" "$(field /srv/data/owned 2)"
   assert_eq "directory owner" "1/1" "$(field /srv/data 2)"
 else
-  assert_eq "owner in single-id mode (chown ignored)" "0/0" "$(field /srv/data/owned 2)"
+  assert_eq "owner in single-id mode (chown ignored: /tree is no layer)" "0/0" \
+    "$(field /srv/data/owned 2)"
+fi
+# A recorded owner (what single-id builds leave on a layer, sandbox/owner_recorder.h) is the
+# image's owner in either mode (SquashfsTest checks the record is not in the image).
+if python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.imager.owner", b"7:8")' \
+  "$T/tree/usr/bin/suid" 2>/dev/null; then
+  in_root --bind "$T/tree:/tree:ro" --bind "$T/out:/out" --bind "$T/imager:/.imager:ro" -- \
+    /.imager internal write-squashfs /tree /out/rec.sqfs --source-date-epoch 0 >/dev/null
+  rec=$(unsquashfs -lln "$T/out/rec.sqfs")
+  assert_eq "recorded owner, setuid kept" "-rwsr-xr-x 7/8" \
+    "$(echo "$rec" | awk '$6 == "squashfs-root/usr/bin/suid" { print $1, $2 }')"
+  python3 -c 'import os, sys; os.removexattr(sys.argv[1], "user.imager.owner")' "$T/tree/usr/bin/suid"
 fi
 assert_eq "files the sandbox's root made are root's" "0/0" "$(field /usr/bin/suid 2)"
 assert_eq "setuid kept" "-rwsr-xr-x" "$(field /usr/bin/suid 1)"
