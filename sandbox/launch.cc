@@ -83,9 +83,9 @@ struct Prepared {
   std::vector<char*> argv, env;
   std::string not_found, not_executable, bad_cwd;
   std::vector<int> keep_fds;  // what pid 1 keeps open, sorted (no allocation after the clone)
-  // Single-id mode with layers: the chown family goes to pid 1 (owner_recorder.h).
+  // Single-id mode with layers: the chown and stat families go to pid 1 (owner_recorder.h).
   std::vector<std::string> owner_targets;
-  std::vector<ChownSyscall> chown_calls;
+  std::vector<OwnerSyscall> owner_calls;
 };
 
 // Sends `fd` over the socket `sock` (SCM_RIGHTS). Async-signal-safe.
@@ -203,7 +203,7 @@ void CloseAllBut(const std::vector<int>& keep) {
 // Returns its wait status.
 int RecordOwnersAndWait(const SandboxSpec& spec, const Prepared& p, int err_fd, int status_fd) {
   int log_fd = spec.stderr_fd >= 0 ? spec.stderr_fd : STDERR_FILENO;
-  OwnerRecorder recorder(p.chown_calls, log_fd);
+  OwnerRecorder recorder(p.owner_calls, log_fd);
   if (auto st = recorder.Init(p.owner_targets); !st)
     ChildFail(err_fd, "record owners: " + st.error(), kSetupFailed);
   int sock[2];
@@ -338,9 +338,9 @@ Result<Prepared> Prepare(const SandboxSpec& spec) {
       so.fake_chown = true;
     } else {
       so.record_chown = true;
-      auto calls = ResolveChownSyscalls();
+      auto calls = ResolveOwnerSyscalls();
       if (!calls) return calls.take_error();
-      p.chown_calls = std::move(*calls);
+      p.owner_calls = std::move(*calls);
     }
   }
   auto prog = Compile(BuildPolicy(so));

@@ -24,14 +24,6 @@
 namespace imager::sandbox {
 namespace {
 
-using Kind = ChownSyscall::Kind;
-
-struct Name {
-  const char* name;
-  Kind kind;
-  bool ids16;
-};
-
 // The calling process's NUL-terminated string at `addr`, read page by page (a string may end
 // just before an unmapped page). False when it cannot be read or is longer than PATH_MAX.
 bool ReadRemoteString(pid_t pid, uint64_t addr, std::string* out) {
@@ -73,18 +65,32 @@ const char* TypeName(mode_t mode) {
 
 }  // namespace
 
-Result<std::vector<ChownSyscall>> ResolveChownSyscalls() {
-  static const Name kNative[] = {{"chown", Kind::kPath, false},
-                                 {"lchown", Kind::kPathNoFollow, false},
-                                 {"fchown", Kind::kFd, false},
-                                 {"fchownat", Kind::kAt, false}};
-  static const Name kI386[] = {{"chown", Kind::kPath, true},
-                               {"lchown", Kind::kPathNoFollow, true},
-                               {"fchown", Kind::kFd, true},
-                               {"chown32", Kind::kPath, false},
-                               {"lchown32", Kind::kPathNoFollow, false},
-                               {"fchown32", Kind::kFd, false},
-                               {"fchownat", Kind::kAt, false}};
+namespace {
+
+using Kind = OwnerSyscall::Kind;
+
+struct Name {
+  const char* name;
+  Kind kind;
+  bool ids16;
+};
+
+// x86-64 and x32 share the names and struct stat.
+constexpr Name kNative[] = {{"chown", Kind::kChown, false},   {"lchown", Kind::kLchown, false},
+                            {"fchown", Kind::kFchown, false}, {"fchownat", Kind::kFchownat, false},
+                            {"stat", Kind::kStat, false},     {"lstat", Kind::kLstat, false},
+                            {"fstat", Kind::kFstat, false},   {"newfstatat", Kind::kFstatat, false},
+                            {"statx", Kind::kStatx, false}};
+// i386: the old chown calls take 16-bit ids; of its stat calls only statx has the structure
+// this process can fill in.
+constexpr Name kI386[] = {{"chown", Kind::kChown, true},        {"lchown", Kind::kLchown, true},
+                          {"fchown", Kind::kFchown, true},      {"chown32", Kind::kChown, false},
+                          {"lchown32", Kind::kLchown, false},   {"fchown32", Kind::kFchown, false},
+                          {"fchownat", Kind::kFchownat, false}, {"statx", Kind::kStatx, false}};
+
+}  // namespace
+
+Result<std::vector<OwnerSyscall>> ResolveOwnerSyscalls() {
   struct Abi {
     uint32_t token, reported;
     const Name* names;
@@ -95,13 +101,24 @@ Result<std::vector<ChownSyscall>> ResolveChownSyscalls() {
   const Abi abis[] = {{SCMP_ARCH_X86_64, AUDIT_ARCH_X86_64, kNative, std::size(kNative)},
                       {SCMP_ARCH_X32, AUDIT_ARCH_X86_64, kNative, std::size(kNative)},
                       {SCMP_ARCH_X86, AUDIT_ARCH_I386, kI386, std::size(kI386)}};
-  std::vector<ChownSyscall> out;
+  std::vector<OwnerSyscall> out;
   for (const auto& abi : abis) {
     for (size_t i = 0; i < abi.count; ++i) {
-      int nr = seccomp_syscall_resolve_name_arch(abi.token, abi.names[i].name);
-      if (nr < 0) return Error{std::string("seccomp: no number for ") + abi.names[i].name};
-      out.push_back({abi.reported, nr, abi.names[i].kind, abi.names[i].ids16});
+      const Name& n = abi.names[i];
+      int nr = seccomp_syscall_resolve_name_arch(abi.token, n.name);
+      if (nr < 0) return Error{std::string("seccomp: no number for ") + n.name};
+      out.push_back({abi.reported, nr, n.kind, n.ids16, n.name});
     }
+  }
+  return out;
+}
+
+std::vector<std::string> OwnerSyscallNames() {
+  std::vector<std::string> out;
+  for (const auto& list : {std::begin(kNative), std::begin(kI386)}) {
+    const Name* end = list == std::begin(kNative) ? std::end(kNative) : std::end(kI386);
+    for (const Name* n = list; n != end; ++n)
+      if (std::find(out.begin(), out.end(), n->name) == out.end()) out.push_back(n->name);
   }
   return out;
 }
@@ -137,47 +154,74 @@ bool OwnerRecorder::Serve(int listener) {
   auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
   memset(resp_buf_.data(), 0, resp_buf_.size());
   resp->id = req->id;
-  resp->error = -err;
+  if (err == kContinue)
+    resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  else
+    resp->error = -err;
   ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);  // ENOENT: the caller died meanwhile
   return true;
 }
 
 int OwnerRecorder::Handle(int listener, const seccomp_notif& req) {
-  auto call = std::find_if(calls_.begin(), calls_.end(), [&](const ChownSyscall& c) {
+  auto call = std::find_if(calls_.begin(), calls_.end(), [&](const OwnerSyscall& c) {
     return c.arch == req.data.arch && c.nr == req.data.nr;
   });
-  if (call == calls_.end()) return ENOSYS;  // the filter notifies nothing else
-  const bool at = call->kind == Kind::kAt;
+  if (call == calls_.end()) return kContinue;  // the filter notifies nothing else
+  int fd = -1;
+  std::string what;
+  int err = OpenTarget(listener, req, *call, &fd, &what);
+  UniqueFd owned(fd);
+  if (call->IsStat()) return err != 0 || fd < 0 ? kContinue : Stat(req, *call, fd);
+  if (err != 0) return err;
+  if (fd < 0) return 0;  // not on a layer: nothing to record
+  const bool at = call->kind == Kind::kFchownat;
   uint64_t uid = req.data.args[at ? 2 : 1], gid = req.data.args[at ? 3 : 2];
   auto id = [&](uint64_t v) -> uint32_t {
     if (!call->ids16) return static_cast<uint32_t>(v);
     v &= 0xffff;
     return v == 0xffff ? static_cast<uint32_t>(-1) : static_cast<uint32_t>(v);
   };
-  int fd = -1;
-  std::string what;
-  if (int err = OpenTarget(listener, req, *call, &fd, &what); err != 0) return err;
-  if (fd < 0) return 0;  // not on a layer: nothing to record
-  UniqueFd owned(fd);
   return Record(fd, what, id(uid), id(gid));
 }
 
-int OwnerRecorder::OpenTarget(int listener, const seccomp_notif& req, const ChownSyscall& c,
+int OwnerRecorder::OpenTarget(int listener, const seccomp_notif& req, const OwnerSyscall& c,
                               int* fd_out, std::string* what) {
   const std::string proc = "/proc/" + std::to_string(req.pid);
+  const auto& a = req.data.args;
+  // Where each call keeps its descriptor, path and flags.
+  int fd_arg = -1, dirfd = AT_FDCWD, path_arg = -1;
+  uint64_t flags = 0;
+  bool nofollow = false;
+  switch (c.kind) {
+    case Kind::kFchown:
+    case Kind::kFstat:
+      fd_arg = 0;
+      break;
+    case Kind::kLchown:
+    case Kind::kLstat:
+      nofollow = true;
+      [[fallthrough]];
+    case Kind::kChown:
+    case Kind::kStat:
+      path_arg = 0;
+      break;
+    case Kind::kFchownat:
+    case Kind::kFstatat:
+    case Kind::kStatx:
+      dirfd = static_cast<int>(a[0]);
+      path_arg = 1;
+      flags = a[c.kind == Kind::kFchownat ? 4 : c.kind == Kind::kFstatat ? 3 : 2];
+      nofollow = flags & AT_SYMLINK_NOFOLLOW;
+      break;
+  }
   UniqueFd fd;
-  if (c.kind == Kind::kFd) {
-    fd.reset(open((proc + "/fd/" + std::to_string(static_cast<int>(req.data.args[0]))).c_str(),
+  if (fd_arg >= 0) {
+    fd.reset(open((proc + "/fd/" + std::to_string(static_cast<int>(a[fd_arg]))).c_str(),
                   O_PATH | O_CLOEXEC));
     if (!fd.valid()) return errno == ENOENT ? EBADF : errno;
   } else {
     std::string path;
-    if (!ReadRemoteString(static_cast<pid_t>(req.pid), req.data.args[c.kind == Kind::kAt ? 1 : 0],
-                          &path))
-      return EFAULT;
-    const uint64_t flags = c.kind == Kind::kAt ? req.data.args[4] : 0;
-    const bool nofollow = c.kind == Kind::kPathNoFollow || (flags & AT_SYMLINK_NOFOLLOW);
-    const int dirfd = c.kind == Kind::kAt ? static_cast<int>(req.data.args[0]) : AT_FDCWD;
+    if (!ReadRemoteString(static_cast<pid_t>(req.pid), a[path_arg], &path)) return EFAULT;
     // The directory the path starts from, as the caller has it.
     std::string base = proc + "/cwd";
     if (dirfd != AT_FDCWD) base = proc + "/fd/" + std::to_string(dirfd);
@@ -189,14 +233,14 @@ int OwnerRecorder::OpenTarget(int listener, const seccomp_notif& req, const Chow
       fd.reset(open(base.c_str(), O_PATH | O_CLOEXEC));
       if (!fd.valid()) return errno == ENOENT ? EBADF : errno;
     } else {
-      // An absolute path starts at the caller's root: this process's own, unless the caller
-      // changed its root, then resolved inside that one.
-      struct stat mine, theirs;
-      bool own_root = stat("/", &mine) == 0 && stat((proc + "/root").c_str(), &theirs) == 0 &&
-                      mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
       open_how how{};
       how.flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
       if (path[0] == '/') {
+        // An absolute path starts at the caller's root: this process's own, unless the caller
+        // changed its root, then resolved inside that one.
+        struct stat mine, theirs;
+        bool own_root = stat("/", &mine) == 0 && stat((proc + "/root").c_str(), &theirs) == 0 &&
+                        mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
         base = own_root ? "/" : proc + "/root";
         if (!own_root) how.resolve = RESOLVE_IN_ROOT;
       }
@@ -216,6 +260,38 @@ int OwnerRecorder::OpenTarget(int listener, const seccomp_notif& req, const Chow
     return errno;
   if (std::find(mounts_.begin(), mounts_.end(), stx.stx_mnt_id) == mounts_.end()) return 0;
   *fd_out = fd.release();
+  return 0;
+}
+
+int OwnerRecorder::Stat(const seccomp_notif& req, const OwnerSyscall& c, int fd) {
+  // getxattr, not lgetxattr: /proc/self/fd/N is a (magic) link to the file itself.
+  char buf[32];
+  ssize_t n = getxattr(FdPath(fd).c_str(), kOwnerXattr, buf, sizeof buf);
+  auto owner = n > 0 ? ParseOwnerRecord(std::string(buf, static_cast<size_t>(n))) : std::nullopt;
+  if (!owner) return kContinue;  // the kernel's answer is the right one
+  const auto& a = req.data.args;
+  iovec local{}, remote{};
+  struct stat st;
+  struct statx stx;
+  if (c.kind == Kind::kStatx) {
+    unsigned sync = static_cast<unsigned>(a[2]) & AT_STATX_SYNC_TYPE;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | sync, static_cast<unsigned>(a[3]),
+              &stx) != 0)
+      return errno;
+    stx.stx_uid = owner->uid;
+    stx.stx_gid = owner->gid;
+    local = {&stx, sizeof stx};
+    remote = {reinterpret_cast<void*>(a[4]), sizeof stx};
+  } else {
+    if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    st.st_uid = owner->uid;
+    st.st_gid = owner->gid;
+    local = {&st, sizeof st};
+    remote = {reinterpret_cast<void*>(a[c.kind == Kind::kFstatat ? 2 : 1]), sizeof st};
+  }
+  if (process_vm_writev(static_cast<pid_t>(req.pid), &local, 1, &remote, 1, 0) !=
+      static_cast<ssize_t>(local.iov_len))
+    return EFAULT;
   return 0;
 }
 

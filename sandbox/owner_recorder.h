@@ -16,9 +16,16 @@
 /// host directory, an inherited descriptor) gets no record; the call succeeds without effect, as
 /// before recording existed.
 ///
-/// Not covered: a stat right after the chown still sees 0:0 (reading a record back would mean
-/// intercepting every stat); symlinks, fifos and sockets cannot carry user.* attributes, so their
-/// non-root owners are reported on the command's stderr and lost.
+/// A program that reads back what it set, or copies an owner it read (shadow's tools give
+/// `/etc/shadow-` the owner `stat` reports for `/etc/shadow`; `sed -i` does the same for the file
+/// it replaces), must see the recorded owner: the stat family (stat, lstat, fstat, newfstatat,
+/// statx) goes to pid 1 too. A file without a record, the common case, is left to the kernel
+/// (SECCOMP_USER_NOTIF_FLAG_CONTINUE); for a recorded one pid 1 makes the call itself on the
+/// file it resolved and writes the result, with the recorded owner, into the caller's buffer.
+///
+/// Not covered: i386 programs' stat calls other than statx (their structures differ; they see
+/// 0:0); symlinks, fifos and sockets cannot carry user.* attributes, so their non-root owners are
+/// reported on the command's stderr and lost.
 
 #include <sys/types.h>
 
@@ -33,17 +40,22 @@ struct seccomp_notif;
 
 namespace imager::sandbox {
 
-/// The chown family's system call numbers for each ABI the filter lets through, resolved before
-/// the fork (libseccomp allocates).
-struct ChownSyscall {
-  enum class Kind { kPath, kPathNoFollow, kFd, kAt };
+/// The system call numbers of the chown and stat families for each ABI the filter lets through,
+/// resolved before the fork (libseccomp allocates).
+struct OwnerSyscall {
+  enum class Kind { kChown, kLchown, kFchown, kFchownat, kStat, kLstat, kFstat, kFstatat, kStatx };
   uint32_t arch = 0;  // AUDIT_ARCH_* as seccomp_data.arch reports it
   int nr = 0;         // x32's carry their __X32_SYSCALL_BIT
-  Kind kind = Kind::kPath;
+  Kind kind = Kind::kChown;
   bool ids16 = false;  // i386's old chown/lchown/fchown: 16-bit ids, 0xffff = unchanged
+  const char* name = "";
+  bool IsStat() const { return kind >= Kind::kStat; }
 };
 
-Result<std::vector<ChownSyscall>> ResolveChownSyscalls();
+Result<std::vector<OwnerSyscall>> ResolveOwnerSyscalls();
+
+/// The libseccomp names of the system calls ResolveOwnerSyscalls knows, for the filter.
+std::vector<std::string> OwnerSyscallNames();
 
 /// The owner a chown leaves: `uid`/`gid` of (uid_t)-1 keep what `current` has.
 RecordedOwner OwnerAfterChown(const RecordedOwner& current, uint32_t uid, uint32_t gid);
@@ -52,7 +64,7 @@ RecordedOwner OwnerAfterChown(const RecordedOwner& current, uint32_t uid, uint32
 /// mounted); then Serve() for each readable notification.
 class OwnerRecorder {
  public:
-  OwnerRecorder(std::vector<ChownSyscall> calls, int log_fd)
+  OwnerRecorder(std::vector<OwnerSyscall> calls, int log_fd)
       : calls_(std::move(calls)), log_fd_(log_fd) {}
 
   /// Finds the layer mounts; an error names the target that could not be examined.
@@ -61,18 +73,19 @@ class OwnerRecorder {
   /// received because every process under the filter is gone.
   bool Serve(int listener);
 
-  /// Counters, for the tests and the log.
   uint64_t recorded() const { return recorded_; }
 
  private:
-  // The errno the call gets (0: success).
+  static constexpr int kContinue = -1;  // let the kernel run the call as it is
+  // The errno the call gets (0: success), or kContinue.
   int Handle(int listener, const seccomp_notif& req);
-  int OpenTarget(int listener, const seccomp_notif& req, const ChownSyscall& c, int* fd_out,
+  int OpenTarget(int listener, const seccomp_notif& req, const OwnerSyscall& c, int* fd_out,
                  std::string* what);
   int Record(int fd, const std::string& what, uint32_t uid, uint32_t gid);
+  int Stat(const seccomp_notif& req, const OwnerSyscall& c, int fd);
   void Warn(const std::string& line);
 
-  std::vector<ChownSyscall> calls_;
+  std::vector<OwnerSyscall> calls_;
   int log_fd_;
   std::vector<uint64_t> mounts_;  // mount ids of the layers
   std::string req_buf_, resp_buf_;

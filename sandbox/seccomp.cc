@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "base/fd.h"
+#include "sandbox/owner_recorder.h"
 
 namespace imager::sandbox {
 namespace {
@@ -70,7 +71,7 @@ SeccompPolicy BuildPolicy(const SeccompOptions& options) {
   p.rules.push_back({"ioctl", EPERM, ArgMatch{1, 0xffffffffu, TIOCLINUX}});
   const auto chowns = {"chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32"};
   if (options.record_chown) {
-    for (const char* n : chowns) p.rules.push_back({n, 0, std::nullopt, true});
+    for (const auto& n : OwnerSyscallNames()) p.rules.push_back({n, 0, std::nullopt, true});
   } else if (options.fake_chown) {
     Deny(&p, chowns, 0);
   }

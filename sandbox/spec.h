@@ -75,8 +75,8 @@ struct MountOp {
 /// Options of the seccomp filter; the deny-list itself is fixed (seccomp.h).
 struct SeccompOptions {
   bool fake_chown = false;    // chown family returns success without effect (single-id mode)
-  bool record_chown = false;  // chown family goes to pid 1, which records owners on the layers
-                              // (single-id mode with a layer; sandbox/owner_recorder.h)
+  bool record_chown = false;  // chown and stat families go to pid 1, which records owners on the
+                              // layers (single-id mode with a layer; sandbox/owner_recorder.h)
   bool noop_fsync = false;    // fsync family returns success without effect (speed)
 };
 

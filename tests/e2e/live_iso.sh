@@ -5,7 +5,8 @@
 #   1. the ISO and SHA256SUMS are there; xorriso sees a BIOS and a UEFI El Torito entry, an MBR
 #      and a GPT with the ESP;
 #   2. BIOS (isolinux) boots to the login prompt on the serial console;
-#   3. UEFI (OVMF, shim, GRUB) boots to the login prompt;
+#   3. UEFI with Secure Boot enforced (OVMF secboot, Microsoft's keys; shim, GRUB) boots to the
+#      login prompt, and from inside: the kernel is locked down, the booter's modules loaded;
 #   4. the same ISO written to a disk (dd) boots from a USB stick under UEFI;
 #   5. a medium whose identity file says another build is refused with the booter's message;
 #   6. rebuilding everything after the rootfs gives the same bytes.
@@ -79,7 +80,28 @@ boot() {  # boot NAME EXPECT [imager boot options]
   pass "$name: '$expect' after $((SECONDS - t0)) s"
 }
 boot bios 'login:' "$iso"
-boot uefi 'login:' --uefi "$iso"
+# UEFI with Secure Boot enforced (OVMF's Secure Boot build, Microsoft's keys enrolled): shim, GRUB
+# and the kernel are Debian's signed ones; the booter loads squashfs, overlay and isofs as signed
+# modules under the kernel's lockdown, or the live system would never come up. From inside: the
+# lockdown Debian's kernel turns on only when the firmware says Secure Boot is on, and the modules.
+if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_VARS_4M.ms.fd ]; then
+  # shellcheck disable=SC2016 # expanded by the guest's shell
+  checks='echo "lockdown: $(cat /sys/kernel/security/lockdown)";'
+  # shellcheck disable=SC2016
+  checks+=' echo "modules: $(grep -cE "^(squashfs|overlay|isofs) " /proc/modules)"; echo CHECKS-$((40+2))'
+  boot uefi-sb '^CHECKS-42' --secure-boot "$iso" --send 'login: *$' live --send 'Password: *$' live \
+    --send '[$] *$' "$checks"
+  answer() {  # answer KEY: the guest's last "KEY: value" line, without terminal escapes
+    tr -d '\r' <"$work/uefi-sb.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | sed -n "s/^$1: *//p" |
+      tail -1
+  }
+  answer lockdown | grep -Eq '\[(integrity|confidentiality)\]' ||
+    fail "uefi-sb: the kernel is not locked down ($(answer lockdown))"
+  [ "$(answer modules)" = 3 ] || fail "uefi-sb: squashfs, overlay and isofs not all loaded ($(answer modules))"
+  pass "uefi-sb: Secure Boot enforced (lockdown $(answer lockdown | grep -o '\[[a-z]*\]')), the booter's modules loaded"
+else
+  boot uefi 'login:' --uefi "$iso"
+fi
 boot uefi-usb 'login:' --uefi --as-usb "$iso"
 
 # --- 5. the wrong medium ---------------------------------------------------------------------------
