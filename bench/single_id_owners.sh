@@ -61,4 +61,8 @@ for p in "${profiles[@]}"; do
   s=$(cat "$d/single.time")
   printf '%-18s %10.1f %10.1f %7.2f %9d %7d\n' "$p" "$r" "$s" "$(echo "$s / $r" | bc -l)" "$n" "$differ"
   [ "$differ" = 0 ] || diff "$d/range.list" "$d/single.list" | head -20
+  # Where the time went: each stage's duration in both modes.
+  for mode in range single; do
+    echo "  $mode: $(sed -n 's/.*\] \([a-z0-9_-]*\): done in \([0-9.]*s\).*/\1 \2/p' "$d/$mode.log" | paste -sd ' ' -)"
+  done
 done

@@ -167,6 +167,9 @@ int OwnerRecorder::Handle(int listener, const seccomp_notif& req) {
     return c.arch == req.data.arch && c.nr == req.data.nr;
   });
   if (call == calls_.end()) return kContinue;  // the filter notifies nothing else
+  // Most files a program stats have no record: one look at the attribute through /proc/PID and
+  // the kernel answers; only a recorded file is resolved with care and answered here.
+  if (call->IsStat() && !MayHaveRecord(req, *call)) return kContinue;
   int fd = -1;
   std::string what;
   int err = OpenTarget(listener, req, *call, &fd, &what);
@@ -184,36 +187,79 @@ int OwnerRecorder::Handle(int listener, const seccomp_notif& req) {
   return Record(fd, what, id(uid), id(gid));
 }
 
-int OwnerRecorder::OpenTarget(int listener, const seccomp_notif& req, const OwnerSyscall& c,
-                              int* fd_out, std::string* what) {
-  const std::string proc = "/proc/" + std::to_string(req.pid);
-  const auto& a = req.data.args;
-  // Where each call keeps its descriptor, path and flags.
+namespace {
+
+// Where a call keeps its descriptor, path and flags.
+struct Args {
   int fd_arg = -1, dirfd = AT_FDCWD, path_arg = -1;
   uint64_t flags = 0;
   bool nofollow = false;
+};
+
+Args Decode(const OwnerSyscall& c, const seccomp_data& d) {
+  Args r;
   switch (c.kind) {
     case Kind::kFchown:
     case Kind::kFstat:
-      fd_arg = 0;
+      r.fd_arg = 0;
       break;
     case Kind::kLchown:
     case Kind::kLstat:
-      nofollow = true;
+      r.nofollow = true;
       [[fallthrough]];
     case Kind::kChown:
     case Kind::kStat:
-      path_arg = 0;
+      r.path_arg = 0;
       break;
     case Kind::kFchownat:
     case Kind::kFstatat:
     case Kind::kStatx:
-      dirfd = static_cast<int>(a[0]);
-      path_arg = 1;
-      flags = a[c.kind == Kind::kFchownat ? 4 : c.kind == Kind::kFstatat ? 3 : 2];
-      nofollow = flags & AT_SYMLINK_NOFOLLOW;
+      r.dirfd = static_cast<int>(d.args[0]);
+      r.path_arg = 1;
+      r.flags = d.args[c.kind == Kind::kFchownat ? 4 : c.kind == Kind::kFstatat ? 3 : 2];
+      r.nofollow = r.flags & AT_SYMLINK_NOFOLLOW;
       break;
   }
+  return r;
+}
+
+// The caller's path as this process reaches the same file through /proc/PID (its cwd, its
+// descriptors), "" when the call names nothing. Exact unless the caller changed its root.
+std::string ProcPath(const std::string& proc, const Args& a, std::string path) {
+  if (a.fd_arg >= 0) return path;  // the caller's descriptor, already in `path`
+  std::string base = a.dirfd == AT_FDCWD ? proc + "/cwd" : proc + "/fd/" + std::to_string(a.dirfd);
+  if (path.empty()) return a.flags & AT_EMPTY_PATH ? base : "";
+  for (const char* self : {"/proc/self/", "/proc/thread-self/"})
+    if (StartsWith(path, self)) return proc + "/" + path.substr(strlen(self));
+  return path[0] == '/' ? path : base + "/" + path;
+}
+
+}  // namespace
+
+bool OwnerRecorder::MayHaveRecord(const seccomp_notif& req, const OwnerSyscall& c) {
+  const std::string proc = "/proc/" + std::to_string(req.pid);
+  Args a = Decode(c, req.data);
+  std::string path;
+  if (a.fd_arg >= 0)
+    path = proc + "/fd/" + std::to_string(static_cast<int>(req.data.args[a.fd_arg]));
+  else if (!ReadRemoteString(static_cast<pid_t>(req.pid), req.data.args[a.path_arg], &path))
+    return false;
+  path = ProcPath(proc, a, std::move(path));
+  if (path.empty()) return false;
+  char buf[32];
+  ssize_t n = a.nofollow ? lgetxattr(path.c_str(), kOwnerXattr, buf, sizeof buf)
+                         : getxattr(path.c_str(), kOwnerXattr, buf, sizeof buf);
+  return n > 0;
+}
+
+int OwnerRecorder::OpenTarget(int listener, const seccomp_notif& req, const OwnerSyscall& c,
+                              int* fd_out, std::string* what) {
+  const std::string proc = "/proc/" + std::to_string(req.pid);
+  const auto& a = req.data.args;
+  const Args args = Decode(c, req.data);
+  const int fd_arg = args.fd_arg, dirfd = args.dirfd, path_arg = args.path_arg;
+  const uint64_t flags = args.flags;
+  const bool nofollow = args.nofollow;
   UniqueFd fd;
   if (fd_arg >= 0) {
     fd.reset(open((proc + "/fd/" + std::to_string(static_cast<int>(a[fd_arg]))).c_str(),

@@ -83,6 +83,8 @@ class OwnerRecorder {
                  std::string* what);
   int Record(int fd, const std::string& what, uint32_t uid, uint32_t gid);
   int Stat(const seccomp_notif& req, const OwnerSyscall& c, int fd);
+  // A quick look whether the file a stat call names has a record (false: the kernel answers).
+  bool MayHaveRecord(const seccomp_notif& req, const OwnerSyscall& c);
   void Warn(const std::string& line);
 
   std::vector<OwnerSyscall> calls_;
