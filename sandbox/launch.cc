@@ -4,12 +4,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "base/fd.h"
 #include "base/log.h"
@@ -199,8 +201,8 @@ void CloseAllBut(const std::vector<int>& keep) {
 }
 
 // Pid 1 in single-id mode with layers: starts the command under a filter that hands the chown
-// family here, records the owners it asks for (owner_recorder.h) and reaps until it ends.
-// Returns its wait status.
+// and stat families here, records the owners it asks for (owner_recorder.h) and reaps until it
+// ends. Returns its wait status.
 int RecordOwnersAndWait(const SandboxSpec& spec, const Prepared& p, int err_fd, int status_fd) {
   int log_fd = spec.stderr_fd >= 0 ? spec.stderr_fd : STDERR_FILENO;
   OwnerRecorder recorder(p.owner_calls, log_fd);
@@ -209,54 +211,40 @@ int RecordOwnersAndWait(const SandboxSpec& spec, const Prepared& p, int err_fd, 
   int sock[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) != 0)
     ChildFail(err_fd, std::string("socketpair: ") + strerror(errno), kSetupFailed);
-  // SIGCHLD is read from a descriptor, beside the notifications; the command gets the old mask.
-  sigset_t chld, old;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, &old);
-  int sigfd = signalfd(-1, &chld, SFD_CLOEXEC);
-  if (sigfd < 0) ChildFail(err_fd, std::string("signalfd: ") + strerror(errno), kSetupFailed);
   pid_t cmd = fork();
   if (cmd < 0) ChildFail(err_fd, std::string("fork: ") + strerror(errno), kSetupFailed);
   if (cmd == 0) {
     close(status_fd);
     close(sock[0]);
-    close(sigfd);
-    sigprocmask(SIG_SETMASK, &old, nullptr);
     RunCommand(spec, p, err_fd, sock[1]);
   }
   close(err_fd);
   close(sock[1]);
   int listener = ReceiveFd(sock[0]);  // -1: the command failed before its exec
   close(sock[0]);
-  for (;;) {
-    pollfd fds[2] = {{sigfd, POLLIN, 0}, {listener, POLLIN, 0}};
-    if (poll(fds, listener >= 0 ? 2 : 1, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (listener >= 0 && (fds[1].revents & POLLIN)) {
-      if (!recorder.Serve(listener)) fds[1].revents |= POLLHUP;
-    }
-    if (listener >= 0 && (fds[1].revents & (POLLHUP | POLLERR)) && !(fds[1].revents & POLLIN)) {
-      close(listener);  // nothing under the filter is left
-      listener = -1;
-    }
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si;
-      while (read(sigfd, &si, sizeof si) < 0 && errno == EINTR) {
+  if (listener >= 0) {
+    // A caller waits for each answer: wake this process on the caller's CPU (Linux 6.6; older
+    // kernels refuse the flag and wake it as usual).
+    constexpr unsigned long kSetFlags = SECCOMP_IOW(4, __u64);  // SECCOMP_IOCTL_NOTIF_SET_FLAGS
+    constexpr unsigned long kSyncWakeUp = 1;  // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+    ioctl(listener, kSetFlags, kSyncWakeUp);
+    // A thread answers, blocked in the receive so that a caller's wake-up reaches it directly;
+    // this one reaps. When the command ends, the exit takes the thread with it.
+    std::thread([&recorder, listener] {
+      while (recorder.Serve(listener)) {
       }
-      int st;
-      pid_t r;
-      while ((r = waitpid(-1, &st, WNOHANG)) > 0)
-        if (r == cmd) return st;  // leftover processes die with pid 1
-      if (r < 0 && errno == ECHILD) break;
+    }).detach();
+  }
+  for (;;) {
+    int st;
+    pid_t r = waitpid(-1, &st, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return 0;
+    if (r == cmd) {
+      if (spec.stderr_fd >= 0) WriteAll(log_fd, recorder.Summary());  // a stage's log
+      return st;  // leftover processes die with pid 1
     }
   }
-  int st = 0;
-  while (waitpid(cmd, &st, 0) < 0 && errno == EINTR) {
-  }
-  return st;
 }
 
 [[noreturn]] void RunInit(const SandboxSpec& spec, const Prepared& p, int sync_fd, int err_fd,

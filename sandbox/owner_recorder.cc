@@ -169,6 +169,7 @@ int OwnerRecorder::Handle(int listener, const seccomp_notif& req) {
   if (call == calls_.end()) return kContinue;  // the filter notifies nothing else
   // Most files a program stats have no record: one look at the attribute through /proc/PID and
   // the kernel answers; only a recorded file is resolved with care and answered here.
+  ++(call->IsStat() ? stats_ : chowns_);
   if (call->IsStat() && !MayHaveRecord(req, *call)) return kContinue;
   int fd = -1;
   std::string what;
@@ -338,7 +339,14 @@ int OwnerRecorder::Stat(const seccomp_notif& req, const OwnerSyscall& c, int fd)
   if (process_vm_writev(static_cast<pid_t>(req.pid), &local, 1, &remote, 1, 0) !=
       static_cast<ssize_t>(local.iov_len))
     return EFAULT;
+  ++answered_;
   return 0;
+}
+
+std::string OwnerRecorder::Summary() const {
+  return "imager: single-id owners: " + std::to_string(chowns_) + " chown calls, " +
+         std::to_string(recorded_) + " records changed; " + std::to_string(stats_) +
+         " stat calls, " + std::to_string(answered_) + " answered from a record\n";
 }
 
 int OwnerRecorder::Record(int fd, const std::string& what, uint32_t uid, uint32_t gid) {

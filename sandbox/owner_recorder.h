@@ -29,6 +29,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -74,6 +75,8 @@ class OwnerRecorder {
   bool Serve(int listener);
 
   uint64_t recorded() const { return recorded_; }
+  /// One line for the stage log: what was recorded and answered.
+  std::string Summary() const;
 
  private:
   static constexpr int kContinue = -1;  // let the kernel run the call as it is
@@ -91,7 +94,8 @@ class OwnerRecorder {
   int log_fd_;
   std::vector<uint64_t> mounts_;  // mount ids of the layers
   std::string req_buf_, resp_buf_;
-  uint64_t recorded_ = 0;
+  // Counted by the thread that serves, read by the one that reaps.
+  std::atomic<uint64_t> recorded_ = 0, chowns_ = 0, stats_ = 0, answered_ = 0;
   int warnings_ = 0;
 };
 
