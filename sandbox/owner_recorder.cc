@@ -78,7 +78,6 @@ struct Name {
 // x86-64 and x32 share the names and struct stat.
 constexpr Name kNative[] = {{"chown", Kind::kChown, false},   {"lchown", Kind::kLchown, false},
                             {"fchown", Kind::kFchown, false}, {"fchownat", Kind::kFchownat, false},
-                            {"stat", Kind::kStat, false},     {"lstat", Kind::kLstat, false},
                             {"fstat", Kind::kFstat, false},   {"newfstatat", Kind::kFstatat, false},
                             {"statx", Kind::kStatx, false}};
 // i386: the old chown calls take 16-bit ids; of its stat calls only statx has the structure
@@ -109,16 +108,6 @@ Result<std::vector<OwnerSyscall>> ResolveOwnerSyscalls() {
       if (nr < 0) return Error{std::string("seccomp: no number for ") + n.name};
       out.push_back({abi.reported, nr, n.kind, n.ids16, n.name});
     }
-  }
-  return out;
-}
-
-std::vector<std::string> OwnerSyscallNames() {
-  std::vector<std::string> out;
-  for (const auto& list : {std::begin(kNative), std::begin(kI386)}) {
-    const Name* end = list == std::begin(kNative) ? std::end(kNative) : std::end(kI386);
-    for (const Name* n = list; n != end; ++n)
-      if (std::find(out.begin(), out.end(), n->name) == out.end()) out.push_back(n->name);
   }
   return out;
 }

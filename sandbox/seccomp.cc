@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sandbox/seccomp.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -13,7 +14,6 @@
 #include <memory>
 
 #include "base/fd.h"
-#include "sandbox/owner_recorder.h"
 
 namespace imager::sandbox {
 namespace {
@@ -71,7 +71,13 @@ SeccompPolicy BuildPolicy(const SeccompOptions& options) {
   p.rules.push_back({"ioctl", EPERM, ArgMatch{1, 0xffffffffu, TIOCLINUX}});
   const auto chowns = {"chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32"};
   if (options.record_chown) {
-    for (const auto& n : OwnerSyscallNames()) p.rules.push_back({n, 0, std::nullopt, true});
+    for (const char* n : chowns) p.rules.push_back({n, 0, std::nullopt, true});
+    // The stat calls on a descriptor, with which programs read an owner to copy it (shadow's
+    // backups, sed -i, cp -p): fstat, and glibc's fstat as newfstatat or statx with
+    // AT_EMPTY_PATH. Stats by path (dpkg makes hundreds of thousands) stay the kernel's.
+    p.rules.push_back({"fstat", 0, std::nullopt, true});
+    p.rules.push_back({"newfstatat", 0, ArgMatch{3, AT_EMPTY_PATH, AT_EMPTY_PATH}, true});
+    p.rules.push_back({"statx", 0, ArgMatch{2, AT_EMPTY_PATH, AT_EMPTY_PATH}, true});
   } else if (options.fake_chown) {
     Deny(&p, chowns, 0);
   }
