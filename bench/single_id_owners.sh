@@ -44,6 +44,7 @@ for p in "${profiles[@]}"; do
   "$IMAGER" fetch "$d/profiles/$p.yaml" --cache-dir "$d/cache-range" >"$d/fetch.log" 2>&1
   mkdir -p "$d/cache-single"
   cp -al "$d/cache-range/packages" "$d/cache-single/packages"
+  cp -a "$d/cache-range/metadata" "$d/cache-single/metadata"  # the installer's offline repository
   for mode in range single; do
     flag=()
     [ $mode = single ] && flag=(--single-id)
