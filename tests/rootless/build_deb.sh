@@ -69,8 +69,8 @@ assert_eq "setgid from dpkg-statoverride kept" "0/990 0o2755 -" "$(entry usr/bin
 sq=$(unsquashfs -lln "$T/out/fx.squashfs" | awk '$NF == "squashfs-root/var/lib/fixsvc/data" { print $1, $2 }')
 assert_eq "squashfs keeps the postinst's owner" "-rw-r----- 990/990" "$sq"
 if [ "$mode" = single ]; then
-  assert_contains "single-id records reported" "owners the packages give were recorded for the image" \
-    "$(cat "$T/first.log")"
+  assert_contains "set-id programs' owners checked" "files of packages with set-id programs are recorded" \
+    "$(cat "$T/out/logs/packages.log")"
   grep -q "were lost\|set-id bits removed" "$T/first.log" && fail "single-id mode lost owners"
   assert_contains "the stage log says what was recorded" "single-id owners: " \
     "$(cat "$T/out/logs/packages.log")"
