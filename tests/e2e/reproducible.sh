@@ -161,7 +161,7 @@ listing() {
     *) tar --numeric-owner -tvf "$1" | sed 's| \./| /|; s| \.$| /|' ;;
   esac | awk '{ $3 = $4 = $5 = ""; print }' | sort
 }
-for f in debian-live.tar debian-live.squashfs; do
+for f in debian-live.tar.gz debian-live.squashfs; do
   [ -e "$work/a/out/$f" ] || fail "no $f in the range build's outputs"
   [ -e "$work/s/out/$f" ] || fail "no $f in the single-id build's outputs"
   listing "$work/a/out/$f" >"$work/range.list"
