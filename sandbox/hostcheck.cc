@@ -79,7 +79,7 @@ CheckItem CheckRanges() {
     c.detail = "single-id mode (" + why +
                "): supported; owners that packages and scripts set are recorded on the layers "
                "and applied by every writer; not kept: non-root owners of symlinks, fifos and "
-               "sockets (reported in the stage log); a stat by path shows 0:0 (fstat shows the record)";
+               "sockets (reported in the stage log)";
     struct passwd* pw = getpwuid(getuid());
     std::string user = pw ? pw->pw_name : std::to_string(getuid());
     std::string range = FreeSubidRange();

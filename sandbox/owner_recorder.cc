@@ -78,6 +78,7 @@ struct Name {
 // x86-64 and x32 share the names and struct stat.
 constexpr Name kNative[] = {{"chown", Kind::kChown, false},   {"lchown", Kind::kLchown, false},
                             {"fchown", Kind::kFchown, false}, {"fchownat", Kind::kFchownat, false},
+                            {"stat", Kind::kStat, false},     {"lstat", Kind::kLstat, false},
                             {"fstat", Kind::kFstat, false},   {"newfstatat", Kind::kFstatat, false},
                             {"statx", Kind::kStatx, false}};
 // i386: the old chown calls take 16-bit ids; of its stat calls only statx has the structure

@@ -16,18 +16,17 @@
 /// host directory, an inherited descriptor) gets no record; the call succeeds without effect, as
 /// before recording existed.
 ///
-/// A program that copies an owner it read must read the recorded one: shadow's tools give
-/// `/etc/shadow-` the owner `fstat` reports for the open `/etc/shadow`, `sed -i` and `cp -p` do
-/// the same for the file they write. So the stat calls on a descriptor (fstat, and newfstatat and
-/// statx with AT_EMPTY_PATH, as glibc makes fstat) go to pid 1 too. A file without a record, the
-/// common case, is left to the kernel (SECCOMP_USER_NOTIF_FLAG_CONTINUE); for a recorded one pid
-/// 1 makes the call itself on the file it resolved and writes the result, with the recorded owner,
-/// into the caller's buffer.
+/// A program that reads back what it set, or copies an owner it read (shadow's tools give
+/// `/etc/shadow-` the owner `fstat` reports for `/etc/shadow`; `sed -i` and `cp -p` do the same
+/// for the file they write), must see the recorded owner: the stat family (stat, lstat, fstat,
+/// newfstatat, statx) goes to pid 1 too. A file without a record, the common case, is left to
+/// the kernel after one look at its attribute (SECCOMP_USER_NOTIF_FLAG_CONTINUE); for a recorded
+/// one pid 1 makes the call itself on the file it resolved and writes the result, with the
+/// recorded owner, into the caller's buffer.
 ///
-/// Not covered: a stat by path (the filter leaves those to the kernel: dpkg alone makes hundreds
-/// of thousands, and each notification costs a round trip; measured in bench/README.md) shows
-/// 0:0; i386 programs' fstat64 (another structure); symlinks, fifos and sockets cannot carry
-/// user.* attributes, so their non-root owners are reported on the command's stderr and lost.
+/// Not covered: i386 programs' stat calls other than statx (their structures differ; they see
+/// 0:0); symlinks, fifos and sockets cannot carry user.* attributes, so their non-root owners are
+/// reported on the command's stderr and lost.
 
 #include <sys/types.h>
 
@@ -46,7 +45,6 @@ namespace imager::sandbox {
 /// The system call numbers of the chown and stat families for each ABI the filter lets through,
 /// resolved before the fork (libseccomp allocates).
 struct OwnerSyscall {
-  // kStat and kLstat are understood but not notified (see above).
   enum class Kind { kChown, kLchown, kFchown, kFchownat, kStat, kLstat, kFstat, kFstatat, kStatx };
   uint32_t arch = 0;  // AUDIT_ARCH_* as seccomp_data.arch reports it
   int nr = 0;         // x32's carry their __X32_SYSCALL_BIT

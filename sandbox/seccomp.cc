@@ -72,12 +72,10 @@ SeccompPolicy BuildPolicy(const SeccompOptions& options) {
   const auto chowns = {"chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32"};
   if (options.record_chown) {
     for (const char* n : chowns) p.rules.push_back({n, 0, std::nullopt, true});
-    // The stat calls on a descriptor, with which programs read an owner to copy it (shadow's
-    // backups, sed -i, cp -p): fstat, and glibc's fstat as newfstatat or statx with
-    // AT_EMPTY_PATH. Stats by path (dpkg makes hundreds of thousands) stay the kernel's.
-    p.rules.push_back({"fstat", 0, std::nullopt, true});
-    p.rules.push_back({"newfstatat", 0, ArgMatch{3, AT_EMPTY_PATH, AT_EMPTY_PATH}, true});
-    p.rules.push_back({"statx", 0, ArgMatch{2, AT_EMPTY_PATH, AT_EMPTY_PATH}, true});
+    // The stat family, so that a program reads the owner it set or copies (shadow's backups,
+    // sed -i, cp -p); a file without a record is left to the kernel (owner_recorder.h).
+    for (const char* n : {"stat", "lstat", "fstat", "newfstatat", "statx"})
+      p.rules.push_back({n, 0, std::nullopt, true});
   } else if (options.fake_chown) {
     Deny(&p, chowns, 0);
   }

@@ -54,17 +54,18 @@ assert_eq "chown through a symlink" "11:11" "$(owner "$ROOT/h")"
 in_root --single-id --record-owners -- /bin/sh -c 'chown -h 12:12 /s' 2>"$T/stderr" || true
 assert_contains "a symlink's owner is reported as not kept" "of /s not kept" "$(cat "$T/stderr")"
 
-# A program that copies an owner it read sees the record: the stat calls on a descriptor answer
-# with it (coreutils' stat of stdin: statx AT_EMPTY_PATH; python's os.fstat: fstat), so sed -i,
-# which gives its new file the owner of the open old one, keeps it, as shadow's tools do for
-# /etc/shadow-. (A stat by path is the kernel's: 0:0; cp -p takes the owner from one.)
-seen=$(run /bin/sh -c 'echo a >/e && chown 0:42 /e && stat -c %u:%g - </e
-  /usr/bin/python3 -c "import os; s = os.fstat(os.open(\"/d/x\", os.O_RDONLY)); print(\"%d:%d\" % (s.st_uid, s.st_gid))"
-  sed -i s/a/b/ /e' | tr '\n' ' ')
-assert_eq "fstat after chown" "0:42 3:3 " "$seen"
+# A program sees what it set, and what it copies (the stat family answers with the record):
+# coreutils' stat (statx by path and of stdin), python's os.stat/lstat/fstat (newfstatat,
+# fstat), sed -i and cp -p, which give their new file the owner they read from the old one, as
+# shadow's tools do for /etc/shadow-.
+seen=$(run /bin/sh -c 'echo a >/e && chown 0:42 /e && stat -c %u:%g /e && stat -c %u:%g - </e
+  /usr/bin/python3 -c "import os; print(\"%d:%d %d:%d %d\" % (os.stat(\"/e\").st_uid, os.lstat(\"/e\").st_gid, os.fstat(os.open(\"/d/x\", os.O_RDONLY)).st_uid, os.stat(\"x\", dir_fd=os.open(\"/d\", os.O_RDONLY)).st_gid, os.stat(\"/\").st_uid))"
+  sed -i s/a/b/ /e && cp -p /e /e-' | tr '\n' ' ')
+assert_eq "stat after chown" "0:42 0:42 0:42 3:3 0 " "$seen"
 assert_eq "sed -i keeps the recorded owner" "0:42 b" "$(owner "$ROOT/e") $(cat "$ROOT/e")"
+assert_eq "cp -p copies the recorded owner" "0:42" "$(owner "$ROOT/e-")"
 assert_eq "a file without a record is the kernel's" "0:0" \
-  "$(run /bin/sh -c 'touch /n && stat -c %u:%g - </n')"
+  "$(run /bin/sh -c 'touch /n && stat -c %u:%g /n')"
 
 # The files the sandbox reaches that are not its root: nothing is recorded, nothing changes.
 echo out >"$T/outfile"
