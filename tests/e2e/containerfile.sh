@@ -125,7 +125,7 @@ grep -q ' \./boot/vmlinuz-' "$work/rootfs.list" || fail "no kernel in /boot"
 owner_of() { awk -v p="./$1" '$6 == p { print $1, $2 }' "$work/rootfs.list"; }
 assert_eq "/etc/shadow (single-id mode, recorded)" "-rw-r----- 0/42" "$(owner_of etc/shadow)"
 assert_eq "/usr/bin/chage keeps set-gid shadow" "-rwxr-sr-x 0/42" "$(owner_of usr/bin/chage)"
-assert_eq "the user's home" "1000/1000" "$(owner_of home/live | cut -d' ' -f2)"
+assert_eq "the user's home" "1000/1000" "$(owner_of home/live/ | cut -d' ' -f2)"
 others=$(awk '$2 != "0/0"' "$work/rootfs.list" | wc -l)
 [ "$others" -gt 5 ] || fail "only $others entries not owned by 0/0: owners were lost"
 pass "rootfs tarball $(du -h "$tarball" | cut -f1), $entries entries, built in the container"
