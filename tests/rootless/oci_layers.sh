@@ -74,7 +74,7 @@ import_image out/demo.oci:latest imported
 diff -u "$T/export.list" "$T/imported.list" > "$T/imp.diff" || { head -30 "$T/imp.diff"; fail "import changed the tree"; }
 pass "import of the layered image = tarball ($(wc -l < "$T/imported.list") entries)"
 owned=$(grep ' ./srv/app/c$' "$T/imported.list" | awk '{print $2}')
-if [ "$mode" = range ]; then assert_eq "owner kept" 1/1 "$owned"; else assert_eq "owner (single)" 0/0 "$owned"; fi
+assert_eq "owner kept (single-id mode records it)" 1/1 "$owned"
 wo=$(grep -o "whiteouts [0-9]*" "$T/out-imported/logs/base.log" | cut -d" " -f2)
 [ "${wo:-0}" -ge 2 ] || fail "import applied ${wo:-no} whiteouts (want >= 2)"
 
