@@ -145,7 +145,9 @@ Status RecordOwners(const std::map<std::string, Wanted>& wanted, const std::stri
     if (has != w.owner) {
       st = root->RecordOwner(path, w.owner, w.mode);
       ++report->recorded_owners;
-    } else if ((*f)->record) {
+    } else if ((*f)->record && *(*f)->record != w.owner) {
+      // A stale record of a lower layer (in single-id mode the stat above already shows the
+      // record the sandbox just made: that one is the owner and stays).
       st = root->RecordOwner(path, std::nullopt, w.mode);
     }
     if (!st) return Error{origin + ": " + name + ": " + st.error()};
