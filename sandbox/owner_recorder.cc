@@ -214,14 +214,25 @@ Args Decode(const OwnerSyscall& c, const seccomp_data& d) {
   return r;
 }
 
+// The directory a call's relative path starts from, as the caller has it.
+std::string BaseDir(const std::string& proc, int dirfd) {
+  return dirfd == AT_FDCWD ? proc + "/cwd" : proc + "/fd/" + std::to_string(dirfd);
+}
+
+// /proc/self is this process here: the caller's own is meant.
+std::string CallersProc(const std::string& proc, const std::string& path) {
+  for (const char* self : {"/proc/self/", "/proc/thread-self/"})
+    if (StartsWith(path, self)) return proc + "/" + path.substr(strlen(self));
+  return path;
+}
+
 // The caller's path as this process reaches the same file through /proc/PID (its cwd, its
 // descriptors), "" when the call names nothing. Exact unless the caller changed its root.
 std::string ProcPath(const std::string& proc, const Args& a, std::string path) {
   if (a.fd_arg >= 0) return path;  // the caller's descriptor, already in `path`
-  std::string base = a.dirfd == AT_FDCWD ? proc + "/cwd" : proc + "/fd/" + std::to_string(a.dirfd);
+  std::string base = BaseDir(proc, a.dirfd);
   if (path.empty()) return a.flags & AT_EMPTY_PATH ? base : "";
-  for (const char* self : {"/proc/self/", "/proc/thread-self/"})
-    if (StartsWith(path, self)) return proc + "/" + path.substr(strlen(self));
+  path = CallersProc(proc, path);
   return path[0] == '/' ? path : base + "/" + path;
 }
 
@@ -259,13 +270,9 @@ int OwnerRecorder::OpenTarget(int listener, const seccomp_notif& req, const Owne
   } else {
     std::string path;
     if (!ReadRemoteString(static_cast<pid_t>(req.pid), a[path_arg], &path)) return EFAULT;
-    // The directory the path starts from, as the caller has it.
-    std::string base = proc + "/cwd";
-    if (dirfd != AT_FDCWD) base = proc + "/fd/" + std::to_string(dirfd);
+    std::string base = BaseDir(proc, dirfd);
     if (path.empty() && !(flags & AT_EMPTY_PATH)) return ENOENT;
-    // /proc/self is this process here: the caller's own is meant.
-    for (const char* self : {"/proc/self/", "/proc/thread-self/"})
-      if (StartsWith(path, self)) path = proc + "/" + path.substr(strlen(self));
+    path = CallersProc(proc, path);
     if (path.empty()) {
       fd.reset(open(base.c_str(), O_PATH | O_CLOEXEC));
       if (!fd.valid()) return errno == ENOENT ? EBADF : errno;
