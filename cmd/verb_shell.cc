@@ -69,6 +69,9 @@ int ShellMain(const ShellFlags& f, const std::vector<std::string>& command) {
   spec.root.lowers = *layers;
   spec.root.upper = *scratch + "/upper";
   spec.root.work = *scratch + "/work";
+  // Single-id mode: the layers' recorded owners are what ls and stat show, and a chown in the
+  // shell is recorded (in the throwaway upper) like one in a build.
+  spec.root.record_owners = true;
   for (const auto& d : {spec.root.upper, spec.root.work}) (void)MakeDirs(d);
   spec.interactive = true;
   spec.capabilities = sandbox::DefaultCapabilities();

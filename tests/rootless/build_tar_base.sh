@@ -20,6 +20,11 @@ owner=$(tar -tvzf "$tarball" ./srv/data/owned | awk '{print $2}')
 assert_eq "owner chowned inside the sandbox" "1/1" "$owner"
 [ "$mode" = range ] || assert_contains "single-id said" "single-id mode" "$(cat "$T/first.log")"
 assert_eq "base files owned by root" "0/0" "$(tar -tvzf "$tarball" ./usr/bin/dash | awk '{print $2}')"
+# imager shell shows the owner the script gave and keeps a chown made in the shell, in both id
+# modes (single-id mode: stat is answered from the record).
+assert_eq "shell shows the script's owner" "1:1 7:8" \
+  "$("$IMAGER" shell demo.yaml --cache-dir "$T/cache" -o "$T/out" -- /bin/sh -c \
+    'touch /new && chown 7:8 /new && echo $(stat -c %u:%g /srv/data/owned /new)' 2>/dev/null)"
 
 # No repository dates this build and the environment gives no SOURCE_DATE_EPOCH: the base's
 # newest file does, so a second cold build, a second later in another cache, zone and umask,
