@@ -36,4 +36,11 @@ struct OwnerCheck {
 Result<OwnerCheck> CheckAskedOwners(const std::vector<std::string>& layers,
                                     const std::vector<AskedOwner>& asked);
 
+/// Whether a file of the Debian package NAME (architecture ARCH) carries a set-uid or set-gid
+/// bit in the image made of `layers` (directories, top first), by dpkg's list of the package's
+/// files in the topmost layer that has one. True when no layer has the list: then only the
+/// package itself tells. Paths resolve inside each layer (base/inroot.h).
+Result<bool> PackageHasSetIdFile(const std::vector<std::string>& layers, const std::string& name,
+                                 const std::string& arch);
+
 }  // namespace imager::stages

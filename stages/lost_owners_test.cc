@@ -91,5 +91,38 @@ TEST_F(LostOwnersTest, AWhiteoutHidesTheLayerBelow) {
   EXPECT_TRUE(r->lost.empty()) << "deleted in the image: nothing to keep or lose";
 }
 
+TEST_F(LostOwnersTest, OnlyPackagesWithASetIdFileInTheImageAreRead) {
+  ASSERT_TRUE(MakeDirs(below_ + "/var/lib/dpkg/info"));
+  ASSERT_TRUE(MakeDirs(below_ + "/usr/bin"));
+  ASSERT_TRUE(WriteFile(below_ + "/var/lib/dpkg/info/passwd:amd64.list",
+                        "/.\n/usr\n/usr/bin\n/usr/bin/chage\n/usr/bin/chfn\n"));
+  ASSERT_TRUE(WriteFile(below_ + "/var/lib/dpkg/info/less.list", "/usr/bin/less\n/usr/bin\n"));
+  Put(below_, "/usr/bin/chage", 0755, "");
+  Put(below_, "/usr/bin/chfn", 0755, "");
+  Put(below_, "/usr/bin/less", 0755, "");
+  auto has = [&](const std::string& name) {
+    auto r = PackageHasSetIdFile({top_, below_}, name, "amd64");
+    EXPECT_TRUE(r) << r.error();
+    return r && *r;
+  };
+  EXPECT_FALSE(has("passwd")) << "no set-id file yet";
+  EXPECT_FALSE(has("less")) << "the list without the architecture is found too";
+  Put(top_, "/usr/bin/chage", 02755, "");  // the layer above makes it set-gid
+  EXPECT_TRUE(has("passwd"));
+  EXPECT_FALSE(has("less"));
+  Put(below_, "/usr/bin/less", 04755, "");
+  EXPECT_TRUE(has("less"));
+  EXPECT_TRUE(has("not-installed")) << "without dpkg's list, only the package tells";
+
+  // A symlink in the layer that leads out of it is resolved inside: a set-uid host file is not
+  // the package's.
+  ASSERT_EQ(symlink("/usr/bin", (top_ + "/host").c_str()), 0);
+  ASSERT_TRUE(WriteFile(below_ + "/var/lib/dpkg/info/hostlink.list", "/host/mount\n"));
+  struct stat st;
+  ASSERT_EQ(stat("/usr/bin/mount", &st), 0);
+  ASSERT_TRUE(st.st_mode & S_ISUID) << "the test needs the host's set-uid /usr/bin/mount";
+  EXPECT_FALSE(has("hostlink"));
+}
+
 }  // namespace
 }  // namespace imager::stages

@@ -238,34 +238,6 @@ std::optional<uint32_t> IdOf(const std::string& name, const std::vector<std::str
   return std::nullopt;
 }
 
-// Whether a file of package `p` (dpkg's list of it, in the first layer that has one) carries a
-// set-uid or set-gid bit in the image made of `layers` (top first). True when the list is
-// missing: then only reading the package tells.
-bool HasSetIdFile(const std::vector<std::string>& layers, const repo::LockedPackage& p) {
-  std::optional<std::string> list;
-  for (const auto& l : layers) {
-    for (const auto& name : {p.name + ":" + p.arch, p.name}) {
-      auto text = ReadInRoot(l, "/var/lib/dpkg/info/" + name + ".list");
-      if (text) {
-        list = std::move(*text);
-        break;
-      }
-    }
-    if (list) break;
-  }
-  if (!list) return true;
-  for (const auto& path : Split(*list, '\n')) {
-    if (path.empty() || path[0] != '/') continue;
-    for (const auto& l : layers) {
-      struct stat st;
-      if (lstat((l + path).c_str(), &st) != 0) continue;
-      if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) return true;
-      break;
-    }
-  }
-  return false;
-}
-
 // Single-id mode: an owner the packages' data.tar or dpkg-statoverride give to someone other
 // than root is in the image only where the sandbox recorded it (base/owner_record.h); the others
 // were lost, and their set-id bits are taken off (stages/lost_owners.h: chage is root:shadow
@@ -279,7 +251,9 @@ Status HandleLostOwners(StageContext& ctx, const PackageSet& files) {
     // Reading every package's data.tar costs seconds; a package whose files carry no set-id bit
     // cannot grant an id through a lost owner, and what the sandbox could not record it says in
     // the log ("not kept").
-    if (!HasSetIdFile(layers, files.packages[i])) continue;
+    auto setid = PackageHasSetIdFile(layers, files.packages[i].name, files.packages[i].arch);
+    if (!setid) return Wrap("package " + files.packages[i].name, setid.error());
+    if (!*setid) continue;
     auto owned = formats::deb::ListOwned(files.paths[i]);
     if (!owned) return Wrap("package " + files.packages[i].name, owned.error());
     for (const auto& e : *owned)
