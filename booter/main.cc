@@ -139,6 +139,7 @@ int Main() {
   const std::string moddir = "/lib/modules/" + KernelRelease();
   auto mods = LoadModules(cfg.modules, moddir);
   for (const auto& e : mods.errors) Say("module: " + e);
+  Info("firmware: " + DescribeFirmware());
   Info("modules: " + std::to_string(mods.loaded) + " loaded, " + std::to_string(mods.already) +
        " already present, " + std::to_string(mods.errors.size()) + " failed");
 

@@ -190,6 +190,19 @@ Status MountBasics() {
   return {};
 }
 
+std::string DescribeFirmware() {
+  std::string out = access("/sys/firmware/efi", F_OK) == 0 ? "UEFI" : "BIOS";
+  // securityfs only for this read; systemd mounts it again in the image.
+  const char* dir = "/sys/kernel/security";
+  bool mounted =
+      mount("securityfs", dir, "securityfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+  auto lockdown = ReadFile(std::string(dir) + "/lockdown");
+  if (mounted) umount2(dir, MNT_DETACH);
+  std::string state =
+      lockdown ? std::string(Trim(*lockdown)) : "unknown (" + lockdown.error() + ")";
+  return out + ", kernel lockdown: " + (state.empty() ? "unknown" : state);
+}
+
 std::string KernelRelease() {
   utsname u;
   return uname(&u) == 0 ? u.release : "";

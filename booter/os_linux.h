@@ -31,6 +31,10 @@ Status MountBasics();
 
 /// The running kernel's release (uname -r).
 std::string KernelRelease();
+/// The firmware the machine started from and the kernel's lockdown, for the console:
+/// "UEFI, kernel lockdown: none [integrity] confidentiality". Debian's kernels lock down when the
+/// firmware enforces Secure Boot, so "[integrity]" under UEFI says it does.
+std::string DescribeFirmware();
 
 /// A loop device attached with autoclear: it stays bound while `fd` is open or something (the
 /// mount) holds it, and goes away by itself after the last user lets go.

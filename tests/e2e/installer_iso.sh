@@ -7,10 +7,10 @@
 #      carries no installer, the installer image does;
 #   2. Calamares with the generated configuration runs in imager's sandbox on the live session's
 #      layers under a host Xvfb until its welcome page is up (screenshot kept with KEEP);
-#   3. BIOS and UEFI: the ISO boots to Calamares, which tests/lib/calamares_drive.py clicks
-#      through an install onto a blank disk; the installed system (read with debugfs) has the
-#      user, host name and the firmware's boot loader from the offline repository, and its disk
-#      alone boots to a login prompt;
+#   3. BIOS and UEFI (Secure Boot enforced): the ISO boots to Calamares, which
+#      tests/lib/calamares_drive.py clicks through an install onto a blank disk; the installed
+#      system (read with debugfs) has the user, host name and the firmware's boot loader from the
+#      offline repository, and its disk alone boots to a login prompt;
 #   4. changing only the branding rebuilds only the installer's config layer, its check and its
 #      image, the initramfs and bootloader (they carry the medium's identity) and the ISO.
 # Needs IMAGER (CTest sets it). KEEP=DIR keeps the ISO, logs and screenshots.
@@ -109,7 +109,14 @@ install() {  # install NAME DRIVER-OPTIONS [imager boot options]; leaves NAME.st
 # RAM copy of the target image and the offline repository is found again on the CD drive.
 install bios --ram-entry --memory 3072 &
 bios_job=$!
-install uefi "" --uefi &
+# UEFI boots the installer with Secure Boot enforced where OVMF has it (Microsoft's keys; the
+# medium's shim, GRUB and kernel are Debian's signed ones). The installed system's boot loader
+# is the unsigned grub-efi-amd64: its disk boots without Secure Boot below.
+secure_boot=
+if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_VARS_4M.ms.fd ]; then
+  secure_boot=--secure-boot
+fi
+install uefi "" --uefi $secure_boot &
 uefi_job=$!
 wait $bios_job $uefi_job || true
 
@@ -145,6 +152,11 @@ for name in bios uefi; do
       fail "$name: Calamares' requirement '$req' is not met with a blank disk attached"
   done
   pass "$name: Calamares installed onto the blank disk in $secs s"
+  if [ $name = uefi ] && [ -n "$secure_boot" ]; then
+    grep -aq 'imager-booter: firmware: UEFI, kernel lockdown: none \[integrity\]' "$work/uefi.log" ||
+      fail "uefi: the installer's kernel is not locked down ($(grep -a 'firmware:' "$work/uefi.log"))"
+    pass "uefi: the installer booted with Secure Boot enforced (kernel lockdown [integrity])"
+  fi
   if [ $name = bios ]; then
     grep -aq 'toram: medium released' "$work/$name.log" || fail "bios: not booted into RAM"
     grep -aq 'offline-repo: the medium found again on /dev/' "$work/$name.log" ||

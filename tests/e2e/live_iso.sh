@@ -80,6 +80,8 @@ boot() {  # boot NAME EXPECT [imager boot options]
   pass "$name: '$expect' after $((SECONDS - t0)) s"
 }
 boot bios 'login:' "$iso"
+grep -aq 'imager-booter: firmware: BIOS, kernel lockdown: \[none\]' "$work/bios.log" ||
+  fail "bios: the booter did not report BIOS and no lockdown ($(grep -a 'firmware:' "$work/bios.log"))"
 # UEFI with Secure Boot enforced (OVMF's Secure Boot build, Microsoft's keys enrolled): shim, GRUB
 # and the kernel are Debian's signed ones; the booter loads squashfs, overlay and isofs as signed
 # modules under the kernel's lockdown, or the live system would never come up. From inside: the
@@ -97,6 +99,8 @@ if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_V
   }
   answer lockdown | grep -Eq '\[(integrity|confidentiality)\]' ||
     fail "uefi-sb: the kernel is not locked down ($(answer lockdown))"
+  grep -aq 'imager-booter: firmware: UEFI, kernel lockdown: none \[integrity\]' "$work/uefi-sb.log" ||
+    fail "uefi-sb: the booter did not see the lockdown ($(grep -a 'firmware:' "$work/uefi-sb.log"))"
   [ "$(answer modules)" = 3 ] || fail "uefi-sb: squashfs, overlay and isofs not all loaded ($(answer modules))"
   pass "uefi-sb: Secure Boot enforced (lockdown $(answer lockdown | grep -o '\[[a-z]*\]')), the booter's modules loaded"
 else
