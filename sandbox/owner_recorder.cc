@@ -350,6 +350,15 @@ int OwnerRecorder::Record(int fd, const std::string& what, uint32_t uid, uint32_
   const std::string p = FdPath(fd);
   struct stat st;
   if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  // The kernel takes the set-id bits off every chown of a regular file, root's too (set-gid only
+  // with group execute: without it the bit means mandatory locking); the call ends here, so this
+  // does the same, or a script's "chmod u+s f; chown u f" would keep a bit range mode drops.
+  if (S_ISREG(st.st_mode)) {
+    mode_t drop = (st.st_mode & S_ISUID) | ((st.st_mode & S_IXGRP) ? (st.st_mode & S_ISGID) : 0);
+    if (drop && chmod(p.c_str(), st.st_mode & 07777 & ~drop) != 0)
+      Warn("set-id bits of " + (what.empty() ? Describe(fd) : what) +
+           " not taken off on chown: " + strerror(errno));
+  }
   char buf[32];
   ssize_t n = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)
                   ? getxattr(p.c_str(), kOwnerXattr, buf, sizeof buf)

@@ -54,6 +54,19 @@ assert_eq "chown through a symlink" "11:11" "$(owner "$ROOT/h")"
 in_root --single-id --record-owners -- /bin/sh -c 'chown -h 12:12 /s' 2>"$T/stderr" || true
 assert_contains "a symlink's owner is reported as not kept" "of /s not kept" "$(cat "$T/stderr")"
 
+# chown takes set-id bits off a regular file as the kernel does (set-gid only with group
+# execute), and the same in range mode, where the kernel does it.
+# shellcheck disable=SC2016 # expanded in the sandbox
+setid='mkdir s && cd s && touch k1 k2 k3 && mkdir k4 && chmod 4755 k1 && chmod 2755 k2 &&
+  chmod 2745 k3 && chmod 2755 k4 && chown 5:5 k1 k2 k3 k4 && echo $(stat -c "%n %a %u:%g" k1 k2 k3 k4) &&
+  cd .. && rm -r s'
+want="k1 755 5:5 k2 755 5:5 k3 2745 5:5 k4 2755 5:5"
+assert_eq "chown drops set-id bits (single-id)" "$want" "$(run /bin/sh -c "$setid" 2>/dev/null)"
+if [ "$(idmode)" = range ]; then
+  assert_eq "chown drops set-id bits (range mode, the kernel)" "$want" \
+    "$(in_root --chdir /work -- /bin/sh -c "$setid" 2>/dev/null)"
+fi
+
 # A program sees what it set, and what it copies (the stat family answers with the record):
 # coreutils' stat (statx by path and of stdin), python's os.stat/lstat/fstat (newfstatat,
 # fstat), sed -i and cp -p, which give their new file the owner they read from the old one, as
