@@ -37,6 +37,10 @@ std::vector<std::string> DebianInstalledSystemPackages(const Profile& p) {
   std::vector<std::string> out = {"efibootmgr", "grub-efi-" + p.distribution.arch + "-bin",
                                   "grub2-common", "initramfs-tools", "locales"};
   if (p.distribution.arch == "amd64") out.push_back("grub-pc-bin");
+  // Debian's signed GRUB and the shim Microsoft signed: grub-install puts them on the ESP when
+  // the installer runs under Secure Boot, so the installed system boots there too.
+  if (p.distribution.arch == "amd64" || p.distribution.arch == "arm64")
+    out.insert(out.end(), {"grub-efi-" + p.distribution.arch + "-signed", "shim-signed"});
   std::sort(out.begin(), out.end());
   return out;
 }

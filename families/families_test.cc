@@ -50,8 +50,9 @@ TEST(FamiliesTest, InstallerPackagesForCalamaresOnDebian) {
   live = installer::LivePackages(p);
   EXPECT_EQ(std::count(live.begin(), live.end(), "qml-module-qtquick2"), 1);
   EXPECT_EQ(InstalledSystemPackages(p),
-            (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin", "grub-pc-bin",
-                                      "grub2-common", "initramfs-tools", "locales"}));
+            (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin", "grub-efi-amd64-signed",
+                                      "grub-pc-bin", "grub2-common", "initramfs-tools", "locales",
+                                      "shim-signed"}));
   // unpackfs' unsquashfs, and the mkfs of the profile's root filesystem.
   EXPECT_EQ(std::count(live.begin(), live.end(), "squashfs-tools"), 1);
   EXPECT_EQ(std::count(live.begin(), live.end(), "xfsprogs"), 0);

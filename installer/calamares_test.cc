@@ -64,7 +64,8 @@ TEST_F(CalamaresTest, DefaultSequenceWrapsPackagesInTheOfflineHelpers) {
                    "      - mount\n      - unpackfs\n"),
             std::string::npos)
       << s;
-  EXPECT_NE(s.find("      - bootloader\n      - shellprocess@imager-offline-setup\n      - "
+  EXPECT_NE(s.find("      - bootloader\n      - shellprocess@imager-efi-removable\n"
+                   "      - shellprocess@imager-offline-setup\n      - "
                    "packages\n      - shellprocess@imager-offline-cleanup\n      - umount\n  - "
                    "show:\n      - finished\n"),
             std::string::npos)
@@ -112,7 +113,9 @@ TEST_F(CalamaresTest, NoOfflineRepositoryLeavesOutPackagesAndItsHelpers) {
   EXPECT_EQ(s.find("offline"), std::string::npos);
   EXPECT_EQ(files.count("/etc/calamares/modules/packages.conf"), 0u);
   EXPECT_EQ(files.count("/usr/lib/imager/offline-repo"), 0u);
-  EXPECT_NE(s.find("      - bootloader\n      - umount\n"), std::string::npos);
+  EXPECT_NE(
+      s.find("      - bootloader\n      - shellprocess@imager-efi-removable\n      - umount\n"),
+      std::string::npos);
 }
 
 TEST_F(CalamaresTest, ConsolesCarryOverBeforeTheBootLoader) {
@@ -146,6 +149,33 @@ TEST_F(CalamaresTest, ConsolesCarryOverBeforeTheBootLoader) {
   files = Files(CalamaresPaths{});
   EXPECT_EQ(files.count("/usr/lib/imager/carry-console"), 0u);
   EXPECT_EQ(files["/etc/calamares/settings.conf"].content.find("instances"), std::string::npos);
+}
+
+// Shim and GRUB at the removable path, where Secure Boot firmware with fresh variables starts:
+// grub-install again after the bootloader module, whose own fallback copies GRUB alone.
+TEST_F(CalamaresTest, TheRemovablePathGetsShimAfterTheBootLoader) {
+  auto files = Files(CalamaresPaths{});
+  const std::string& s = files["/etc/calamares/settings.conf"].content;
+  EXPECT_NE(s.find("      - bootloader\n      - shellprocess@imager-efi-removable\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(
+      files["/etc/calamares/modules/bootloader.conf"].content.find("installEFIFallback: false\n"),
+      std::string::npos);
+  const GeneratedFile& helper = files["/usr/lib/imager/efi-removable"];
+  ASSERT_EQ(helper.mode, 0755u);
+  EXPECT_NE(helper.content.find("chroot \"$root\" grub-install --target=x86_64-efi "
+                                "--efi-directory=/boot/efi --bootloader-id='box_os' "
+                                "--force-extra-removable --no-nvram\n"),
+            std::string::npos)
+      << helper.content;
+  EXPECT_NE(helper.content.find("cp \"$entry/grub.cfg\" \"$root/boot/efi/EFI/BOOT/grub.cfg\""),
+            std::string::npos);
+  ASSERT_TRUE(WriteFile(dir_ + "/efi-removable", helper.content));
+  EXPECT_EQ(std::system(("sh -n " + dir_ + "/efi-removable").c_str()), 0);
+  // An architecture GRUB's EFI platform is not known for: no step.
+  p_.distribution.arch = "riscv64";
+  EXPECT_EQ(Files(CalamaresPaths{}).count("/usr/lib/imager/efi-removable"), 0u);
 }
 
 TEST_F(CalamaresTest, ProfileSequenceOverridesTheDefault) {

@@ -227,9 +227,10 @@ TEST(LockfileTest, InstallerAndOfflineSections) {
   p.installer.offline_packages = {"grub-pc", "grub-efi-amd64", "grub-pc"};
   LockRequest req = RequestOf(p);
   // The installer's target packages join include, sorted and unique.
-  EXPECT_EQ(req.include, (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin",
-                                                   "grub-pc-bin", "grub2-common", "initramfs-tools",
-                                                   "linux-image-amd64", "locales"}));
+  EXPECT_EQ(req.include,
+            (std::vector<std::string>{"efibootmgr", "grub-efi-amd64-bin", "grub-efi-amd64-signed",
+                                      "grub-pc-bin", "grub2-common", "initramfs-tools",
+                                      "linux-image-amd64", "locales", "shim-signed"}));
   EXPECT_EQ(req.installer, installer::LivePackages(p));
   EXPECT_NE(std::find(req.installer.begin(), req.installer.end(), "vim"), req.installer.end());
   EXPECT_EQ(req.offline, (std::vector<std::string>{"grub-efi-amd64", "grub-pc"}));

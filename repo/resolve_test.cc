@@ -269,7 +269,8 @@ TEST_F(InstallerResolveTest, InstallerAndOfflineSectionsBeyondTheTarget) {
   std::sort(target.begin(), target.end());
   EXPECT_EQ(target,
             (Strings{"base-files", "dash", "efibootmgr", "grub-common", "grub-efi-amd64-bin",
-                     "grub-pc-bin", "grub2-common", "initramfs-tools", "libc6", "locales"}));
+                     "grub-efi-amd64-signed", "grub-pc-bin", "grub2-common", "initramfs-tools",
+                     "libc6", "locales", "shim-signed"}));
   // The installer layer: only what the target lacks, in install order (libqt before calamares).
   Strings installer = Names(lock->installer);
   // + libqt, - locales (in the target already)

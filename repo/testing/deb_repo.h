@@ -254,14 +254,18 @@ inline std::vector<DebSpec> StandardSpecs() {
 }
 
 /// What an installer profile needs besides StandardSpecs: the target's boot packages
-/// (profiles::InstallerTargetPackages), the installer layer's (profiles::InstallerPackages) and
-/// the boot loaders grub-pc and grub-efi-amd64, which conflict with each other as in Debian.
+/// (profiles::InstallerTargetPackages: GRUB's images, signed ones and shim among them), the
+/// installer layer's (profiles::InstallerPackages) and the boot loaders grub-pc and grub-efi-amd64,
+/// which conflict with each other as in Debian.
 inline std::vector<DebSpec> InstallerSpecs() {
   std::vector<DebSpec> out = {
       {"grub-common", "2.06-13", "amd64", "Priority: optional\nDepends: libc6\n"},
       {"grub2-common", "2.06-13", "amd64", "Priority: optional\nDepends: grub-common\n"},
       {"grub-pc-bin", "2.06-13", "amd64", "Priority: optional\nDepends: grub-common\n"},
       {"grub-efi-amd64-bin", "2.06-13", "amd64", "Priority: optional\nDepends: grub-common\n"},
+      {"grub-efi-amd64-signed", "1+2.06+13", "amd64",
+       "Priority: optional\nDepends: grub-efi-amd64-bin\n"},
+      {"shim-signed", "1.44+15.8-1", "amd64", "Priority: optional\nDepends: grub-efi-amd64-bin\n"},
       {"efibootmgr", "17-2", "amd64", "Priority: optional\n"},
       {"initramfs-tools", "0.142", "all", "Priority: optional\n"},
       {"ucf", "3.0043", "all", "Priority: optional\n"},

@@ -110,8 +110,8 @@ install() {  # install NAME DRIVER-OPTIONS [imager boot options]; leaves NAME.st
 install bios --ram-entry --memory 3072 &
 bios_job=$!
 # UEFI boots the installer with Secure Boot enforced where OVMF has it (Microsoft's keys; the
-# medium's shim, GRUB and kernel are Debian's signed ones). The installed system's boot loader
-# is the unsigned grub-efi-amd64: its disk boots without Secure Boot below.
+# medium's shim, GRUB and kernel are Debian's signed ones); grub-install then puts shim and the
+# signed GRUB on the installed system's ESP, whose disk boots under Secure Boot below.
 secure_boot=
 if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_VARS_4M.ms.fd ]; then
   secure_boot=--secure-boot
@@ -183,19 +183,29 @@ for name in bios uefi; do
     fail "$name: the offline repository is still in the installed system's sources"
   pass "$name: the installed system has user tester, host imagerbox, $want, no calamares"
 done
-# The installed disks alone, both at once (UEFI: a fresh variable store, so GRUB's fallback path
-# boots).
-boot_installed() {  # boot_installed NAME [imager boot options]; leaves NAME-disk.status
-  local name=$1 t0=$SECONDS rc=0
-  shift
-  "$IMAGER" boot "$@" "$work/$name.raw" --as-disk --no-network \
-    --expect 'imagerbox login:' --timeout "${BOOT_TIMEOUT:-900}" --log "$work/$name-disk.log" \
+# The installed disks alone, both at once, each with a fresh variable store: UEFI starts the
+# removable path (EFI/BOOT/BOOTX64.EFI). Under Secure Boot that must be shim (Microsoft's
+# signature), then Debian's signed GRUB and kernel: the installed system proves it from inside
+# with the kernel's lockdown.
+boot_installed() {  # boot_installed NAME EXPECT [imager boot options]; leaves NAME-disk.status
+  local name=$1 expect=$2 t0=$SECONDS rc=0
+  shift 2
+  # The image first: --send takes every word up to the next option.
+  "$IMAGER" boot "$work/$name.raw" --as-disk --no-network --expect "$expect" \
+    --timeout "${BOOT_TIMEOUT:-900}" --log "$work/$name-disk.log" "$@" \
     >/dev/null 2>"$work/$name-disk.err" || rc=$?
   echo "$rc $((SECONDS - t0))" >"$work/$name-disk.status"
 }
-boot_installed bios &
+boot_installed bios 'imagerbox login:' &
 bios_job=$!
-boot_installed uefi --uefi &
+if [ -n "$secure_boot" ]; then
+  # shellcheck disable=SC2016 # expanded by the guest's shell
+  checks='echo "lockdown: $(cat /sys/kernel/security/lockdown)"; echo CHECKS-$((40+2))'
+  boot_installed uefi '^CHECKS-42' --uefi --secure-boot --send 'imagerbox login: *$' tester \
+    --send 'Password: *$' tester1 --send '[$] *$' "$checks" &
+else
+  boot_installed uefi 'imagerbox login:' --uefi &
+fi
 uefi_job=$!
 wait $bios_job $uefi_job || true
 for name in bios uefi; do
@@ -203,11 +213,21 @@ for name in bios uefi; do
   [ "$rc" = 0 ] || {
     tail -30 "$work/$name-disk.log" 2>/dev/null || true
     cat "$work/$name-disk.err"
+    grep -a 'efi-removable:' "$work/uefi.log" | tr -d '\r' | sort -u || true
     fail "$name: the installed disk did not boot to a login prompt"
   }
   pass "$name: the installed disk boots to 'imagerbox login:' in $secs s (beside the other)"
   rm -f "$work/$name.raw"
 done
+if [ -n "$secure_boot" ]; then
+  lockdown=$(tr -d '\r' <"$work/uefi-disk.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
+    sed -n 's/^lockdown: *//p' | tail -1)
+  case "$lockdown" in
+    *'[integrity]'* | *'[confidentiality]'*) ;;
+    *) fail "uefi: the installed system is not locked down under Secure Boot ('$lockdown')" ;;
+  esac
+  pass "uefi: the installed system boots under Secure Boot from a fresh variable store (shim at the removable path, lockdown $lockdown)"
+fi
 
 # --- 4. a branding change rebuilds only what shows it ----------------------------------------
 # A name no earlier run used: the user's cache may hold the stages of an earlier rebranding.
