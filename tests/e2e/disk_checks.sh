@@ -123,10 +123,7 @@ for i in 0 1; do
 done
 pids=()
 [ "$failed" = 0 ] || exit 1
-answer() {  # answer KEY: the guest's last "KEY: value" line, without terminal escapes
-  tr -d '\r' <"$work/uefi-sb.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | sed -n "s/^$1: *//p" |
-    tail -1
-}
+answer() { guest_answer "$work/uefi-sb.log" "$1"; }
 # Debian's kernel locks itself down ("integrity") when, and only when, the firmware says Secure
 # Boot is on (efi: "Kernel is locked down from EFI Secure Boot mode"); the kernel's own "Secure
 # boot enabled" is not on the console with the profile's "quiet", the user cannot read dmesg,

@@ -220,8 +220,7 @@ for name in bios uefi; do
   rm -f "$work/$name.raw"
 done
 if [ -n "$secure_boot" ]; then
-  lockdown=$(tr -d '\r' <"$work/uefi-disk.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
-    sed -n 's/^lockdown: *//p' | tail -1)
+  lockdown=$(guest_answer "$work/uefi-disk.log" lockdown)
   case "$lockdown" in
     *'[integrity]'* | *'[confidentiality]'*) ;;
     *) fail "uefi: the installed system is not locked down under Secure Boot ('$lockdown')" ;;

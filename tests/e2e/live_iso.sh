@@ -93,10 +93,7 @@ if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_V
   checks+=' echo "modules: $(grep -cE "^(squashfs|overlay|isofs) " /proc/modules)"; echo CHECKS-$((40+2))'
   boot uefi-sb '^CHECKS-42' --secure-boot "$iso" --send 'login: *$' live --send 'Password: *$' live \
     --send '[$] *$' "$checks"
-  answer() {  # answer KEY: the guest's last "KEY: value" line, without terminal escapes
-    tr -d '\r' <"$work/uefi-sb.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | sed -n "s/^$1: *//p" |
-      tail -1
-  }
+  answer() { guest_answer "$work/uefi-sb.log" "$1"; }
   answer lockdown | grep -Eq '\[(integrity|confidentiality)\]' ||
     fail "uefi-sb: the kernel is not locked down ($(answer lockdown))"
   grep -aq 'imager-booter: firmware: UEFI, kernel lockdown: none \[integrity\]' "$work/uefi-sb.log" ||

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # What every tests/e2e script starts with (sourced): IMAGER required, $src the source tree,
-# skip (exit 77, CTest's SKIP_RETURN_CODE) / fail / pass.
+# skip (exit 77, CTest's SKIP_RETURN_CODE) / fail / pass, guest_answer.
 : "${IMAGER:?IMAGER must point to build/imager}"
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -13,3 +13,9 @@ fail() {
   exit 1
 }
 pass() { echo "ok: $*"; }
+
+# guest_answer LOG KEY: the value of the last "KEY: value" line a guest printed on its serial
+# console (LOG, from `imager boot --log`), without carriage returns and terminal escapes.
+guest_answer() {
+  tr -d '\r' <"$1" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | sed -n "s/^$2: *//p" | tail -1
+}
