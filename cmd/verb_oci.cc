@@ -92,8 +92,9 @@ Status Export(const OciOptions& o, const sandbox::IdMap& idmap) {
     if (IsTarball(src)) {  // unpacked inside the id mapping, keeping the tarball's owners
       root = *work + "/root";
       if (mkdir(root.c_str(), 0755) != 0) return ErrnoError("create " + root);
-      if (auto s = RunInternal(idmap, {{src, "/in/src", true}, {root, "/out", false, true}},
-                               {"extract-tar", "/in/src", "/out"}, "unpack " + src);
+      if (auto s = RunInternal(
+              idmap, {{src, "/in/src", true}, {root, "/out", false, /*record_owners=*/true}},
+              {"extract-tar", "/in/src", "/out"}, "unpack " + src);
           !s)
         return s;
     } else if (stat(src.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -152,8 +153,9 @@ Status Import(const OciOptions& o, const sandbox::IdMap& idmap) {
   Status result;
   if (mkdir(root.c_str(), 0755) != 0) result = ErrnoError("create " + root);
   if (result)
-    result = RunInternal(idmap, {{path, "/in/oci", true}, {root, "/out", false, true}}, unpack,
-                         "import " + o.layout);
+    result =
+        RunInternal(idmap, {{path, "/in/oci", true}, {root, "/out", false, /*record_owners=*/true}},
+                    unpack, "import " + o.layout);
   std::string name = dest.substr(dest.rfind('/') + 1);
   std::vector<std::string> args{"write-tar", "/in/root", "/out/" + name};
   for (const auto& a : EpochArgs(o.source_date_epoch)) args.push_back(a);
