@@ -250,6 +250,22 @@ int DebUnpack(const std::string& arch, const std::string& root,
   return kExitOk;
 }
 
+// The payloads of rpm files unpacked into ROOT (libarchive reads an rpm's cpio payload): a
+// tools tree, where nothing is installed, so no scriptlet runs and no rpmdb is written.
+int RpmUnpack(const std::string& root, const std::vector<std::string>& rpms) {
+  uint64_t entries = 0;
+  for (const auto& rpm : rpms) {
+    auto r = formats::tar::Extract(rpm, root);
+    if (!r) {
+      log::Err("unpack " + rpm + ": " + r.error());
+      return kExitFailed;
+    }
+    entries += r->entries;
+  }
+  std::cout << "unpacked " << rpms.size() << " packages, " << entries << " entries\n";
+  return kExitOk;
+}
+
 // ---- the table: one entry per helper, each declaring its own arguments ----------------------
 
 Action SetupExtractTar(CLI::App* app) {
@@ -317,6 +333,17 @@ Action SetupDebUnpack(CLI::App* app) {
   app->add_option("root", a->root)->required();
   app->add_option("debs", a->debs)->required();
   return [a] { return DebUnpack(a->arch, a->root, a->debs); };
+}
+
+Action SetupRpmUnpack(CLI::App* app) {
+  struct A {
+    std::string root;
+    std::vector<std::string> rpms;
+  };
+  auto a = std::make_shared<A>();
+  app->add_option("root", a->root)->required();
+  app->add_option("rpms", a->rpms)->required();
+  return [a] { return RpmUnpack(a->root, a->rpms); };
 }
 
 Action SetupRemove(CLI::App* app) {
@@ -455,6 +482,8 @@ const InternalCommand kInternalCommands[] = {
     {"rm", "Remove the tree at PATH", SetupRemove},
     {"tree-index", "Index the tree at ROOT (the cache's integrity check) into OUT", SetupTreeIndex},
     {"rpm-install", "Install RPM files into ROOT with librpm", SetupRpmInstall},
+    {"rpm-unpack", "Unpack RPM files' payloads into ROOT (no scriptlets, no rpmdb)",
+     SetupRpmUnpack},
     {"write-squashfs", "Write ROOT as squashfs image OUT", SetupWriteSquashfs},
     {"write-iso", "Write ROOT as a hybrid ISO image OUTPUT", SetupWriteIso},
     {"write-ext4", "Write ROOT as an ext4 filesystem image OUT", SetupWriteExt4},

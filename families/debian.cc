@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "stages/iso_stages.h"
 #include "stages/offline_repo.h"
 #include "stages/outputs.h"
 #include "stages/rootfs.h"
@@ -57,7 +58,7 @@ Family DebianFamily() {
       .packages_stage = stages::DebPackagesStage,
       .add_packages_stage = stages::DebAddPackagesStage,
       .tool_packages = DebianToolPackages,
-      .unpack_tools = "deb-unpack",
+      .tools_stage = stages::DebToolsStage,
       .boot_files = {.isolinux_bin = "/ISOLINUX/isolinux.bin",
                      .isohybrid_mbr = "/ISOLINUX/isohdpfx.bin",
                      .syslinux_bios = "/syslinux/modules/bios",

@@ -30,8 +30,14 @@ TEST(FamiliesTest, ToolsOnlyForOutputsThatBootAndFamiliesThatHaveThem) {
   EXPECT_EQ(ToolPackages(p),
             (std::vector<std::string>{"dosfstools", "grub-efi-amd64-signed", "isolinux", "mtools",
                                       "shim-signed", "syslinux-common"}));
+  // openEuler's names; the boot loaders' files are found by path (BootFiles), not named here.
   p.distribution.family = profiles::Family::kRpm;
-  EXPECT_TRUE(ToolPackages(p).empty());  // no ISO for the rpm family yet
+  p.distribution.arch = "x86_64";
+  EXPECT_EQ(ToolPackages(p), (std::vector<std::string>{"dosfstools", "grub2-efi-x64", "mtools",
+                                                       "shim", "syslinux"}));
+  p.boot.bios = false;
+  EXPECT_EQ(ToolPackages(p),
+            (std::vector<std::string>{"dosfstools", "grub2-efi-x64", "mtools", "shim"}));
 }
 
 TEST(FamiliesTest, InstallerPackagesForCalamaresOnDebian) {

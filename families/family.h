@@ -61,10 +61,10 @@ struct Family {
                                       std::vector<std::string> parents, const std::string& name,
                                       const std::vector<std::string>& asked);
   /// The tools tree for a bootable medium: its packages (boot loaders and the ESP's tools) for
-  /// the profile, sorted, and the `imager internal` helper that unpacks them. Empty: this family
+  /// the profile, sorted, and the stage that unpacks them (stage "tools"). Null: this family
   /// cannot build an ISO yet.
   std::vector<std::string> (*tool_packages)(const profiles::Profile&);
-  const char* unpack_tools;
+  stages::Stage (*tools_stage)(const profiles::Profile&, const stages::PackageFiles&);
   BootFiles boot_files;
   /// For disk images (raw, qcow2): empty, and the planner says the family cannot build one.
   DiskBootFiles disk_boot_files;

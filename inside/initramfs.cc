@@ -17,26 +17,44 @@
 namespace imager::inside {
 namespace {
 
-// The newest release with a kernel image and a module index, as a directory descriptor.
-Result<std::string> FindRelease(const InRoot& root) {
-  auto dir = root.Dir("/lib/modules", false);
-  if (!dir) dir = root.Dir("/usr/lib/modules", false);
-  std::vector<std::string> releases;
-  if (dir) {
+// A kernel release in the image: its module directory and its image.
+struct Kernel {
+  std::string release;
+  std::string moddir;  // /lib/modules/RELEASE or /usr/lib/modules/RELEASE
+  std::string dir;     // the directory of the kernel image
+  std::string file;    // its name there
+};
+
+// The newest release with a kernel image and a module index. Debian installs the image as
+// /boot/vmlinuz-RELEASE; Fedora and openEuler ship it in the module directory
+// (/lib/modules/RELEASE/vmlinuz, copied to /boot only by kernel-install at boot-loader time).
+Result<Kernel> FindKernel(const InRoot& root) {
+  std::vector<Kernel> found;
+  for (const char* base : {"/lib/modules", "/usr/lib/modules"}) {
+    auto dir = root.Dir(base, false);
+    if (!dir) continue;
     auto names = ListDirFd(dir->get());
     if (!names) return names.take_error();
-    for (const auto& r : *names)
-      if (root.Exists("/boot/vmlinuz-" + r) && root.Exists("/lib/modules/" + r + "/modules.dep"))
-        releases.push_back(r);
+    for (const auto& r : *names) {
+      std::string moddir = std::string(base) + "/" + r;
+      bool seen =
+          std::any_of(found.begin(), found.end(), [&](const Kernel& k) { return k.release == r; });
+      if (seen || !root.Exists(moddir + "/modules.dep")) continue;
+      if (root.Exists("/boot/vmlinuz-" + r))
+        found.push_back({r, moddir, "/boot", "vmlinuz-" + r});
+      else if (root.Exists(moddir + "/vmlinuz"))
+        found.push_back({r, moddir, moddir, "vmlinuz"});
+    }
   }
-  if (releases.empty())
+  if (found.empty())
     return Error{
-        "the image has no kernel: no /boot/vmlinuz-RELEASE with /lib/modules/RELEASE/modules.dep "
-        "(add a kernel package to packages.include, e.g. linux-image-amd64)"};
-  std::sort(releases.begin(), releases.end(), [](const std::string& a, const std::string& b) {
-    return strverscmp(a.c_str(), b.c_str()) > 0;
+        "the image has no kernel: no /boot/vmlinuz-RELEASE or /lib/modules/RELEASE/vmlinuz with "
+        "/lib/modules/RELEASE/modules.dep (add the distribution's kernel package to "
+        "packages.include: linux-image-amd64 on Debian, kernel on Fedora and openEuler)"};
+  std::sort(found.begin(), found.end(), [](const Kernel& a, const Kernel& b) {
+    return strverscmp(a.release.c_str(), b.release.c_str()) > 0;
   });
-  return releases.front();
+  return found.front();
 }
 
 }  // namespace
@@ -45,15 +63,16 @@ Result<InitramfsResult> MakeInitramfs(const std::string& rootfs, const std::stri
                                       const InitramfsInputs& in) {
   auto root = InRoot::Open(rootfs);
   if (!root) return root.take_error();
-  auto release = FindRelease(*root);
-  if (!release) return release.take_error();
+  auto kernel = FindKernel(*root);
+  if (!kernel) return kernel.take_error();
+  const std::string* release = &kernel->release;
   InitramfsResult result;
   result.release = *release;
   // Paths inside the image are reached through descriptors opened within it, so an image's
   // symlinks cannot point the build at the host's files.
-  auto moddir = root->Dir("/lib/modules/" + *release, false);
+  auto moddir = root->Dir(kernel->moddir, false);
   if (!moddir) return moddir.take_error();
-  auto bootdir = root->Dir("/boot", false);
+  auto bootdir = root->Dir(kernel->dir, false);
   if (!bootdir) return bootdir.take_error();
   const std::string mods = "/proc/self/fd/" + std::to_string(moddir->get());
   const std::string boot = "/proc/self/fd/" + std::to_string(bootdir->get());
@@ -100,10 +119,10 @@ Result<InitramfsResult> MakeInitramfs(const std::string& rootfs, const std::stri
   result.bytes = written->output_bytes;
 
   // The kernel beside it, readable by the ISO writer.
-  auto kernel = ReadFile(boot + "/vmlinuz-" + *release);
-  if (!kernel) return Error{"kernel " + *release + ": " + kernel.error()};
+  auto image = ReadFile(boot + "/" + kernel->file);
+  if (!image) return Error{"kernel " + *release + ": " + image.error()};
   std::string vmlinuz = out_dir + "/vmlinuz";
-  if (auto st = WriteFile(vmlinuz, *kernel); !st) return st.take_error();
+  if (auto st = WriteFile(vmlinuz, *image); !st) return st.take_error();
   if (chmod(vmlinuz.c_str(), 0644) != 0) return ErrnoError("chmod " + vmlinuz);
   struct timespec times[2] = {{in.source_date_epoch, 0}, {in.source_date_epoch, 0}};
   if (utimensat(AT_FDCWD, vmlinuz.c_str(), times, 0) != 0)

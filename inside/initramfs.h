@@ -2,7 +2,9 @@
 #pragma once
 
 /// The initramfs of an ISO, made from an image tree: the image's kernel (the newest release that
-/// has both /boot/vmlinuz-RELEASE and /lib/modules/RELEASE/modules.dep), the module closure the
+/// has a module index, /lib/modules/RELEASE/modules.dep, and an image, /boot/vmlinuz-RELEASE as
+/// Debian installs it or /lib/modules/RELEASE/vmlinuz as Fedora and openEuler do), the module
+/// closure the
 /// booter needs from that release, the booter as /init and its configuration with the module
 /// lines added. Runs inside the id mapping (`imager internal write-initramfs`), where the
 /// image's root-only files (vmlinuz is 0600) are readable.

@@ -11,6 +11,7 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/inroot.h"
 #include "base/sha256.h"
 #include "base/strings.h"
 #include "families/family.h"
@@ -151,15 +152,22 @@ struct ToolsOptions {
 };
 
 Status RunTools(StageContext& ctx, const ToolsOptions& o) {
-  if (o.files.paths.empty())
+  return UnpackTools(ctx, o.files, {o.unpack, "--arch", o.arch});
+}
+
+}  // namespace
+
+Status UnpackTools(StageContext& ctx, const PackageSet& files, std::vector<std::string> helper) {
+  if (files.paths.empty())
     return Error{"the lock has no tools for this profile's outputs (run 'imager resolve')"};
-  auto pkgs = BindPackages(o.files.paths, "/pkgs");
-  std::vector<std::string> args{o.unpack, "--arch", o.arch, "/target"};
+  auto pkgs = BindPackages(files.paths, "/pkgs");
+  std::vector<std::string> args = std::move(helper);
+  args.push_back("/target");
   args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
   auto spec = TargetSpec(ctx, {pkgs.bind}, args);
   if (!spec) return spec.take_error();
-  if (auto st = RunLogged(*spec, ctx,
-                          "unpack " + std::to_string(o.files.paths.size()) + " tools packages");
+  if (auto st =
+          RunLogged(*spec, ctx, "unpack " + std::to_string(files.paths.size()) + " tools packages");
       !st)
     return st;
   // Mount points for running the tools with this tree as "/" (no base-files here).
@@ -169,14 +177,13 @@ Status RunTools(StageContext& ctx, const ToolsOptions& o) {
   return {};
 }
 
-}  // namespace
+Stage DebToolsStage(const Profile& p, const PackageFiles& tools) {
+  return MakeStage({.name = "tools"}, ToolsOptions{SetOf(tools), p.distribution.arch, "deb-unpack"},
+                   RunTools);
+}
 
 Stage ToolsStage(const Profile& p, const PackageFiles& tools) {
-  const auto& family = families::Of(p);
-  return MakeStage({.name = "tools"},
-                   ToolsOptions{SetOf(tools), p.distribution.arch,
-                                family.unpack_tools ? family.unpack_tools : ""},
-                   RunTools);
+  return families::Of(p).tools_stage(p, tools);
 }
 
 Medium LiveMedium(const Profile& p) {
@@ -364,6 +371,15 @@ Result<std::string> FindInTree(const std::string& tree, const std::string& suffi
   return Error{"the tools tree has several files ending in " + suffix + ": " + Join(found, ", ")};
 }
 
+Result<std::string> ToolProgram(const std::string& tree, const std::string& name) {
+  auto root = InRoot::Open(tree);
+  if (!root) return root.take_error();
+  for (const char* dir : {"/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/"})
+    if (root->Exists(dir + name)) return dir + name;
+  return Error{"the tools tree has no " + name +
+               " in /usr/sbin, /usr/bin, /sbin or /bin (is its package in the lock's tools?)"};
+}
+
 std::string EspFatSerial(const std::string& grub_cfg) {
   char volid[16];
   snprintf(volid, sizeof volid, "%08x",
@@ -389,6 +405,9 @@ Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::
     if (auto st = take(from, stage + "/" + to); !st) return st;
   if (auto st = MakeDirs(stage + "/boot/grub"); !st) return st;
   if (auto st = WriteFile(stage + "/boot/grub/grub.cfg", grub_cfg); !st) return st;
+  // Debian's removable-media GRUB reads /boot/grub/grub.cfg; Fedora's and openEuler's read
+  // grub.cfg beside their own image (their prefix is the directory they were loaded from).
+  if (auto st = WriteFile(stage + "/EFI/BOOT/grub.cfg", grub_cfg); !st) return st;
   auto listed = FilesBelow(stage);
   if (!listed) return listed.take_error();
   uint64_t bytes = 0;
@@ -413,14 +432,18 @@ Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::
   spec.binds = {{ctx.scratch_dir(), "/work", false}, {dir, "/out", false}};
   spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
               "SOURCE_DATE_EPOCH=" + std::to_string(sde), "MTOOLS_SKIP_CHECK=1"};
+  auto mkfs = ToolProgram(tools, "mkfs.fat");
+  auto mmd = ToolProgram(tools, "mmd");
+  auto mcopy = ToolProgram(tools, "mcopy");
+  for (const auto* found : {&mkfs, &mmd, &mcopy})
+    if (!*found) return Error{found->error()};
   std::vector<std::vector<std::string>> steps{
-      {"/sbin/mkfs.fat", "-C", "--invariant", "-i", EspFatSerial(grub_cfg), "-n", "EFIBOOT",
-       "/out/" + name, std::to_string(kib)},
-      {"/usr/bin/mmd", "-i", "/out/" + name, "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"}};
+      {*mkfs, "-C", "--invariant", "-i", EspFatSerial(grub_cfg), "-n", "EFIBOOT", "/out/" + name,
+       std::to_string(kib)},
+      {*mmd, "-i", "/out/" + name, "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"}};
   for (const auto& f : *listed) {
     auto parent = std::filesystem::path(f).parent_path().string();
-    steps.push_back(
-        {"/usr/bin/mcopy", "-m", "-i", "/out/" + name, "/work/esp/" + f, "::/" + parent + "/"});
+    steps.push_back({*mcopy, "-m", "-i", "/out/" + name, "/work/esp/" + f, "::/" + parent + "/"});
   }
   for (auto& argv : steps) {
     std::string what = std::filesystem::path(argv[0]).filename().string() + " (the ESP)";

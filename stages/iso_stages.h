@@ -17,6 +17,7 @@
 #include "families/family.h"
 #include "profiles/profile.h"
 #include "stages/build.h"
+#include "stages/rootfs.h"
 
 namespace imager::stages {
 
@@ -79,8 +80,15 @@ BootIdentity MakeBootIdentity(const profiles::Profile& profile, const std::strin
                               int64_t source_date_epoch);
 
 /// Layer "tools": the tools packages of the lock (BuildOptions::tools) unpacked, not configured:
-/// boot loader files and the programs that build the ESP. No parents.
+/// boot loader files and the programs that build the ESP. No parents. The family's stage
+/// (families::Family::tools_stage).
 Stage ToolsStage(const profiles::Profile& profile, const PackageFiles& tools);
+/// Debian's: the .debs' data unpacked by `imager internal deb-unpack`.
+Stage DebToolsStage(const profiles::Profile& profile, const PackageFiles& tools);
+/// The tools stage's work for any family: `imager internal HELPER... /target FILE...` in the
+/// stage sandbox (`helper`: the helper's name and its options), then the mount points for
+/// running the tools with the tree as "/".
+Status UnpackTools(StageContext& ctx, const PackageSet& files, std::vector<std::string> helper);
 
 /// The booter's configuration file for the profile's boot section (without module lines, which
 /// the initramfs writer adds from the image's kernel).
@@ -106,12 +114,18 @@ std::string EspGrubConfig(const BootIdentity& id);
 /// path from `tree` ("/usr/lib/...").
 Result<std::string> FindInTree(const std::string& tree, const std::string& suffix);
 
+/// The program `name` of the tools tree, looked up as PATH would find it there (/usr/sbin,
+/// /usr/bin, /sbin, /bin: Debian's dosfstools has /sbin/mkfs.fat, Fedora's /usr/sbin/mkfs.fat),
+/// as a path from `tree`.
+Result<std::string> ToolProgram(const std::string& tree, const std::string& name);
+
 /// The FAT serial (8 hex digits) of an ESP whose grub.cfg is `grub_cfg`.
 std::string EspFatSerial(const std::string& grub_cfg);
 
 /// An ESP as a FAT image file `image` (made with the parent "tools" tree's mkfs.fat and
 /// mtools): shim as EFI/BOOT/BOOTX64.EFI (the removable path), GRUB and MokManager beside it,
-/// `grub_cfg` as /boot/grub/grub.cfg (where the signed GRUB looks), every time
+/// `grub_cfg` as /boot/grub/grub.cfg (where Debian's signed GRUB looks) and as EFI/BOOT/grub.cfg
+/// (where Fedora's and openEuler's look), every time
 /// `source_date_epoch`, serial EspFatSerial(grub_cfg).
 Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::string& grub_cfg,
                 int64_t source_date_epoch, const std::string& image);

@@ -143,13 +143,14 @@ name: r
 distribution: {family: rpm}
 repositories: [{type: rpm-md, url: "http://m", gpgcheck: false}]
 packages: {include: [bash]}
-output: {formats: [iso]}
+output: {formats: [raw]}
 )");
   ASSERT_TRUE(p) << p.error();
   auto plan = Plan(*p, o_);
   ASSERT_FALSE(plan);
   EXPECT_NE(plan.error().find("p.yaml:"), std::string::npos) << plan.error();
-  EXPECT_NE(plan.error().find("iso is not implemented for the rpm family"), std::string::npos)
+  EXPECT_NE(plan.error().find("disk images are not implemented for the rpm family"),
+            std::string::npos)
       << plan.error();
 }
 

@@ -57,5 +57,8 @@ Stage DebAddPackagesStage(const profiles::Profile& profile, const PackageFiles& 
 /// sandbox (stage "packages").
 Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
                        std::vector<std::string> parents);
+/// RPM: the tools tree of a bootable medium (stage "tools"): with gpgcheck every signature
+/// checked as for the packages stage, then the payloads unpacked, no scriptlet run.
+Stage RpmToolsStage(const profiles::Profile& profile, const PackageFiles& tools);
 
 }  // namespace imager::stages

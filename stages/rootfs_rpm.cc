@@ -2,7 +2,8 @@
 // The RPM package stage: with gpgcheck, each package file's signature checked against its
 // repository's keys (inside/rpm_install.h RpmVerifySignatures), then `imager internal
 // rpm-install` in a tools sandbox, with the layer being built at /target and the package files
-// read-only under /pkgs.
+// read-only under /pkgs. The tools tree of a bootable medium: the same signature check, then the
+// payloads unpacked (`imager internal rpm-unpack`), nothing run.
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include "base/strings.h"
 #include "inside/rpm_install.h"
 #include "sandbox/tools.h"
+#include "stages/iso_stages.h"
 #include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
@@ -99,15 +101,45 @@ Status RunRpmPackages(StageContext& ctx, const RpmPackagesOptions& o) {
   return RunLogged(*spec, ctx, "rpm install of " + std::to_string(paths.size()) + " packages");
 }
 
+struct RpmToolsOptions {
+  PackageSet files;
+  std::vector<SignedFile> verify;  // gpgcheck, as for the packages stage
+  std::string verify_error;
+  static constexpr auto kFields =
+      std::tuple{Field("package", &RpmToolsOptions::files, &KeyPackages),
+                 Field("gpgcheck", &RpmToolsOptions::verify),
+                 Field("gpgcheck_error", &RpmToolsOptions::verify_error)};
+};
+
+Status RunRpmTools(StageContext& ctx, const RpmToolsOptions& o) {
+  if (!o.verify_error.empty()) return Error{o.verify_error};
+  std::vector<inside::RpmSignedFile> verify;
+  for (const auto& f : o.verify) verify.push_back({f.path, f.name, f.keyring.path});
+  if (auto st = inside::RpmVerifySignatures(verify); !st) return st;
+  return UnpackTools(ctx, o.files, {"rpm-unpack"});
+}
+
+// The gpgcheck entries of a stage's package files (or why they cannot be checked).
+void AddSignedFiles(const profiles::Profile& profile, const PackageFiles& files,
+                    std::vector<SignedFile>* verify, std::string* verify_error) {
+  if (auto signed_files = SignedFiles(profile, files); !signed_files)
+    *verify_error = signed_files.error();
+  else
+    for (const auto& f : *signed_files) verify->push_back({f.name, {f.keyring}, f.path});
+}
+
 }  // namespace
+
+Stage RpmToolsStage(const profiles::Profile& profile, const PackageFiles& tools) {
+  RpmToolsOptions o{.files = SetOf(tools)};
+  AddSignedFiles(profile, tools, &o.verify, &o.verify_error);
+  return MakeStage({.name = "tools"}, std::move(o), RunRpmTools);
+}
 
 Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
                        std::vector<std::string> parents) {
   RpmPackagesOptions o{.files = SetOf(files)};
-  if (auto signed_files = SignedFiles(profile, files); !signed_files)
-    o.verify_error = signed_files.error();
-  else
-    for (const auto& f : *signed_files) o.verify.push_back({f.name, {f.keyring}, f.path});
+  AddSignedFiles(profile, files, &o.verify, &o.verify_error);
   // Version 2: single-id mode removes set-id bits whose owner was lost; 3: not where the
   // sandbox recorded the owner (base/owner_record.h).
   return MakeStage({.name = "packages", .version = 3, .parents = std::move(parents)}, std::move(o),
