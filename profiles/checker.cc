@@ -136,7 +136,7 @@ bool Checker::Strings(const Field& f, std::vector<std::string>* out) {
   return ok;
 }
 
-bool Checker::Path(const Field& f, std::string* out) {
+bool Checker::Path(const Field& f, std::string* out, const std::string& host_hint) {
   std::string text;
   if (!String(f, &text)) return false;
   if (text.empty()) {
@@ -147,7 +147,9 @@ bool Checker::Path(const Field& f, std::string* out) {
   fs::path dir = fs::path(f.node->loc.file).parent_path();
   fs::path base = fs::absolute(dir.empty() ? fs::path(".") : dir, ec);
   fs::path p = (base / text).lexically_normal();
-  if (!fs::exists(p, ec)) {
+  if (!fs::exists(p, ec) && !host_hint.empty() && fs::path(text).is_absolute()) {
+    Warn(f.node->loc, f.path, "'" + p.string() + "' is not on this host; " + host_hint);
+  } else if (!fs::exists(p, ec)) {
     Fail(f.node->loc, f.path,
          "'" + p.string() + "' does not exist (paths are relative to the profile's file)");
     return false;

@@ -58,7 +58,10 @@ class Checker {
   bool Int(const Field& f, int min, int max, int* out);
   bool Strings(const Field& f, std::vector<std::string>* out);
   /// A path relative to the file that declared it, made absolute; reported when it does not exist.
-  bool Path(const Field& f, std::string* out);
+  /// `host_hint`: an absolute path names a file of the build host (a distribution's key in
+  /// /etc/pki/rpm-gpg, say), which another host may lack: then only a warning, ending in the
+  /// hint, and the path is taken (what needs the file says so again).
+  bool Path(const Field& f, std::string* out, const std::string& host_hint = "");
   template <typename E>
   bool Enum(const Field& f, E* out) {
     std::string text;

@@ -77,7 +77,8 @@ struct Repository {
   std::vector<std::string> components;  // deb: default [main]
   std::string keyring;                  // resolved path; required for deb and rpm-md with gpgcheck
   std::string url;                      // rpm-md: the repository URL (key url, or baseurl)
-  bool gpgcheck = true;                 // rpm-md
+  bool gpgcheck = true;                 // rpm-md: every package's own signature
+  bool repo_gpgcheck = true;            // rpm-md: repomd.xml.asc; default: gpgcheck's value
 };
 
 struct Packages {

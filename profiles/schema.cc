@@ -69,7 +69,9 @@ std::vector<FieldDoc> MakeSchema() {
        "against it.",
        kDeb + "}"},
       {"repositories[].url", "URL (http://, https://, file:/)", "required for rpm-md",
-       "rpm-md only. The directory holding repodata/repomd.xml.", kRpm + "}"},
+       "rpm-md only. The directory holding repodata/repomd.xml. dnf's variables are expanded: "
+       "$basearch (distribution.arch) and $releasever (distribution.release).",
+       kRpm + "}"},
       {"repositories[].baseurl", "URL", "none",
        "rpm-md only. Another spelling of url, as in dnf's .repo files; give one of the two.",
        kRpmRepos + "  - {baseurl: https://repo.example.org/os/x86_64/, keyring: keys/rpm.asc}"},
@@ -77,6 +79,12 @@ std::vector<FieldDoc> MakeSchema() {
        "rpm-md only. false takes the repository's metadata and packages unsigned (a local "
        "fixture, say); the build warns.",
        kRpmRepos + "  - {url: \"file:/srv/repo\", gpgcheck: false}"},
+      {"repositories[].repo_gpgcheck", "bool", "gpgcheck's value",
+       "rpm-md only. Whether repodata/repomd.xml must carry a signature (repomd.xml.asc) by the "
+       "keyring, as dnf's repo_gpgcheck. openEuler and Fedora sign their packages but not their "
+       "metadata: gpgcheck: true with repo_gpgcheck: false still checks every package.",
+       kRpmRepos + "  - {url: https://repo.example.org/os/x86_64/, keyring: keys/rpm.asc, "
+                   "repo_gpgcheck: false}"},
       {"packages", "map", "a minbase system (debian); nothing (rpm)", "What is installed.", ""},
       {"packages.variant", OneOf<Variant>(), "minbase (debian)",
        "debian only: the priority-based starting set, as debootstrap and mmdebstrap name them "

@@ -87,7 +87,7 @@ void ReadDistribution(Checker& c, const Field& top, Distribution* d) {
 }
 
 void ReadDebRepository(Checker& c, const Field& f, const Distribution& d, Repository* r) {
-  for (const char* key : {"url", "baseurl", "gpgcheck"})
+  for (const char* key : {"url", "baseurl", "gpgcheck", "repo_gpgcheck"})
     OnlyFor(c, c.Get(f, key), "rpm-md repositories");
   r->mirror = "auto";
   Field mirror = c.Get(f, "mirror");
@@ -106,7 +106,18 @@ void ReadDebRepository(Checker& c, const Field& f, const Distribution& d, Reposi
   c.Require(f, c.Get(f, "keyring"), "a deb repository names the keyring that signs it");
 }
 
-void ReadRpmRepository(Checker& c, const Field& f, Repository* r) {
+// dnf's variables in a repository URL: $basearch (distribution.arch) and $releasever
+// (distribution.release), also spelt ${basearch} and ${releasever}.
+std::string ExpandRepoVariables(std::string url, const Distribution& d) {
+  for (const auto& [name, value] : {std::pair<std::string, std::string>{"basearch", d.arch},
+                                    std::pair<std::string, std::string>{"releasever", d.release}})
+    for (const std::string& form : {"${" + name + "}", "$" + name})
+      for (size_t at; (at = url.find(form)) != std::string::npos;)
+        url.replace(at, form.size(), value);
+  return url;
+}
+
+void ReadRpmRepository(Checker& c, const Field& f, const Distribution& d, Repository* r) {
   for (const char* key : {"suite", "components"}) OnlyFor(c, c.Get(f, key), "deb repositories");
   Field mirror = c.Get(f, "mirror");
   if (mirror.node)
@@ -122,8 +133,16 @@ void ReadRpmRepository(Checker& c, const Field& f, Repository* r) {
   else if (c.String(u, &r->url) && !IsUrl(r->url))
     c.Fail(u.node->loc, u.path,
            "'" + r->url + "' is not a URL (allowed: http://..., https://..., file:/...)");
+  else if (d.release.empty() && r->url.find("releasever") != std::string::npos)
+    c.Fail(u.node->loc, u.path, "$releasever needs distribution.release");
+  r->url = ExpandRepoVariables(r->url, d);
   c.Bool(c.Get(f, "gpgcheck"), &r->gpgcheck);
-  if (r->gpgcheck) c.Require(f, c.Get(f, "keyring"), "gpgcheck is on: name the signing key");
+  r->repo_gpgcheck = r->gpgcheck;
+  c.Bool(c.Get(f, "repo_gpgcheck"), &r->repo_gpgcheck);
+  if (r->gpgcheck || r->repo_gpgcheck)
+    c.Require(
+        f, c.Get(f, "keyring"),
+        std::string(r->gpgcheck ? "gpgcheck" : "repo_gpgcheck") + " is on: name the signing key");
 }
 
 // Repositories may be left out only by a profile that starts from a base image and adds no
@@ -148,11 +167,14 @@ void ReadRepositories(Checker& c, const Field& top, Profile* p) {
                  NameOf(p->distribution.family) + " (allowed: " + NameOf(want) + ")");
       r.type = want;  // check the rest as the family's type, not as the wrong one
     }
-    c.Path(c.Get(item, "keyring"), &r.keyring);
+    c.Path(c.Get(item, "keyring"), &r.keyring,
+           "the build needs it: a distribution's own hosts have it (openEuler's from "
+           "openEuler-gpg-keys), and its repositories publish it (openEuler's beside repodata/ of "
+           "OS/$basearch)");
     if (r.type == RepoType::kDeb)
       ReadDebRepository(c, item, p->distribution, &r);
     else
-      ReadRpmRepository(c, item, &r);
+      ReadRpmRepository(c, item, p->distribution, &r);
     p->repositories.push_back(r);
   }
   if (p->distribution.release.empty() && !p->repositories.empty())

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -87,7 +89,7 @@ Status Get(const MetadataOptions& o, const std::string& url, const std::string& 
   return {};
 }
 
-// Fetches repomd.xml (and its signature when gpgcheck is on) and verifies it; returns the file
+// Fetches repomd.xml (and its signature when repo_gpgcheck is on) and verifies it; returns the file
 // that was checked. Online, both are fetched conditionally (unchanged, they are not downloaded)
 // into `pending`, beside the cached copies, which stay until the whole repository checked out.
 Result<std::string> FetchRepoMd(const profiles::Repository& repo, const std::string& dir,
@@ -111,7 +113,7 @@ Result<std::string> FetchRepoMd(const profiles::Repository& repo, const std::str
       return Error{"no rpm-md repository at " + md->url + ": " + md->repomd_url + " not found"};
     return st.take_error();
   }
-  if (repo.gpgcheck) {
+  if (repo.repo_gpgcheck) {
     // A cached copy that fails its check must not be used again (nor be answered with 304).
     auto forget = [&] {
       if (!o.offline && from_cache) ForgetCached(dir + "/repomd.xml");
@@ -120,7 +122,8 @@ Result<std::string> FetchRepoMd(const profiles::Repository& repo, const std::str
       forget();
       if (LooksNotFound(st.error()))
         return Error{"missing signature: " + md->repomd_url +
-                     " has no repomd.xml.asc, and gpgcheck is on"};
+                     " has no repomd.xml.asc, and repo_gpgcheck is on (set repo_gpgcheck: false "
+                     "for a repository that signs only its packages)"};
       return st.take_error();
     }
     auto v = VerifyDetached(file, asc, repo.keyring, o.openpgp);
@@ -266,8 +269,15 @@ Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
   md.url = repo.url.empty() ? repo.mirror : repo.url;
   while (!md.url.empty() && md.url.back() == '/') md.url.pop_back();
   if (md.url.empty()) return Error{"rpm-md repository: no url"};
-  if (repo.gpgcheck && repo.keyring.empty())
+  if ((repo.gpgcheck || repo.repo_gpgcheck) && repo.keyring.empty())
     return Error{"repository " + md.url + ": gpgcheck is on but there is no keyring"};
+  if ((repo.gpgcheck || repo.repo_gpgcheck) && access(repo.keyring.c_str(), R_OK) != 0)
+    return Error{"repository " + md.url + ": its keyring " + repo.keyring +
+                 " cannot be read on this host (" + strerror(errno) +
+                 "); distributions publish their key on their own hosts and beside their "
+                 "repositories (for example " +
+                 md.url + "/" + repo.keyring.substr(repo.keyring.rfind('/') + 1) +
+                 "): fetch it, check its fingerprint, and give its path in keyring"};
   if (!options.offline && !options.fetcher)
     return Error{"repository " + md.url + ": no fetcher given"};
   std::string dir = MetadataDir(options.cache_dir, md.url) + "/repodata";

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# A live ISO of an RPM distribution, built by the calling (unprivileged) user and booted in QEMU
+# (TCG). The distribution is the fixture of tests/fixtures/rpm_distro.sh: Debian's binaries
+# repackaged with rpmbuild in openEuler's layout (the kernel in /lib/modules/RELEASE/vmlinuz,
+# shim and GRUB under /boot/efi/EFI/openEuler/, syslinux in /usr/share/syslinux/), every package
+# signed, busybox as init. Checks:
+#   1. the build verifies every signature (gpgcheck), the boot loaders come from the target's own
+#      packages (the tools tree is unpacked from rpms) and the ISO has BIOS and UEFI entries;
+#   2. the packages stage wrote an rpmdb that rpm reads (rpm -qa on the image's database);
+#   3. BIOS (isolinux) and UEFI with Secure Boot enforced (shim, GRUB) boot to the login prompt,
+#      side by side; from the serial console: the fixture's kernel, the booter's firmware line;
+#   4. a package whose payload was altered after signing stops the build before anything is
+#      installed, naming the package.
+# Needs IMAGER; the fixture's Debian packages are downloaded once into ~/.cache/imager-fixtures.
+# KEEP=DIR keeps the ISO and the serial logs. Exit 77 (skip) when a tool is missing.
+set -euo pipefail
+# shellcheck source=../lib/e2e.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+# shellcheck source=../fixtures/rpm_distro.sh
+source "$src/tests/fixtures/rpm_distro.sh"
+
+for tool in qemu-system-x86_64 xorriso rpmbuild rpmsign createrepo_c gpg unsquashfs; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (see dev/deps.txt)"
+done
+[ "$(id -u)" != 0 ] || [ -n "${IMAGER_ALLOW_ROOT:-}" ] ||
+  fail "run this as an unprivileged user (tests/run.sh does)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/imager-rpm-live.XXXXXX")
+cleanup() {
+  [ -z "${KEEP:-}" ] || cp "$work"/*.log "$work"/out/*.iso "$KEEP"/ 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start=$SECONDS
+make_rpm_distro "$work/fx" >"$work/fixture.log" 2>&1 || {
+  tail -30 "$work/fixture.log"
+  fail "building the fixture distribution (log: $work/fixture.log)"
+}
+pass "fixture distribution in $((SECONDS - start)) s: $(find "$work/fx/repo" -name '*.rpm' | wc -l) signed rpms"
+
+# profile NAME REPO-DIR: writes $work/NAME.yaml
+profile() {
+  cat >"$work/$1.yaml" <<YAML
+name: $1
+description: RPM fixture live system (busybox init, console login)
+distribution: {family: rpm, release: "1", arch: x86_64}
+repositories:
+  - {type: rpm-md, url: "file://$2", gpgcheck: true, repo_gpgcheck: false,
+     keyring: $work/fx/RPM-GPG-KEY-fixture}
+packages: {include: [kernel, setup, busybox]}
+base: none
+rootfs: {hostname: fixture-live}
+boot: {cmdline: "imager.test=rpm", serial: "ttyS0,115200", bios: true, uefi: true}
+output: {formats: [iso], volume_id: FIXTURE_LIVE, checksum: sha256}
+YAML
+}
+
+# --- 1. the build -----------------------------------------------------------------------------
+profile fixture-live "$work/fx/repo"
+start=$SECONDS
+"$IMAGER" build "$work/fixture-live.yaml" -o "$work/out" >"$work/build.log" 2>&1 || {
+  tail -40 "$work/build.log"
+  fail "imager build (log: $work/build.log)"
+}
+pass "built in $((SECONDS - start)) s"
+iso=$work/out/fixture-live.iso
+[ -s "$iso" ] || fail "no $iso"
+(cd "$work/out" && sha256sum -c SHA256SUMS >/dev/null) || fail "SHA256SUMS does not match the ISO"
+# The summary line names every stage, built or taken from the cache.
+summary=$(grep -o "[0-9]* stages, [0-9]* built.*; logs in" "$work/build.log" | tail -1)
+for s in tools packages squashfs initramfs bootloader iso; do
+  [[ "$summary" =~ [(\ ]$s[\ )] ]] || fail "stage $s is not in the plan ($summary)"
+done
+# syslinux, shim, grub2-efi-x64, dosfstools, mtools, and glibc, which the last two need.
+grep -q 'unpacked 6 packages' "$work/out/logs/tools.log" ||
+  fail "the tools tree is not the 6 boot loader and ESP packages ($(grep unpacked "$work/out/logs/tools.log"))"
+xorriso -indev "$iso" -report_el_torito plain >"$work/eltorito.txt" 2>&1 || true
+for entry in 'El Torito boot img :   1  BIOS' 'El Torito boot img :   2  UEFI'; do
+  grep -q "$entry" "$work/eltorito.txt" || {
+    cat "$work/eltorito.txt"
+    fail "no '$entry'"
+  }
+done
+pass "ISO $(du -h "$iso" | cut -f1): $summary; BIOS and UEFI entries"
+
+# --- 2. the image's rpmdb ---------------------------------------------------------------------
+xorriso -osirrox on -indev "$iso" -extract /live/filesystem.squashfs "$work/root.squashfs" \
+  >/dev/null 2>&1 || fail "xorriso could not extract the root image"
+unsquashfs -q -no-xattrs -d "$work/rootfs" "$work/root.squashfs" var/lib/rpm >/dev/null ||
+  fail "unsquashfs var/lib/rpm"
+qa=$(rpm --dbpath "$work/rootfs/var/lib/rpm" -qa --qf '%{NAME}\n' | sort | tr '\n' ' ')
+[ "$qa" = "busybox glibc kernel setup " ] || [ "$qa" = "busybox kernel setup " ] ||
+  fail "rpm -qa on the image's database: '$qa'"
+pass "rpm -qa reads the image's database: $qa"
+rm -rf "$work/rootfs" "$work/root.squashfs"
+
+# --- 3. boot to a login prompt, BIOS and UEFI side by side --------------------------------------
+boot() { # boot NAME EXPECT [imager boot options]
+  local name=$1 expect=$2
+  shift 2
+  "$IMAGER" boot "$@" --expect "$expect" --timeout "${BOOT_TIMEOUT:-600}" \
+    --log "$work/$name.log" >/dev/null 2>"$work/$name.err"
+}
+uefi=(--uefi)
+firmware='UEFI, kernel lockdown: \[none\]'
+if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_VARS_4M.ms.fd ]; then
+  uefi=(--secure-boot)
+  firmware='UEFI, kernel lockdown: none \[integrity\]'
+fi
+start=$SECONDS
+boot bios 'login:' "$iso" &
+bios_pid=$!
+boot uefi 'login:' "${uefi[@]}" "$iso" &
+uefi_pid=$!
+for name in bios uefi; do
+  pid_var=${name}_pid
+  wait "${!pid_var}" || {
+    tail -30 "$work/$name.log" 2>/dev/null || true
+    cat "$work/$name.err"
+    fail "$name: no login prompt"
+  }
+done
+pass "bios and uefi (${uefi[*]}) reached 'login:' in $((SECONDS - start)) s"
+release=$(cat "$work/fx/kernel-release")
+for name in bios uefi; do
+  [ "$(guest_answer "$work/$name.log" 'fixture-os: kernel')" = "$release" ] ||
+    fail "$name: the running kernel is not the fixture's $release"
+  guest_answer "$work/$name.log" 'fixture-os: cmdline' | grep -q 'imager.test=rpm' ||
+    fail "$name: the profile's command line is missing"
+done
+grep -aq 'imager-booter: firmware: BIOS, kernel lockdown: \[none\]' "$work/bios.log" ||
+  fail "bios: the booter's firmware line ($(grep -a 'firmware:' "$work/bios.log"))"
+grep -aq "imager-booter: firmware: $firmware" "$work/uefi.log" ||
+  fail "uefi: the booter's firmware line ($(grep -a 'firmware:' "$work/uefi.log"))"
+pass "the fixture's kernel $release runs the profile's command line; firmware lines as expected"
+
+# --- 4. a tampered package --------------------------------------------------------------------
+mkdir -p "$work/bad"
+cp -r "$work/fx/repo" "$work/bad/repo"
+bad=$(find "$work/bad/repo" -name 'busybox-*.rpm')
+# Flip one byte near the end of the payload: the signature's payload digest no longer matches.
+size=$(stat -c %s "$bad")
+printf '\xff' | dd of="$bad" bs=1 seek=$((size - 64)) conv=notrunc status=none
+createrepo_c --quiet "$work/bad/repo" >/dev/null
+profile fixture-bad "$work/bad/repo"
+if "$IMAGER" build "$work/fixture-bad.yaml" -o "$work/out-bad" >"$work/bad.log" 2>&1; then
+  fail "a tampered package was installed"
+fi
+grep -q "$(basename "$bad")" "$work/bad.log" || {
+  tail -20 "$work/bad.log"
+  fail "the error does not name $(basename "$bad")"
+}
+[ ! -e "$work/out-bad/fixture-bad.iso" ] || fail "an ISO was written after the refusal"
+pass "a package altered after signing is refused by name"
