@@ -489,6 +489,44 @@ packages: {include: [kernel]}
   EXPECT_EQ(p->packages.variant, Variant::kNone);
 }
 
+// dnf's variables expand in rpm-md URLs; repo_gpgcheck follows gpgcheck unless given; a key
+// file of the host (an absolute path) that this host lacks is a warning, not an error.
+TEST_F(LoaderTest, RpmRepositoryVariablesAndSignatureSettings) {
+  Write("oe.yaml", R"(name: oe
+distribution: {family: rpm, release: 24.03-LTS}
+repositories:
+  - {url: "https://repo.example/openEuler-$releasever/OS/$basearch/", keyring: /nonexistent/KEY,
+     repo_gpgcheck: false}
+  - {url: "https://repo.example/${releasever}/${basearch}", gpgcheck: false}
+  - {url: "https://repo.example/signed-metadata-only", gpgcheck: false, repo_gpgcheck: true,
+     keyring: /nonexistent/KEY}
+packages: {include: [kernel]}
+)");
+  auto p = LoadProfile(dir_ + "/oe.yaml");
+  ASSERT_TRUE(p) << p.error();
+  const auto& warnings = p->warnings;
+  ASSERT_EQ(p->repositories.size(), 3u);
+  EXPECT_EQ(p->repositories[0].url, "https://repo.example/openEuler-24.03-LTS/OS/x86_64/");
+  EXPECT_EQ(p->repositories[1].url, "https://repo.example/24.03-LTS/x86_64");
+  EXPECT_TRUE(p->repositories[0].gpgcheck);
+  EXPECT_FALSE(p->repositories[0].ChecksRepoMd());
+  EXPECT_FALSE(p->repositories[1].ChecksRepoMd());
+  EXPECT_FALSE(p->repositories[2].gpgcheck);
+  EXPECT_TRUE(p->repositories[2].ChecksRepoMd());
+  EXPECT_EQ(p->repositories[0].keyring, "/nonexistent/KEY");
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("'/nonexistent/KEY' is not on this host"), std::string::npos)
+      << warnings[0];
+  // A relative key path is part of the profile: missing, it is an error.
+  Write("rel.yaml", R"(name: rel
+distribution: {family: rpm}
+repositories: [{url: "https://repo.example/os", keyring: keys/missing.asc}]
+packages: {include: [kernel]}
+)");
+  EXPECT_NE(LoadError("rel.yaml").find("keys/missing.asc' does not exist"), std::string::npos)
+      << LoadError("rel.yaml");
+}
+
 TEST_F(LoaderTest, YamlSyntaxAndDuplicateKeys) {
   Write("syntax.yaml", "name: x\n  bad: [\n");
   EXPECT_EQ(LoadError("syntax.yaml"), dir_ + "/syntax.yaml:2:6: invalid YAML: illegal map value");

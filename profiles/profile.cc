@@ -108,7 +108,7 @@ Json RepositoryJson(const Repository& r) {
   } else {
     j["url"] = r.url;
     j["gpgcheck"] = r.gpgcheck;
-    j["repo_gpgcheck"] = r.repo_gpgcheck;
+    j["repo_gpgcheck"] = r.ChecksRepoMd();
   }
   if (!r.keyring.empty()) j["keyring"] = r.keyring;
   return j;

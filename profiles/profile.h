@@ -78,7 +78,9 @@ struct Repository {
   std::string keyring;                  // resolved path; required for deb and rpm-md with gpgcheck
   std::string url;                      // rpm-md: the repository URL (key url, or baseurl)
   bool gpgcheck = true;                 // rpm-md: every package's own signature
-  bool repo_gpgcheck = true;            // rpm-md: repomd.xml.asc; default: gpgcheck's value
+  std::optional<bool> repo_gpgcheck;    // rpm-md: repomd.xml.asc; unset: gpgcheck's value
+  /// Whether repomd.xml must carry a signature by the keyring.
+  bool ChecksRepoMd() const { return repo_gpgcheck.value_or(gpgcheck); }
 };
 
 struct Packages {

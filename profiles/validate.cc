@@ -137,9 +137,8 @@ void ReadRpmRepository(Checker& c, const Field& f, const Distribution& d, Reposi
     c.Fail(u.node->loc, u.path, "$releasever needs distribution.release");
   r->url = ExpandRepoVariables(r->url, d);
   c.Bool(c.Get(f, "gpgcheck"), &r->gpgcheck);
-  r->repo_gpgcheck = r->gpgcheck;
-  c.Bool(c.Get(f, "repo_gpgcheck"), &r->repo_gpgcheck);
-  if (r->gpgcheck || r->repo_gpgcheck)
+  if (bool b; c.Bool(c.Get(f, "repo_gpgcheck"), &b)) r->repo_gpgcheck = b;
+  if (r->gpgcheck || r->ChecksRepoMd())
     c.Require(
         f, c.Get(f, "keyring"),
         std::string(r->gpgcheck ? "gpgcheck" : "repo_gpgcheck") + " is on: name the signing key");

@@ -149,7 +149,12 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
   // The tools tree: a second, independent solution from the same metadata.
   if (!lock.request.tools.empty()) {
     auto tools = pool.Solve({.include = lock.request.tools});
-    if (!tools) return Error{profile.source + ": the tools for the outputs: " + tools.error()};
+    if (!tools)
+      return Error{profile.source + ": the tools for the outputs (" +
+                   Join(lock.request.tools, ", ") +
+                   ": the family's boot loader and ESP packages, from the profile's "
+                   "repositories): " +
+                   tools.error()};
     for (auto& p : tools->packages)
       lock.tools.push_back({p.name, p.version, p.arch, p.url, p.sha256, p.size});
   }

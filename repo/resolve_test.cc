@@ -119,8 +119,9 @@ TEST_F(ResolveTest, AnIsoNeedsBootToolsFromTheRepositories) {
   p.boot.uefi = false;
   auto lock = Resolve(p, options_);
   ASSERT_FALSE(lock);  // the fixture archive has no isolinux
-  EXPECT_NE(lock.error().find("fixture.yaml: the tools for the outputs: unknown package "
-                              "'isolinux'"),
+  EXPECT_NE(lock.error().find("fixture.yaml: the tools for the outputs (isolinux, "
+                              "syslinux-common: the family's boot loader and ESP packages, from "
+                              "the profile's repositories): unknown package 'isolinux'"),
             std::string::npos)
       << lock.error();
 }

@@ -113,7 +113,7 @@ Result<std::string> FetchRepoMd(const profiles::Repository& repo, const std::str
       return Error{"no rpm-md repository at " + md->url + ": " + md->repomd_url + " not found"};
     return st.take_error();
   }
-  if (repo.repo_gpgcheck) {
+  if (repo.ChecksRepoMd()) {
     // A cached copy that fails its check must not be used again (nor be answered with 304).
     auto forget = [&] {
       if (!o.offline && from_cache) ForgetCached(dir + "/repomd.xml");
@@ -269,9 +269,9 @@ Result<RpmMdMetadata> FetchRpmMdMetadata(const profiles::Repository& repo,
   md.url = repo.url.empty() ? repo.mirror : repo.url;
   while (!md.url.empty() && md.url.back() == '/') md.url.pop_back();
   if (md.url.empty()) return Error{"rpm-md repository: no url"};
-  if ((repo.gpgcheck || repo.repo_gpgcheck) && repo.keyring.empty())
+  if ((repo.gpgcheck || repo.ChecksRepoMd()) && repo.keyring.empty())
     return Error{"repository " + md.url + ": gpgcheck is on but there is no keyring"};
-  if ((repo.gpgcheck || repo.repo_gpgcheck) && access(repo.keyring.c_str(), R_OK) != 0)
+  if ((repo.gpgcheck || repo.ChecksRepoMd()) && access(repo.keyring.c_str(), R_OK) != 0)
     return Error{"repository " + md.url + ": its keyring " + repo.keyring +
                  " cannot be read on this host (" + strerror(errno) +
                  "); distributions publish their key on their own hosts and beside their "

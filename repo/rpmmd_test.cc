@@ -95,6 +95,7 @@ class RpmMdTest : public ::testing::Test {
     p.source = "rpm.yaml";
     p.distribution.family = profiles::Family::kRpm;
     p.distribution.arch = "x86_64";
+    p.output.formats = {profiles::Format::kTar};  // no boot loader packages in these fixtures
     profiles::Repository r;
     r.type = profiles::RepoType::kRpmMd;
     r.url = "file://" + (root.empty() ? dir_ + "/repo" : root);

@@ -70,7 +70,7 @@ class PlanTest : public ::testing::Test {
 // The plans of the shipped profiles, without a lock (what `imager build --plan` shows on a
 // fresh checkout): tests/golden/plan/NAME.txt. IMAGER_UPDATE_GOLDEN=1 rewrites them.
 TEST_F(PlanTest, ShippedProfilesMatchTheirGoldenPlans) {
-  for (const char* name : {"debian-live", "debian-installer"}) {
+  for (const char* name : {"debian-live", "debian-installer", "openeuler-24.03-live"}) {
     auto p = Load(std::string(name) + ".yaml");
     auto plan = Plan(p, o_);
     ASSERT_TRUE(plan) << plan.error();
