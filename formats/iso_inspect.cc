@@ -389,8 +389,8 @@ void RecogniseLayout(const Reader& r, Inspection* out) {
   static const Rule kRules[] = {
       {"imager", {"/.imager-id"}},
       {"anaconda", {"/.treeinfo"}},
-      {"anaconda", {"/images/efiboot.img", "/isolinux"}},
       {"debian-live", {"/live", "/.disk/info"}},
+      {"anaconda", {"/images/efiboot.img", "/isolinux"}},
       {"archiso", {"/arch"}},
   };
   for (const auto& rule : kRules) {
