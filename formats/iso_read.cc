@@ -3,6 +3,7 @@
 
 #include <cdio/ds.h>
 #include <cdio/iso9660.h>
+#include <cdio/logging.h>
 #include <cdio/rock.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace imager::formats::iso {
@@ -72,6 +74,61 @@ Entry ToEntry(const iso9660_stat_t& s, const std::string& path) {
   return e;
 }
 
+// The System Use entries (SUSP, Rock Ridge) of one record: every entry inside the record and as
+// long as the fields libcdio reads from it.
+bool ValidSystemUse(std::string_view su) {
+  if (su.size() >= 14 && su.substr(6, 2) == "XA") su.remove_prefix(14);  // CD-ROM XA, not SUSP
+  for (size_t p = 0; p + 4 <= su.size();) {
+    if (su[p] == '\0') break;  // zero padding
+    std::string_view sig = su.substr(p, 2);
+    size_t len = static_cast<uint8_t>(su[p + 2]);
+    if (len < 4 || p + len > su.size()) return false;
+    std::string_view e = su.substr(p, len);
+    if (sig == "PX" && len < 36) return false;
+    if (sig == "PN" && len < 20) return false;
+    if ((sig == "NM" || sig == "SL") && len < 5) return false;
+    if (sig == "CE" && len < 28) return false;
+    if (sig == "TF") {
+      if (len < 5) return false;
+      uint8_t flags = e[4];
+      size_t each = flags & 0x80 ? 17 : 7;
+      if (5 + each * __builtin_popcount(flags & 0x7f) > len) return false;
+    }
+    if (sig == "SL")
+      for (size_t q = 5; q < len;) {
+        if (q + 2 > len || q + 2 + static_cast<uint8_t>(e[q + 1]) > len) return false;
+        q += 2 + static_cast<uint8_t>(e[q + 1]);
+      }
+    if (sig == "ST") break;
+    p += len;
+  }
+  return true;
+}
+
+// libcdio 2.1 trusts the lengths inside a directory's records (a name running past its sector
+// was a heap overflow, found by fuzz_iso_read): every record must lie inside its sector, its name
+// inside the record, its System Use entries inside what is left.
+bool ValidRecords(std::string_view sector) {
+  for (size_t off = 0; off < sector.size();) {
+    size_t len = static_cast<uint8_t>(sector[off]);
+    if (len == 0) break;  // the rest of the sector is padding
+    if (len < 34 || off + len > sector.size()) return false;
+    std::string_view r = sector.substr(off, len);
+    size_t name_len = static_cast<uint8_t>(r[32]);
+    size_t su = 33 + name_len + (name_len % 2 == 0 ? 1 : 0);
+    if (33 + name_len > len || su > len) return false;
+    if (!ValidSystemUse(r.substr(su))) return false;
+    off += len;
+  }
+  return true;
+}
+
+// libcdio prints its complaints about a damaged image to stderr; ours name the image and the
+// path, so its own are only shown as debug output (-vv).
+void CdioLog(cdio_log_level_t level, const char message[]) {
+  if (level >= CDIO_LOG_WARN) log::Debug(std::string("libcdio: ") + message);
+}
+
 }  // namespace
 
 bool Entry::IsDir() const { return S_ISDIR(mode); }
@@ -99,6 +156,7 @@ Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path) {
   if (!pvd) return pvd.take_error();
   if (pvd->substr(1, 5) != "CD001")
     return Error{path + ": not an ISO 9660 image (no CD001 volume descriptor at sector 16)"};
+  cdio_log_set_handler(CdioLog);
   // Joliet left out: its tree has no Rock Ridge, and libcdio would prefer it.
   r->iso_ = iso9660_open_ext(path.c_str(), ISO_EXTENSION_ROCK_RIDGE | ISO_EXTENSION_HIGH_SIERRA);
   if (!r->iso_) return Error{path + ": libcdio cannot read its primary volume descriptor"};
@@ -144,7 +202,7 @@ Result<Entry> Reader::Stat(const std::string& path) const {
   for (const auto& part : Split(path, '/')) {
     if (part.empty() || part == ".") continue;
     if (!cur.IsDir()) return Error{path_ + ": " + cur.path + ": not a directory"};
-    auto list = List(cur);
+    auto list = ListDir(cur, /*refuse_unsafe=*/false);
     if (!list) return list.take_error();
     auto it =
         std::find_if(list->begin(), list->end(), [&](const Entry& e) { return e.name == part; });
@@ -163,7 +221,26 @@ Result<std::vector<Entry>> Reader::List(const std::string& dir) const {
 }
 
 Result<std::vector<Entry>> Reader::List(const Entry& dir) const {
-  if (auto st = CheckExtent(dir); !st) return st.take_error();
+  return ListDir(dir, /*refuse_unsafe=*/true);
+}
+
+Status Reader::CheckRecords(const Entry& dir) const {
+  if (auto st = CheckExtent(dir); !st) return st;
+  uint64_t start = uint64_t{dir.lsn} * kSectorSize;
+  uint64_t sectors = (dir.size + kSectorSize - 1) / kSectorSize;
+  for (uint64_t i = 0; i < sectors; ++i) {
+    uint64_t at = start + i * kSectorSize;
+    auto sector = ReadAt(at, std::min<uint64_t>(kSectorSize, file_size_ - at));
+    if (!sector) return Wrap(dir.path, sector.error());
+    if (!ValidRecords(*sector))
+      return Error{path_ + ": " + dir.path + ": a corrupt directory record in sector " +
+                   std::to_string(at / kSectorSize) + " (a length past its record or sector)"};
+  }
+  return {};
+}
+
+Result<std::vector<Entry>> Reader::ListDir(const Entry& dir, bool refuse_unsafe) const {
+  if (auto st = CheckRecords(dir); !st) return st.take_error();
   CdioList_t* list = iso9660_ifs_readdir(iso_, dir.path.c_str());
   if (!list) return Error{path_ + ": " + dir.path + ": cannot read the directory"};
   std::vector<Entry> out;
@@ -175,6 +252,7 @@ Result<std::vector<Entry>> Reader::List(const Entry& dir) const {
     // The first two records are the directory itself and its parent.
     if (index < 2 && (name == "." || name == "..")) continue;
     if (!SafeName(name)) {
+      if (!refuse_unsafe) continue;
       bad = Error{path_ + ": " + dir.path + ": an entry named '" + name +
                   "' is refused (a name must not be empty, '.' or '..', or hold '/')"};
       break;

@@ -73,6 +73,11 @@ class Reader {
  private:
   Reader() = default;
   Status CheckExtent(const Entry& e) const;
+  // The extent of `dir` inside the file, and its records' lengths consistent.
+  Status CheckRecords(const Entry& dir) const;
+  // List(), with unsafe names refused (`refuse_unsafe`) or left out (path lookups, which never
+  // create anything by those names).
+  Result<std::vector<Entry>> ListDir(const Entry& dir, bool refuse_unsafe) const;
   Status WalkFrom(const Entry& dir, int depth, std::unordered_set<uint32_t>* seen,
                   const std::function<Status(const Entry&)>& visit) const;
 

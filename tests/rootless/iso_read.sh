@@ -2,9 +2,9 @@
 # imager iso reads xorriso-made hybrid ISOs without mounting, as an unprivileged user: inspect
 # names the El Torito BIOS and UEFI entries, the isohybrid MBR, the GPT and the appended ESP, the
 # boot configurations and the layout; ls, cat and extract give Rock Ridge names, modes and
-# symlinks. Hostile images (a Rock Ridge name rewritten to '..' or 'a/c', a symlink a directory
-# would be extracted through, a truncated image) fail with a clear error and write nothing
-# outside DEST.
+# symlinks (a symlink loop among them, created as it is). Hostile images (a Rock Ridge name
+# rewritten to '..' or 'a/c', a symlink a directory would be extracted through, a truncated
+# image) fail with a clear error and write nothing outside DEST.
 source "$TESTLIB"
 for tool in xorriso mkfs.fat mcopy python3; do
   PATH=$PATH:/usr/sbin command -v $tool >/dev/null || { echo "SKIP: $tool missing (dev/deps.txt)"; exit 77; }
@@ -26,6 +26,7 @@ printf 'dots\n' > "$src/a/xx"
 printf 'slash\n' > "$src/a/abc"
 ln -s "b/Mixed Case Name.txt" "$src/a/link"
 ln -s /etc/passwd "$src/a/abs"
+ln -s loop2 "$src/a/loop1" && ln -s loop1 "$src/a/loop2"  # a symlink loop: never followed
 ln -s "$T/outside" "$src/esc"  # a directory named esc (patched below) would go through it
 printf 'through\n' > "$src/esd/file"
 touch -d @1700000000 "$src/a/tool"
