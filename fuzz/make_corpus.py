@@ -410,13 +410,14 @@ def isos():
         os.symlink("/proc/self/cwd/..", os.path.join(src, "a/cwd"))
         with open(os.path.join(tmp, "esp.img"), "wb") as f:
             f.write(b"\xeb\x3c\x90" + bytes(32 * 1024 - 3))
-        for d, _, names in os.walk(src):
-            for n in names + [d]:
+        for d, dirs, names in os.walk(src):  # symlinks to directories are among `dirs`
+            for n in dirs + names + [d]:
                 os.utime(os.path.join(d, n), (MTIME, MTIME), follow_symlinks=False)
 
         def make(name, *extra):
             out = os.path.join(tmp, name)
             subprocess.run(["xorriso", "-as", "mkisofs", "-R", "-no-pad", "-V", "SEED", "-o", out,
+                            "--set_all_file_dates", "set_to_mtime",
                             "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
                             "-no-emul-boot", "-boot-load-size", "4", *extra, src], check=True,
                            capture_output=True, env=dict(os.environ, SOURCE_DATE_EPOCH=str(MTIME)))
