@@ -26,6 +26,7 @@ const std::vector<Verb>& Verbs() {
       {"cache", "List, measure and prune the cache of stage outputs", SetupCache},
       {"boot", "Boot an ISO or disk image in QEMU (BIOS/UEFI), or test that it boots", SetupBoot},
       {"oci", "Export a root filesystem as an OCI image, or import one", SetupOci},
+      {"iso", "Inspect, list and extract ISO images without mounting them", SetupIso},
       {"completion", "Print a shell completion script (bash, zsh, fish)", SetupCompletion},
       {"manpage", "Print a manual page (imager(1), or one verb's) as roff", SetupManpage},
       {"internal", "imager's helpers inside its sandbox", SetupInternal, true},

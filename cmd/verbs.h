@@ -57,6 +57,7 @@ Action SetupShell(CLI::App* app, const GlobalOptions* global);
 Action SetupCache(CLI::App* app, const GlobalOptions* global);
 Action SetupBoot(CLI::App* app, const GlobalOptions* global);
 Action SetupOci(CLI::App* app, const GlobalOptions* global);
+Action SetupIso(CLI::App* app, const GlobalOptions* global);
 Action SetupInternal(CLI::App* app, const GlobalOptions* global);
 Action SetupCompletion(CLI::App* app, const GlobalOptions* global);
 Action SetupManpage(CLI::App* app, const GlobalOptions* global);

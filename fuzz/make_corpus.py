@@ -386,9 +386,65 @@ def profiles():
         "h: \"quoted \\u00e9\"\n? complex\n: value\n")
 
 
+# ---- ISO images (xorriso; skipped without it) ------------------------------------------------
+def isos():
+    import subprocess
+    import tempfile
+    if not shutil.which("xorriso"):
+        print("make_corpus: xorriso missing, no iso_read seeds")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
+        for d in ["isolinux", "EFI/BOOT", "a/b", "live", ".disk", "loop"]:
+            os.makedirs(os.path.join(src, d))
+        files = {"isolinux/isolinux.bin": b"\xfa" * 2048, "isolinux/isolinux.cfg": b"default x\n",
+                 "EFI/BOOT/grub.cfg": b"menuentry x {}\n", ".disk/info": b"Debian\n",
+                 "a/b/file": b"hello\n", "a/xx": b"dots\n", "a/abc": b"slash\n"}
+        files["SHA256SUMS"] = ("%s  ./a/b/file\n" % hashlib.sha256(b"hello\n").hexdigest()).encode()
+        for name, data in files.items():
+            with open(os.path.join(src, name), "wb") as f:
+                f.write(data)
+        os.chmod(os.path.join(src, "a/b/file"), 0o640)
+        os.symlink("b/file", os.path.join(src, "a/link"))
+        os.symlink("../../../..", os.path.join(src, "a/up"))
+        os.symlink("/proc/self/cwd/..", os.path.join(src, "a/cwd"))
+        with open(os.path.join(tmp, "esp.img"), "wb") as f:
+            f.write(b"\xeb\x3c\x90" + bytes(32 * 1024 - 3))
+        for d, dirs, names in os.walk(src):  # symlinks to directories are among `dirs`
+            for n in dirs + names + [d]:
+                os.utime(os.path.join(d, n), (MTIME, MTIME), follow_symlinks=False)
+
+        def make(name, *extra):
+            out = os.path.join(tmp, name)
+            subprocess.run(["xorriso", "-as", "mkisofs", "-R", "-no-pad", "-V", "SEED", "-o", out,
+                            "--set_all_file_dates", "set_to_mtime",
+                            "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
+                            "-no-emul-boot", "-boot-load-size", "4", *extra, src], check=True,
+                           capture_output=True, env=dict(os.environ, SOURCE_DATE_EPOCH=str(MTIME)))
+            with open(out, "rb") as f:
+                return f.read()
+
+        plain = make("plain.iso")
+        put("iso_read", "plain.iso", plain)
+        put("iso_read", "hybrid-gpt.iso", make(
+            "hybrid.iso", "-isohybrid-mbr", "/usr/lib/ISOLINUX/isohdpfx.bin", "-eltorito-alt-boot",
+            "-e", "--interval:appended_partition_2:all::", "-no-emul-boot", "-isohybrid-gpt-basdat",
+            "-partition_cyl_align", "off",
+            "-append_partition", "2", "0xef", os.path.join(tmp, "esp.img")))
+        # Hostile names: the Rock Ridge NM entries of a/xx and a/abc rewritten.
+        put("iso_read", "dotdot-and-slash.iso",
+            plain.replace(b"NM\x07\x01\x00xx", b"NM\x07\x01\x00..", 1)
+                 .replace(b"NM\x08\x01\x00abc", b"NM\x08\x01\x00a/c", 1))
+        # An implanted isomd5sum, as implantisomd5 writes it (key=value list in the PVD).
+        app = b"ISO MD5SUM = " + hashlib.md5(b"x").hexdigest().encode() + b";SKIPSECTORS = 15;"
+        at = 16 * 2048 + 883
+        put("iso_read", "md5-implant.iso", plain[:at] + app + plain[at + len(app):])
+
+
 if __name__ == "__main__":
     shutil.rmtree(CORPUS, ignore_errors=True)
     lower, upper = archives()
     oci(lower, upper)
     text_targets()
     profiles()
+    isos()
