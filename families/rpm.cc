@@ -2,13 +2,14 @@
 // The RPM family (openEuler, Fedora and their kin): one librpm transaction inside the sandbox
 // (stages/rootfs_rpm.cc); live media with the boot loaders of the target's own packages, named
 // as openEuler names them and found by the files they install (shim and GRUB under
-// /boot/efi/EFI/<vendor>/, syslinux under /usr/share/syslinux/). Disk images, installer layers
-// and offline repositories are not implemented for it yet: those entries are empty, and the
-// planner says so.
+// /boot/efi/EFI/<vendor>/, syslinux under /usr/share/syslinux/); an offline repository in
+// rpm-md form (libcreaterepo_c). Disk images and installer layers are not implemented for it
+// yet: those entries are empty, and the planner says so.
 #include "families/rpm.h"
 
 #include <algorithm>
 
+#include "stages/offline_repo.h"
 #include "stages/rootfs.h"
 
 namespace imager::families {
@@ -53,7 +54,7 @@ Family RpmFamily() {
                      .shim = "/shimx64.efi",
                      .mok_manager = "/mmx64.efi",
                      .grub_efi = "/grubx64.efi"},
-      .offline_repo_stage = nullptr,
+      .offline_repo_stage = stages::RpmOfflineRepoStage,
       .installed_system_packages = nullptr,
   };
 }

@@ -10,12 +10,14 @@
 #include "repo/resolve.h"
 #include "repo/testing/deb_repo.h"
 #include "repo/testing/http_server.h"
+#include "repo/testing/rpm_repo.h"
 
 namespace imager::repo {
 namespace {
 
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
+using test::BuildRpm;
 using test::Q;
 using test::Sh;
 
@@ -33,27 +35,6 @@ constexpr char kComps[] = R"(<?xml version="1.0" encoding="UTF-8"?>
   </group>
 </comps>
 )";
-
-// Builds a noarch rpm NAME (requiring REQUIRES when set, holding FILE when set) into ROOT with
-// rpmbuild.
-bool BuildRpm(const std::string& top, const std::string& root, const std::string& name,
-              const std::string& requires_, const std::string& file = "") {
-  std::string spec = top + "/" + name + ".spec";
-  std::string text = "Name: " + name + "\nVersion: 1.0\nRelease: 1\nSummary: fixture " + name +
-                     "\nLicense: GPL-3.0-or-later\nBuildArch: noarch\n" +
-                     (requires_.empty() ? "" : "Requires: " + requires_ + "\n") +
-                     "%description\nfixture package " + name + "\n";
-  if (!file.empty())
-    text +=
-        "%install\nmkdir -p %{buildroot}$(dirname " + file + ")\ntouch %{buildroot}" + file + "\n";
-  text += "%files\n" + file + "\n";
-  if (!WriteFile(spec, text)) return false;
-  if (Sh("rpmbuild -bb --define " + Q("_topdir " + top) + " " + Q(spec)) != 0) return false;
-  std::error_code ec;
-  fs::copy_file(top + "/RPMS/noarch/" + name + "-1.0-1.noarch.rpm",
-                root + "/Packages/" + name + "-1.0-1.noarch.rpm", ec);
-  return !ec;
-}
 
 class RpmMdTest : public ::testing::Test {
  protected:

@@ -19,8 +19,8 @@
 
 #include "installer/calamares.h"
 #include "profiles/profile.h"
-#include "stages/iso_stages.h"
 #include "stages/build.h"
+#include "stages/iso_stages.h"
 
 namespace imager::stages {
 

@@ -31,38 +31,6 @@ using profiles::Profile;
 // Seconds the boot menus wait before starting the first entry.
 constexpr int kMenuSeconds = 5;
 
-Status CopyFile(const std::string& from, const std::string& to, mode_t mode) {
-  auto data = ReadFile(from);
-  if (!data) return data.take_error();
-  auto parent = std::filesystem::path(to).parent_path().string();
-  if (auto st = MakeDirs(parent); !st) return st;
-  if (auto st = WriteFile(to, *data); !st) return st;
-  if (chmod(to.c_str(), mode) != 0) return ErrnoError("chmod " + to);
-  return {};
-}
-
-// A hard link when possible (same filesystem, our own file), else a copy.
-Status LinkOrCopy(const std::string& from, const std::string& to) {
-  auto parent = std::filesystem::path(to).parent_path().string();
-  if (auto st = MakeDirs(parent); !st) return st;
-  if (link(from.c_str(), to.c_str()) == 0) return {};
-  struct stat st;
-  if (stat(from.c_str(), &st) != 0) return ErrnoError("stat " + from);
-  return CopyFile(from, to, st.st_mode & 0777);
-}
-
-// Every file below `dir` (relative paths, sorted).
-Result<std::vector<std::string>> FilesBelow(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_regular_file()) out.push_back(std::filesystem::relative(it->path(), dir).string());
-  if (ec) return Error{"list " + dir + ": " + ec.message()};
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The booter binary that goes into every initramfs: $IMAGER_BOOTER, else beside imager (the
 // build tree), else in ../lib/imager (an installation).
 Result<std::string> FindBooter() {

@@ -14,31 +14,12 @@
 #include "base/strings.h"
 #include "repo/debian.h"
 #include "stages/rootfs.h"
+#include "stages/stage_util.h"
 
 namespace imager::stages {
 namespace {
 
 using profiles::Profile;
-
-// DEST becomes SRC: a hard link when both are on one filesystem (the cache), else a copy.
-Status LinkOrCopy(const std::string& src, const std::string& dest) {
-  if (auto st = MakeDirs(std::filesystem::path(dest).parent_path().string()); !st) return st;
-  ::unlink(dest.c_str());
-  if (::link(src.c_str(), dest.c_str()) == 0) return {};
-  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) return ErrnoError("open " + src);
-  UniqueFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!out.valid()) return ErrnoError("create " + dest);
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + src);
-    if (n == 0) break;
-    if (!WriteAll(out.get(), buf, static_cast<size_t>(n))) return ErrnoError("write " + dest);
-  }
-  return {};
-}
 
 // The archive path of a package below its repository's URL ("pool/main/g/grub2/x.deb"), or ""
 // when it is not a plain relative path.

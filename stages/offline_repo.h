@@ -48,4 +48,15 @@ Status WriteOfflineRepo(const profiles::Profile& profile, const std::string& cac
 Stage OfflineRepoStage(const profiles::Profile& profile, const std::string& cache_dir,
                        const PackageFiles& offline);
 
+/// An RPM medium's offline repository under OUT/tree: the package files (checked against the
+/// lock's sha256) in Packages/, repodata/ (primary, filelists, other, repomd.xml) written with
+/// libcreaterepo_c, every date `source_date_epoch`: the same packages give the same bytes.
+/// repomd.xml is unsigned; the packages carry their distribution's signatures.
+Status WriteRpmOfflineRepo(const PackageFiles& offline, int64_t source_date_epoch,
+                           const std::string& out);
+
+/// Stage "offline-repo" of the RPM family (WriteRpmOfflineRepo).
+Stage RpmOfflineRepoStage(const profiles::Profile& profile, const std::string& cache_dir,
+                          const PackageFiles& offline);
+
 }  // namespace imager::stages

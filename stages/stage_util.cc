@@ -2,11 +2,16 @@
 #include "stages/stage_util.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
+#include "base/fd.h"
+#include "base/fs.h"
 #include "base/strings.h"
 #include "engine/pipeline.h"
 #include "sandbox/launch.h"
@@ -151,6 +156,35 @@ Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers,
                      ImageWriter writer) {
   return MakeStage({.name = stage, .output = OutputKind::kArtifact, .parents = std::move(layers)},
                    std::move(writer), RunImageFile);
+}
+
+Status CopyFile(const std::string& from, const std::string& to, mode_t mode) {
+  auto data = ReadFile(from);
+  if (!data) return data.take_error();
+  if (auto st = MakeDirs(std::filesystem::path(to).parent_path().string()); !st) return st;
+  if (auto st = WriteFile(to, *data); !st) return st;
+  if (chmod(to.c_str(), mode) != 0) return ErrnoError("chmod " + to);
+  return {};
+}
+
+Status LinkOrCopy(const std::string& from, const std::string& to) {
+  if (auto st = MakeDirs(std::filesystem::path(to).parent_path().string()); !st) return st;
+  ::unlink(to.c_str());
+  if (::link(from.c_str(), to.c_str()) == 0) return {};
+  struct stat st;
+  if (stat(from.c_str(), &st) != 0) return ErrnoError("stat " + from);
+  return CopyFile(from, to, st.st_mode & 0777);
+}
+
+Result<std::vector<std::string>> FilesBelow(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file()) out.push_back(std::filesystem::relative(it->path(), dir).string());
+  if (ec) return Error{"list " + dir + ": " + ec.message()};
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace imager::stages

@@ -4,6 +4,8 @@
 /// Helpers that the stages of build.cc and the package stages share: running a sandbox with its
 /// output in the stage's log, and the layers a stage sees below its own.
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -54,5 +56,13 @@ Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx);
 /// directory itself when there is nothing below).
 Result<sandbox::SandboxSpec> TargetSpec(StageContext& ctx, std::vector<sandbox::BindSpec> binds,
                                         const std::vector<std::string>& args);
+
+/// `from` copied to `to` (its parents made) with permission bits `mode`.
+Status CopyFile(const std::string& from, const std::string& to, mode_t mode);
+/// `to` becomes `from`: a hard link when both are on one filesystem (the cache), else a copy
+/// with `from`'s permission bits; a file already at `to` is replaced.
+Status LinkOrCopy(const std::string& from, const std::string& to);
+/// Every regular file below `dir`, as relative paths, sorted.
+Result<std::vector<std::string>> FilesBelow(const std::string& dir);
 
 }  // namespace imager::stages
