@@ -335,7 +335,9 @@ Action SetupDebUnpack(CLI::App* app) {
   return [a] { return DebUnpack(a->arch, a->root, a->debs); };
 }
 
-Action SetupRpmUnpack(CLI::App* app) {
+// ROOT RPM...: the helpers that take rpm files into a tree.
+Action RootAndRpms(CLI::App* app,
+                   int (*run)(const std::string& root, const std::vector<std::string>& rpms)) {
   struct A {
     std::string root;
     std::vector<std::string> rpms;
@@ -343,8 +345,10 @@ Action SetupRpmUnpack(CLI::App* app) {
   auto a = std::make_shared<A>();
   app->add_option("root", a->root)->required();
   app->add_option("rpms", a->rpms)->required();
-  return [a] { return RpmUnpack(a->root, a->rpms); };
+  return [a, run] { return run(a->root, a->rpms); };
 }
+
+Action SetupRpmUnpack(CLI::App* app) { return RootAndRpms(app, RpmUnpack); }
 
 Action SetupRemove(CLI::App* app) {
   auto path = std::make_shared<std::string>();
@@ -375,16 +379,7 @@ Action SetupTreeIndex(CLI::App* app) {
   };
 }
 
-Action SetupRpmInstall(CLI::App* app) {
-  struct A {
-    std::string root;
-    std::vector<std::string> rpms;
-  };
-  auto a = std::make_shared<A>();
-  app->add_option("root", a->root)->required();
-  app->add_option("rpms", a->rpms)->required();
-  return [a] { return RpmInstall(a->root, a->rpms); };
-}
+Action SetupRpmInstall(CLI::App* app) { return RootAndRpms(app, RpmInstall); }
 
 Action SetupWriteSquashfs(CLI::App* app) {
   auto sq = std::make_shared<SquashfsArgs>();
