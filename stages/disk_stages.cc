@@ -293,7 +293,9 @@ Status PlanDisk(OutputPlan& plan) {
                 .files = family.boot_files,
                 .disk_files = family.disk_boot_files};
   if (!plan.pipeline->Has("tools")) plan.pipeline->Add(ToolsStage(p, plan.options.tools));
-  StageInfo info{.name = kDiskStage, .output = OutputKind::kArtifact, .parents = *plan.layers};
+  // Version 2: the ESP has grub.cfg in EFI/BOOT/ too (WriteEsp).
+  StageInfo info{
+      .name = kDiskStage, .version = 2, .output = OutputKind::kArtifact, .parents = *plan.layers};
   info.parents.push_back("tools");
   plan.pipeline->Add(MakeStage(std::move(info), std::move(o), RunDisk));
   return {};

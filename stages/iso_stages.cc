@@ -453,8 +453,10 @@ Stage BootloaderStage(const Profile& p, int64_t source_date_epoch, const BootIde
                       .esp = p.boot.uefi ? EspGrubConfig(id) : "",
                       .source_date_epoch = source_date_epoch,
                       .files = families::Of(p).boot_files};
-  return MakeStage({.name = "bootloader", .output = OutputKind::kArtifact, .parents = {"tools"}},
-                   std::move(o), RunBootloader);
+  // Version 2: the ESP has grub.cfg in EFI/BOOT/ too (WriteEsp).
+  return MakeStage(
+      {.name = "bootloader", .version = 2, .output = OutputKind::kArtifact, .parents = {"tools"}},
+      std::move(o), RunBootloader);
 }
 
 namespace {
