@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 
@@ -66,6 +67,14 @@ int64_t ParseHttpDate(const std::string& text) {
   const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
   if (!end) return -1;
   return static_cast<int64_t>(timegm(&tm));
+}
+
+// A locked repository's date as Unix seconds, or -1: a Release's Date, or an rpm-md
+// repository's newest repomd timestamp (digits).
+int64_t RepositoryEpoch(const std::string& date) {
+  if (!date.empty() && std::all_of(date.begin(), date.end(), [](char c) { return isdigit(c); }))
+    return std::strtoll(date.c_str(), nullptr, 10);
+  return ParseHttpDate(date);
 }
 
 // The profile's lock (reused when it still matches, else resolved again and rewritten) and
@@ -174,7 +183,7 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
     // Without SOURCE_DATE_EPOCH, the archive's date pins file times: the same lock gives the
     // same image.
     if (o.source_date_epoch < 0 && !o.packages.repositories.empty())
-      o.source_date_epoch = ParseHttpDate(o.packages.repositories[0].date);
+      o.source_date_epoch = RepositoryEpoch(o.packages.repositories[0].date);
   }
   std::string why = "--single-id";
   o.idmap = f.single_id ? sandbox::ComputeIdMap(getuid(), getgid(), {}, {})
@@ -208,7 +217,7 @@ Result<PreparedBuild> PreparePlan(const BuildFlags& f, std::string* lock_note) {
         std::pair{&lock->installer, &o.installer}, std::pair{&lock->offline, &o.offline_packages}})
     *files = {*list, {}, lock->repositories};
   if (o.source_date_epoch < 0 && !lock->repositories.empty())
-    o.source_date_epoch = ParseHttpDate(lock->repositories[0].date);
+    o.source_date_epoch = RepositoryEpoch(lock->repositories[0].date);
   return b;
 }
 

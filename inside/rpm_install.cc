@@ -17,6 +17,7 @@
 #include <rpm/rpmprob.h>
 #include <rpm/rpmps.h>
 #include <rpm/rpmts.h>
+#include <sqlite3.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -524,6 +525,33 @@ std::vector<std::pair<std::string, unsigned>> ParseIdFile(const std::string& tex
   return out;
 }
 
+namespace {
+
+// rpm's sqlite database is in WAL mode: after the transaction its content may sit partly in
+// rpmdb.sqlite-wal, and rpmdb.sqlite-shm is an index of that log whose bytes differ from run to
+// run. Checkpointed and switched to a rollback journal, the image has the one file, the same
+// bytes for the same packages; the image's rpm returns it to WAL mode on its first write.
+Status SettleDatabase(const std::string& path) {
+  if (access(path.c_str(), F_OK) != 0) return {};  // another backend
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  std::string what;
+  if (rc == SQLITE_OK) {
+    char* err = nullptr;
+    rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;", nullptr,
+                      nullptr, &err);
+    if (err) what = err;
+    sqlite3_free(err);
+  } else {
+    what = db ? sqlite3_errmsg(db) : "out of memory";
+  }
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return Error{"rpm: settling the package database " + path + ": " + what};
+  return {};
+}
+
+}  // namespace
+
 Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& o) {
   if (o.root.empty() || o.root[0] != '/') return Error{"rpm: root must be absolute: " + o.root};
   if (o.packages.empty()) return Error{"rpm: no packages to install"};
@@ -582,6 +610,8 @@ Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& o) {
   RpmInstallReport report;
   report.installed = tx.installed;
   report.lost = CheckOwners(ts.get(), o.root);
+  rpmtsCloseDB(ts.get());
+  if (auto st = SettleDatabase(o.root + o.dbpath + "/rpmdb.sqlite"); !st) return st.take_error();
   return report;
 }
 

@@ -41,7 +41,7 @@ struct LockRequest {
 struct LockedRepository {
   std::string url;  // the mirror (deb) or repository URL (rpm-md)
   std::string suite;
-  std::string date;     // the Release's (or repomd's) Date
+  std::string date;     // the Release's Date (an HTTP date), or repomd's newest timestamp (seconds)
   std::string release;  // URL of the signed file that was verified (InRelease, repomd.xml)
   std::string sha256;   // of that file
 };

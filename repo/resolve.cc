@@ -111,8 +111,11 @@ Result<Lock> Resolve(const profiles::Profile& profile, const ResolveOptions& opt
       auto md = FetchRpmMdMetadata(repo, mo);
       if (!md) return Error{profile.source + ": " + md.error()};
       if (auto st = AddRpmMd(pool, *md); !st) return st.take_error();
+      // The date: repomd's newest timestamp, as seconds (a Release's Date is an HTTP date).
       lock.repositories.push_back(
-          {md->url, "", md->repomd.revision, md->repomd_url, md->repomd_sha256});
+          {md->url, "",
+           md->repomd.timestamp >= 0 ? std::to_string(md->repomd.timestamp) : std::string(),
+           md->repomd_url, md->repomd_sha256});
       rpmmd.push_back(std::move(*md));
       continue;
     }

@@ -251,6 +251,8 @@ Result<RepoMd> ParseRepoMd(std::string_view text, const std::string& origin) {
     Element(block, "location", &attrs);
     f.location = Attr(attrs, "href");
     if (auto size = Element(block, "size")) f.size = std::strtoll(size->c_str(), nullptr, 10);
+    if (auto t = Element(block, "timestamp"))
+      md.timestamp = std::max<int64_t>(md.timestamp, std::strtoll(t->c_str(), nullptr, 10));
     if (sum_type == "sha256" && sum.size() == 64) f.sha256 = sum;
     if (f.type.empty() || f.location.empty())
       problems.push_back(origin + ": a <data> element without type or location");

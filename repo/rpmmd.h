@@ -34,6 +34,9 @@ struct RpmMdFile {
 /// The parts of repomd.xml resolution needs.
 struct RepoMd {
   std::string revision;
+  /// The newest <timestamp> of its files (Unix time; createrepo_c writes the files' mtimes):
+  /// when the repository last changed, the rpm-md counterpart of a Release's Date. -1: none.
+  int64_t timestamp = -1;
   std::vector<RpmMdFile> files;
   const RpmMdFile* Find(std::string_view type) const;
 };

@@ -116,12 +116,19 @@ TEST_F(RpmMdTest, ParseRepoMdFindsPrimaryAndComps) {
   EXPECT_EQ(*Sha256File(dir_ + "/repo/" + primary->location), primary->sha256);
   EXPECT_NE(md->Find("group"), nullptr);
   EXPECT_FALSE(md->revision.empty());
+  // The newest file's timestamp dates the repository (and so the build, without
+  // SOURCE_DATE_EPOCH): createrepo_c wrote the files just now.
+  EXPECT_GT(md->timestamp, 1700000000);
+  EXPECT_LE(md->timestamp, static_cast<int64_t>(time(nullptr)));
 }
 
 TEST_F(RpmMdTest, ResolvesInDependencyOrder) {
   auto lock = Resolve(Profile({"alpha"}), options_);
   ASSERT_TRUE(lock) << lock.error();
   EXPECT_EQ(Names(*lock), (Strings{"beta", "alpha"}));
+  ASSERT_EQ(lock->repositories.size(), 1u);
+  EXPECT_EQ(lock->repositories[0].date.find_first_not_of("0123456789"), std::string::npos)
+      << lock->repositories[0].date;
   const LockedPackage& alpha = lock->packages[1];
   std::string rpm = dir_ + "/repo/Packages/alpha-1.0-1.noarch.rpm";
   EXPECT_EQ(alpha.version, "1.0-1");

@@ -6,6 +6,7 @@
 // payloads unpacked (`imager internal rpm-unpack`), nothing run.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <rpm/rpmlib.h>
@@ -78,11 +79,15 @@ struct RpmPackagesOptions {
   /// gpgcheck: the files librpm verifies before anything is installed, or why it cannot.
   std::vector<SignedFile> verify;
   std::string verify_error;
-  static constexpr auto kFields = std::tuple{
-      Field("package", &RpmPackagesOptions::files, &KeyPackages),
-      Field("installer", &RpmPackagesOptions::installer),
-      Field("dbpath", &RpmPackagesOptions::dbpath), Field("gpgcheck", &RpmPackagesOptions::verify),
-      Field("gpgcheck_error", &RpmPackagesOptions::verify_error)};
+  /// librpm stamps INSTALLTIME and INSTALLTID with SOURCE_DATE_EPOCH when it is set.
+  int64_t source_date_epoch = -1;
+  static constexpr auto kFields =
+      std::tuple{Field("package", &RpmPackagesOptions::files, &KeyPackages),
+                 Field("source_date_epoch", &RpmPackagesOptions::source_date_epoch),
+                 Field("installer", &RpmPackagesOptions::installer),
+                 Field("dbpath", &RpmPackagesOptions::dbpath),
+                 Field("gpgcheck", &RpmPackagesOptions::verify),
+                 Field("gpgcheck_error", &RpmPackagesOptions::verify_error)};
 };
 
 Status RunRpmPackages(StageContext& ctx, const RpmPackagesOptions& o) {
@@ -98,6 +103,10 @@ Status RunRpmPackages(StageContext& ctx, const RpmPackagesOptions& o) {
   args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
   auto spec = TargetSpec(ctx, {pkgs.bind}, args);
   if (!spec) return spec.take_error();
+  std::erase_if(spec->env,
+                [](const std::string& e) { return StartsWith(e, "SOURCE_DATE_EPOCH="); });
+  spec->env.push_back("SOURCE_DATE_EPOCH=" +
+                      std::to_string(std::max<int64_t>(o.source_date_epoch, 0)));
   return RunLogged(*spec, ctx, "rpm install of " + std::to_string(paths.size()) + " packages");
 }
 
@@ -138,11 +147,12 @@ Stage RpmToolsStage(const profiles::Profile& profile, const PackageFiles& tools)
 
 Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
                        std::vector<std::string> parents) {
-  RpmPackagesOptions o{.files = SetOf(files)};
+  RpmPackagesOptions o{.files = SetOf(files), .source_date_epoch = files.source_date_epoch};
   AddSignedFiles(profile, files, &o.verify, &o.verify_error);
   // Version 2: single-id mode removes set-id bits whose owner was lost; 3: not where the
-  // sandbox recorded the owner (base/owner_record.h).
-  return MakeStage({.name = "packages", .version = 3, .parents = std::move(parents)}, std::move(o),
+  // sandbox recorded the owner (base/owner_record.h); 4: install times from SOURCE_DATE_EPOCH
+  // and the rpmdb checkpointed into one file (reproducible).
+  return MakeStage({.name = "packages", .version = 4, .parents = std::move(parents)}, std::move(o),
                    RunRpmPackages);
 }
 

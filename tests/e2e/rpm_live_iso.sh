@@ -85,6 +85,25 @@ for entry in 'El Torito boot img :   1  BIOS' 'El Torito boot img :   2  UEFI'; 
 done
 pass "ISO $(du -h "$iso" | cut -f1): $summary; BIOS and UEFI entries"
 
+# A second cold build (another cache and output, TZ and umask) gives the same bytes.
+(umask 077 && TZ=Asia/Shanghai "$IMAGER" build "$work/fixture-live.yaml" --cache-dir "$work/cache2" \
+  -o "$work/out2" >"$work/build2.log" 2>&1) || {
+  tail -20 "$work/build2.log"
+  fail "the second cold build (log: $work/build2.log)"
+}
+cmp -s "$iso" "$work/out2/fixture-live.iso" ||
+  fail "two cold builds differ: $(sha256sum "$iso" "$work/out2/fixture-live.iso")"
+"$IMAGER" iso inspect "$iso" >"$work/inspect.txt" 2>&1 || {
+  cat "$work/inspect.txt"
+  fail "imager iso inspect"
+}
+grep -qi 'layout.*imager' "$work/inspect.txt" || {
+  cat "$work/inspect.txt"
+  fail "imager iso inspect does not recognise the ISO as imager's"
+}
+rm -rf "$work/cache2" "$work/out2"
+pass "a second cold build (other cache, TZ, umask) has the same bytes; imager iso inspect reads it"
+
 # --- 2. the image's rpmdb ---------------------------------------------------------------------
 xorriso -osirrox on -indev "$iso" -extract /live/filesystem.squashfs "$work/root.squashfs" \
   >/dev/null 2>&1 || fail "xorriso could not extract the root image"
