@@ -148,7 +148,9 @@ bool Checker::Path(const Field& f, std::string* out, const std::string& host_hin
   fs::path base = fs::absolute(dir.empty() ? fs::path(".") : dir, ec);
   fs::path p = (base / text).lexically_normal();
   if (!fs::exists(p, ec) && !host_hint.empty() && fs::path(text).is_absolute()) {
-    Warn(f.node->loc, f.path, "'" + p.string() + "' is not on this host; " + host_hint);
+    // Once per file: a profile names the same key for each of a distribution's repositories.
+    if (host_files_missing_.insert(p.string()).second)
+      Warn(f.node->loc, f.path, "'" + p.string() + "' is not on this host; " + host_hint);
   } else if (!fs::exists(p, ec)) {
     Fail(f.node->loc, f.path,
          "'" + p.string() + "' does not exist (paths are relative to the profile's file)");

@@ -6,6 +6,7 @@
 /// file:line:column, and reading goes on with the default.
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,6 +84,7 @@ class Checker {
   SourceLocation root_;
   std::vector<Diagnostic> errors_;
   std::vector<Diagnostic> warnings_;
+  std::set<std::string> host_files_missing_;  // Path(): absent host files already warned of
 };
 
 }  // namespace imager::profiles
