@@ -196,7 +196,8 @@ Status EditSyslinux(std::vector<Line>* lines, const CmdlineEdit& e, const std::s
     if (!args) return Error{LineError(file, i, args.error())};
     std::string edited = EditArgs(*args, Syntax::kSyslinux, e);
     if (edited == Join(*args, " ")) continue;  // kept byte for byte
-    l.body = kw + " " + (edited.empty() ? "-" : edited);
+    std::string head = rest.empty() ? kw + " " : l.body.substr(0, l.body.size() - rest.size());
+    l.body = head + (edited.empty() ? "-" : edited);
   }
   for (auto it = insert_after.rbegin(); it != insert_after.rend(); ++it) {
     const Line& k = (*lines)[*it];
@@ -231,7 +232,9 @@ Status EditGrub(std::vector<Line>* lines, const CmdlineEdit& e, const std::strin
     words->erase(words->begin());
     std::string edited = EditArgs(*words, Syntax::kGrub, e);
     if (edited == Join(*words, " ")) continue;
-    l.body = kw + " " + kernel + (edited.empty() ? "" : " " + edited);
+    // The keyword, the blanks after it and the kernel as they were.
+    std::string head = l.body.substr(0, l.body.size() - rest.size() + kernel.size());
+    l.body = head + (edited.empty() ? "" : " " + edited);
   }
   return {};
 }

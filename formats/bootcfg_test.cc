@@ -84,6 +84,12 @@ TEST(BootcfgTest, GrubLinuxAndLinuxefiLines) {
       "menuentry \"Live\" {\n  linux /live/vmlinuz boot=live inst.ks=hd:LABEL=F38:/ks.cfg\n}\n");
 }
 
+TEST(BootcfgTest, BlanksBeforeTheArgumentsKept) {
+  EXPECT_EQ(Apply("\tlinux\t/k a\n", Syntax::kGrub, {.add = {"b"}}), "\tlinux\t/k a b\n");
+  EXPECT_EQ(Apply("label a\n kernel k\n append\ta\n", Syntax::kSyslinux, {.add = {"b"}}),
+            "label a\n kernel k\n append\ta b\n");
+}
+
 TEST(BootcfgTest, QuotedWordsStayWhole) {
   EXPECT_EQ(Apply("linux /k 'a b' x=\"c d\" quiet\n", Syntax::kGrub, {.remove = {"quiet", "x"}}),
             "linux /k 'a b'\n");

@@ -189,6 +189,71 @@ assert_eq "--add" "$(cat ks.cfg)" "$("$IMAGER" iso cat ana-vol.iso /extra/ks.cfg
 "$IMAGER" iso ls ana-vol.iso / | grep -qx .discinfo && fail "--remove left /.discinfo"
 pass "--volid, --add, --remove"
 
+# (e) A Debian-live-like layout: entries in isolinux/live.cfg (included), boot/grub/grub.cfg,
+# the ESP boot/grub/efi.img in the tree (EFI/boot in lower case) with its own boot/grub/grub.cfg.
+dl=$T/dl
+mkdir -p "$dl/isolinux" "$dl/boot/grub" "$dl/live" "$dl/.disk" "$dl/EFI/boot"
+cp /usr/lib/ISOLINUX/isolinux.bin "$dl/isolinux/"
+echo "Debian GNU/Linux 12 fixture" > "$dl/.disk/info"
+printf 'include menu.cfg
+default vesamenu.c32
+prompt 0
+timeout 0
+' > "$dl/isolinux/isolinux.cfg"
+printf 'menu hshift 0
+include live.cfg
+' > "$dl/isolinux/menu.cfg"
+cat > "$dl/isolinux/live.cfg" <<'CFG'
+label live-amd64
+	menu label ^Live system (amd64)
+	menu default
+	linux /live/vmlinuz
+	initrd /live/initrd.img
+	append boot=live components quiet splash
+label live-amd64-failsafe
+	menu label Live system (amd64 fail-safe mode)
+	linux /live/vmlinuz
+	initrd /live/initrd.img
+	append boot=live components memtest noapic noapm nodma nomce nolapic nosmp nosplash vga=788
+CFG
+cat > "$dl/boot/grub/grub.cfg" <<'CFG'
+source /boot/grub/config.cfg
+menuentry "Live system (amd64)" --hotkey=l {
+	linux	/live/vmlinuz boot=live components quiet splash findiso=${iso_path}
+	initrd	/live/initrd.img
+}
+CFG
+printf 'set default=0
+' > "$dl/boot/grub/config.cfg"
+PATH=$PATH:/usr/sbin mkfs.fat -C --invariant -i 00c0ffee "$dl/boot/grub/efi.img" 2048 >/dev/null
+mmd -i "$dl/boot/grub/efi.img" ::/EFI ::/EFI/boot ::/boot ::/boot/grub
+printf 'search --set=root --file /.disk/id/fixture
+set prefix=($root)/boot/grub
+source $prefix/x86_64-efi/grub.cfg
+' > dl-esp.cfg
+mcopy -i "$dl/boot/grub/efi.img" dl-esp.cfg ::/boot/grub/grub.cfg
+echo stand-in > bootx64.efi && mcopy -i "$dl/boot/grub/efi.img" bootx64.efi ::/EFI/boot/bootx64.efi
+xorriso -as mkisofs -r -J -V "d-live 12 fx amd64" -o dl.iso -b isolinux/isolinux.bin -c isolinux/boot.cat \
+  -no-emul-boot -boot-load-size 4 -boot-info-table -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
+  -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat "$dl" \
+  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+"$IMAGER" iso edit dl.iso -o dl2.iso --cmdline-add toram --cmdline-remove splash --cmdline-remove quiet \
+  2> edit.log || { cat edit.log; fail "edit on a Debian-live-like ISO failed"; }
+assert_eq "live.cfg append lines" "	append boot=live components toram
+	append boot=live components memtest noapic noapm nodma nomce nolapic nosmp nosplash vga=788 toram" \
+  "$("$IMAGER" iso cat dl2.iso /isolinux/live.cfg | grep append)"
+assert_eq "grub.cfg linux line" "	linux	/live/vmlinuz boot=live components findiso=\${iso_path} toram" \
+  "$("$IMAGER" iso cat dl2.iso /boot/grub/grub.cfg | grep linux)"
+"$IMAGER" iso cat dl2.iso /boot/grub/efi.img > dl-efi.img
+mcopy -n -i dl-efi.img ::/boot/grub/grub.cfg dl-esp2.cfg
+assert_eq "the ESP's grub.cfg (no kernel line) untouched" "$(cat dl-esp.cfg)" "$(cat dl-esp2.cfg)"
+assert_eq "El Torito report" "$(report dl.iso el_torito)" "$(report dl2.iso el_torito)"
+assert_eq "system area report" "$(report dl.iso system_area)" "$(report dl2.iso system_area)"
+"$IMAGER" iso edit dl.iso -o dl3.iso --cmdline-add toram --cmdline-remove splash --cmdline-remove quiet \
+  2> edit.log || { cat edit.log; fail "second edit failed"; }
+cmp dl2.iso dl3.iso || fail "two runs on the Debian-live-like ISO differ"
+pass "Debian-live-like layout: included live.cfg, GRUB, in-tree ESP; same bytes twice"
+
 # (c) Errors, nothing written.
 before=$(ls -A "$T" | sort)
 "$IMAGER" iso edit im.iso -o bad.iso --kickstart ks.cfg 2> err.log && fail "--kickstart on an imager ISO succeeded"
