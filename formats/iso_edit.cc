@@ -227,8 +227,11 @@ Status EditEsp(Job& j) {
 // The arguments of xorriso that turn the input into the output.
 std::vector<std::string> XorrisoArgs(const Job& j, const std::string& out,
                                      const std::string& uuid) {
-  std::vector<std::string> a = {"xorriso", "-no_rc", "-abort_on",   "FAILURE", "-indev", j.o.input,
-                                "-outdev", out,      "-boot_image", "any",     "replay"};
+  // Patterns off: names from the image and the command line are taken literally.
+  std::vector<std::string> a = {"xorriso",         "-no_rc",  "-abort_on",     "FAILURE",
+                                "-iso_rr_pattern", "off",     "-disk_pattern", "off",
+                                "-indev",          j.o.input, "-outdev",       out,
+                                "-boot_image",     "any",     "replay"};
   if (!j.o.volume_id.empty()) a.insert(a.end(), {"-volid", j.o.volume_id});
   // The input's volume dates: GRUB finds imager's media by the uuid made from them.
   if (!uuid.empty()) a.insert(a.end(), {"-volume_date", "uuid", uuid});
@@ -255,7 +258,8 @@ Status CheckOptions(const EditOptions& o, const Reader& r, const Inspection& in)
   for (const auto& [src, dst] : o.add) {
     struct stat st;
     if (lstat(src.c_str(), &st) != 0) return ErrnoError("--add " + src);
-    if (!StartsWith(dst, "/")) return Error{"--add " + src + ":" + dst + ": not an absolute path"};
+    if (!StartsWith(dst, "/") || dst == "/" || ("/" + dst + "/").find("/../") != std::string::npos)
+      return Error{"--add " + src + ":" + dst + ": not an absolute path in the image below /"};
   }
   if (!o.volume_id.empty() && o.volume_id.size() > 32)
     return Error{"--volid " + o.volume_id + ": longer than 32 characters"};
