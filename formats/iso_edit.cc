@@ -15,6 +15,7 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/strings.h"
+#include "formats/iso.h"
 #include "formats/iso_inspect.h"
 #include "formats/iso_read.h"
 
@@ -74,6 +75,7 @@ struct Replacement {
   mode_t mode = 0644;
   uid_t uid = 0;
   gid_t gid = 0;
+  int64_t mtime = 0;
 };
 
 // The state of one edit: the input, its inspection, the work directory beside the output.
@@ -143,7 +145,7 @@ Status EditMediumConfigs(Job& j) {
     auto edited = EditText(j, *text, syntax, path);
     if (!edited) return edited.take_error();
     if (edited->empty()) continue;
-    Replacement rep{j.NewFile(), entry->mode & 07777, entry->uid, entry->gid};
+    Replacement rep{j.NewFile(), entry->mode & 07777, entry->uid, entry->gid, j.epoch};
     if (auto st = WriteFile(rep.host, *edited); !st) return st;
     if (auto st = SetTimes(rep.host, j.epoch); !st) return st;
     j.replace[path] = rep;
@@ -220,33 +222,43 @@ Status EditEsp(Job& j) {
   auto e = j.reader.Stat(j.in.esp_image);
   if (!e) return e.take_error();
   if (auto st = SetTimes(img, e->mtime); !st) return st;
-  j.replace[j.in.esp_image] = {img, e->mode & 07777, e->uid, e->gid};
+  j.replace[j.in.esp_image] = {img, e->mode & 07777, e->uid, e->gid, e->mtime};
   return {};
 }
 
-// The arguments of xorriso that turn the input into the output.
-std::vector<std::string> XorrisoArgs(const Job& j, const std::string& out,
-                                     const std::string& uuid) {
-  // Patterns off: names from the image and the command line are taken literally.
-  std::vector<std::string> a = {"xorriso",         "-no_rc",  "-abort_on",     "FAILURE",
-                                "-iso_rr_pattern", "off",     "-disk_pattern", "off",
-                                "-indev",          j.o.input, "-outdev",       out,
-                                "-boot_image",     "any",     "replay"};
-  if (!j.o.volume_id.empty()) a.insert(a.end(), {"-volid", j.o.volume_id});
-  // The input's volume dates: GRUB finds imager's media by the uuid made from them.
-  if (!uuid.empty()) a.insert(a.end(), {"-volume_date", "uuid", uuid});
-  for (const auto& p : j.o.remove) a.insert(a.end(), {"-rm_r", p, "--"});
-  for (const auto& [src, dst] : j.o.add) a.insert(a.end(), {"-map", src, dst});
-  for (const auto& [path, r] : j.replace) {
-    char mode[8];
-    snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(r.mode));
-    a.insert(a.end(),
-             {"-map", r.host, path, "-chmod", mode, path, "--", "-chown", std::to_string(r.uid),
-              path, "--", "-chgrp", std::to_string(r.gid), path, "--"});
+// `src` on the host and, for a directory, what is below it, as new files at `dst`: the host's
+// permissions, owners 0:0, times `epoch`.
+Status AddHostTree(const std::string& src, const std::string& dst, int64_t epoch,
+                   std::vector<NewFile>* out) {
+  struct stat st;
+  if (lstat(src.c_str(), &st) != 0) return ErrnoError("--add " + src);
+  out->push_back({src, dst, st.st_mode & 07777, 0, 0, epoch});
+  if (!S_ISDIR(st.st_mode)) return {};
+  auto names = ListDir(src);
+  if (!names) return names.take_error();
+  for (const auto& n : *names)
+    if (auto r = AddHostTree(src + "/" + n, dst + "/" + n, epoch, out); !r) return r;
+  return {};
+}
+
+// What turns the input into the output: removals, new files, an edited appended ESP.
+Result<RewriteOptions> MakeRewrite(const Job& j, const std::string& out, const std::string& uuid) {
+  RewriteOptions r{.input = j.o.input,
+                   .output = out,
+                   .volume_id = j.o.volume_id,
+                   .volume_uuid = uuid,
+                   .source_date_epoch = j.epoch,
+                   .remove = j.o.remove,
+                   .esp_partition = j.esp_partition.empty() ? 0 : j.esp_number,
+                   .esp_image = j.esp_partition};
+  for (const auto& [src, dst] : j.o.add) {
+    auto abs = Canonical(src);
+    if (!abs) return Error{"--add " + src + ": " + abs.error()};
+    if (auto st = AddHostTree(*abs, dst, j.epoch, &r.files); !st) return st.take_error();
   }
-  if (!j.esp_partition.empty())
-    a.insert(a.end(), {"-append_partition", std::to_string(j.esp_number), "0xef", j.esp_partition});
-  return a;
+  for (const auto& [path, rep] : j.replace)
+    r.files.push_back({rep.host, path, rep.mode, rep.uid, rep.gid, rep.mtime});
+  return r;
 }
 
 Status CheckOptions(const EditOptions& o, const Reader& r, const Inspection& in) {
@@ -278,7 +290,7 @@ Result<EditReport> Run(Job& j, const std::string& pvd) {
     j.edit.add.push_back("inst.ks=hd:LABEL=" + bootcfg::EscapeLabel(new_id) + ":/ks.cfg");
     auto ks = ReadFile(j.o.kickstart);
     if (!ks) return ks.take_error();
-    Replacement rep{j.NewFile(), 0644, 0, 0};
+    Replacement rep{j.NewFile(), 0644, 0, 0, j.epoch};
     if (auto st = WriteFile(rep.host, *ks); !st) return st.take_error();
     if (auto st = SetTimes(rep.host, j.epoch); !st) return st.take_error();
     j.replace["/ks.cfg"] = rep;
@@ -289,8 +301,9 @@ Result<EditReport> Run(Job& j, const std::string& pvd) {
     return Error{j.o.input + ": no kernel line in its boot configurations (" +
                  (j.in.boot_configs.empty() ? "none found" : Join(j.in.boot_configs, " ")) + ")"};
   const std::string out = j.work + "/out.iso";
-  const std::vector<std::string> env = {"SOURCE_DATE_EPOCH=" + std::to_string(j.epoch)};
-  if (auto st = RunTool(XorrisoArgs(j, out, uuid), env, j.work); !st) return st.take_error();
+  auto rewrite = MakeRewrite(j, out, uuid);
+  if (!rewrite) return rewrite.take_error();
+  if (auto w = Rewrite(*rewrite); !w) return w.take_error();
   for (const auto& c : j.in.checksums)
     if (c.kind == "isomd5sum") {
       if (auto st = RunTool({"implantisomd5", "--force", out}, {}, j.work); !st)
@@ -336,7 +349,12 @@ Result<EditReport> Edit(const EditOptions& o) {
   // Beside the output, so the finished image is renamed into place.
   auto work = MakeTempDir(dir, ".imager-iso-edit-");
   if (!work) return work.take_error();
-  Job j{.o = o, .reader = **reader, .in = *in, .work = *work};
+  auto abs = Canonical(*work);  // libisofs wants absolute host paths
+  if (!abs) {
+    (void)RemoveTree(*work);
+    return abs.take_error();
+  }
+  Job j{.o = o, .reader = **reader, .in = *in, .work = *abs};
   auto r = Run(j, *pvd);
   if (auto st = RemoveTree(*work); !st && r) return st.take_error();
   return r;
