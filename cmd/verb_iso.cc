@@ -311,9 +311,10 @@ Examples:
 refused, symlinks are created but never followed. Owners are applied only when run as root.
 
 'edit' changes every kernel line of isolinux, GRUB and the grub.cfg inside the ESP image
-(edited with mtools on a copy), then writes the new image with xorriso's '-boot_image any
-replay': El Torito, isohybrid MBR, GPT and the appended ESP are kept; an isomd5sum implant is
-made again (implantisomd5). The same inputs and SOURCE_DATE_EPOCH give the same bytes.)");
+(edited with mtools on a copy), then writes the new image from the imported one (libisofs),
+its boot setup replayed as xorriso's '-boot_image any replay' does: El Torito, isohybrid MBR,
+GPT and the appended ESP are kept; an isomd5sum implant is made again (implantisomd5). The same
+inputs and SOURCE_DATE_EPOCH give the same bytes; nothing is written unless all succeeded.)");
   return [o, in, ls, cat, ed]() -> int {
     if (in->parsed()) return Inspect(*o);
     if (ls->parsed()) return Ls(*o);

@@ -54,8 +54,7 @@ Status RunTool(const std::vector<std::string>& argv, const std::vector<std::stri
   pid_t pid;
   int err = posix_spawnp(&pid, a[0], &actions, nullptr, a.data(), e.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (err != 0)
-    return ErrnoError("run " + argv[0] + " (is it installed? xorriso, mtools, isomd5sum)", err);
+  if (err != 0) return ErrnoError("run " + argv[0] + " (is it installed? mtools, isomd5sum)", err);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return ErrnoError("wait for " + argv[0]);

@@ -4,10 +4,11 @@
 /// Editing an existing ISO without mounting it: kernel command lines changed in every boot
 /// configuration (isolinux, GRUB, and the grub.cfg files inside the ESP's FAT image, edited
 /// with mtools on a copy), a kickstart added to Anaconda media, files added and removed, the
-/// volume id changed with the labels that refer to it. The new image is written by xorriso
-/// from the imported one with `-boot_image any replay`, so El Torito entries, the isohybrid MBR,
-/// the GPT and an appended ESP (replaced by the edited copy) are kept; an isomd5sum implant is
-/// re-made with implantisomd5. Nothing is written under the output unless every step succeeded.
+/// volume id changed with the labels that refer to it. The new image is written by
+/// formats::iso::Rewrite (libisofs, the input imported and its boot setup replayed), so El
+/// Torito entries, the isohybrid MBR, the GPT and an appended ESP (replaced by the edited copy)
+/// are kept; an isomd5sum implant is re-made with implantisomd5. Nothing is written under the
+/// output unless every step succeeded.
 
 #include <cstdint>
 #include <string>
