@@ -37,19 +37,24 @@ struct BootImage {
 // An MBR or GPT partition as reported: number, start and size in 512-byte blocks, the file it
 // is (when in the tree).
 struct ReportedPartition {
-  int number = 0, type = 0;
+  int number = 0, type = 0;  // MBR type byte
   uint64_t start = 0, blocks = 0;
   std::string path;
+  std::string type_guid;  // GPT, as stored (32 hex digits)
 };
+
+// GPT partition types as libisofs reports them (the bytes as stored).
+constexpr char kBasicDataGuid[] = "a2a0d0ebe5b9334487c068b6b72699c7";
+constexpr char kEspGuid[] = "28732ac11ff8d211ba4b00a0c93ec93b";
 
 struct Replay {
   std::string catalog;
   std::vector<BootImage> images;
   std::vector<std::string> summary;  // the words of "System area summary"
   std::map<int, ReportedPartition> mbr;
-  std::vector<std::string> gpt_paths;  // paths the GPT's partitions are
-  std::string gpt_guid;                // 32 hex digits, as stored
-  uint64_t image_blocks = 0;           // "ISO image size/512"
+  std::map<int, ReportedPartition> gpt;
+  std::string gpt_guid;       // 32 hex digits, as stored
+  uint64_t image_blocks = 0;  // "ISO image size/512"
 };
 
 std::vector<std::string> Report(IsoImage* image, bool el_torito) {
@@ -123,7 +128,14 @@ void ParseSystemArea(const std::vector<std::string>& lines, Replay* r) {
     } else if (name == "MBR partition path" && w.size() >= 2) {
       r->mbr[std::stoi(w[0])].path = w[1];
     } else if (name == "GPT partition path" && w.size() >= 2) {
-      r->gpt_paths.push_back(w[1]);
+      r->gpt[std::stoi(w[0])].path = w[1];
+    } else if (name == "GPT type GUID" && w.size() >= 2) {
+      r->gpt[std::stoi(w[0])].type_guid = w[1];
+    } else if (name == "GPT start and size" && w.size() >= 3) {
+      auto& p = r->gpt[std::stoi(w[0])];
+      p.number = std::stoi(w[0]);
+      p.start = std::stoull(w[1]);
+      p.blocks = std::stoull(w[2]);
     } else if (name == "GPT disk GUID" && !w.empty()) {
       r->gpt_guid = w[0];
     }
@@ -134,12 +146,34 @@ bool Has(const std::vector<std::string>& words, const std::string& w) {
   return std::find(words.begin(), words.end(), w) != words.end();
 }
 
-// The partitions past the end of the ISO filesystem (the appended ones), by number.
-std::map<int, ReportedPartition> Appended(const Replay& r) {
+// The partitions past the end of the ISO filesystem (the appended ones), by number: from the
+// MBR, else (a protective MBR) from the GPT, an ESP there getting type 0xef.
+Result<std::map<int, ReportedPartition>> Appended(const Replay& r) {
   std::map<int, ReportedPartition> out;
+  auto appended = [&](const ReportedPartition& p) {
+    return p.path.empty() && p.start > 0 && p.start >= r.image_blocks && p.blocks > 0;
+  };
   for (const auto& [n, p] : r.mbr)
-    if (p.path.empty() && p.start > 0 && p.start >= r.image_blocks && p.blocks > 0) out[n] = p;
+    if (appended(p)) out[n] = p;
+  for (const auto& [n, p] : r.gpt) {
+    if (!appended(p) || out.count(n)) continue;
+    if (p.type_guid != kEspGuid)
+      return Error{"appended GPT partition " + std::to_string(n) + " of type " + p.type_guid +
+                   " is not replayed"};
+    out[n] = p;
+    out[n].type = 0xef;
+  }
   return out;
+}
+
+// Whether the GPT names the boot image `b` (a file in the tree, or the appended partition at
+// `start`) as a basic data partition (xorriso -isohybrid-gpt-basdat).
+bool GptBasicData(const Replay& r, const std::string& path, uint64_t start) {
+  for (const auto& [n, p] : r.gpt)
+    if (p.type_guid == kBasicDataGuid &&
+        ((!path.empty() && p.path == path) || (path.empty() && p.start == start && start > 0)))
+      return true;
+  return false;
 }
 
 // libisofs' system area options for the summary, or an error naming what is not replayed.
@@ -265,7 +299,7 @@ Status SetBoot(IsoImage* image, const Replay& r, const RewriteOptions& o,
         return Error{"El Torito image " + path + ": option " + w + " is not replayed"};
     }
     // An in-tree image the GPT names: a basic data partition (xorriso -isohybrid-gpt-basdat).
-    if (!b.path.empty() && Has(r.gpt_paths, b.path)) opts |= 1 << 2;
+    if (GptBasicData(r, b.path, b.lba * 4)) opts |= 1 << 2;
     el_torito_set_isolinux_options(e, opts, 0);
   }
   IsoBoot* catnode = nullptr;
@@ -313,8 +347,10 @@ Status SetSystemArea(IsoWriteOpts* opts, const Replay& r, const RewriteOptions& 
                                               o.esp_partition == n ? 0 : 1);
     if (rc < 0) return IsoError("appending partition " + std::to_string(n), rc);
   }
-  if (Has(r.summary, "GPT") && r.gpt_paths.empty() && !appended.empty())
-    iso_write_opts_set_appended_as_gpt(opts, 1);
+  // Appended partitions in the GPT as themselves (not as basic data mentions of boot images).
+  for (const auto& [n, p] : appended)
+    if (auto it = r.gpt.find(n); it != r.gpt.end() && it->second.type_guid == kEspGuid)
+      iso_write_opts_set_appended_as_gpt(opts, 1);
   if (r.gpt_guid.size() == 32) {
     uint8_t guid[16];
     for (int i = 0; i < 16; ++i)
@@ -381,7 +417,9 @@ Result<WriteResult> Rewrite(const RewriteOptions& o) {
   Replay r;
   if (auto st = ParseElTorito(Report(image.get(), true), &r); !st) return st.take_error();
   ParseSystemArea(Report(image.get(), false), &r);
-  auto appended = Appended(r);
+  auto parts = Appended(r);
+  if (!parts) return Error{o.input + ": " + parts.error()};
+  const auto& appended = *parts;
   if (auto st = ChangeTree(image.get(), o); !st) return st.take_error();
   if (auto st = SetBoot(image.get(), r, o, appended); !st)
     return Error{o.input + ": " + st.error()};
