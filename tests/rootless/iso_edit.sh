@@ -103,8 +103,9 @@ pass "El Torito and system area as the input's; checkisomd5 passes"
 cmp ana-ks.iso ana-ks2.iso || fail "two runs differ"
 pass "two runs give identical bytes"
 
-# (b) An imager-like layout: isolinux/isolinux.cfg, boot/grub/grub.cfg, the ESP appended as
-# partition 2 holding EFI/BOOT/grub.cfg and boot/grub/grub.cfg.
+# (b) An imager-like layout, as formats::iso::Write makes it: isolinux/isolinux.cfg,
+# boot/grub/grub.cfg, the ESP appended as partition 2 (in the MBR as 0xef, in the GPT as basic
+# data) holding EFI/BOOT/grub.cfg and boot/grub/grub.cfg.
 im=$T/im
 mkdir -p "$im/isolinux" "$im/boot/grub" "$im/live"
 cp /usr/lib/ISOLINUX/isolinux.bin "$im/isolinux/"
@@ -144,7 +145,8 @@ mcopy -i esp.img "$im/boot/grub/grub.cfg" ::/boot/grub/grub.cfg  # a full menu, 
 xorriso -as mkisofs -r -J -V IMAGER_LIVE --modification-date=2023111422132000 -o im.iso \
   -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
   -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -eltorito-alt-boot \
-  -e --interval:appended_partition_2:all:: -no-emul-boot -append_partition 2 0xef esp.img "$im" \
+  -e --interval:appended_partition_2:all:: -no-emul-boot -isohybrid-gpt-basdat \
+  -append_partition 2 0xef esp.img "$im" \
   > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
 "$IMAGER" iso edit im.iso -o im2.iso --cmdline-add "imager.test=1 console=ttyS0" --cmdline-remove quiet \
   2> edit.log || { cat edit.log; fail "edit --cmdline-add failed"; }
