@@ -82,6 +82,13 @@ std::vector<std::string> Words(const std::string& s) {
   return w;
 }
 
+// "2  /a path/with blanks" -> "/a path/with blanks".
+std::string AfterFirstWord(const std::string& s) {
+  size_t end = s.find_first_of(" \t");
+  if (end == std::string::npos) return "";
+  return std::string(Trim(s.substr(end)));
+}
+
 BootImage* Image(Replay& r, const std::string& number) {
   for (auto& i : r.images)
     if (std::to_string(i.number) == number) return &i;
@@ -104,8 +111,7 @@ Status ParseElTorito(const std::vector<std::string>& lines, Replay* r) {
     } else if ((name == "El Torito img path" || name == "El Torito img opts") && w.size() >= 2) {
       BootImage* b = Image(*r, w[0]);
       if (!b) return Error{"El Torito report: " + line};
-      std::string value(Trim(rest.substr(rest.find(w[0]) + w[0].size())));
-      (name == "El Torito img path" ? b->path : b->opts) = value;
+      (name == "El Torito img path" ? b->path : b->opts) = AfterFirstWord(rest);
     }
   }
   return {};
@@ -126,9 +132,9 @@ void ParseSystemArea(const std::vector<std::string>& lines, Replay* r) {
       p.start = std::stoull(w[3]);
       p.blocks = std::stoull(w[4]);
     } else if (name == "MBR partition path" && w.size() >= 2) {
-      r->mbr[std::stoi(w[0])].path = w[1];
+      r->mbr[std::stoi(w[0])].path = AfterFirstWord(rest);
     } else if (name == "GPT partition path" && w.size() >= 2) {
-      r->gpt[std::stoi(w[0])].path = w[1];
+      r->gpt[std::stoi(w[0])].path = AfterFirstWord(rest);
     } else if (name == "GPT type GUID" && w.size() >= 2) {
       r->gpt[std::stoi(w[0])].type_guid = w[1];
     } else if (name == "GPT start and size" && w.size() >= 3) {
@@ -259,9 +265,6 @@ Status SetBoot(IsoImage* image, const Replay& r, const RewriteOptions& o,
                const std::map<int, ReportedPartition>& appended) {
   if (r.images.empty()) return {};
   if (r.catalog.empty()) return Error{"its boot catalog is not a file in the tree"};
-  iso_image_remove_boot_image(image);
-  IsoNode* cat = nullptr;
-  if (iso_tree_path_to_node(image, r.catalog.c_str(), &cat) == 1) iso_node_remove(cat);
   bool first = true;
   for (const auto& b : r.images) {
     std::string path = b.path;
@@ -420,6 +423,13 @@ Result<WriteResult> Rewrite(const RewriteOptions& o) {
   auto parts = Appended(r);
   if (!parts) return Error{o.input + ": " + parts.error()};
   const auto& appended = *parts;
+  // The old El Torito records and catalog go first: the tree changes may replace boot images.
+  if (!r.images.empty()) {
+    iso_image_remove_boot_image(image.get());
+    IsoNode* cat = nullptr;
+    if (!r.catalog.empty() && iso_tree_path_to_node(image.get(), r.catalog.c_str(), &cat) == 1)
+      iso_node_remove(cat);
+  }
   if (auto st = ChangeTree(image.get(), o); !st) return st.take_error();
   if (auto st = SetBoot(image.get(), r, o, appended); !st)
     return Error{o.input + ": " + st.error()};
