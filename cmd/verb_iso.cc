@@ -282,13 +282,17 @@ Action SetupIso(CLI::App* app, const GlobalOptions*) {
   ed->add_option("-o,--output", o->output, "the new image (written only when complete)")
       ->required();
   ed->add_option("--cmdline-add", o->cmdline_add,
-                 "kernel arguments added on every kernel line (repeatable)");
+                 "kernel arguments added on every kernel line (repeatable)")
+      ->allow_extra_args(false);
   ed->add_option("--cmdline-remove", o->cmdline_remove,
-                 "kernel arguments removed: NAME removes NAME and NAME=*; NAME=VALUE only itself");
+                 "kernel arguments removed: NAME removes NAME and NAME=*; NAME=VALUE only itself")
+      ->allow_extra_args(false);
   ed->add_option("--kickstart", o->kickstart,
                  "Anaconda media: FILE becomes /ks.cfg, inst.ks=hd:LABEL=<volid>:/ks.cfg added");
-  ed->add_option("--add", o->add, "SRC:DST, a host file or directory put at DST (repeatable)");
-  ed->add_option("--remove", o->remove, "a path in the image removed (repeatable)");
+  ed->add_option("--add", o->add, "SRC:DST, a host file or directory put at DST (repeatable)")
+      ->allow_extra_args(false);
+  ed->add_option("--remove", o->remove, "a path in the image removed (repeatable)")
+      ->allow_extra_args(false);
   ed->add_option("--volid", o->volid, "a new volume id; LABEL= references follow it");
   ed->add_option("--source-date-epoch", o->source_date_epoch,
                  "times of new files (default: $SOURCE_DATE_EPOCH, else the input's date)");
