@@ -53,7 +53,7 @@ Result<WriteResult> Write(const WriteOptions& o);
 
 /// A file the rewritten image gets, new or in place of one of the input's.
 struct NewFile {
-  std::string host;  // the content: a regular file on the host
+  std::string host;  // the content: a file, symlink or directory (its entries not included)
   std::string path;  // absolute in the image; missing parents are made (0755, 0:0)
   uint32_t mode = 0644, uid = 0, gid = 0;
   int64_t mtime = 0;
@@ -66,6 +66,7 @@ struct RewriteOptions {
   std::string volume_uuid;          // 16 digits: the volume's creation and modification time
   int64_t source_date_epoch = 0;    // times of directories and the catalog made anew
   std::vector<std::string> remove;  // paths in the image, removed with what is below them
+  // Replacing what is at their path; a directory onto a directory is merged into it.
   std::vector<NewFile> files;
   // The appended partition `esp_partition` gets the content of the host file `esp_image`.
   int esp_partition = 0;

@@ -243,7 +243,12 @@ Status ChangeTree(IsoImage* image, const RewriteOptions& o) {
   const time_t epoch = static_cast<time_t>(o.source_date_epoch);
   for (const auto& f : o.files) {
     IsoNode* old = nullptr;
-    if (iso_tree_path_to_node(image, f.path.c_str(), &old) == 1) iso_node_remove(old);
+    struct stat st;
+    const bool host_dir = lstat(f.host.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    if (iso_tree_path_to_node(image, f.path.c_str(), &old) == 1) {
+      if (host_dir && iso_node_get_type(old) == LIBISO_DIR) continue;  // merged into, not replaced
+      iso_node_remove(old);
+    }
     auto dir = Parents(image, f.path, epoch);
     if (!dir) return dir.take_error();
     IsoNode* node = nullptr;
@@ -416,6 +421,7 @@ Result<WriteResult> Rewrite(const RewriteOptions& o) {
   const bool joliet = iso_read_image_features_has_joliet(features);
   iso_read_image_features_destroy(features);
   if (!o.volume_id.empty()) iso_image_set_volume_id(image.get(), o.volume_id.c_str());
+  iso_tree_set_follow_symlinks(image.get(), 0);  // a symlink added is added as a symlink
 
   Replay r;
   if (auto st = ParseElTorito(Report(image.get(), true), &r); !st) return st.take_error();

@@ -179,7 +179,9 @@ assert_eq "the appended ESP's EFI/BOOT/grub.cfg, without kernel lines" "$(cat es
 pass "--cmdline-add/--cmdline-remove on an imager-like ISO, boot setup kept"
 
 # --volid: the labels follow, \x20 escapes in kernel lines, quoted in GRUB's search.
+mkdir -p adddir/sub && echo more > adddir/sub/more.txt
 "$IMAGER" iso edit ana.iso -o ana-vol.iso --volid "My Disc" --add ks.cfg:/extra/ks.cfg --remove /.discinfo \
+  --add adddir:/EFI \
   2> edit.log || { cat edit.log; fail "edit --volid failed"; }
 "$IMAGER" iso cat ana-vol.iso /EFI/BOOT/grub.cfg > grub.cfg
 assert_contains "grub.cfg search" "-l 'My Disc'" "$(cat grub.cfg)"
@@ -190,6 +192,8 @@ assert_eq "efiboot.img grub.cfg stage2 labels" 2 "$(grep -cF 'inst.stage2=hd:LAB
 assert_eq "volume id" "My Disc" "$("$IMAGER" iso inspect --json ana-vol.iso | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume_id"])')"
 assert_eq "--add" "$(cat ks.cfg)" "$("$IMAGER" iso cat ana-vol.iso /extra/ks.cfg)"
 "$IMAGER" iso ls ana-vol.iso / | grep -qx .discinfo && fail "--remove left /.discinfo"
+assert_eq "--add of a directory merged into /EFI" "more" "$("$IMAGER" iso cat ana-vol.iso /EFI/sub/more.txt)"
+"$IMAGER" iso cat ana-vol.iso /EFI/BOOT/BOOTX64.EFI > /dev/null || fail "--add adddir:/EFI lost /EFI/BOOT"
 pass "--volid, --add, --remove"
 
 # (e) A Debian-live-like layout: entries in isolinux/live.cfg (included), boot/grub/grub.cfg,
