@@ -14,6 +14,8 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
+#include "formats/bootcfg.h"
+#include "formats/iso_edit.h"
 #include "formats/iso_inspect.h"
 #include "formats/iso_read.h"
 
@@ -23,7 +25,9 @@ namespace {
 namespace iso = formats::iso;
 
 struct IsoOptions {
-  std::string image, dest;
+  std::string image, dest, output, kickstart, volid;
+  std::vector<std::string> cmdline_add, cmdline_remove, add, remove;
+  int64_t source_date_epoch = -1;
   std::vector<std::string> paths;
   bool json = false, long_format = false, no_verify = false;
 };
@@ -207,6 +211,52 @@ int Extract(const IsoOptions& o) {
   return kExitOk;
 }
 
+// SOURCE_DATE_EPOCH from the option, else the environment; -1 when neither is set.
+Result<int64_t> SourceDateEpoch(int64_t option) {
+  if (option >= 0) return option;
+  const char* env = getenv("SOURCE_DATE_EPOCH");
+  if (!env || !*env) return int64_t{-1};
+  char* end = nullptr;
+  long long v = strtoll(env, &end, 10);
+  if (*end || v < 0) return Error{"SOURCE_DATE_EPOCH=" + std::string(env) + ": not a number"};
+  return int64_t{v};
+}
+
+int Edit(const IsoOptions& o) {
+  iso::EditOptions e{.input = o.image,
+                     .output = o.output,
+                     .kickstart = o.kickstart,
+                     .remove = o.remove,
+                     .volume_id = o.volid};
+  auto split_args = [](const std::vector<std::string>& from, std::vector<std::string>* to) {
+    for (const auto& words : from) {
+      auto split = formats::bootcfg::SplitUserArgs(words);
+      if (!split) return log::Err("kernel arguments '" + words + "': " + split.error()), false;
+      to->insert(to->end(), split->begin(), split->end());
+    }
+    return true;
+  };
+  if (!split_args(o.cmdline_add, &e.cmdline_add) ||
+      !split_args(o.cmdline_remove, &e.cmdline_remove))
+    return kExitUsage;
+  for (const auto& a : o.add) {
+    size_t colon = a.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == a.size())
+      return log::Err("--add " + a + ": expected SRC:DST"), kExitUsage;
+    e.add.emplace_back(a.substr(0, colon), Absolute(a.substr(colon + 1)));
+  }
+  for (auto& p : e.remove) p = Absolute(p);
+  auto epoch = SourceDateEpoch(o.source_date_epoch);
+  if (!epoch) return log::Err(epoch.error()), kExitUsage;
+  e.source_date_epoch = *epoch;
+  auto r = iso::Edit(e);
+  if (!r) return log::Err(r.error()), kExitFailed;
+  for (const auto& f : r->edited) log::Info("edited " + f);
+  if (r->md5_implanted) log::Info(o.output + ": isomd5sum implanted again");
+  log::Info(o.output + ": written");
+  return kExitOk;
+}
+
 }  // namespace
 
 Action SetupIso(CLI::App* app, const GlobalOptions*) {
@@ -226,6 +276,26 @@ Action SetupIso(CLI::App* app, const GlobalOptions*) {
   ex->add_option("iso", o->image, "the ISO image")->required();
   ex->add_option("dest", o->dest, "the directory to fill (created when missing)")->required();
   ex->add_option("paths", o->paths, "paths in the image to extract, with their parents");
+  auto* ed =
+      app->add_subcommand("edit", "Write a changed copy: kernel arguments, kickstart, files");
+  ed->add_option("iso", o->image, "the ISO image to start from")->required();
+  ed->add_option("-o,--output", o->output, "the new image (written only when complete)")
+      ->required();
+  ed->add_option("--cmdline-add", o->cmdline_add,
+                 "kernel arguments added on every kernel line (repeatable)")
+      ->allow_extra_args(false);
+  ed->add_option("--cmdline-remove", o->cmdline_remove,
+                 "kernel arguments removed: NAME removes NAME and NAME=*; NAME=VALUE only itself")
+      ->allow_extra_args(false);
+  ed->add_option("--kickstart", o->kickstart,
+                 "Anaconda media: FILE becomes /ks.cfg, inst.ks=hd:LABEL=<volid>:/ks.cfg added");
+  ed->add_option("--add", o->add, "SRC:DST, a host file or directory put at DST (repeatable)")
+      ->allow_extra_args(false);
+  ed->add_option("--remove", o->remove, "a path in the image removed (repeatable)")
+      ->allow_extra_args(false);
+  ed->add_option("--volid", o->volid, "a new volume id; LABEL= references follow it");
+  ed->add_option("--source-date-epoch", o->source_date_epoch,
+                 "times of new files (default: $SOURCE_DATE_EPOCH, else the input's date)");
   app->require_subcommand(1);
   app->footer(R"(Reads ISO 9660 images (Rock Ridge names, modes, owners, symlinks) without mounting
 them, as any user. 'inspect' exits 1 when an embedded checksum does not match.
@@ -237,13 +307,23 @@ Examples:
   imager iso cat Fedora.iso /EFI/BOOT/grub.cfg
   imager iso extract debian-live.iso out/           # the whole tree
   imager iso extract Fedora.iso out/ /images/efiboot.img /isolinux
+  imager iso edit Fedora.iso -o Fedora-ks.iso --kickstart ks.cfg
+  imager iso edit live.iso -o serial.iso --cmdline-add console=ttyS0,115200 --cmdline-remove quiet
+  imager iso edit live.iso -o new.iso --volid MYLIVE --add extra/:/extra --remove /README
 
 'extract' never writes outside DEST: names '.', '..' or holding '/' and directory loops are
-refused, symlinks are created but never followed. Owners are applied only when run as root.)");
-  return [o, in, ls, cat]() -> int {
+refused, symlinks are created but never followed. Owners are applied only when run as root.
+
+'edit' changes every kernel line of isolinux, GRUB and the grub.cfg inside the ESP image
+(edited with mtools on a copy), then writes the new image from the imported one (libisofs),
+its boot setup replayed as xorriso's '-boot_image any replay' does: El Torito, isohybrid MBR,
+GPT and the appended ESP are kept; an isomd5sum implant is made again (implantisomd5). The same
+inputs and SOURCE_DATE_EPOCH give the same bytes; nothing is written unless all succeeded.)");
+  return [o, in, ls, cat, ed]() -> int {
     if (in->parsed()) return Inspect(*o);
     if (ls->parsed()) return Ls(*o);
     if (cat->parsed()) return Cat(*o);
+    if (ed->parsed()) return Edit(*o);
     return Extract(*o);
   };
 }

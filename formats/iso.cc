@@ -2,9 +2,6 @@
 #include "formats/iso.h"
 
 #include <fcntl.h>
-// libisofs declares struct burn_source itself only when libburn's header is not used.
-#define LIBISOFS_WITHOUT_LIBBURN 1
-#include <libisofs/libisofs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +17,7 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "formats/iso_libisofs.h"
 
 namespace imager::formats::iso {
 namespace {
@@ -37,53 +35,6 @@ constexpr int kGptBasicData = 1 << 2;
 // the image and of the appended partitions (what xorriso -isohybrid-mbr does).
 constexpr int kSystemAreaIsohybrid = 1 << 1;
 constexpr int kAlignAll = 3 << 8;
-
-std::string IsoMessage(int code) {
-  char hex[16];
-  std::snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(code));
-  std::string out = std::string(iso_error_to_msg(code)) + " (libisofs " + hex + ")";
-  // libisofs queues the details (the file it could not read...) separately.
-  int err = 0, imgid = 0;
-  char text[4096], severity[80];
-  while (iso_obtain_msgs(const_cast<char*>("FAILURE"), &err, &imgid, text, severity) > 0)
-    if (err != code) out += std::string("; ") + text;
-  return out;
-}
-
-Error IsoError(const std::string& what, int code) { return Error{what + ": " + IsoMessage(code)}; }
-
-// libisofs keeps process-wide state: initialized once, its messages queued for IsoMessage() and
-// never printed, names taken and written as UTF-8 whatever the locale.
-Status InitOnce() {
-  static std::once_flag once;
-  static int rc = 1;
-  std::call_once(once, [] {
-    rc = iso_init();
-    if (rc < 0) return;
-    iso_set_msgs_severities(const_cast<char*>("FAILURE"), const_cast<char*>("NEVER"),
-                            const_cast<char*>("libisofs"));
-    iso_set_local_charset(const_cast<char*>("UTF-8"), 0);
-  });
-  if (rc < 0) return IsoError("initializing libisofs", rc);
-  return {};
-}
-
-struct ImageUnref {
-  void operator()(IsoImage* i) const { iso_image_unref(i); }
-};
-struct OptsFree {
-  void operator()(IsoWriteOpts* o) const { iso_write_opts_free(o); }
-};
-// A burn_source made by libisofs, without libburn: cancel the generator if it still runs, then
-// free. The generator thread ends once everything was read or it was cancelled.
-struct SourceFree {
-  void operator()(burn_source* s) const {
-    if (s->cancel) s->cancel(s);
-    if (--s->refcount > 0) return;
-    if (s->free_data) s->free_data(s);
-    std::free(s);
-  }
-};
 
 bool ValidVolumeId(const std::string& id) {
   if (id.empty() || id.size() > 32) return false;
@@ -280,35 +231,66 @@ Status SetOptions(const WriteOptions& o, const std::string& uuid, IsoWriteOpts* 
   return {};
 }
 
+}  // namespace
+
+std::string IsoMessage(int code) {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(code));
+  std::string out = std::string(iso_error_to_msg(code)) + " (libisofs " + hex + ")";
+  // libisofs queues the details (the file it could not read...) separately.
+  int err = 0, imgid = 0;
+  char text[4096], severity[80];
+  while (iso_obtain_msgs(const_cast<char*>("FAILURE"), &err, &imgid, text, severity) > 0)
+    if (err != code) out += std::string("; ") + text;
+  return out;
+}
+
+Error IsoError(const std::string& what, int code) { return Error{what + ": " + IsoMessage(code)}; }
+
+// libisofs keeps process-wide state: initialized once, its messages queued for IsoMessage() and
+// never printed, names taken and written as UTF-8 whatever the locale.
+Status InitOnce() {
+  static std::once_flag once;
+  static int rc = 1;
+  std::call_once(once, [] {
+    rc = iso_init();
+    if (rc < 0) return;
+    iso_set_msgs_severities(const_cast<char*>("FAILURE"), const_cast<char*>("NEVER"),
+                            const_cast<char*>("libisofs"));
+    iso_set_local_charset(const_cast<char*>("UTF-8"), 0);
+  });
+  if (rc < 0) return IsoError("initializing libisofs", rc);
+  return {};
+}
+
 // Reads the image from libisofs' generator thread into `fd`.
-Result<uint64_t> Stream(const WriteOptions& o, IsoImage* image, IsoWriteOpts* opts, int fd) {
+Result<uint64_t> Stream(IsoImage* image, IsoWriteOpts* opts, int fd, const std::string& output,
+                        const std::function<void(uint64_t, uint64_t)>& progress) {
   burn_source* raw = nullptr;
   int rc = iso_image_create_burn_source(image, opts, &raw);
-  if (rc < 0) return IsoError("starting to write ISO " + o.output, rc);
+  if (rc < 0) return IsoError("starting to write ISO " + output, rc);
   std::unique_ptr<burn_source, SourceFree> src(raw);
   const uint64_t total = static_cast<uint64_t>(src->get_size(src.get()));
   std::vector<unsigned char> buf(kChunk);
   uint64_t done = 0;
-  if (o.progress) o.progress(0, total);
+  if (progress) progress(0, total);
   // read_xt() fills the whole buffer or reports the end (dropping a partial tail), so the last
   // read asks for exactly what is left; the size is a multiple of 2048.
   for (;;) {
     const uint64_t want = std::min<uint64_t>(buf.size(), total > done ? total - done : kBlock);
     int n = src->read_xt(src.get(), buf.data(), static_cast<int>(want));
-    if (n < 0) return IsoError("writing ISO " + o.output, ISO_WRITE_ERROR);
+    if (n < 0) return IsoError("writing ISO " + output, ISO_WRITE_ERROR);
     if (n == 0) break;
     if (!WriteAll(fd, buf.data(), static_cast<size_t>(n)))
-      return ErrnoError("writing " + o.output + ".part");
+      return ErrnoError("writing " + output + "");
     done += static_cast<uint64_t>(n);
-    if (o.progress) o.progress(done, total);
+    if (progress) progress(done, total);
   }
   if (done != total)
-    return Error{"writing ISO " + o.output + ": libisofs gave " + std::to_string(done) +
+    return Error{"writing ISO " + output + ": libisofs gave " + std::to_string(done) +
                  " bytes, announced " + std::to_string(total)};
   return done;
 }
-
-}  // namespace
 
 std::string VolumeUuidFromEpoch(int64_t source_date_epoch) {
   time_t t = static_cast<time_t>(source_date_epoch);
@@ -351,7 +333,7 @@ Result<WriteResult> Write(const WriteOptions& o) {
   const std::string part = o.output + ".part";
   UniqueFd fd(open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return ErrnoError("creating " + part);
-  auto bytes = Stream(o, image.get(), opts.get(), fd.get());
+  auto bytes = Stream(image.get(), opts.get(), fd.get(), part, o.progress);
   Status st;
   if (!bytes)
     st = bytes.take_error();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -49,6 +50,36 @@ struct WriteResult {
 /// has any execute bit and 0644 otherwise, owners are 0:0, symlinks are kept as symlinks; device
 /// nodes, fifos and sockets are refused. Nothing is left under `o.output` unless it is complete.
 Result<WriteResult> Write(const WriteOptions& o);
+
+/// A file the rewritten image gets, new or in place of one of the input's.
+struct NewFile {
+  std::string host;  // the content: a file, symlink or directory (its entries not included)
+  std::string path;  // absolute in the image; missing parents are made (0755, 0:0)
+  uint32_t mode = 0644, uid = 0, gid = 0;
+  int64_t mtime = 0;
+};
+
+struct RewriteOptions {
+  std::string input;                // the ISO imported
+  std::string output;               // written directly (the caller writes beside and renames)
+  std::string volume_id;            // "": the input's
+  std::string volume_uuid;          // 16 digits: the volume's creation and modification time
+  int64_t source_date_epoch = 0;    // times of directories and the catalog made anew
+  std::vector<std::string> remove;  // paths in the image, removed with what is below them
+  // Replacing what is at their path; a directory onto a directory is merged into it.
+  std::vector<NewFile> files;
+  // The appended partition `esp_partition` gets the content of the host file `esp_image`.
+  int esp_partition = 0;
+  std::string esp_image;
+};
+
+/// Writes the input again with its tree changed as `o` says and its boot setup replayed from
+/// what libisofs reports of the imported image (the way xorriso's `-boot_image any replay`
+/// does): the El Torito entries (platform, emulation, load size, boot info table), an
+/// isohybrid MBR with its cylinder alignment, a GPT naming an in-tree ESP (basic data, with
+/// the input's disk GUID) and appended partitions (read from the input, or `o.esp_image`).
+/// System areas of other kinds (APM, MIPS, SPARC, GRUB2's MBR, ...) are refused by name.
+Result<WriteResult> Rewrite(const RewriteOptions& o);
 
 /// The volume uuid derived from a source date epoch: "YYYYMMDDhhmmss00" in UTC.
 std::string VolumeUuidFromEpoch(int64_t source_date_epoch);

@@ -111,6 +111,14 @@ class IsoTest : public ::testing::Test {
     return Shell("xorriso -indev " + iso + " " + report + " plain");
   }
 
+  // xorriso's report of `iso` without its numbers of two digits or more (LBAs, sizes) and with
+  // blanks squeezed: what must stay the same when an image is written again.
+  std::string BootShape(const std::string& iso) {
+    return Shell("xorriso -indev " + iso +
+                 " -report_el_torito plain -report_system_area plain 2>/dev/null | "
+                 "sed -E 's/[0-9]{2,}/N/g' | tr -s ' '");
+  }
+
   std::string dir_, root_;
 };
 
@@ -383,6 +391,93 @@ TEST_F(IsoTest, BadInputsAreRefused) {
     ASSERT_EQ(chmod((root_ + "/etc/hello.txt").c_str(), 0), 0);
     fails(o, "hello.txt");
   }
+}
+
+}  // namespace
+}  // namespace imager::formats::iso
+
+namespace imager::formats::iso {
+namespace {
+
+// Rewrite() of the hybrid image Write() makes for imager's live ISOs: the same El Torito
+// entries, isohybrid MBR and appended ESP; files removed and added; the same bytes twice; the
+// ESP replaced when asked.
+TEST_F(IsoTest, RewriteReplaysAHybridImage) {
+  if (!Have("xorriso")) GTEST_SKIP() << "needs xorriso";
+  std::string esp = MakeEsp();
+  if (esp.empty() || !UseRealIsolinux()) GTEST_SKIP() << "needs dosfstools and isolinux";
+  auto o = Options("in.iso");
+  o.bios_boot_image = "isolinux/isolinux.bin";
+  o.isohybrid_mbr = kIsohdpfx;
+  o.efi_image = esp;
+  ASSERT_TRUE(Write(o));
+  ASSERT_TRUE(WriteFile(dir_ + "/new.txt", "new\n"));
+  RewriteOptions r{.input = o.output,
+                   .output = dir_ + "/out.iso",
+                   .volume_uuid = "2025120112483100",
+                   .source_date_epoch = kEpoch,
+                   .remove = {"/etc/empty"},
+                   .files = {{dir_ + "/new.txt", "/x/y/new.txt", 0600, 0, 0, kEpoch}}};
+  auto w = Rewrite(r);
+  ASSERT_TRUE(w) << w.error();
+  EXPECT_EQ(BootShape(r.output), BootShape(o.output));
+  std::string ls = Shell("xorriso -indev " + r.output + " -find / -exec lsdl 2>/dev/null");
+  EXPECT_NE(ls.find("-rw-------    1 0        0               4 Dec  1  2025 '/x/y/new.txt'"),
+            std::string::npos)
+      << ls;
+  EXPECT_EQ(ls.find("/etc/empty"), std::string::npos) << ls;
+  EXPECT_NE(ls.find("/etc/hello.txt"), std::string::npos) << ls;
+
+  std::string first = Sha(r.output);
+  ASSERT_TRUE(Rewrite(r));
+  EXPECT_EQ(Sha(r.output), first);
+
+  // The appended ESP replaced: its bytes where partition 2 starts.
+  std::string esp2 = dir_ + "/esp2.img";
+  auto data = ReadFile(esp);
+  ASSERT_TRUE(data);
+  std::string changed = *data;
+  changed[3] = 'X';
+  ASSERT_TRUE(WriteFile(esp2, changed));
+  r.esp_partition = 2;
+  r.esp_image = esp2;
+  ASSERT_TRUE(Rewrite(r));
+  EXPECT_EQ(BootShape(r.output), BootShape(o.output));
+  auto image = ReadFile(r.output);
+  ASSERT_TRUE(image);
+  EXPECT_NE(image->find(changed), std::string::npos);
+  EXPECT_EQ(image->find(*data), std::string::npos);
+}
+
+// The image Write() makes with an ESP and no isohybrid MBR (a protective MBR and a GPT).
+TEST_F(IsoTest, RewriteReplaysAGptEsp) {
+  if (!Have("xorriso")) GTEST_SKIP() << "needs xorriso";
+  std::string esp = MakeEsp();
+  if (esp.empty()) GTEST_SKIP() << "needs dosfstools";
+  auto o = Options("in.iso");
+  o.efi_image = esp;
+  ASSERT_TRUE(Write(o));
+  RewriteOptions r{.input = o.output, .output = dir_ + "/out.iso", .source_date_epoch = kEpoch};
+  auto w = Rewrite(r);
+  ASSERT_TRUE(w) << w.error();
+  EXPECT_EQ(BootShape(r.output), BootShape(o.output));
+}
+
+TEST_F(IsoTest, RewriteOfAPlainImageAndMissingPaths) {
+  auto o = Options("in.iso");
+  ASSERT_TRUE(Write(o));
+  RewriteOptions r{.input = o.output,
+                   .output = dir_ + "/out.iso",
+                   .volume_id = "Lower case-id",
+                   .source_date_epoch = kEpoch};
+  ASSERT_TRUE(Rewrite(r));
+  auto image = ReadFile(r.output);
+  ASSERT_TRUE(image);
+  EXPECT_EQ(image->substr(0x8000 + 40, 13), "Lower case-id");
+  r.remove = {"/no/such"};
+  auto bad = Rewrite(r);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), "/no/such: not in the image");
 }
 
 }  // namespace

@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# imager iso edit, as an unprivileged user, without mounting: (a) --kickstart on an
+# Anaconda/lorax-like ISO (isolinux, images/efiboot.img as the El Torito UEFI image and GPT
+# basic-data partition, EFI/BOOT/grub.cfg, .discinfo, .treeinfo, an isomd5sum implant): /ks.cfg
+# and inst.ks on every kernel line, the grub.cfg inside efiboot.img included, the same boot
+# entries and partitions as xorriso reports them, checkisomd5 passing; (b) --cmdline-add and
+# --volid on an imager-like ISO (appended ESP partition 2); (c) errors write nothing; (d) two
+# runs give the same bytes.
+source "$TESTLIB"
+for tool in xorriso mkfs.fat mcopy mdir implantisomd5 checkisomd5 python3; do
+  PATH=$PATH:/usr/sbin:/usr/bin command -v $tool >/dev/null ||
+    { echo "SKIP: $tool missing (dev/deps.txt)"; exit 77; }
+done
+[ -r /usr/lib/ISOLINUX/isolinux.bin ] || { echo "SKIP: isolinux missing (dev/deps.txt)"; exit 77; }
+cd "$T"
+export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=1700000000
+
+# (a) The Anaconda/lorax-like fixture, as lorax's x86 and EFI templates lay it out.
+src=$T/ana
+mkdir -p "$src/isolinux" "$src/EFI/BOOT" "$src/images/pxeboot"
+cp /usr/lib/ISOLINUX/isolinux.bin "$src/isolinux/"
+for m in ldlinux libcom32 libutil vesamenu; do cp /usr/lib/syslinux/modules/bios/$m.c32 "$src/isolinux/"; done
+echo kernel > "$src/images/pxeboot/vmlinuz"
+echo initrd > "$src/images/pxeboot/initrd.img"
+cp "$src/images/pxeboot/vmlinuz" "$src/images/pxeboot/initrd.img" "$src/isolinux/"
+cat > "$src/isolinux/isolinux.cfg" <<'CFG'
+default vesamenu.c32
+timeout 600
+label linux
+  menu label ^Install Fixture Linux 38
+  kernel vmlinuz
+  append initrd=initrd.img inst.stage2=hd:LABEL=Fixture-38-x86_64 quiet
+label check
+  menu label Test this ^media & install Fixture Linux 38
+  menu default
+  kernel vmlinuz
+  append initrd=initrd.img inst.stage2=hd:LABEL=Fixture-38-x86_64 rd.live.check quiet
+label local
+  menu label Boot from ^local drive
+  localboot 0xffff
+CFG
+cat > "$src/EFI/BOOT/grub.cfg" <<'CFG'
+set default="1"
+search --no-floppy --set=root -l 'Fixture-38-x86_64'
+menuentry 'Install Fixture Linux 38' --class fedora --class gnu-linux --class os {
+	linuxefi /images/pxeboot/vmlinuz inst.stage2=hd:LABEL=Fixture-38-x86_64 quiet
+	initrdefi /images/pxeboot/initrd.img
+}
+menuentry 'Test this media & install Fixture Linux 38' --class fedora {
+	linuxefi /images/pxeboot/vmlinuz inst.stage2=hd:LABEL=Fixture-38-x86_64 rd.live.check quiet
+	initrdefi /images/pxeboot/initrd.img
+}
+CFG
+echo "BOOTX64.EFI stand-in" > "$src/EFI/BOOT/BOOTX64.EFI"
+printf '1700000000.000000\nFixture Linux 38\nx86_64\n' > "$src/.discinfo"
+printf '[general]\nfamily = Fixture\nversion = 38\n[images-x86_64]\nefiboot.img = images/efiboot.img\n' > "$src/.treeinfo"
+PATH=$PATH:/usr/sbin mkfs.fat -C --invariant -i 12345678 -n ANACONDA "$src/images/efiboot.img" 4096 >/dev/null
+mmd -i "$src/images/efiboot.img" ::/EFI ::/EFI/BOOT
+mcopy -i "$src/images/efiboot.img" "$src/EFI/BOOT/grub.cfg" "$src/EFI/BOOT/BOOTX64.EFI" ::/EFI/BOOT/
+xorriso -as mkisofs -R -J -V Fixture-38-x86_64 -o ana.iso -b isolinux/isolinux.bin -c isolinux/boot.cat \
+  -no-emul-boot -boot-load-size 4 -boot-info-table -eltorito-alt-boot -e images/efiboot.img \
+  -no-emul-boot -isohybrid-gpt-basdat -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin "$src" \
+  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+implantisomd5 ana.iso > /dev/null || fail "implantisomd5 failed"
+
+printf 'text\nreboot\n' > ks.cfg
+"$IMAGER" iso edit ana.iso -o ana-ks.iso --kickstart ks.cfg 2> edit.log || { cat edit.log; fail "edit --kickstart failed"; }
+ks='inst.ks=hd:LABEL=Fixture-38-x86_64:/ks.cfg'
+assert_eq "/ks.cfg" "$(cat ks.cfg)" "$("$IMAGER" iso cat ana-ks.iso /ks.cfg)"
+"$IMAGER" iso ls -l ana-ks.iso / | grep -q '^-rw-r--r--     0     0 .* ks.cfg$' || fail "/ks.cfg not 0644 0:0"
+assert_eq "volume id kept" Fixture-38-x86_64 "$("$IMAGER" iso inspect --json ana-ks.iso | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume_id"])')"
+kernel_lines() { grep -cE '^\s*(append|linuxefi) ' "$1"; }
+with_ks() { grep -E '^\s*(append|linuxefi) ' "$1" | grep -c -- " $ks\$"; }
+"$IMAGER" iso cat ana-ks.iso /isolinux/isolinux.cfg > isolinux.cfg
+"$IMAGER" iso cat ana-ks.iso /EFI/BOOT/grub.cfg > grub.cfg
+"$IMAGER" iso cat ana-ks.iso /images/efiboot.img > efiboot.img
+mcopy -n -i efiboot.img ::/EFI/BOOT/grub.cfg esp-grub.cfg
+for f in isolinux.cfg grub.cfg esp-grub.cfg; do
+  assert_eq "$f: kernel lines" 2 "$(kernel_lines $f)"
+  assert_eq "$f: kernel lines with inst.ks" 2 "$(with_ks $f)"
+done
+assert_eq "the BOOTX64.EFI in efiboot.img" "BOOTX64.EFI stand-in" "$(mtype -i efiboot.img ::/EFI/BOOT/BOOTX64.EFI)"
+assert_eq "isolinux.cfg: only the kernel lines changed" \
+  "$(sed "s|^\(  append .*\)|\1 $ks|" "$src/isolinux/isolinux.cfg")" "$(cat isolinux.cfg)"
+pass "--kickstart: /ks.cfg and inst.ks on all kernel lines, the ESP image's grub.cfg included"
+
+# The boot setup, as xorriso reports it, is the input's: the same El Torito entries (platform,
+# emulation, load size, image path; the LBAs move with the data) and the same partitions (types,
+# flags, names; starts and sizes follow the image's size and the efiboot.img's new place).
+report() {  # report ISO WHAT: xorriso's plain report without LBAs and sizes
+  xorriso -indev "$1" -report_$2 plain 2>/dev/null | grep -vE '^(Drive|Media|Volume|Boot record)' |
+    sed -E 's/[0-9]{2,}/N/g' | tr -s ' '
+}
+assert_eq "El Torito report" "$(report ana.iso el_torito)" "$(report ana-ks.iso el_torito)"
+assert_eq "system area report" "$(report ana.iso system_area)" "$(report ana-ks.iso system_area)"
+assert_contains "UEFI entry" "boot img : 2 UEFI y none" "$(report ana-ks.iso el_torito)"
+assert_contains "UEFI image" "img path : 2 /images/efiboot.img" "$(report ana-ks.iso el_torito)"
+checkisomd5 ana-ks.iso > /dev/null 2>&1 || fail "checkisomd5 fails on the edited image"
+pass "El Torito and system area as the input's; checkisomd5 passes"
+
+# (d) The same inputs give the same bytes.
+"$IMAGER" iso edit ana.iso -o ana-ks2.iso --kickstart ks.cfg 2> edit.log || { cat edit.log; fail "second edit failed"; }
+cmp ana-ks.iso ana-ks2.iso || fail "two runs differ"
+pass "two runs give identical bytes"
+
+# (b) An imager-like layout, as formats::iso::Write makes it: isolinux/isolinux.cfg,
+# boot/grub/grub.cfg, the ESP appended as partition 2 (in the MBR as 0xef, in the GPT as basic
+# data) holding EFI/BOOT/grub.cfg and boot/grub/grub.cfg.
+im=$T/im
+mkdir -p "$im/isolinux" "$im/boot/grub" "$im/live"
+cp /usr/lib/ISOLINUX/isolinux.bin "$im/isolinux/"
+echo fixture > "$im/.imager-id"
+cat > "$im/isolinux/isolinux.cfg" <<'CFG'
+UI menu.c32
+DEFAULT live
+
+LABEL live
+  MENU LABEL fixture
+  LINUX /live/vmlinuz
+  INITRD /live/initrd.img
+  APPEND boot=live quiet
+
+LABEL toram
+  MENU LABEL fixture (load into RAM)
+  LINUX /live/vmlinuz
+  INITRD /live/initrd.img
+  APPEND boot=live toram quiet
+CFG
+cat > "$im/boot/grub/grub.cfg" <<'CFG'
+search --no-floppy --fs-uuid --set=root 2023-11-14-22-13-20-00
+menuentry "fixture" {
+  linux /live/vmlinuz boot=live quiet
+  initrd /live/initrd.img
+}
+menuentry "fixture (load into RAM)" {
+  linux /live/vmlinuz boot=live toram quiet
+  initrd /live/initrd.img
+}
+CFG
+PATH=$PATH:/usr/sbin mkfs.fat -C --invariant -i 0badcafe -n EFIBOOT esp.img 2048 >/dev/null
+mmd -i esp.img ::/EFI ::/EFI/BOOT ::/boot ::/boot/grub
+printf 'search --no-floppy --fs-uuid --set=root X\nconfigfile /boot/grub/grub.cfg\n' > esp.cfg
+mcopy -i esp.img esp.cfg ::/EFI/BOOT/grub.cfg
+mcopy -i esp.img "$im/boot/grub/grub.cfg" ::/boot/grub/grub.cfg  # a full menu, as some media have
+xorriso -as mkisofs -r -J -V IMAGER_LIVE --modification-date=2023111422132000 -o im.iso \
+  -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+  -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -eltorito-alt-boot \
+  -e --interval:appended_partition_2:all:: -no-emul-boot -isohybrid-gpt-basdat \
+  -append_partition 2 0xef esp.img "$im" \
+  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+"$IMAGER" iso edit im.iso -o im2.iso --cmdline-add "imager.test=1 console=ttyS0" --cmdline-remove quiet \
+  2> edit.log || { cat edit.log; fail "edit --cmdline-add failed"; }
+"$IMAGER" iso cat im2.iso /isolinux/isolinux.cfg | grep APPEND > got
+assert_eq "isolinux APPEND lines" "  APPEND boot=live imager.test=1 console=ttyS0
+  APPEND boot=live toram imager.test=1 console=ttyS0" "$(cat got)"
+"$IMAGER" iso cat im2.iso /boot/grub/grub.cfg | grep linux > got
+"$IMAGER" iso ls -l im2.iso /boot/grub | grep -q ' 0     0 .* grub.cfg$' || fail "grub.cfg not owned by 0:0"
+assert_eq "GRUB linux lines" "  linux /live/vmlinuz boot=live imager.test=1 console=ttyS0
+  linux /live/vmlinuz boot=live toram imager.test=1 console=ttyS0" "$(cat got)"
+assert_eq "volume dates kept (GRUB's fs-uuid)" \
+  "$(xorriso -indev im.iso -pvd_info 2>/dev/null | grep 'Modif. Time')" \
+  "$(xorriso -indev im2.iso -pvd_info 2>/dev/null | grep 'Modif. Time')"
+assert_eq "El Torito report" "$(report im.iso el_torito)" "$(report im2.iso el_torito)"
+assert_eq "system area report" "$(report im.iso system_area)" "$(report im2.iso system_area)"
+"$IMAGER" iso inspect --json im2.iso > im2.json || fail "inspect im2.iso failed"
+python3 - im2.json im2.iso esp2.img <<'PY' || fail "the appended ESP is not the El Torito UEFI image"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["esp_image"] == "appended partition 2", j["esp_image"]
+p = [p for p in j["mbr"] if p["number"] == 2][0]
+with open(sys.argv[2], "rb") as iso, open(sys.argv[3], "wb") as out:
+    iso.seek(p["start"] * 512)
+    out.write(iso.read(p["sectors"] * 512))
+PY
+mcopy -n -i esp2.img ::/boot/grub/grub.cfg esp-grub.cfg
+assert_eq "the appended ESP's boot/grub/grub.cfg" "$(grep linux got)" "$(grep linux esp-grub.cfg)"
+mcopy -n -i esp2.img ::/EFI/BOOT/grub.cfg esp-efi.cfg
+assert_eq "the appended ESP's EFI/BOOT/grub.cfg, without kernel lines" "$(cat esp.cfg)" "$(cat esp-efi.cfg)"
+pass "--cmdline-add/--cmdline-remove on an imager-like ISO, boot setup kept"
+
+# --volid: the labels follow, \x20 escapes in kernel lines, quoted in GRUB's search.
+mkdir -p adddir/sub && echo more > adddir/sub/more.txt
+"$IMAGER" iso edit ana.iso -o ana-vol.iso --volid "My Disc" --add ks.cfg:/extra/ks.cfg --remove /.discinfo \
+  --add adddir:/EFI \
+  2> edit.log || { cat edit.log; fail "edit --volid failed"; }
+"$IMAGER" iso cat ana-vol.iso /EFI/BOOT/grub.cfg > grub.cfg
+assert_contains "grub.cfg search" "-l 'My Disc'" "$(cat grub.cfg)"
+assert_eq "grub.cfg stage2 labels" 2 "$(grep -cF 'inst.stage2=hd:LABEL=My\x20Disc ' grub.cfg)"
+"$IMAGER" iso cat ana-vol.iso /images/efiboot.img > efiboot.img
+mcopy -n -i efiboot.img ::/EFI/BOOT/grub.cfg esp-grub.cfg
+assert_eq "efiboot.img grub.cfg stage2 labels" 2 "$(grep -cF 'inst.stage2=hd:LABEL=My\x20Disc ' esp-grub.cfg)"
+assert_eq "volume id" "My Disc" "$("$IMAGER" iso inspect --json ana-vol.iso | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume_id"])')"
+assert_eq "--add" "$(cat ks.cfg)" "$("$IMAGER" iso cat ana-vol.iso /extra/ks.cfg)"
+"$IMAGER" iso ls ana-vol.iso / | grep -qx .discinfo && fail "--remove left /.discinfo"
+assert_eq "--add of a directory merged into /EFI" "more" "$("$IMAGER" iso cat ana-vol.iso /EFI/sub/more.txt)"
+"$IMAGER" iso cat ana-vol.iso /EFI/BOOT/BOOTX64.EFI > /dev/null || fail "--add adddir:/EFI lost /EFI/BOOT"
+pass "--volid, --add, --remove"
+
+# (e) A Debian-live-like layout: entries in isolinux/live.cfg (included), boot/grub/grub.cfg,
+# the ESP boot/grub/efi.img in the tree (EFI/boot in lower case) with its own boot/grub/grub.cfg.
+dl=$T/dl
+mkdir -p "$dl/isolinux" "$dl/boot/grub" "$dl/live" "$dl/.disk" "$dl/EFI/boot"
+cp /usr/lib/ISOLINUX/isolinux.bin "$dl/isolinux/"
+echo "Debian GNU/Linux 12 fixture" > "$dl/.disk/info"
+printf 'include menu.cfg
+default vesamenu.c32
+prompt 0
+timeout 0
+' > "$dl/isolinux/isolinux.cfg"
+printf 'menu hshift 0
+include live.cfg
+' > "$dl/isolinux/menu.cfg"
+cat > "$dl/isolinux/live.cfg" <<'CFG'
+label live-amd64
+	menu label ^Live system (amd64)
+	menu default
+	linux /live/vmlinuz
+	initrd /live/initrd.img
+	append boot=live components quiet splash
+label live-amd64-failsafe
+	menu label Live system (amd64 fail-safe mode)
+	linux /live/vmlinuz
+	initrd /live/initrd.img
+	append boot=live components memtest noapic noapm nodma nomce nolapic nosmp nosplash vga=788
+CFG
+cat > "$dl/boot/grub/grub.cfg" <<'CFG'
+source /boot/grub/config.cfg
+menuentry "Live system (amd64)" --hotkey=l {
+	linux	/live/vmlinuz boot=live components quiet splash findiso=${iso_path}
+	initrd	/live/initrd.img
+}
+CFG
+printf 'set default=0
+' > "$dl/boot/grub/config.cfg"
+PATH=$PATH:/usr/sbin mkfs.fat -C --invariant -i 00c0ffee "$dl/boot/grub/efi.img" 2048 >/dev/null
+mmd -i "$dl/boot/grub/efi.img" ::/EFI ::/EFI/boot ::/boot ::/boot/grub
+printf 'search --set=root --file /.disk/id/fixture
+set prefix=($root)/boot/grub
+source $prefix/x86_64-efi/grub.cfg
+' > dl-esp.cfg
+mcopy -i "$dl/boot/grub/efi.img" dl-esp.cfg ::/boot/grub/grub.cfg
+echo stand-in > bootx64.efi && mcopy -i "$dl/boot/grub/efi.img" bootx64.efi ::/EFI/boot/bootx64.efi
+xorriso -as mkisofs -r -J -V "d-live 12 fx amd64" -o dl.iso -b isolinux/isolinux.bin -c isolinux/boot.cat \
+  -no-emul-boot -boot-load-size 4 -boot-info-table -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
+  -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat "$dl" \
+  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+"$IMAGER" iso edit dl.iso -o dl2.iso --cmdline-add toram --cmdline-remove splash --cmdline-remove quiet \
+  2> edit.log || { cat edit.log; fail "edit on a Debian-live-like ISO failed"; }
+assert_eq "live.cfg append lines" "	append boot=live components toram
+	append boot=live components memtest noapic noapm nodma nomce nolapic nosmp nosplash vga=788 toram" \
+  "$("$IMAGER" iso cat dl2.iso /isolinux/live.cfg | grep append)"
+assert_eq "grub.cfg linux line" "	linux	/live/vmlinuz boot=live components findiso=\${iso_path} toram" \
+  "$("$IMAGER" iso cat dl2.iso /boot/grub/grub.cfg | grep linux)"
+"$IMAGER" iso cat dl2.iso /boot/grub/efi.img > dl-efi.img
+mcopy -n -i dl-efi.img ::/boot/grub/grub.cfg dl-esp2.cfg
+assert_eq "the ESP's grub.cfg (no kernel line) untouched" "$(cat dl-esp.cfg)" "$(cat dl-esp2.cfg)"
+assert_eq "El Torito report" "$(report dl.iso el_torito)" "$(report dl2.iso el_torito)"
+assert_eq "system area report" "$(report dl.iso system_area)" "$(report dl2.iso system_area)"
+"$IMAGER" iso edit dl.iso -o dl3.iso --cmdline-add toram --cmdline-remove splash --cmdline-remove quiet \
+  2> edit.log || { cat edit.log; fail "second edit failed"; }
+cmp dl2.iso dl3.iso || fail "two runs on the Debian-live-like ISO differ"
+pass "Debian-live-like layout: included live.cfg, GRUB, in-tree ESP; same bytes twice"
+
+# (c) Errors, nothing written.
+before=$(ls -A "$T" | sort)
+"$IMAGER" iso edit im.iso -o bad.iso --kickstart ks.cfg 2> err.log && fail "--kickstart on an imager ISO succeeded"
+assert_contains "unknown layout error" "needs an Anaconda/lorax medium (/.treeinfo" "$(cat err.log)"
+"$IMAGER" iso edit missing.iso -o bad.iso --cmdline-add x 2> err.log && fail "a missing input succeeded"
+assert_contains "missing input error" "missing.iso" "$(cat err.log)"
+"$IMAGER" iso edit ana.iso -o bad.iso --remove /no/such 2> err.log && fail "--remove of a missing path succeeded"
+# A kernel line it cannot parse: named with its file and line, nothing written.
+sed -i "s|rd.live.check quiet|rd.live.check 'quiet|" "$src/EFI/BOOT/grub.cfg"
+xorriso -as mkisofs -R -J -V Fixture-38-x86_64 -o broken.iso -b isolinux/isolinux.bin -c isolinux/boot.cat \
+  -no-emul-boot -boot-load-size 4 -boot-info-table -eltorito-alt-boot -e images/efiboot.img \
+  -no-emul-boot -isohybrid-gpt-basdat -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin "$src" \
+  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+before=$(ls -A "$T" | sort)
+"$IMAGER" iso edit broken.iso -o bad.iso --kickstart ks.cfg 2> err.log && fail "an unbalanced quote succeeded"
+assert_contains "unparsable kernel line" "/EFI/BOOT/grub.cfg:8: unbalanced '" "$(cat err.log)"
+assert_eq "nothing written on failure" "$before" "$(ls -A "$T" | sort)"
+pass "errors: unknown layout, missing input, missing path, unparsable kernel line; nothing written"
