@@ -10,6 +10,8 @@
 #   2. the packages stage wrote an rpmdb that rpm reads (rpm -qa on the image's database);
 #   3. BIOS (isolinux) and UEFI with Secure Boot enforced (shim, GRUB) boot to the login prompt,
 #      side by side; from the serial console: the fixture's kernel, the booter's firmware line;
+#      the same ISO after `imager iso edit --cmdline-add/--cmdline-remove` boots under both with the
+#      edited command line (isolinux.cfg, the medium's grub.cfg and the ESP's);
 #   4. a package whose payload was altered after signing stops the build before anything is
 #      installed, naming the package.
 # Needs IMAGER; the fixture's Debian packages are downloaded once into ~/.cache/imager-fixtures.
@@ -154,6 +156,31 @@ grep -aq 'imager-booter: firmware: BIOS, kernel lockdown: \[none\]' "$work/bios.
 grep -aq "imager-booter: firmware: $firmware" "$work/uefi.log" ||
   fail "uefi: the booter's firmware line ($(grep -a 'firmware:' "$work/uefi.log"))"
 pass "the fixture's kernel $release runs the profile's command line; firmware lines as expected"
+
+# --- 3b. the ISO edited by imager iso edit boots with the new command line -------------------------
+"$IMAGER" iso edit "$iso" -o "$work/edited.iso" --cmdline-add "edited.by=imager" \
+  --cmdline-remove imager.test >"$work/edit.log" 2>&1 || {
+  cat "$work/edit.log"
+  fail "imager iso edit --cmdline-add"
+}
+start=$SECONDS
+boot edited-bios 'login:' "$work/edited.iso" &
+bios_pid=$!
+boot edited-uefi 'login:' "${uefi[@]}" "$work/edited.iso" &
+uefi_pid=$!
+for name in bios uefi; do
+  pid_var=${name}_pid
+  wait "${!pid_var}" || {
+    tail -30 "$work/edited-$name.log" 2>/dev/null || true
+    cat "$work/edited-$name.err"
+    fail "edited-$name: no login prompt"
+  }
+  cmdline=$(guest_answer "$work/edited-$name.log" 'fixture-os: cmdline')
+  [[ " $cmdline " == *" edited.by=imager "* && " $cmdline " != *" imager.test=rpm "* ]] ||
+    fail "edited-$name: the edited command line is not the kernel's ($cmdline)"
+done
+rm -f "$work/edited.iso"
+pass "the ISO after imager iso edit boots under BIOS and UEFI with the edited command line ($((SECONDS - start)) s)"
 
 # --- 4. a tampered package --------------------------------------------------------------------
 mkdir -p "$work/bad"
