@@ -202,19 +202,7 @@ Status SetOptions(const WriteOptions& o, const std::string& uuid, IsoWriteOpts* 
   auto set = [&rc](int r) {
     if (rc >= 0 && r < 0) rc = r;
   };
-  set(iso_write_opts_set_iso_level(opts, 3));
-  set(iso_write_opts_set_rockridge(opts, 1));
-  set(iso_write_opts_set_joliet(opts, 1));
-  set(iso_write_opts_set_aaip(opts, 0));
-  // RRIP 1.10: PX entries without a file serial number. libisofs hands those out in an order
-  // that follows host inode numbers and node addresses, so they would differ between rebuilds;
-  // readers (Linux isofs) then number inodes by position, as with mkisofs before 1.12.
-  set(iso_write_opts_set_hardlinks(opts, 0));
-  set(iso_write_opts_set_rrip_version_1_10(opts, 1));
-  set(iso_write_opts_set_rrip_1_10_px_ino(opts, 0));
-  set(iso_write_opts_set_sort_files(opts, 1));
-  set(iso_write_opts_set_output_charset(opts, "UTF-8"));
-  set(iso_write_opts_set_always_gmt(opts, 1));
+  set(SetCommonWriteOptions(opts, /*joliet=*/true));
   // Directory records of every tree carry the nodes' times, and those are all the epoch.
   set(iso_write_opts_set_dir_rec_mtime(opts, 1 | 2 | 4));
   set(iso_write_opts_set_replace_timestamps(opts, 2));
@@ -249,6 +237,27 @@ Error IsoError(const std::string& what, int code) { return Error{what + ": " + I
 
 // libisofs keeps process-wide state: initialized once, its messages queued for IsoMessage() and
 // never printed, names taken and written as UTF-8 whatever the locale.
+int SetCommonWriteOptions(IsoWriteOpts* opts, bool joliet) {
+  int rc = 0;
+  auto set = [&rc](int r) {
+    if (rc >= 0 && r < 0) rc = r;
+  };
+  set(iso_write_opts_set_iso_level(opts, 3));
+  set(iso_write_opts_set_rockridge(opts, 1));
+  set(iso_write_opts_set_joliet(opts, joliet ? 1 : 0));
+  set(iso_write_opts_set_aaip(opts, 0));
+  // RRIP 1.10: PX entries without a file serial number. libisofs hands those out in an order
+  // that follows host inode numbers and node addresses, so they would differ between rebuilds;
+  // readers (Linux isofs) then number inodes by position, as with mkisofs before 1.12.
+  set(iso_write_opts_set_hardlinks(opts, 0));
+  set(iso_write_opts_set_rrip_version_1_10(opts, 1));
+  set(iso_write_opts_set_rrip_1_10_px_ino(opts, 0));
+  set(iso_write_opts_set_sort_files(opts, 1));
+  set(iso_write_opts_set_output_charset(opts, "UTF-8"));
+  set(iso_write_opts_set_always_gmt(opts, 1));
+  return rc;
+}
+
 Status InitOnce() {
   static std::once_flag once;
   static int rc = 1;

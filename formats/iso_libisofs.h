@@ -41,6 +41,10 @@ struct SourceFree {
   }
 };
 
+/// The options both writers set for reproducible output (level 3, Rock Ridge 1.10 without inode
+/// numbers, sorted files, UTF-8, GMT, Joliet when `joliet`); a libisofs error code or >= 0.
+int SetCommonWriteOptions(IsoWriteOpts* opts, bool joliet);
+
 /// Writes the image into `fd` (named `output` in errors); the bytes written.
 Result<uint64_t> Stream(IsoImage* image, IsoWriteOpts* opts, int fd, const std::string& output,
                         const std::function<void(uint64_t, uint64_t)>& progress);

@@ -374,17 +374,7 @@ Status SetWriteOptions(IsoWriteOpts* opts, const RewriteOptions& o, bool joliet)
   auto set = [&rc](int r) {
     if (rc >= 0 && r < 0) rc = r;
   };
-  set(iso_write_opts_set_iso_level(opts, 3));
-  set(iso_write_opts_set_rockridge(opts, 1));
-  set(iso_write_opts_set_joliet(opts, joliet ? 1 : 0));
-  set(iso_write_opts_set_aaip(opts, 0));
-  // As formats::iso::Write: no PX inode numbers, which would follow node addresses.
-  set(iso_write_opts_set_hardlinks(opts, 0));
-  set(iso_write_opts_set_rrip_version_1_10(opts, 1));
-  set(iso_write_opts_set_rrip_1_10_px_ino(opts, 0));
-  set(iso_write_opts_set_sort_files(opts, 1));
-  set(iso_write_opts_set_output_charset(opts, "UTF-8"));
-  set(iso_write_opts_set_always_gmt(opts, 1));
+  set(SetCommonWriteOptions(opts, joliet));
   // Volume ids as given (lower case, '-', ' '): boot loaders find the medium by them.
   set(iso_write_opts_set_relaxed_vol_atts(opts, 1));
   set(iso_write_opts_set_pvd_times(opts, t, t, 0, 0, const_cast<char*>(o.volume_uuid.c_str())));
