@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "cmd/verbs.h"
@@ -124,11 +126,36 @@ void PrintText(const iso::Inspection& in) {
   for (const auto& w : in.warnings) printf("Warning:      %s\n", w.c_str());
 }
 
+// The GRUB configurations inside the ESP's FAT image, as "ESP:/EFI/BOOT/grub.cfg" in the boot
+// configurations (read with mtools on a copy in a scratch directory); a warning when they cannot
+// be read.
+void AddEspConfigs(const iso::Reader& reader, const std::string& image, iso::Inspection* in) {
+  if (in->esp_image.empty()) return;
+  const char* tmp = getenv("TMPDIR");
+  auto work = MakeTempDir(tmp && *tmp ? tmp : "/tmp", "imager-iso-inspect-");
+  if (!work) {
+    in->warnings.push_back("the ESP's configurations were not read: " + work.error());
+    return;
+  }
+  Result<std::vector<std::string>> found = Error{""};
+  if (auto st = iso::CopyEspImage(reader, *in, image, *work + "/esp.img", nullptr); !st)
+    found = Error{st.error()};
+  else
+    found = iso::ListEspConfigs(*work + "/esp.img", in->esp_image, *work);
+  (void)RemoveTree(*work);
+  if (!found) {
+    in->warnings.push_back("the ESP's configurations were not read: " + found.error());
+    return;
+  }
+  for (const auto& path : *found) in->boot_configs.push_back("ESP:" + path);
+}
+
 int Inspect(const IsoOptions& o) {
   auto r = iso::Reader::Open(o.image);
   if (!r) return log::Err(r.error()), kExitFailed;
   auto in = iso::Inspect(**r, {.verify = !o.no_verify});
   if (!in) return log::Err(in.error()), kExitFailed;
+  AddEspConfigs(**r, o.image, &*in);
   if (o.json)
     std::cout << ToJson(*in).dump(2) << "\n";
   else

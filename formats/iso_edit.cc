@@ -26,6 +26,8 @@ namespace {
 
 constexpr uint64_t kMaxConfig = 1 << 20;
 constexpr uint64_t kMaxEsp = 1ull << 30;
+// mtools on a copy of an image: no checks of the FAT geometry, no user configuration.
+const std::vector<std::string> kMtoolsEnv = {"MTOOLS_SKIP_CHECK=1", "MTOOLSRC=/dev/null"};
 
 // Runs the host tool argv (found in PATH, sbin added) with `env` added to ours; its standard
 // output goes to the file `out` (or /dev/null), its standard error to `dir`/stderr, quoted in
@@ -152,56 +154,24 @@ Status EditMediumConfigs(Job& j) {
   return {};
 }
 
-// The ESP's FAT image copied out of the input: a file in the tree or an appended partition.
 Status CopyEsp(Job& j, const std::string& dest) {
-  UniqueFd fd(open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return ErrnoError("create " + dest);
-  auto sink = [&](std::string_view s) -> Status {
-    if (!WriteAll(fd.get(), s.data(), s.size())) return ErrnoError("write " + dest);
-    return {};
-  };
-  if (!StartsWith(j.in.esp_image, "appended partition ")) {
-    auto e = j.reader.Stat(j.in.esp_image);
-    if (!e) return e.take_error();
-    if (e->size > kMaxEsp) return Error{j.in.esp_image + ": larger than 1 GiB: not an ESP"};
-    return j.reader.Read(*e, sink);
-  }
-  j.esp_number = std::stoi(j.in.esp_image.substr(strlen("appended partition ")));
-  const Partition* part = nullptr;
-  for (const auto* table : {&j.in.gpt, &j.in.mbr})
-    for (const auto& p : *table)
-      if (p.number == j.esp_number && !part) part = &p;
-  if (!part) return Error{j.o.input + ": no partition " + std::to_string(j.esp_number)};
-  uint64_t off = part->start * 512, left = part->sectors * 512;
-  if (left > kMaxEsp) return Error{j.o.input + ": the ESP partition is larger than 1 GiB"};
-  while (left > 0) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(left, 1 << 20));
-    auto chunk = j.reader.ReadAt(off, n);
-    if (!chunk) return chunk.take_error();
-    if (auto st = sink(*chunk); !st) return st;
-    off += n;
-    left -= n;
-  }
-  return {};
+  return CopyEspImage(j.reader, j.in, j.o.input, dest, &j.esp_number);
 }
 
 // The grub.cfg files (any *.cfg of GRUB's) in the ESP's FAT image, edited in place with mtools
 // on a copy of the image.
 Status EditEsp(Job& j) {
   if (j.in.esp_image.empty()) return {};
-  const std::string img = j.NewFile() + ".img", list = j.work + "/mdir";
+  const std::string img = j.NewFile() + ".img";
   if (auto st = CopyEsp(j, img); !st) return st;
-  const std::vector<std::string> env = {"MTOOLS_SKIP_CHECK=1", "MTOOLSRC=/dev/null"};
-  if (auto st = RunTool({"mdir", "-/", "-b", "-i", img, "::/"}, env, j.work, list); !st)
-    return Error{"list the ESP image " + j.in.esp_image + ": " + st.error()};
-  auto names = ReadFile(list);
-  if (!names) return names.take_error();
+  auto configs = ListEspConfigs(img, j.in.esp_image, j.work);
+  if (!configs) return configs.take_error();
   bool changed = false;
-  for (const auto& raw : Split(*names, '\n')) {
-    std::string fat(Trim(raw));
-    if (!StartsWith(fat, "::/") || fat.ends_with("/") || !IsGrubConfig(fat.substr(2))) continue;
+  for (const auto& path : *configs) {
+    const std::string fat = "::" + path;
     const std::string local = j.NewFile();
-    if (auto st = RunTool({"mcopy", "-n", "-i", img, fat, local}, env, j.work); !st) return st;
+    if (auto st = RunTool({"mcopy", "-n", "-i", img, fat, local}, kMtoolsEnv, j.work); !st)
+      return st;
     auto text = ReadFile(local);
     if (!text) return text.take_error();
     auto edited = EditText(j, *text, bootcfg::Syntax::kGrub, j.in.esp_image + ":" + fat.substr(2));
@@ -209,7 +179,7 @@ Status EditEsp(Job& j) {
     if (edited->empty()) continue;
     if (auto st = WriteFile(local, *edited); !st) return st;
     if (auto st = SetTimes(local, j.epoch); !st) return st;
-    if (auto st = RunTool({"mcopy", "-o", "-m", "-i", img, local, fat}, env, j.work); !st)
+    if (auto st = RunTool({"mcopy", "-o", "-m", "-i", img, local, fat}, kMtoolsEnv, j.work); !st)
       return st;
     changed = true;
   }
@@ -332,6 +302,56 @@ std::pair<std::string, int64_t> VolumeDate(std::string_view f) {
   tm.tm_sec = num(12, 2);
   int64_t t = timegm(&tm) - int64_t{static_cast<int8_t>(f[16])} * 15 * 60;
   return {digits, t};
+}
+
+Status CopyEspImage(const Reader& reader, const Inspection& in, const std::string& iso,
+                    const std::string& dest, int* partition) {
+  UniqueFd fd(open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return ErrnoError("create " + dest);
+  auto sink = [&](std::string_view s) -> Status {
+    if (!WriteAll(fd.get(), s.data(), s.size())) return ErrnoError("write " + dest);
+    return {};
+  };
+  if (!StartsWith(in.esp_image, "appended partition ")) {
+    auto e = reader.Stat(in.esp_image);
+    if (!e) return e.take_error();
+    if (e->size > kMaxEsp) return Error{in.esp_image + ": larger than 1 GiB: not an ESP"};
+    return reader.Read(*e, sink);
+  }
+  int number = std::stoi(in.esp_image.substr(strlen("appended partition ")));
+  if (partition) *partition = number;
+  const Partition* part = nullptr;
+  for (const auto* table : {&in.gpt, &in.mbr})
+    for (const auto& p : *table)
+      if (p.number == number && !part) part = &p;
+  if (!part) return Error{iso + ": no partition " + std::to_string(number)};
+  uint64_t off = part->start * 512, left = part->sectors * 512;
+  if (left > kMaxEsp) return Error{iso + ": the ESP partition is larger than 1 GiB"};
+  while (left > 0) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(left, 1 << 20));
+    auto chunk = reader.ReadAt(off, n);
+    if (!chunk) return chunk.take_error();
+    if (auto st = sink(*chunk); !st) return st;
+    off += n;
+    left -= n;
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> ListEspConfigs(const std::string& image, const std::string& shown,
+                                                const std::string& work) {
+  const std::string list = work + "/mdir";
+  if (auto st = RunTool({"mdir", "-/", "-b", "-i", image, "::/"}, kMtoolsEnv, work, list); !st)
+    return Error{"list the ESP image " + shown + ": " + st.error()};
+  auto names = ReadFile(list);
+  if (!names) return names.take_error();
+  std::vector<std::string> out;
+  for (const auto& raw : Split(*names, '\n')) {
+    std::string fat(Trim(raw));
+    if (StartsWith(fat, "::/") && !fat.ends_with("/") && IsGrubConfig(fat.substr(2)))
+      out.push_back(fat.substr(2));
+  }
+  return out;
 }
 
 Result<EditReport> Edit(const EditOptions& o) {

@@ -17,6 +17,8 @@
 
 #include "base/result.h"
 #include "formats/bootcfg.h"
+#include "formats/iso_inspect.h"
+#include "formats/iso_read.h"
 
 namespace imager::formats::iso {
 
@@ -38,6 +40,16 @@ struct EditReport {
 };
 
 Result<EditReport> Edit(const EditOptions& o);
+
+/// The ESP's FAT image of the inspected ISO `iso` (`in.esp_image`: a file in the tree or an
+/// appended partition) copied to `dest`; `partition` gets the partition's number (0: a file).
+Status CopyEspImage(const Reader& reader, const Inspection& in, const std::string& iso,
+                    const std::string& dest, int* partition);
+/// The GRUB configurations (*.cfg below a grub or EFI directory) in the FAT image `image`, as
+/// paths in it ("/EFI/BOOT/grub.cfg"), listed with mtools' mdir; `shown` names the image in
+/// errors, `work` is a scratch directory.
+Result<std::vector<std::string>> ListEspConfigs(const std::string& image, const std::string& shown,
+                                                const std::string& work);
 
 /// The 16 digits YYYYMMDDhhmmsscc of a volume descriptor date field (17 bytes) and the
 /// seconds since the epoch it means (its last byte is the offset from UTC in 15 minutes);

@@ -99,9 +99,9 @@ cmp -s "$iso" "$work/out2/fixture-live.iso" ||
   cat "$work/inspect.txt"
   fail "imager iso inspect"
 }
-grep -qi 'layout.*imager' "$work/inspect.txt" || {
+grep -qi 'layout.*imager' "$work/inspect.txt" && grep -q 'ESP:/EFI/BOOT/grub.cfg' "$work/inspect.txt" || {
   cat "$work/inspect.txt"
-  fail "imager iso inspect does not recognise the ISO as imager's"
+  fail "imager iso inspect: not imager's layout, or no grub.cfg found in the ESP"
 }
 rm -rf "$work/cache2" "$work/out2"
 pass "a second cold build (other cache, TZ, umask) has the same bytes; imager iso inspect reads it"

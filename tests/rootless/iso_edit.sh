@@ -69,6 +69,9 @@ ks='inst.ks=hd:LABEL=Fixture-38-x86_64:/ks.cfg'
 assert_eq "/ks.cfg" "$(cat ks.cfg)" "$("$IMAGER" iso cat ana-ks.iso /ks.cfg)"
 "$IMAGER" iso ls -l ana-ks.iso / | grep -q '^-rw-r--r--     0     0 .* ks.cfg$' || fail "/ks.cfg not 0644 0:0"
 assert_eq "volume id kept" Fixture-38-x86_64 "$("$IMAGER" iso inspect --json ana-ks.iso | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume_id"])')"
+# inspect lists the configurations inside the ESP image (images/efiboot.img) too.
+assert_contains "inspect reads the ESP's grub.cfg" "ESP:/EFI/BOOT/grub.cfg" \
+  "$("$IMAGER" iso inspect ana-ks.iso | grep '^Boot configs:')"
 kernel_lines() { grep -cE '^\s*(append|linuxefi) ' "$1"; }
 with_ks() { grep -E '^\s*(append|linuxefi) ' "$1" | grep -c -- " $ks\$"; }
 "$IMAGER" iso cat ana-ks.iso /isolinux/isolinux.cfg > isolinux.cfg

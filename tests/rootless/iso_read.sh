@@ -63,7 +63,7 @@ assert_eq "hybrid.iso has no GPT" 0 "$(q hybrid.json 'len(j["gpt"])')"
 assert_eq "gpt.iso: GPT partitions" 2 "$(q gpt.json 'len(j["gpt"])')"
 assert_eq "gpt.iso: the ESP's GPT start is the UEFI entry's" "True" \
   "$(q gpt.json 'j["gpt"][1]["start"] == 4 * j["el_torito"][1]["lba"]')"
-assert_eq "boot configs" "/isolinux/isolinux.cfg /boot/grub/grub.cfg" "$(q hybrid.json '" ".join(j["boot_configs"])')"
+assert_eq "boot configs (the ESP's too)" "/isolinux/isolinux.cfg /boot/grub/grub.cfg ESP:/EFI/BOOT/grub.cfg" "$(q hybrid.json '" ".join(j["boot_configs"])')"
 assert_eq "ESP image" "appended partition 2" "$(q hybrid.json 'j["esp_image"]')"
 assert_eq "layout" debian-live "$(q hybrid.json 'j["layout"]')"
 assert_eq "sha256sum.txt verified" "True" "$(q hybrid.json 'j["checksums"][0]["ok"]')"
