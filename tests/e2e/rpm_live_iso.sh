@@ -130,19 +130,24 @@ if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_V
   uefi=(--secure-boot)
   firmware='UEFI, kernel lockdown: none \[integrity\]'
 fi
+# boot_both PREFIX ISO: PREFIXbios and PREFIXuefi side by side, each to the login prompt.
+boot_both() {
+  local prefix=$1 image=$2 bios_pid uefi_pid name
+  boot "${prefix}bios" 'login:' "$image" &
+  bios_pid=$!
+  boot "${prefix}uefi" 'login:' "${uefi[@]}" "$image" &
+  uefi_pid=$!
+  for name in bios uefi; do
+    local pid_var=${name}_pid
+    wait "${!pid_var}" || {
+      tail -30 "$work/$prefix$name.log" 2>/dev/null || true
+      cat "$work/$prefix$name.err"
+      fail "$prefix$name: no login prompt"
+    }
+  done
+}
 start=$SECONDS
-boot bios 'login:' "$iso" &
-bios_pid=$!
-boot uefi 'login:' "${uefi[@]}" "$iso" &
-uefi_pid=$!
-for name in bios uefi; do
-  pid_var=${name}_pid
-  wait "${!pid_var}" || {
-    tail -30 "$work/$name.log" 2>/dev/null || true
-    cat "$work/$name.err"
-    fail "$name: no login prompt"
-  }
-done
+boot_both "" "$iso"
 pass "bios and uefi (${uefi[*]}) reached 'login:' in $((SECONDS - start)) s"
 release=$(cat "$work/fx/kernel-release")
 for name in bios uefi; do
@@ -164,17 +169,8 @@ pass "the fixture's kernel $release runs the profile's command line; firmware li
   fail "imager iso edit --cmdline-add"
 }
 start=$SECONDS
-boot edited-bios 'login:' "$work/edited.iso" &
-bios_pid=$!
-boot edited-uefi 'login:' "${uefi[@]}" "$work/edited.iso" &
-uefi_pid=$!
+boot_both edited- "$work/edited.iso"
 for name in bios uefi; do
-  pid_var=${name}_pid
-  wait "${!pid_var}" || {
-    tail -30 "$work/edited-$name.log" 2>/dev/null || true
-    cat "$work/edited-$name.err"
-    fail "edited-$name: no login prompt"
-  }
   cmdline=$(guest_answer "$work/edited-$name.log" 'fixture-os: cmdline')
   [[ " $cmdline " == *" edited.by=imager "* && " $cmdline " != *" imager.test=rpm "* ]] ||
     fail "edited-$name: the edited command line is not the kernel's ($cmdline)"
