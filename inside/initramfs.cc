@@ -65,9 +65,9 @@ Result<InitramfsResult> MakeInitramfs(const std::string& rootfs, const std::stri
   if (!root) return root.take_error();
   auto kernel = FindKernel(*root);
   if (!kernel) return kernel.take_error();
-  const std::string* release = &kernel->release;
+  const std::string& release = kernel->release;
   InitramfsResult result;
-  result.release = *release;
+  result.release = release;
   // Paths inside the image are reached through descriptors opened within it, so an image's
   // symlinks cannot point the build at the host's files.
   auto moddir = root->Dir(kernel->moddir, false);
@@ -78,7 +78,7 @@ Result<InitramfsResult> MakeInitramfs(const std::string& rootfs, const std::stri
   const std::string boot = "/proc/self/fd/" + std::to_string(bootdir->get());
 
   auto index = booter::ReadModuleIndex(mods);
-  if (!index) return Error{"kernel " + *release + ": " + index.error()};
+  if (!index) return Error{"kernel " + release + ": " + index.error()};
   std::vector<std::string> wanted;
   for (const auto& name : in.modules) {
     std::string n = booter::ModuleName(name);
@@ -88,12 +88,12 @@ Result<InitramfsResult> MakeInitramfs(const std::string& rootfs, const std::stri
       result.missing.push_back(n);
   }
   auto closure = booter::ComputeClosure(*index, wanted);
-  if (!closure) return Error{"kernel " + *release + ": " + closure.error()};
+  if (!closure) return Error{"kernel " + release + ": " + closure.error()};
   result.modules = closure->paths;
   result.builtin = closure->builtin;
 
   std::string config = in.config;
-  config += "# kernel " + *release + ": modules in load order\n";
+  config += "# kernel " + release + ": modules in load order\n";
   for (const auto& m : closure->paths) config += "module=" + m + "\n";
   using formats::initramfs::Entry;
   std::vector<Entry> entries{
@@ -107,7 +107,7 @@ Result<InitramfsResult> MakeInitramfs(const std::string& rootfs, const std::stri
       {.path = "newroot", .kind = Entry::kDir},
   };
   for (const auto& m : closure->paths)
-    entries.push_back({.path = "lib/modules/" + *release + "/" + m,
+    entries.push_back({.path = "lib/modules/" + release + "/" + m,
                        .kind = Entry::kFile,
                        .source = mods + "/" + m,
                        .mode = 0644});
@@ -120,7 +120,7 @@ Result<InitramfsResult> MakeInitramfs(const std::string& rootfs, const std::stri
 
   // The kernel beside it, readable by the ISO writer.
   auto image = ReadFile(boot + "/" + kernel->file);
-  if (!image) return Error{"kernel " + *release + ": " + image.error()};
+  if (!image) return Error{"kernel " + release + ": " + image.error()};
   std::string vmlinuz = out_dir + "/vmlinuz";
   if (auto st = WriteFile(vmlinuz, *image); !st) return st.take_error();
   if (chmod(vmlinuz.c_str(), 0644) != 0) return ErrnoError("chmod " + vmlinuz);

@@ -90,14 +90,19 @@ struct RpmPackagesOptions {
                  Field("gpgcheck_error", &RpmPackagesOptions::verify_error)};
 };
 
+// gpgcheck: `error` (why the files cannot be checked) or librpm's check of every file.
+Status VerifySignedFiles(const std::vector<SignedFile>& files, const std::string& error) {
+  if (!error.empty()) return Error{error};
+  std::vector<inside::RpmSignedFile> verify;
+  for (const auto& f : files) verify.push_back({f.path, f.name, f.keyring.path});
+  return inside::RpmVerifySignatures(verify);
+}
+
 Status RunRpmPackages(StageContext& ctx, const RpmPackagesOptions& o) {
   const auto& paths = o.files.paths;
   if (paths.empty()) return Error{"packages: the lock lists no packages to install"};
   // Before anything is installed: librpm checks every signature against the profile's keys.
-  if (!o.verify_error.empty()) return Error{o.verify_error};
-  std::vector<inside::RpmSignedFile> verify;
-  for (const auto& f : o.verify) verify.push_back({f.path, f.name, f.keyring.path});
-  if (auto st = inside::RpmVerifySignatures(verify); !st) return st;
+  if (auto st = VerifySignedFiles(o.verify, o.verify_error); !st) return st;
   auto pkgs = BindPackages(paths, "/pkgs");
   std::vector<std::string> args{"rpm-install", "/target"};
   args.insert(args.end(), pkgs.inside.begin(), pkgs.inside.end());
@@ -121,10 +126,7 @@ struct RpmToolsOptions {
 };
 
 Status RunRpmTools(StageContext& ctx, const RpmToolsOptions& o) {
-  if (!o.verify_error.empty()) return Error{o.verify_error};
-  std::vector<inside::RpmSignedFile> verify;
-  for (const auto& f : o.verify) verify.push_back({f.path, f.name, f.keyring.path});
-  if (auto st = inside::RpmVerifySignatures(verify); !st) return st;
+  if (auto st = VerifySignedFiles(o.verify, o.verify_error); !st) return st;
   return UnpackTools(ctx, o.files, {"rpm-unpack"});
 }
 
