@@ -58,21 +58,31 @@ fail() {
   echo "calamares_xvfb: FAIL: $*" >&2
   echo "--- last 40 lines of Calamares' log ($log):" >&2
   tail -n 40 "$log" >&2 || true
+  if [ -n "$xvfb_pid" ]; then
+    kill -0 "$xvfb_pid" 2>/dev/null && echo "--- Xvfb :$display is running" >&2 ||
+      echo "--- Xvfb :$display has exited" >&2
+    echo "--- Xvfb's log:" >&2
+    tail -n 20 "$work/xvfb.log" >&2 || true
+  fi
   exit 1
 }
 
-# A display of our own: the lowest free number from 90 on, socket in the host's /tmp/.X11-unix.
-display=90
-while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do
-  display=$((display + 1))
-done
-Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp -nolisten local >"$work/xvfb.log" 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 50); do
-  [ -S "/tmp/.X11-unix/X$display" ] && break
-  sleep 0.1
-done
-[ -S "/tmp/.X11-unix/X$display" ] || { cat "$work/xvfb.log" >&2; fail "Xvfb :$display did not start"; }
+# A display of our own, chosen by Xvfb itself (-displayfd: the lowest free number, written once
+# the server accepts connections), socket in the host's /tmp/.X11-unix. A client on the host
+# must then get through before Calamares is started.
+display=""
+start_xvfb() {
+  rm -f "$work/displayfd"
+  mkfifo "$work/displayfd"
+  Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp -nolisten local \
+    3>"$work/displayfd" >"$work/xvfb.log" 2>&1 &
+  xvfb_pid=$!
+  display=""
+  read -r -t 30 display <"$work/displayfd" || true
+  [ -n "$display" ] && [ -S "/tmp/.X11-unix/X$display" ] &&
+    xwininfo -display ":$display" -root >/dev/null 2>&1
+}
+start_xvfb || fail "Xvfb did not start (display '${display}')"
 
 # Calamares as the sandbox's root (uid 0 of the user namespace), the X socket bound in, no
 # network, in its own session (imager passes a signal on to its process group); -d logs to
@@ -85,12 +95,16 @@ else
   sandbox=(run --upper "$work/upper")
   for l in "${lowers[@]}"; do sandbox+=(--lower "$l"); done
 fi
-setsid "$IMAGER" "${sandbox[@]}" \
-  --bind "/tmp/.X11-unix:/tmp/.X11-unix" \
-  --setenv "DISPLAY=:$display" --setenv HOME=/root --setenv LANG=C.UTF-8 \
-  --setenv QT_QPA_PLATFORM=xcb --setenv XDG_RUNTIME_DIR=/tmp \
-  -- /usr/bin/calamares -d >"$log" 2>&1 &
-cal_pid=$!
+start_calamares() {
+  setsid "$IMAGER" "${sandbox[@]}" \
+    --bind "/tmp/.X11-unix:/tmp/.X11-unix" \
+    --setenv "DISPLAY=:$display" --setenv HOME=/root --setenv LANG=C.UTF-8 \
+    --setenv QT_QPA_PLATFORM=xcb --setenv XDG_RUNTIME_DIR=/tmp \
+    -- /usr/bin/calamares -d >"$log" 2>&1 &
+  cal_pid=$!
+}
+start_calamares
+retried=""
 
 # Failures Calamares reports while it keeps running: its error lines (a module that does not
 # load gets an error page instead of its own) and fatal ones (bad branding exits).
@@ -100,6 +114,18 @@ for _ in $(seq $((timeout * 2))); do
   if ! kill -0 "$cal_pid" 2>/dev/null; then
     wait "$cal_pid" && rc=0 || rc=$?
     cal_pid=""
+    # Once, in a CI run, Qt could not connect to an Xvfb that a host client had reached: say
+    # what state Xvfb is in and try once more with a new one (twice is a failure).
+    if [ -z "$retried" ] && grep -q 'could not connect to display' "$log"; then
+      retried=1
+      kill -0 "$xvfb_pid" 2>/dev/null && state=running || state=exited
+      echo "calamares_xvfb: Calamares could not connect to :$display (Xvfb $state); once more" >&2
+      tail -n 5 "$work/xvfb.log" >&2 || true
+      kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null || true
+      start_xvfb || fail "Xvfb did not start again (display '${display}')"
+      start_calamares
+      continue
+    fi
     fail "Calamares exited (status $rc) before its welcome page was up"
   fi
   if grep -qE "$bad" "$log"; then
