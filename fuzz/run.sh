@@ -3,7 +3,8 @@
 # Builds the libFuzzer targets (clang-14, ASan + UBSan) into build-fuzz/ when needed, then runs
 # each over a copy of its seed corpus (fuzz/corpus/NAME/) for SECONDS (default 20) and over every
 # input kept in fuzz/regressions/NAME/ (crashes found and fixed: they must not crash again).
-# Prints executions, exec/s and coverage per target; exits 1 when a target crashed.
+# Targets run side by side, IMAGER_FUZZ_PARALLEL at once (default: the number of cores). Prints
+# executions, exec/s and coverage per target; exits 1 when a target crashed.
 #   fuzz/run.sh [SECONDS] [TARGET...]   fuzz/run.sh --build-only
 # As root the targets run as nobody (65534): the unpackers write archives' entries to disk, and
 # fuzz::Jail only notices escapes near the destination. IMAGER_FUZZ_BUILD_DIR moves build-fuzz;
@@ -54,18 +55,22 @@ fi
 
 # Leaks inside libraries that are not ours (fuzz/lsan.supp says which and why).
 lsan=suppressions=$SRC/fuzz/lsan.supp
-failed=()
-printf '%-14s %10s %8s %7s %7s  %s\n' target executions exec/s cov ft result
-for t in "${targets[@]}"; do
-  bin=$BUILD/fuzz_$t
-  [ -x "$bin" ] || { echo "fuzz: no target $bin" >&2; failed+=("$t"); continue; }
-  dir=$work/$t
+# One target: regressions, then SECONDS of fuzzing; the table row goes to $work/NAME/row, what
+# to show after it to $work/NAME/detail, and $work/NAME/failed marks a failure.
+fuzz_one() {
+  local t=$1 bin=$BUILD/fuzz_$1 dir=$work/$1 result=ok rc=0 execs rate last cov ft
   mkdir -p "$dir/corpus" "$dir/artifacts"
+  : >"$dir/detail"
+  if [ ! -x "$bin" ]; then
+    echo "fuzz: no target $bin" >"$dir/detail"
+    printf '%-14s %10s %8s %7s %7s  %s\n' "$t" - - - - "MISSING" >"$dir/row"
+    touch "$dir/failed"
+    return
+  fi
   [ -d "fuzz/corpus/$t" ] && cp -r "fuzz/corpus/$t/." "$dir/corpus/"
   [ "$(id -u)" = 0 ] && chown -R 65534:65534 "$dir"
-  result=ok
   # Kept crashes first: each must run through.
-  regressions=()
+  local regressions=()
   if [ -d "fuzz/regressions/$t" ]; then
     for f in "fuzz/regressions/$t"/*; do [ -f "$f" ] && regressions+=("$SRC/$f"); done
   fi
@@ -73,10 +78,9 @@ for t in "${targets[@]}"; do
     ! (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" LSAN_OPTIONS="$lsan" "$bin" "${regressions[@]}" \
       </dev/null >"$dir/regressions.log" 2>&1); then
     result="REGRESSION (log below)"
-    failed+=("$t")
-    tail -n 40 "$dir/regressions.log"
+    touch "$dir/failed"
+    tail -n 40 "$dir/regressions.log" >>"$dir/detail"
   fi
-  rc=0
   (cd "$dir" && "${as_runner[@]}" env TMPDIR="$dir" LSAN_OPTIONS="$lsan" "$bin" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
     "$dir/corpus" </dev/null >"$dir/fuzz.log" 2>&1) || rc=$?
@@ -91,13 +95,30 @@ for t in "${targets[@]}"; do
   fi
   if [ $rc != 0 ]; then
     result="CRASH (log below; input in $dir/artifacts)"
-    failed+=("$t")
+    touch "$dir/failed"
   fi
-  printf '%-14s %10s %8s %7s %7s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$result"
+  printf '%-14s %10s %8s %7s %7s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$result" \
+    >"$dir/row"
   if [ $rc != 0 ]; then
-    grep -E -A 12 'ERROR: |runtime error|fuzz: ' "$dir/fuzz.log" | head -n 40
-    ls -l "$dir/artifacts"
+    grep -E -A 12 'ERROR: |runtime error|fuzz: ' "$dir/fuzz.log" | head -n 40 >>"$dir/detail"
+    ls -l "$dir/artifacts" >>"$dir/detail"
   fi
+}
+
+# As many targets at once as there are cores (IMAGER_FUZZ_PARALLEL): each is one process, and
+# CI's time is short. The table keeps the targets' order.
+parallel=${IMAGER_FUZZ_PARALLEL:-$(nproc)}
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+failed=()
+printf '%-14s %10s %8s %7s %7s  %s\n' target executions exec/s cov ft result
+for t in "${targets[@]}"; do
+  cat "$work/$t/row"
+  cat "$work/$t/detail"
+  [ ! -e "$work/$t/failed" ] || failed+=("$t")
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
