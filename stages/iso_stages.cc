@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
@@ -156,6 +157,20 @@ Stage ToolsStage(const Profile& p, const PackageFiles& tools) {
 
 Medium LiveMedium(const Profile& p) {
   return {.images = {{"squashfs", p.name + ".squashfs", kMediumImage}}, .trees = {}};
+}
+
+Medium LayeredMedium(const Profile& p, const std::vector<std::string>& layers) {
+  Medium m;
+  for (size_t i = 0; i < layers.size(); ++i)
+    m.images.push_back({"squashfs-" + layers[i], p.name + "-" + layers[i] + ".squashfs",
+                        i == 0 ? std::string(kMediumImage) : "/live/" + layers[i] + ".squashfs"});
+  return m;
+}
+
+bool MergedLiveImage(const Profile& p) {
+  return p.installer.type != profiles::InstallerType::kNone ||
+         std::count(p.output.formats.begin(), p.output.formats.end(), profiles::Format::kSquashfs) >
+             0;
 }
 
 std::string BooterConfig(const Profile& p, const BootIdentity& id, const Medium& medium) {
@@ -573,8 +588,19 @@ Status PlanIso(OutputPlan& plan) {
   if (!p.boot.bios && !p.boot.uefi)
     return Error{p.Where("boot").ToString() +
                  ": boot: an iso needs boot.bios or boot.uefi (or both)"};
-  if (auto st = PlanSquashfs(plan); !st) return st;
-  Medium medium = LiveMedium(p);
+  Medium medium;
+  if (MergedLiveImage(p)) {
+    if (auto st = PlanSquashfs(plan); !st) return st;
+    medium = LiveMedium(p);
+  } else {
+    medium = LayeredMedium(p, *plan.layers);
+    for (size_t i = 0; i < medium.images.size(); ++i)
+      plan.pipeline->Add(ImageFileStage(medium.images[i].stage, {(*plan.layers)[i]},
+                                        {.file = medium.images[i].file,
+                                         .writer = "write-squashfs",
+                                         .overlay_layer = i > 0,
+                                         .source_date_epoch = o.source_date_epoch}));
+  }
   const std::vector<std::string> target = *plan.layers;  // has the kernel
   if (auto st = PlanInstaller(p, o, plan.layers, plan.pipeline, &medium); !st) return st;
   // The images' keys identify the build: the initramfs accepts only this medium (one image: its

@@ -74,6 +74,15 @@ struct Medium {
 
 /// A live system's medium: the one root image (stage "squashfs") at kMediumImage.
 Medium LiveMedium(const profiles::Profile& profile);
+/// A live system's medium with an image per layer, bottom first: the bottom layer (packages or
+/// base) whole at kMediumImage, each layer above it as an overlay layer of its own (its changes,
+/// deletions kept) at /live/LAYER.squashfs, written by stages "squashfs-LAYER". A change above
+/// the packages then rewrites only the small images above them. `layers` as the planner has
+/// them (the bottom one has no parents).
+Medium LayeredMedium(const profiles::Profile& profile, const std::vector<std::string>& layers);
+/// Whether the ISO carries one merged root image (LiveMedium) rather than LayeredMedium: when
+/// the squashfs output writes it anyway, or an installer copies it onto the disk.
+bool MergedLiveImage(const profiles::Profile& profile);
 
 /// The identity of a build whose root image has the stage key `image_key`.
 BootIdentity MakeBootIdentity(const profiles::Profile& profile, const std::string& image_key,

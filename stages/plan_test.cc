@@ -14,6 +14,7 @@
 #include "profiles/loader.h"
 #include "stages/build.h"
 #include "stages/disk_stages.h"
+#include "stages/iso_stages.h"
 #include "stages/outputs.h"
 
 namespace imager::stages {
@@ -192,6 +193,42 @@ TEST_F(PlanTest, Qcow2PlansToolsDiskAndQcow2) {
   tool_packages = families::ToolPackages(p);
   EXPECT_EQ(std::find(tool_packages.begin(), tool_packages.end(), "grub-pc-bin"),
             tool_packages.end());
+}
+
+// A live ISO carries an image per layer (a change above the packages rewrites only small
+// images); with the squashfs output or an installer, the one merged root image.
+TEST_F(PlanTest, LiveIsoStacksAnImagePerLayerUnlessOneMergedImageIsNeeded) {
+  auto p = Load("debian-live.yaml");
+  p.output.formats = {profiles::Format::kIso};
+  auto parents_of = [](const std::vector<PlannedStage>& plan, const std::string& name) {
+    for (const auto& s : plan)
+      if (s.name == name) return s.parents;
+    return std::vector<std::string>{"(no stage " + name + ")"};
+  };
+  auto plan = Plan(p, o_);
+  ASSERT_TRUE(plan) << plan.error();
+  EXPECT_EQ(parents_of(*plan, "squashfs-packages"), std::vector<std::string>{"packages"});
+  EXPECT_EQ(parents_of(*plan, "squashfs-config"), std::vector<std::string>{"config"});
+  EXPECT_EQ(parents_of(*plan, "squashfs-users"), std::vector<std::string>{"users"});
+  EXPECT_EQ(parents_of(*plan, "squashfs"), std::vector<std::string>{"(no stage squashfs)"});
+  auto iso = parents_of(*plan, "iso");
+  for (const char* image : {"squashfs-packages", "squashfs-config", "squashfs-users"})
+    EXPECT_NE(std::find(iso.begin(), iso.end(), image), iso.end()) << image;
+  Medium m = LayeredMedium(p, {"packages", "config", "users"});
+  ASSERT_EQ(m.images.size(), 3u);
+  EXPECT_EQ(m.images[0].path, kMediumImage);
+  EXPECT_EQ(m.images[1].path, "/live/config.squashfs");
+  EXPECT_EQ(m.images[2].file, "debian-live-users.squashfs");
+  EXPECT_NE(BooterConfig(p, {}, m).find("image=/live/users.squashfs\n"), std::string::npos);
+
+  p.output.formats = {profiles::Format::kSquashfs, profiles::Format::kIso};
+  plan = Plan(p, o_);
+  ASSERT_TRUE(plan) << plan.error();
+  EXPECT_EQ(parents_of(*plan, "squashfs-packages"),
+            std::vector<std::string>{"(no stage squashfs-packages)"});
+  iso = parents_of(*plan, "iso");
+  EXPECT_NE(std::find(iso.begin(), iso.end(), "squashfs"), iso.end());
+  EXPECT_TRUE(MergedLiveImage(Load("debian-installer.yaml")));
 }
 
 TEST_F(PlanTest, PublicationsFollowTheTable) {

@@ -9,7 +9,10 @@
 #      login prompt, and from inside: the kernel is locked down, the booter's modules loaded;
 #   4. the same ISO written to a disk (dd) boots from a USB stick under UEFI;
 #   5. a medium whose identity file says another build is refused with the booter's message;
-#   6. rebuilding everything after the rootfs gives the same bytes.
+#   6. rebuilding everything after the rootfs gives the same bytes;
+#   7. the edit loop: a changed host name rebuilds only the layers above the packages, their
+#      small images, the initramfs, the bootloader and the ISO (the packages' image is reused),
+#      and the new ISO boots under BIOS with the new name at its login prompt.
 # Needs IMAGER (CTest sets it); the package cache is the user's (shared with other tests).
 # KEEP=DIR keeps the ISO and the serial logs. Exit 77 (skip) when qemu or xorriso are missing.
 set -euo pipefail
@@ -64,7 +67,11 @@ grep -q "GPT partition name" "$work/sysarea.txt" || grep -q "GPT type GUID" "$wo
     fail "no GPT in the system area"
   }
 grep -qi "MBR partition" "$work/sysarea.txt" || fail "no MBR partition table"
-pass "ISO $(du -h "$iso" | cut -f1) with BIOS and UEFI entries, MBR and GPT, SHA256SUMS"
+# An image per layer, stacked by the booter (stages/iso_stages.h, LayeredMedium).
+images=$("$IMAGER" iso ls "$iso" /live | awk '/\.squashfs$/ { print $NF }' | sort | tr '\n' ' ')
+[ "$images" = "config.squashfs filesystem.squashfs users.squashfs " ] ||
+  fail "the medium's images are '$images', not the packages' and one per layer above them"
+pass "ISO $(du -h "$iso" | cut -f1) with BIOS and UEFI entries, MBR and GPT, SHA256SUMS, images: $images"
 
 # --- 2.-4. boot to a login prompt ------------------------------------------------------------------
 boot() {  # boot NAME EXPECT [imager boot options]
@@ -118,7 +125,25 @@ rm -f "$work/wrong.iso"
 
 # --- 6. the same bytes again ---------------------------------------------------------------------
 first=$(cut -d' ' -f1 "$work/out/SHA256SUMS")
-build --rebuild squashfs --rebuild tools
+build --rebuild squashfs-packages --rebuild squashfs-config --rebuild squashfs-users --rebuild tools
 second=$(cut -d' ' -f1 "$work/out/SHA256SUMS")
 [ "$first" = "$second" ] || fail "rebuilt ISO differs: $first vs $second"
-pass "rebuilt squashfs, initramfs, bootloader and ISO: same sha256 $first"
+pass "rebuilt the images, initramfs, bootloader and ISO: same sha256 $first"
+
+# --- 7. the edit loop ------------------------------------------------------------------------
+# A name no earlier run used: the cache is the user's, and a warm one would hold its layers.
+host=edited-$(date +%s)
+sed -i "s/^  hostname: debian-live\$/  hostname: $host/" "$work/profiles/debian-live.yaml"
+grep -q "^  hostname: $host\$" "$work/profiles/debian-live.yaml" ||
+  fail "could not change the host name in the profile copy"
+start=$SECONDS
+build
+took=$((SECONDS - start))
+built=$(sed -n 's/^imager: .* built (\([^)]*\)).*/\1/p' "$work/build.log" | tr ' ' '\n' | sort | tr '\n' ' ')
+[ "$built" = "bootloader config initramfs iso squashfs-config squashfs-users users " ] || {
+  tail -20 "$work/build.log"
+  fail "a changed host name rebuilt '$built'"
+}
+[ "$took" -le 30 ] || fail "a changed host name took $took s to a new ISO"
+pass "changed host name: a new ISO in $took s, rebuilt $built"
+boot bios-edited "$host login:" "$iso"

@@ -72,7 +72,7 @@ iso=$work/out/fixture-live.iso
 (cd "$work/out" && sha256sum -c SHA256SUMS >/dev/null) || fail "SHA256SUMS does not match the ISO"
 # The summary line names every stage, built or taken from the cache.
 summary=$(grep -o "[0-9]* stages, [0-9]* built.*; logs in" "$work/build.log" | tail -1)
-for s in tools packages squashfs initramfs bootloader iso; do
+for s in tools packages squashfs-packages squashfs-config initramfs bootloader iso; do
   [[ "$summary" =~ [(\ ]$s[\ )] ]] || fail "stage $s is not in the plan ($summary)"
 done
 # syslinux, shim, grub2-efi-x64, dosfstools, mtools, and glibc, which the last two need.
