@@ -76,6 +76,7 @@ nlohmann::json ToJson(const iso::Inspection& in) {
   };
   j["mbr"] = parts(in.mbr);
   j["gpt"] = parts(in.gpt);
+  j["apm"] = parts(in.apm);
   j["checksums"] = json::array();
   for (const auto& c : in.checksums)
     j["checksums"].push_back({{"kind", c.kind},
@@ -110,9 +111,10 @@ void PrintText(const iso::Inspection& in) {
     printf("  %s%s, emulation %s, load %u sectors, lba %u: %s\n", e.platform.c_str(),
            e.bootable ? "" : " (not bootable)", e.emulation.c_str(), e.load_sectors, e.lba,
            e.image.empty() ? "?" : e.image.c_str());
-  printf("Partitions:   %s\n", in.mbr.empty() && in.gpt.empty() ? "none" : "");
+  printf("Partitions:   %s\n", in.mbr.empty() && in.gpt.empty() && in.apm.empty() ? "none" : "");
   PrintPartitions("MBR", in.mbr);
   PrintPartitions("GPT", in.gpt);
+  PrintPartitions("APM", in.apm);
   printf("Boot configs: %s\n",
          in.boot_configs.empty() ? "none" : Join(in.boot_configs, " ").c_str());
   printf("ESP image:    %s\n", in.esp_image.empty() ? "none" : in.esp_image.c_str());
