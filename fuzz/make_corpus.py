@@ -431,6 +431,11 @@ def isos():
             "-e", "--interval:appended_partition_2:all::", "-no-emul-boot", "-isohybrid-gpt-basdat",
             "-partition_cyl_align", "off",
             "-append_partition", "2", "0xef", os.path.join(tmp, "esp.img")))
+        # live-build's: a partition offset, the UEFI image in the GPT and the APM.
+        put("iso_read", "hybrid-apm.iso", make(
+            "apm.iso", "-isohybrid-mbr", "/usr/lib/ISOLINUX/isohdpfx.bin", "-partition_offset", "16",
+            "-eltorito-alt-boot", "-e", "EFI/BOOT/grub.cfg", "-no-emul-boot",
+            "-isohybrid-gpt-basdat", "-isohybrid-apm-hfsplus", "-partition_cyl_align", "off"))
         # Hostile names: the Rock Ridge NM entries of a/xx and a/abc rewritten.
         put("iso_read", "dotdot-and-slash.iso",
             plain.replace(b"NM\x07\x01\x00xx", b"NM\x07\x01\x00..", 1)
