@@ -247,6 +247,27 @@ Status PlanApm(const BootReport& r, BootPlan* plan) {
   return {};
 }
 
+// Every GPT partition is one libisofs makes again from the plan: the one holding the ISO
+// filesystem, a mention of a boot image, an appended partition, a gap filler, or the UEFI boot
+// image as ESP (which sets efi_boot_part).
+Status PlanGpt(const BootReport& r, BootPlan* plan) {
+  for (const auto& [n, p] : r.gpt) {
+    const bool iso =
+        p.path.empty() && (p.start == 0 || p.start == uint64_t{r.partition_offset} * 4);
+    bool mention = false;
+    for (const auto& b : r.images) {
+      bool same = (!p.path.empty() && p.path == b.path) || (p.path.empty() && p.start == b.lba * 4);
+      mention |= same && GptMention(r, b.path, b.lba * 4);
+      if (same && b.platform == "UEFI" && !b.path.empty() && p.type_guid == kEspGuid)
+        plan->efi_boot_part = mention = true;
+    }
+    if (iso || mention || plan->appended.count(n) || GapFiller(p)) continue;
+    return Error{"GPT partition " + std::to_string(n) + " (\"" + p.name + "\", type " +
+                 p.type_guid + ") is not one this writer can replay"};
+  }
+  return {};
+}
+
 // Each El Torito image: its path and isolinux options.
 Status PlanImages(const BootReport& r, BootPlan* plan) {
   if (!r.images.empty() && r.catalog.empty())
@@ -312,6 +333,7 @@ Result<BootPlan> PlanReplay(const BootReport& r) {
   if (auto st = Appended(r, &plan); !st) return st.take_error();
   if (auto st = PlanImages(r, &plan); !st) return st.take_error();
   if (auto st = PlanApm(r, &plan); !st) return st.take_error();
+  if (auto st = PlanGpt(r, &plan); !st) return st.take_error();
   // Mentions of boot images in GPT or APM without an isohybrid MBR (e.g. behind GRUB2's MBR).
   bool mentions = std::any_of(plan.isolinux_options.begin(), plan.isolinux_options.end(),
                               [](int o) { return o & (kApm | 0xfc); });

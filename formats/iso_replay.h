@@ -66,6 +66,8 @@ struct BootPlan {
   bool appended_as_gpt = false;               // iso_write_opts_set_appended_as_gpt()
   bool appended_as_apm = false;               // iso_write_opts_set_appended_as_apm()
   bool part_like_isohybrid = false;           // GPT/APM mentions without an isohybrid MBR
+  // The UEFI El Torito image is also a GPT ESP (xorriso -efi-boot-part --efi-boot-image).
+  bool efi_boot_part = false;
   uint32_t tail_blocks = 0;  // 2048-byte padding after the appended partitions (xorriso -padding)
 };
 

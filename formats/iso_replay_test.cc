@@ -98,6 +98,48 @@ TEST(IsoReplayTest, ArchisoGrub2MbrWithAppendedEsp) {
   EXPECT_EQ(plan->isolinux_options, (std::vector<int>{1 << 0 | 1 << 9, 0}));
 }
 
+// grub-mkrescue: GRUB2's MBR, a protective MBR, the UEFI image in the tree also a GPT ESP
+// (-efi-boot-part --efi-boot-image); gap fillers around it.
+TEST(IsoReplayTest, GrubMkrescueEfiBootPart) {
+  auto r = ParseBootReport(
+      {"El Torito cat path : /boot.catalog",
+       "El Torito boot img :   1  BIOS  y   none  0x0000  0x00      4        1059",
+       "El Torito boot img :   2  UEFI  y   none  0x0000  0x00   4096          32",
+       "El Torito img path :   1  /boot/grub/i386-pc/eltorito.img",
+       "El Torito img opts :   1  boot-info-table grub2-boot-info",
+       "El Torito img path :   2  /efi.img"},
+      {"System area summary: MBR protective-msdos-label grub2-mbr cyl-align-off GPT",
+       "ISO image size/512 : 4916", "MBR partition      :   1   0x00  0xee  1  4915",
+       "GPT partname local :   1  Gap0",
+       "GPT type GUID      :   1  a2a0d0ebe5b9334487c068b6b72699c7",
+       "GPT start and size :   1  64  64", "GPT partname local :   2  EFI boot partition",
+       "GPT type GUID      :   2  28732ac11ff8d211ba4b00a0c93ec93b",
+       "GPT start and size :   2  128  4096", "GPT partition path :   2  /efi.img",
+       "GPT partname local :   3  Gap1",
+       "GPT type GUID      :   3  a2a0d0ebe5b9334487c068b6b72699c7",
+       "GPT start and size :   3  4224  628"});
+  ASSERT_TRUE(r) << r.error();
+  auto plan = PlanReplay(*r);
+  ASSERT_TRUE(plan) << plan.error();
+  EXPECT_TRUE(plan->efi_boot_part);
+  EXPECT_TRUE(plan->appended.empty());
+  EXPECT_EQ(plan->tail_blocks, 0u);
+  // A GPT partition that is none of those is refused, not dropped.
+  auto sa = std::vector<std::string>{"System area summary: MBR protective-msdos-label GPT",
+                                     "ISO image size/512 : 4916",
+                                     "GPT partname local :   2  Linux root",
+                                     "GPT type GUID      :   2  af3dc60f838472478e793d69d8477de4",
+                                     "GPT start and size :   2  128  4096",
+                                     "GPT partition path :   2  /root.img"};
+  r = ParseBootReport({}, sa);
+  ASSERT_TRUE(r);
+  plan = PlanReplay(*r);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error(),
+            "GPT partition 2 (\"Linux root\", type af3dc60f838472478e793d69d8477de4) is not one "
+            "this writer can replay");
+}
+
 TEST(IsoReplayTest, WhatIsNotReplayedIsNamed) {
   auto with = [](std::vector<std::string> sa) {
     auto r = ParseBootReport(kLiveBuildElTorito, sa);

@@ -174,6 +174,8 @@ Status SetSystemArea(IsoWriteOpts* opts, const BootReport& r, const BootPlan& pl
   if (plan.appended_as_gpt) set(iso_write_opts_set_appended_as_gpt(opts, 1));
   if (plan.appended_as_apm) set(iso_write_opts_set_appended_as_apm(opts, 1));
   if (plan.part_like_isohybrid) set(iso_write_opts_set_part_like_isohybrid(opts, 1));
+  if (plan.efi_boot_part)
+    set(iso_write_opts_set_efi_bootp(opts, const_cast<char*>("--efi-boot-image"), 0));
   if (plan.tail_blocks) set(iso_write_opts_set_tail_blocks(opts, plan.tail_blocks));
   if (!r.apm.empty()) set(iso_write_opts_set_hfsp_block_size(opts, 0, r.apm_block_size));
   if (r.gpt_guid.size() == 32) {

@@ -6,7 +6,8 @@
 # entries and partitions as xorriso reports them, checkisomd5 passing; (b) --cmdline-add and
 # --volid on an imager-like ISO (appended ESP partition 2); (c) errors write nothing; (d) two
 # runs give the same bytes; (e) a live-build ISO (isohybrid MBR with a partition offset, GPT and
-# Apple Partition Map); (f) an archiso-like ISO (GRUB2's MBR, an appended GPT ESP).
+# Apple Partition Map); (f) an archiso-like ISO (GRUB2's MBR, an appended GPT ESP); (g) a
+# grub-mkrescue-like ISO (GRUB2's MBR, the in-tree UEFI image as GPT ESP).
 source "$TESTLIB"
 for tool in xorriso mkfs.fat mcopy mdir implantisomd5 checkisomd5 python3; do
   PATH=$PATH:/usr/sbin:/usr/bin command -v $tool >/dev/null ||
@@ -344,6 +345,25 @@ assert_contains "the label followed --volid" "--label 'ARCH_EDITED'" "$(grep sea
   { cat edit.log; fail "second edit failed"; }
 cmp ar2.iso ar3.iso || fail "two runs on the archiso-like ISO differ"
 pass "archiso-like layout (GRUB2 MBR, partition offset, appended GPT ESP): the same boot setup, the ESP's menu edited; same bytes twice"
+
+# (g) A grub-mkrescue-like layout: GRUB2's MBR behind a protective MBR, the UEFI image /efi.img
+# in the tree also the GPT's ESP (--efi-boot efi.img -efi-boot-part --efi-boot-image).
+gm=$T/gm
+mkdir -p "$gm/boot/grub/i386-pc"
+head -c 8192 /dev/zero > "$gm/boot/grub/i386-pc/eltorito.img"
+printf 'menuentry "fixture" {\n\tlinux /vmlinuz quiet\n}\n' > "$gm/boot/grub/grub.cfg"
+cp ar-esp.img "$gm/efi.img"
+xorriso -as mkisofs -graft-points --modification-date=2023111422132000 \
+  -b boot/grub/i386-pc/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table \
+  --grub2-boot-info --grub2-mbr boot_hybrid.img --efi-boot efi.img -efi-boot-part --efi-boot-image \
+  --protective-msdos-label -o gm.iso -r "$gm" --sort-weight 0 / --sort-weight 1 /boot \
+  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+"$IMAGER" iso edit gm.iso -o gm2.iso --cmdline-add x.y=1 2> edit.log ||
+  { cat edit.log; fail "edit on a grub-mkrescue-like ISO failed"; }
+assert_eq "El Torito report" "$(report gm.iso el_torito)" "$(report gm2.iso el_torito)"
+assert_eq "system area report" "$(report gm.iso system_area)" "$(report gm2.iso system_area)"
+assert_contains "the ESP in the GPT" "GPT partition path : 2 /efi.img" "$(report gm2.iso system_area)"
+pass "grub-mkrescue-like layout (GRUB2 MBR, the in-tree UEFI image as GPT ESP): the same boot setup"
 
 # (c) Errors, nothing written.
 before=$(ls -A "$T" | sort)
