@@ -330,7 +330,7 @@ Action SetupIso(CLI::App* app, const GlobalOptions*) {
 them, as any user. 'inspect' exits 1 when an embedded checksum does not match.
 
 Examples:
-  imager iso inspect debian-live.iso                # El Torito, MBR/GPT, layout, checksums
+  imager iso inspect debian-live.iso                # El Torito, MBR/GPT/APM, layout, checksums
   imager iso inspect --json Fedora.iso | jq .el_torito
   imager iso ls -l debian-live.iso /isolinux
   imager iso cat Fedora.iso /EFI/BOOT/grub.cfg
@@ -345,8 +345,9 @@ refused, symlinks are created but never followed. Owners are applied only when r
 
 'edit' changes every kernel line of isolinux, GRUB and the grub.cfg inside the ESP image
 (edited with mtools on a copy), then writes the new image from the imported one (libisofs),
-its boot setup replayed as xorriso's '-boot_image any replay' does: El Torito, isohybrid MBR,
-GPT and the appended ESP are kept; an isomd5sum implant is made again (implantisomd5). The same
+its boot setup replayed as xorriso's '-boot_image any replay' does: El Torito, the isohybrid,
+protective or GRUB2 MBR with its partition offset, GPT, APM and the appended ESP are kept
+(live-build, debian-cd, archiso, grub-mkrescue, lorax media); an isomd5sum implant is made again (implantisomd5). The same
 inputs and SOURCE_DATE_EPOCH give the same bytes; nothing is written unless all succeeded.)");
   return [o, in, ls, cat, ed]() -> int {
     if (in->parsed()) return Inspect(*o);
