@@ -78,11 +78,31 @@ Status ParseElTorito(const std::vector<std::string>& lines, BootReport* r) {
   return {};
 }
 
-// The partition of `table` that a "<table> ...: N ..." line is about.
-ReportedPartition& Part(std::map<int, ReportedPartition>& table, const std::string& number) {
-  auto& p = table[Int(number)];
-  p.number = Int(number);
-  return p;
+// A "<MBR|GPT|APM> <field> : N ..." line about partition N into `table` (`w`: the words after
+// the colon). Other lines of the tables (headlines, "GPT entry array", ...) are not about one.
+void PartitionLine(const std::string& field, const std::vector<std::string>& w,
+                   const std::string& rest, bool apm, std::map<int, ReportedPartition>& table) {
+  // GPT: "partition name" is hex and "partname local" the text; APM: "partition name" is text.
+  const bool name = field == "partname local" || (apm && field == "partition name");
+  if (!name && field != "partition" && field != "start and size" && field != "partition path" &&
+      field != "type GUID" && field != "partition type")
+    return;
+  if (field == "partition" && w.size() < 5) return;  // MBR: N status type start blocks
+  if (field == "start and size" && w.size() < 3) return;
+  auto& p = table[Int(w[0])];
+  p.number = Int(w[0]);
+  if (field == "partition") {
+    p.type = Int(w[2], 16);
+    p.start = Num(w[3]);
+    p.blocks = Num(w[4]);
+  } else if (field == "start and size") {
+    p.start = Num(w[1]);
+    p.blocks = Num(w[2]);
+  } else if (field == "type GUID") {
+    p.type_guid = w[1];
+  } else {
+    (name ? p.name : field == "partition path" ? p.path : p.apm_type) = AfterFirstWord(rest);
+  }
 }
 
 void ParseSystemArea(const std::vector<std::string>& lines, BootReport* r) {
@@ -104,35 +124,10 @@ void ParseSystemArea(const std::vector<std::string>& lines, BootReport* r) {
       r->gpt_guid = w[0];
     } else if (name == "APM block size") {
       r->apm_block_size = Int(w[0]);
-    } else if (w.size() < 2) {
-      continue;
-    } else if (name == "MBR partition" && w.size() >= 5) {
-      auto& p = Part(r->mbr, w[0]);
-      p.type = Int(w[2], 16);
-      p.start = Num(w[3]);
-      p.blocks = Num(w[4]);
-    } else if (name == "MBR partition path") {
-      Part(r->mbr, w[0]).path = AfterFirstWord(rest);
-    } else if (name == "GPT partition path") {
-      Part(r->gpt, w[0]).path = AfterFirstWord(rest);
-    } else if (name == "GPT partname local") {
-      Part(r->gpt, w[0]).name = AfterFirstWord(rest);
-    } else if (name == "GPT type GUID") {
-      Part(r->gpt, w[0]).type_guid = w[1];
-    } else if (name == "GPT start and size" && w.size() >= 3) {
-      auto& p = Part(r->gpt, w[0]);
-      p.start = Num(w[1]);
-      p.blocks = Num(w[2]);
-    } else if (name == "APM partition name") {
-      Part(r->apm, w[0]).name = AfterFirstWord(rest);
-    } else if (name == "APM partition type") {
-      Part(r->apm, w[0]).apm_type = AfterFirstWord(rest);
-    } else if (name == "APM partition path") {
-      Part(r->apm, w[0]).path = AfterFirstWord(rest);
-    } else if (name == "APM start and size" && w.size() >= 3) {
-      auto& p = Part(r->apm, w[0]);
-      p.start = Num(w[1]);
-      p.blocks = Num(w[2]);
+    } else if (w.size() >= 2 && name.size() > 4 &&
+               (StartsWith(name, "MBR ") || StartsWith(name, "GPT ") || StartsWith(name, "APM "))) {
+      auto& table = name[0] == 'M' ? r->mbr : name[0] == 'G' ? r->gpt : r->apm;
+      PartitionLine(name.substr(4), w, rest, name[0] == 'A', table);
     }
   }
   // APM addresses count APM blocks.

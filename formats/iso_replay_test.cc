@@ -25,17 +25,25 @@ const std::vector<std::string> kLiveBuildSystemArea = {
     "Partition offset   : 16",
     "MBR heads per cyl  : 64",
     "MBR secs per head  : 32",
+    "MBR partition table:   N Status  Type        Start       Blocks",
     "MBR partition      :   1   0x80  0x00           64         6080",
     "MBR partition      :   2   0x00  0xef          284         4096",
     "MBR partition path :   2  /boot/grub/efi.img",
+    "GPT                :   N  Info",
     "GPT disk GUID      :      3230323331313144b230303231333230",
+    "GPT entry array    :      12  208  overlapping",
+    "GPT lba range      :      64  6090  6143",
+    "GPT partition name :   1  490053004f00480079006200720069006400",
     "GPT partname local :   1  ISOHybrid",
+    "GPT partition GUID :   1  3230323331313144b231303231333230",
     "GPT type GUID      :   1  a2a0d0ebe5b9334487c068b6b72699c7",
+    "GPT partition flags:   1  0x1000000000000001",
     "GPT start and size :   1  64  6024",
     "GPT partname local :   2  ISOHybrid1",
     "GPT type GUID      :   2  a2a0d0ebe5b9334487c068b6b72699c7",
     "GPT start and size :   2  284  4096",
     "GPT partition path :   2  /boot/grub/efi.img",
+    "APM                :   N  Info",
     "APM block size     :      2048",
     "APM gap fillers    :      0",
     "APM partition name :   1  EFI",
@@ -51,6 +59,10 @@ TEST(IsoReplayTest, LiveBuildIsohybridWithGptAndApm) {
   EXPECT_EQ(r->heads_per_cyl, 64);
   EXPECT_EQ(r->secs_per_head, 32);
   EXPECT_EQ(r->apm_block_size, 2048);
+  // Headlines and table-wide lines make no partitions.
+  EXPECT_EQ(r->mbr.size(), 2u);
+  EXPECT_EQ(r->gpt.size(), 2u);
+  EXPECT_EQ(r->gpt.at(1).name, "ISOHybrid");
   ASSERT_EQ(r->apm.size(), 1u);
   EXPECT_EQ(r->apm.at(1).name, "EFI");
   EXPECT_EQ(r->apm.at(1).apm_type, "Apple_HFS");
