@@ -219,7 +219,8 @@ int GptMention(const BootReport& r, const std::string& path, uint64_t start) {
 // partition, or a gap libisofs fills again; anything else (an HFS+ filesystem, xorriso -hfsplus)
 // is refused.
 Status PlanApm(const BootReport& r, BootPlan* plan) {
-  for (const auto& [n, p] : r.apm) {
+  for (const auto& entry : r.apm) {
+    const ReportedPartition& p = entry.second;  // named, not bound: lambdas below capture it
     if (GapFiller(p) && p.apm_type == "ISO9660_data") continue;
     auto image = std::find_if(r.images.begin(), r.images.end(), [&](const ReportedImage& b) {
       return !p.path.empty() && b.path == p.path;
@@ -235,7 +236,8 @@ Status PlanApm(const BootReport& r, BootPlan* plan) {
       plan->appended_as_apm = true;
       continue;
     }
-    return Error{"APM partition " + std::to_string(n) + " (\"" + p.name + "\", " + p.apm_type +
+    return Error{"APM partition " + std::to_string(entry.first) + " (\"" + p.name + "\", " +
+                 p.apm_type +
                  ") is neither a boot image nor an appended partition: an HFS+ filesystem is "
                  "not rebuilt"};
   }
