@@ -92,6 +92,7 @@ void PartitionLine(const std::string& field, const std::vector<std::string>& w,
   auto& p = table[Int(w[0])];
   p.number = Int(w[0]);
   if (field == "partition") {
+    p.status = Int(w[1], 16);
     p.type = Int(w[2], 16);
     p.start = Num(w[3]);
     p.blocks = Num(w[4]);
@@ -197,6 +198,9 @@ Result<int> SystemAreaOptions(const BootReport& r) {
   if (!Has(s, "MBR")) return Error{"its system area (" + Join(s, " ") + ") has no MBR"};
   int o = Has(s, "isohybrid") ? 1 << 1 : Has(s, "protective-msdos-label") ? 1 << 0 : 0;
   if (Has(s, "grub2-mbr")) o |= 1 << 14;
+  // An active partition (xorriso --mbr-force-bootable; a dummy one when no other may be).
+  for (const auto& [n, p] : r.mbr)
+    if (p.status & 0x80) o |= 1 << 15;
   if (Has(s, "cyl-align-on")) o |= 1 << 8;
   if (Has(s, "cyl-align-off")) o |= 2 << 8;
   if (Has(s, "cyl-align-all")) o |= 3 << 8;

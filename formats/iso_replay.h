@@ -31,6 +31,7 @@ struct ReportedImage {
 /// file it begins with when in the tree.
 struct ReportedPartition {
   int number = 0, type = 0;  // MBR type byte (0xef for an appended GPT ESP)
+  int status = 0;            // MBR status byte (0x80: active)
   uint64_t start = 0, blocks = 0;
   std::string path;
   std::string type_guid;  // GPT, as stored (32 hex digits)

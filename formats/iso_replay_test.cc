@@ -70,7 +70,8 @@ TEST(IsoReplayTest, LiveBuildIsohybridWithGptAndApm) {
   EXPECT_EQ(r->gpt.at(2).name, "ISOHybrid1");
   auto plan = PlanReplay(*r);
   ASSERT_TRUE(plan) << plan.error();
-  EXPECT_EQ(plan->system_area_options, 1 << 1 | 1 << 8);  // isohybrid, cylinder aligned
+  // isohybrid, cylinder aligned, an active partition
+  EXPECT_EQ(plan->system_area_options, 1 << 1 | 1 << 8 | 1 << 15);
   EXPECT_EQ(plan->image_paths,
             (std::vector<std::string>{"/isolinux/isolinux.bin", "/boot/grub/efi.img"}));
   // BIOS: boot info table, isohybrid; UEFI: in the GPT as basic data, in the APM.
@@ -91,6 +92,7 @@ TEST(IsoReplayTest, ArchisoGrub2MbrWithAppendedEsp) {
       {"System area summary: MBR protective-msdos-label grub2-mbr cyl-align-off GPT",
        "ISO image size/512 : 5068", "Partition offset   : 16",
        "MBR partition      :   1   0x00  0xee            1         5067",
+       "MBR partition      :   2   0x80  0x00            0            1",  // --mbr-force-bootable
        "GPT partname local :   1  ISO9660",
        "GPT type GUID      :   1  a2a0d0ebe5b9334487c068b6b72699c7",
        "GPT start and size :   1  64  244", "GPT partname local :   2  Appended2",
@@ -101,7 +103,7 @@ TEST(IsoReplayTest, ArchisoGrub2MbrWithAppendedEsp) {
   ASSERT_TRUE(r) << r.error();
   auto plan = PlanReplay(*r);
   ASSERT_TRUE(plan) << plan.error();
-  EXPECT_EQ(plan->system_area_options, 1 << 0 | 2 << 8 | 1 << 14);
+  EXPECT_EQ(plan->system_area_options, 1 << 0 | 2 << 8 | 1 << 14 | 1 << 15);
   ASSERT_EQ(plan->appended.size(), 1u);
   EXPECT_EQ(plan->appended.at(2).type, 0xef);
   EXPECT_TRUE(plan->appended_as_gpt);

@@ -295,8 +295,9 @@ cmp dl4.iso dl5.iso || fail "two runs with --volid on the live-build ISO differ"
 pass "live-build layout (isohybrid MBR, partition offset, GPT, APM): included live.cfg, GRUB, in-tree ESP; the same boot setup; same bytes twice"
 
 # (f) An archiso-like layout: GRUB2's MBR (--grub2-mbr; a stand-in for boot_hybrid.img),
-# -partition_offset 16, GRUB's El Torito image with --grub2-boot-info, the ESP appended as a GPT
-# partition (-append_partition 2 <ESP GUID> -appended_part_as_gpt) holding the full GRUB menu.
+# -partition_offset 16, --mbr-force-bootable (a dummy active MBR partition), GRUB's El Torito
+# image with --grub2-boot-info, the ESP appended as a GPT partition (-append_partition 2 <ESP
+# GUID> -appended_part_as_gpt) holding the full GRUB menu.
 ar=$T/ar
 mkdir -p "$ar/arch/boot/x86_64" "$ar/boot/grub"
 echo kernel > "$ar/arch/boot/x86_64/vmlinuz-linux"
@@ -313,6 +314,7 @@ mmd -i ar-esp.img ::/EFI ::/EFI/BOOT ::/boot ::/boot/grub
 mcopy -i ar-esp.img "$ar/boot/grub/grub.cfg" ::/boot/grub/grub.cfg
 xorriso -as mkisofs -iso-level 3 -full-iso9660-filenames -joliet -joliet-long -rational-rock \
   -volid ARCH_202401 -appid "Arch Linux fixture" -partition_offset 16 --grub2-mbr boot_hybrid.img \
+  --mbr-force-bootable \
   -append_partition 2 C12A7328-F81F-11D2-BA4B-00A0C93EC93B ar-esp.img -appended_part_as_gpt \
   -c boot.catalog -b boot/grub/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table \
   --grub2-boot-info -eltorito-alt-boot -e --interval:appended_partition_2:all:: -no-emul-boot \
@@ -323,6 +325,7 @@ assert_contains "the fixture has GRUB2's MBR" "grub2-mbr" "$(xorriso -indev ar.i
 assert_eq "El Torito report" "$(report ar.iso el_torito)" "$(report ar2.iso el_torito)"
 assert_eq "system area report" "$(report ar.iso system_area)" "$(report ar2.iso system_area)"
 assert_contains "GRUB2 boot info" "img opts : 1 boot-info-table grub2-boot-info" "$(report ar2.iso el_torito)"
+assert_contains "the active dummy partition" "MBR partition : 2 0xN 0xN 0 1" "$(report ar2.iso system_area)"
 cmp -n 432 ar.iso ar2.iso || fail "GRUB2's MBR code changed"
 "$IMAGER" iso inspect --json ar2.iso > ar2.json || fail "inspect ar2.iso failed"
 python3 - ar2.json ar2.iso ar-esp2.img <<'PY' || fail "the appended ESP is not the El Torito UEFI image"
