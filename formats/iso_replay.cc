@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <sstream>
 
 #include "base/strings.h"
@@ -269,6 +270,30 @@ Status PlanGpt(const BootReport& r, BootPlan* plan) {
   return {};
 }
 
+// Every MBR partition is one libisofs makes again: GPT's protective one, the one holding the ISO
+// filesystem (isohybrid, protective label, GRUB2 MBR or partition offset), the mirror of a GPT
+// partition, an appended partition, or the dummy active one (--mbr-force-bootable). Others (a
+// generic MBR's own table) are refused rather than cleared.
+Status PlanMbr(const BootReport& r, const BootPlan& plan) {
+  const bool iso_partition =
+      (plan.system_area_options & (1 << 0 | 1 << 1 | 1 << 14)) || r.partition_offset > 0;
+  for (const auto& entry : r.mbr) {
+    const auto& [n, p] = entry;
+    const uint64_t start = p.start;  // captured below (a binding cannot be)
+    const bool iso = iso_partition && p.path.empty() &&
+                     (p.start <= 1 || p.start == uint64_t{r.partition_offset} * 4);
+    const bool dummy = p.type == 0 && p.start == 0 && p.blocks == 1 && (p.status & 0x80);
+    const bool mirror = std::any_of(r.gpt.begin(), r.gpt.end(),
+                                    [&](const auto& g) { return g.second.start == start; });
+    if (p.type == 0xee || iso || dummy || mirror || plan.appended.count(n)) continue;
+    char type[8];
+    snprintf(type, sizeof type, "0x%02x", p.type & 0xff);
+    return Error{"MBR partition " + std::to_string(n) + " (type " + type + ", start " +
+                 std::to_string(p.start) + ") is not one this writer can replay"};
+  }
+  return {};
+}
+
 // Each El Torito image: its path and isolinux options.
 Status PlanImages(const BootReport& r, BootPlan* plan) {
   if (!r.images.empty() && r.catalog.empty())
@@ -335,6 +360,7 @@ Result<BootPlan> PlanReplay(const BootReport& r) {
   if (auto st = PlanImages(r, &plan); !st) return st.take_error();
   if (auto st = PlanApm(r, &plan); !st) return st.take_error();
   if (auto st = PlanGpt(r, &plan); !st) return st.take_error();
+  if (auto st = PlanMbr(r, plan); !st) return st.take_error();
   // Mentions of boot images in GPT or APM without an isohybrid MBR (e.g. behind GRUB2's MBR).
   bool mentions = std::any_of(plan.isolinux_options.begin(), plan.isolinux_options.end(),
                               [](int o) { return o & (kApm | 0xfc); });

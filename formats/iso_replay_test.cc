@@ -170,6 +170,10 @@ TEST(IsoReplayTest, WhatIsNotReplayedIsNamed) {
   EXPECT_NE(with(sa).find("APM partition 2 (\"HFSPLUS_Hybrid\", Apple_HFS)"), std::string::npos);
   EXPECT_NE(with({"System area summary: MBR CHRP"}).find("(MBR CHRP) is not one"),
             std::string::npos);
+  // A generic MBR's own partition table: libisofs would write it cleared.
+  EXPECT_EQ(with({"System area summary: MBR", "ISO image size/512 : 6144",
+                  "MBR partition      :   1   0x80  0x83           64         6080"}),
+            "MBR partition 1 (type 0x83, start 64) is not one this writer can replay");
   auto r =
       ParseBootReport({"El Torito cat path : /boot.cat",
                        "El Torito boot img :   1  BIOS  y   fd1.4  0x0000  0x00      1          30",
