@@ -76,6 +76,7 @@ nlohmann::json ToJson(const iso::Inspection& in) {
   };
   j["mbr"] = parts(in.mbr);
   j["gpt"] = parts(in.gpt);
+  j["apm"] = parts(in.apm);
   j["checksums"] = json::array();
   for (const auto& c : in.checksums)
     j["checksums"].push_back({{"kind", c.kind},
@@ -110,9 +111,10 @@ void PrintText(const iso::Inspection& in) {
     printf("  %s%s, emulation %s, load %u sectors, lba %u: %s\n", e.platform.c_str(),
            e.bootable ? "" : " (not bootable)", e.emulation.c_str(), e.load_sectors, e.lba,
            e.image.empty() ? "?" : e.image.c_str());
-  printf("Partitions:   %s\n", in.mbr.empty() && in.gpt.empty() ? "none" : "");
+  printf("Partitions:   %s\n", in.mbr.empty() && in.gpt.empty() && in.apm.empty() ? "none" : "");
   PrintPartitions("MBR", in.mbr);
   PrintPartitions("GPT", in.gpt);
+  PrintPartitions("APM", in.apm);
   printf("Boot configs: %s\n",
          in.boot_configs.empty() ? "none" : Join(in.boot_configs, " ").c_str());
   printf("ESP image:    %s\n", in.esp_image.empty() ? "none" : in.esp_image.c_str());
@@ -328,7 +330,7 @@ Action SetupIso(CLI::App* app, const GlobalOptions*) {
 them, as any user. 'inspect' exits 1 when an embedded checksum does not match.
 
 Examples:
-  imager iso inspect debian-live.iso                # El Torito, MBR/GPT, layout, checksums
+  imager iso inspect debian-live.iso                # El Torito, MBR/GPT/APM, layout, checksums
   imager iso inspect --json Fedora.iso | jq .el_torito
   imager iso ls -l debian-live.iso /isolinux
   imager iso cat Fedora.iso /EFI/BOOT/grub.cfg
@@ -343,8 +345,9 @@ refused, symlinks are created but never followed. Owners are applied only when r
 
 'edit' changes every kernel line of isolinux, GRUB and the grub.cfg inside the ESP image
 (edited with mtools on a copy), then writes the new image from the imported one (libisofs),
-its boot setup replayed as xorriso's '-boot_image any replay' does: El Torito, isohybrid MBR,
-GPT and the appended ESP are kept; an isomd5sum implant is made again (implantisomd5). The same
+its boot setup replayed as xorriso's '-boot_image any replay' does: El Torito, the isohybrid,
+protective or GRUB2 MBR with its partition offset, GPT, APM and the appended ESP are kept
+(live-build, debian-cd, archiso, grub-mkrescue, lorax media); an isomd5sum implant is made again (implantisomd5). The same
 inputs and SOURCE_DATE_EPOCH give the same bytes; nothing is written unless all succeeded.)");
   return [o, in, ls, cat, ed]() -> int {
     if (in->parsed()) return Inspect(*o);

@@ -75,10 +75,12 @@ struct RewriteOptions {
 
 /// Writes the input again with its tree changed as `o` says and its boot setup replayed from
 /// what libisofs reports of the imported image (the way xorriso's `-boot_image any replay`
-/// does): the El Torito entries (platform, emulation, load size, boot info table), an
-/// isohybrid MBR with its cylinder alignment, a GPT naming an in-tree ESP (basic data, with
-/// the input's disk GUID) and appended partitions (read from the input, or `o.esp_image`).
-/// System areas of other kinds (APM, MIPS, SPARC, GRUB2's MBR, ...) are refused by name.
+/// does; formats/iso_replay): the El Torito entries (platform, emulation, load size, boot info
+/// table, GRUB2 boot info), an isohybrid, protective or GRUB2 MBR with its cylinder alignment
+/// and partition offset, boot images named in the GPT (basic data, HFS+, the UEFI image as ESP,
+/// with the input's disk GUID) and in an APM, and appended partitions (read from the input, or
+/// `o.esp_image`). Other system areas (MIPS, SPARC, an HFS+ filesystem, ...) are refused by
+/// name.
 Result<WriteResult> Rewrite(const RewriteOptions& o);
 
 /// The volume uuid derived from a source date epoch: "YYYYMMDDhhmmss00" in UTC.

@@ -19,11 +19,16 @@ constexpr size_t kAppUseOffset = 883, kAppUseSize = 512;
 constexpr size_t kMaxDescriptors = 64;  // volume descriptors read before giving up on a 255
 constexpr size_t kCatalogBytes = 4 * kSectorSize;
 constexpr uint64_t kMaxSumsFile = 1 << 20;
+constexpr size_t kSystemArea = 16 * kSectorSize;
 
 uint32_t Le16(std::string_view s, size_t off) {
   return static_cast<uint8_t>(s[off]) | static_cast<uint8_t>(s[off + 1]) << 8;
 }
 uint32_t Le32(std::string_view s, size_t off) { return Le16(s, off) | Le16(s, off + 2) << 16; }
+uint32_t Be16(std::string_view s, size_t off) {
+  return static_cast<uint8_t>(s[off]) << 8 | static_cast<uint8_t>(s[off + 1]);
+}
+uint32_t Be32(std::string_view s, size_t off) { return Be16(s, off) << 16 | Be16(s, off + 2); }
 uint64_t Le64(std::string_view s, size_t off) {
   return Le32(s, off) | uint64_t{Le32(s, off + 4)} << 32;
 }
@@ -238,6 +243,30 @@ Result<std::vector<Partition>> ParseGpt(
   return out;
 }
 
+std::vector<Partition> ParseApm(std::string_view s) {
+  std::vector<Partition> out;
+  if (s.size() < 4 || s.substr(0, 2) != "ER") return out;
+  const uint32_t block = Be16(s, 2);
+  if (block != 512 && block != 2048) return out;
+  const uint64_t sectors_per_block = block / 512;
+  // Each entry says how many the map has; the first one's count is taken.
+  uint32_t count = 0;
+  for (uint32_t i = 1; (i == 1 || i <= count) && (i + 1) * size_t{block} <= s.size(); ++i) {
+    std::string_view e = s.substr(i * size_t{block}, block);
+    if (e.substr(0, 2) != "PM") break;
+    if (i == 1) count = Be32(e, 4);
+    Partition p;
+    p.number = static_cast<int>(i);
+    p.type = Field(e, 48, 32);
+    p.type_name = p.type == "Apple_HFS" ? "HFS/HFS+" : "";
+    p.name = Field(e, 16, 32);
+    p.start = Be32(e, 8) * sectors_per_block;
+    p.sectors = Be32(e, 12) * sectors_per_block;
+    out.push_back(p);
+  }
+  return out;
+}
+
 std::optional<Md5Implant> ParseMd5Implant(std::string_view app) {
   constexpr std::string_view kKey = "ISO MD5SUM = ";
   size_t at = app.find(kKey);
@@ -353,9 +382,10 @@ void ReadBootCatalog(const Reader& r, uint32_t sector, Inspection* out) {
 }
 
 void ReadPartitions(const Reader& r, Inspection* out) {
-  auto s0 = r.ReadAt(0, 1024);
-  if (!s0) return;
+  auto s0 = r.ReadAt(0, std::min<uint64_t>(kSystemArea, r.file_size()));
+  if (!s0 || s0->size() < 1024) return;
   out->mbr = ParseMbr(s0->substr(0, 512));
+  out->apm = ParseApm(*s0);
   auto gpt =
       ParseGpt(s0->substr(512, 512), [&](uint64_t off, size_t n) { return r.ReadAt(off, n); });
   if (gpt)

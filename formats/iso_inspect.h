@@ -2,10 +2,11 @@
 #pragma once
 
 /// What an ISO image is and how it boots, read without mounting it: the primary volume
-/// descriptor, the El Torito boot catalog (parsed here: libcdio does not), the MBR and GPT of a
-/// hybrid image, the boot loader configurations on it, the layout it follows (imager's own,
-/// Anaconda/lorax, Debian live-build, archiso) and its embedded checksums, verified. The byte
-/// parsers are separate functions so the tests and the fuzzer can feed them directly.
+/// descriptor, the El Torito boot catalog (parsed here: libcdio does not), the MBR, GPT and
+/// Apple Partition Map of a hybrid image, the boot loader configurations on it, the layout it
+/// follows (imager's own, Anaconda/lorax, Debian live-build, archiso) and its embedded checksums,
+/// verified. The byte parsers are separate functions so the tests and the fuzzer can feed them
+/// directly.
 
 #include <cstdint>
 #include <functional>
@@ -32,11 +33,11 @@ struct BootEntry {
 
 struct Partition {
   int number = 0;
-  std::string type;                 // MBR: "0x17"; GPT: the type GUID
+  std::string type;                 // MBR: "0x17"; GPT: the type GUID; APM: "Apple_HFS", ...
   std::string type_name;            // "EFI System", "Basic data", ... when known
   uint64_t start = 0, sectors = 0;  // in 512-byte sectors
   bool bootable = false;            // MBR active flag
-  std::string name;                 // GPT partition name
+  std::string name;                 // GPT or APM partition name
 };
 
 struct Checksum {
@@ -54,7 +55,7 @@ struct Inspection {
   uint64_t image_bytes = 0;       // the file's size
   std::string boot_catalog;       // its path, or "" when the image has no El Torito record
   std::vector<BootEntry> boot_entries;
-  std::vector<Partition> mbr, gpt;
+  std::vector<Partition> mbr, gpt, apm;
   std::vector<std::string> boot_configs;  // configurations found on the medium
   std::string esp_image;  // the FAT image UEFI boots: a path in the ISO or "appended partition N"
   std::string layout;     // "imager", "anaconda", "debian-live", "archiso", "unknown"
@@ -79,6 +80,11 @@ std::vector<Partition> ParseMbr(std::string_view sector0);
 Result<std::vector<Partition>> ParseGpt(
     std::string_view header,
     const std::function<Result<std::string>(uint64_t offset, size_t size)>& read_at);
+
+/// The partitions of an Apple Partition Map in `system_area` (the image's first 32 KiB): the
+/// driver descriptor "ER" with the block size (512 or 2048), entries "PM" from block 1 on; starts
+/// and sizes converted to 512-byte sectors. Empty without the signatures.
+std::vector<Partition> ParseApm(std::string_view system_area);
 
 /// An isomd5sum implant found in the application-use area of the primary volume descriptor.
 struct Md5Implant {

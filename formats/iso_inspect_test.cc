@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <tuple>
+
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/sha256.h"
@@ -77,6 +79,51 @@ TEST(IsoBootCatalog, Md5ImplantIsParsed) {
   EXPECT_EQ(m->md5, "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(m->skip_sectors, 15);
   EXPECT_FALSE(ParseMd5Implant(std::string(512, ' ')));
+}
+
+// A driver descriptor of `block` bytes and the APM entries {name, type, start, blocks}.
+std::string Apm(
+    uint16_t block,
+    const std::vector<std::tuple<std::string, std::string, uint32_t, uint32_t>>& entries) {
+  std::string s(32768, '\0');
+  s.replace(0, 2, "ER");
+  s[2] = static_cast<char>(block >> 8);
+  s[3] = static_cast<char>(block);
+  auto be32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>(v >> (24 - 8 * i));
+  };
+  for (size_t i = 0; i < entries.size(); ++i) {
+    size_t at = (i + 1) * block;
+    const auto& [name, type, start, blocks] = entries[i];
+    s.replace(at, 2, "PM");
+    be32(at + 4, static_cast<uint32_t>(entries.size()));
+    be32(at + 8, start);
+    be32(at + 12, blocks);
+    s.replace(at + 16, name.size(), name);
+    s.replace(at + 48, type.size(), type);
+  }
+  return s;
+}
+
+TEST(IsoApm, ParsesEntriesInEitherBlockSize) {
+  auto apm =
+      ParseApm(Apm(2048, {{"Apple", "Apple_partition_map", 1, 2}, {"EFI", "Apple_HFS", 71, 1024}}));
+  ASSERT_EQ(apm.size(), 2u);
+  EXPECT_EQ(apm[1].number, 2);
+  EXPECT_EQ(apm[1].name, "EFI");
+  EXPECT_EQ(apm[1].type, "Apple_HFS");
+  EXPECT_EQ(apm[1].start, 284u);  // 512-byte sectors
+  EXPECT_EQ(apm[1].sectors, 4096u);
+  apm = ParseApm(Apm(512, {{"EFI", "Apple_HFS", 284, 4096}}));
+  ASSERT_EQ(apm.size(), 1u);
+  EXPECT_EQ(apm[0].start, 284u);
+  EXPECT_TRUE(ParseApm(Apm(1024, {{"EFI", "Apple_HFS", 1, 1}})).empty());  // no such block size
+  EXPECT_TRUE(ParseApm(std::string(32768, '\0')).empty());
+  // A count larger than the system area holds stops at its end.
+  auto big = Apm(2048, {{"A", "Apple_HFS", 1, 1}});
+  big[2048 + 4] = '\x7f';
+  EXPECT_LE(ParseApm(big).size(), 15u);
+  EXPECT_TRUE(ParseApm("ER").empty());
 }
 
 class IsoInspectTest : public ::testing::Test {
@@ -155,6 +202,23 @@ TEST_F(IsoInspectTest, HybridWithAppendedEsp) {
   ASSERT_EQ(in.checksums.size(), 1u);
   EXPECT_TRUE(in.checksums[0].verified && in.checksums[0].ok) << in.checksums[0].detail;
   EXPECT_TRUE(in.warnings.empty());
+}
+
+// live-build's options: the ESP image in the tree, in the GPT and (as HFS+) in the APM.
+TEST_F(IsoInspectTest, LiveBuildApm) {
+  std::string iso = Make(std::string("-isohybrid-mbr ") + kIsohdpfx +
+                         " -partition_offset 16 -eltorito-alt-boot -e images/efiboot.img "
+                         "-no-emul-boot -isohybrid-gpt-basdat -isohybrid-apm-hfsplus");
+  Inspection in = InspectOk(iso);
+  ASSERT_EQ(in.boot_entries.size(), 2u);
+  const Partition* efi = nullptr;
+  for (const auto& p : in.apm)
+    if (p.name == "EFI") efi = &p;
+  ASSERT_NE(efi, nullptr);
+  EXPECT_EQ(efi->type, "Apple_HFS");
+  EXPECT_EQ(efi->start, in.boot_entries[1].lba * 4u);
+  ASSERT_FALSE(in.mbr.empty());
+  EXPECT_EQ(in.mbr[0].start, 64u);  // the partition offset
 }
 
 TEST_F(IsoInspectTest, EspImageInsideTheIso) {

@@ -4,58 +4,75 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <memory>
-#include <sstream>
 
 #include "base/fd.h"
 #include "base/strings.h"
 #include "formats/iso.h"
 #include "formats/iso_libisofs.h"
+#include "formats/iso_replay.h"
 
 namespace imager::formats::iso {
 namespace {
 
 constexpr uint32_t kSystemArea = 32768;
+constexpr size_t kBlock = 2048;
 
 struct ReadOptsFree {
   void operator()(IsoReadOpts* o) const { iso_read_opts_free(o); }
 };
 
-// One El Torito image as libisofs reports it of the imported catalog.
-struct BootImage {
-  int number = 0;
-  std::string platform, emulation, path, opts;
-  bool bootable = true;
-  int load_segment = 0, load_sectors = 0;
-  uint64_t lba = 0;
-  int appended = 0;  // the appended partition it is, when outside the tree
+// The input read in 1 MiB slices. libisofs asks its data source for one 2 KiB block at a time;
+// its own file source answers each with an lseek and a read (half a million system calls for a
+// 500 MiB image, where xorriso's drive reads in larger tiles).
+struct SliceCache {
+  static constexpr size_t kSlice = 1 << 20;
+  UniqueFd fd;
+  std::vector<uint8_t> buf = std::vector<uint8_t>(kSlice);
+  uint64_t first = 0;  // the first block in buf
+  size_t blocks = 0;   // blocks in buf
 };
 
-// An MBR or GPT partition as reported: number, start and size in 512-byte blocks, the file it
-// is (when in the tree).
-struct ReportedPartition {
-  int number = 0, type = 0;  // MBR type byte
-  uint64_t start = 0, blocks = 0;
-  std::string path;
-  std::string type_guid;  // GPT, as stored (32 hex digits)
-};
+int SliceOpen(IsoDataSource*) { return ISO_SUCCESS; }
+int SliceClose(IsoDataSource*) { return ISO_SUCCESS; }
+void SliceFree(IsoDataSource* src) { delete static_cast<SliceCache*>(src->data); }
 
-// GPT partition types as libisofs reports them (the bytes as stored).
-constexpr char kBasicDataGuid[] = "a2a0d0ebe5b9334487c068b6b72699c7";
-constexpr char kEspGuid[] = "28732ac11ff8d211ba4b00a0c93ec93b";
+int SliceRead(IsoDataSource* src, uint32_t lba, uint8_t* out) {
+  auto* c = static_cast<SliceCache*>(src->data);
+  if (lba < c->first || lba >= c->first + c->blocks) {
+    ssize_t n;
+    do {
+      n = pread(c->fd.get(), c->buf.data(), c->buf.size(), off_t{lba} * kBlock);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return ISO_DATA_SOURCE_MISHAP;
+    if (n % kBlock) std::fill(c->buf.begin() + n, c->buf.begin() + (n / kBlock + 1) * kBlock, 0);
+    c->first = lba;
+    c->blocks = static_cast<size_t>((n + kBlock - 1) / kBlock);
+  }
+  memcpy(out, c->buf.data() + (lba - c->first) * kBlock, kBlock);
+  return ISO_SUCCESS;
+}
 
-struct Replay {
-  std::string catalog;
-  std::vector<BootImage> images;
-  std::vector<std::string> summary;  // the words of "System area summary"
-  std::map<int, ReportedPartition> mbr;
-  std::map<int, ReportedPartition> gpt;
-  std::string gpt_guid;       // 32 hex digits, as stored
-  uint64_t image_blocks = 0;  // "ISO image size/512"
-};
+// A data source over `path` for iso_image_import(); libisofs frees it (free_data, then free()).
+Result<IsoDataSource*> SliceSource(const std::string& path) {
+  auto cache = std::make_unique<SliceCache>();
+  cache->fd = UniqueFd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!cache->fd.valid()) return ErrnoError("open " + path);
+  auto* src = static_cast<IsoDataSource*>(calloc(1, sizeof(IsoDataSource)));
+  if (!src) return Error{"out of memory"};
+  *src = IsoDataSource{.version = 0,
+                       .refcount = 1,
+                       .open = SliceOpen,
+                       .close = SliceClose,
+                       .read_block = SliceRead,
+                       .free_data = SliceFree,
+                       .data = cache.release()};
+  return src;
+}
 
 std::vector<std::string> Report(IsoImage* image, bool el_torito) {
   char** lines = nullptr;
@@ -66,136 +83,6 @@ std::vector<std::string> Report(IsoImage* image, bool el_torito) {
   for (int i = 0; i < n; ++i) out.emplace_back(lines[i]);
   report(image, &lines, &n, 1 << 15);  // frees them
   return out;
-}
-
-// "Name : rest" -> {"Name", "rest"}; the name's blanks kept as they are in the report.
-std::pair<std::string, std::string> Field(const std::string& line) {
-  size_t colon = line.find(':');
-  if (colon == std::string::npos) return {"", ""};
-  return {std::string(Trim(line.substr(0, colon))), std::string(Trim(line.substr(colon + 1)))};
-}
-
-std::vector<std::string> Words(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> w;
-  for (std::string x; in >> x;) w.push_back(x);
-  return w;
-}
-
-// "2  /a path/with blanks" -> "/a path/with blanks".
-std::string AfterFirstWord(const std::string& s) {
-  size_t end = s.find_first_of(" \t");
-  if (end == std::string::npos) return "";
-  return std::string(Trim(s.substr(end)));
-}
-
-BootImage* Image(Replay& r, const std::string& number) {
-  for (auto& i : r.images)
-    if (std::to_string(i.number) == number) return &i;
-  return nullptr;
-}
-
-Status ParseElTorito(const std::vector<std::string>& lines, Replay* r) {
-  for (const auto& line : lines) {
-    auto [name, rest] = Field(line);
-    auto w = Words(rest);
-    if (name == "El Torito cat path") {
-      r->catalog = rest;
-    } else if (name == "El Torito boot img" && w.size() >= 8) {
-      BootImage b{.number = std::stoi(w[0]), .platform = w[1], .emulation = w[3]};
-      b.bootable = w[2] == "y";
-      b.load_segment = static_cast<int>(std::stoul(w[4], nullptr, 16));
-      b.load_sectors = std::stoi(w[6]);
-      b.lba = std::stoull(w[7]);
-      r->images.push_back(b);
-    } else if ((name == "El Torito img path" || name == "El Torito img opts") && w.size() >= 2) {
-      BootImage* b = Image(*r, w[0]);
-      if (!b) return Error{"El Torito report: " + line};
-      (name == "El Torito img path" ? b->path : b->opts) = AfterFirstWord(rest);
-    }
-  }
-  return {};
-}
-
-void ParseSystemArea(const std::vector<std::string>& lines, Replay* r) {
-  for (const auto& line : lines) {
-    auto [name, rest] = Field(line);
-    auto w = Words(rest);
-    if (name == "System area summary") {
-      r->summary = w;
-    } else if (name == "ISO image size/512" && !w.empty()) {
-      r->image_blocks = std::stoull(w[0]);
-    } else if (name == "MBR partition" && w.size() >= 5) {
-      auto& p = r->mbr[std::stoi(w[0])];
-      p.number = std::stoi(w[0]);
-      p.type = static_cast<int>(std::stoul(w[2], nullptr, 16));
-      p.start = std::stoull(w[3]);
-      p.blocks = std::stoull(w[4]);
-    } else if (name == "MBR partition path" && w.size() >= 2) {
-      r->mbr[std::stoi(w[0])].path = AfterFirstWord(rest);
-    } else if (name == "GPT partition path" && w.size() >= 2) {
-      r->gpt[std::stoi(w[0])].path = AfterFirstWord(rest);
-    } else if (name == "GPT type GUID" && w.size() >= 2) {
-      r->gpt[std::stoi(w[0])].type_guid = w[1];
-    } else if (name == "GPT start and size" && w.size() >= 3) {
-      auto& p = r->gpt[std::stoi(w[0])];
-      p.number = std::stoi(w[0]);
-      p.start = std::stoull(w[1]);
-      p.blocks = std::stoull(w[2]);
-    } else if (name == "GPT disk GUID" && !w.empty()) {
-      r->gpt_guid = w[0];
-    }
-  }
-}
-
-bool Has(const std::vector<std::string>& words, const std::string& w) {
-  return std::find(words.begin(), words.end(), w) != words.end();
-}
-
-// The partitions past the end of the ISO filesystem (the appended ones), by number: from the
-// MBR, else (a protective MBR) from the GPT, an ESP there getting type 0xef.
-Result<std::map<int, ReportedPartition>> Appended(const Replay& r) {
-  std::map<int, ReportedPartition> out;
-  auto appended = [&](const ReportedPartition& p) {
-    return p.path.empty() && p.start > 0 && p.start >= r.image_blocks && p.blocks > 0;
-  };
-  for (const auto& [n, p] : r.mbr)
-    if (appended(p)) out[n] = p;
-  for (const auto& [n, p] : r.gpt) {
-    if (!appended(p) || out.count(n)) continue;
-    if (p.type_guid != kEspGuid)
-      return Error{"appended GPT partition " + std::to_string(n) + " of type " + p.type_guid +
-                   " is not replayed"};
-    out[n] = p;
-    out[n].type = 0xef;
-  }
-  return out;
-}
-
-// Whether the GPT names the boot image `b` (a file in the tree, or the appended partition at
-// `start`) as a basic data partition (xorriso -isohybrid-gpt-basdat).
-bool GptBasicData(const Replay& r, const std::string& path, uint64_t start) {
-  for (const auto& [n, p] : r.gpt)
-    if (p.type_guid == kBasicDataGuid &&
-        ((!path.empty() && p.path == path) || (path.empty() && p.start == start && start > 0)))
-      return true;
-  return false;
-}
-
-// libisofs' system area options for the summary, or an error naming what is not replayed.
-Result<int> SystemAreaOptions(const Replay& r) {
-  const auto& s = r.summary;
-  if (s.empty() || Has(s, "none")) return 0;
-  for (const auto& w : s)
-    if (w != "MBR" && w != "isohybrid" && w != "protective-msdos-label" && w != "GPT" &&
-        !StartsWith(w, "cyl-align-"))
-      return Error{"its system area (" + Join(s, " ") + ") is not one this writer can replay"};
-  if (!Has(s, "MBR")) return Error{"its system area (" + Join(s, " ") + ") has no MBR"};
-  int o = Has(s, "isohybrid") ? 1 << 1 : Has(s, "protective-msdos-label") ? 1 << 0 : 0;
-  if (Has(s, "cyl-align-on")) o |= 1 << 8;
-  if (Has(s, "cyl-align-off")) o |= 2 << 8;
-  if (Has(s, "cyl-align-all")) o |= 3 << 8;
-  return o;
 }
 
 int Platform(const std::string& p) {
@@ -266,28 +153,17 @@ Status ChangeTree(IsoImage* image, const RewriteOptions& o) {
 }
 
 // The El Torito entries made again from the report, in the input's order.
-Status SetBoot(IsoImage* image, const Replay& r, const RewriteOptions& o,
-               const std::map<int, ReportedPartition>& appended) {
+Status SetBoot(IsoImage* image, const BootReport& r, const BootPlan& plan,
+               const RewriteOptions& o) {
   if (r.images.empty()) return {};
-  if (r.catalog.empty()) return Error{"its boot catalog is not a file in the tree"};
-  bool first = true;
-  for (const auto& b : r.images) {
-    std::string path = b.path;
-    if (path.empty())
-      for (const auto& [n, p] : appended)
-        if (p.start == b.lba * 4)
-          path = "--interval:appended_partition_" + std::to_string(n) + ":all::";
-    if (path.empty())
-      return Error{"El Torito image " + std::to_string(b.number) +
-                   " is neither a file nor a partition"};
-    if (b.emulation != "none")
-      return Error{"El Torito image " + path + ": emulation " + b.emulation + " is not replayed"};
+  for (size_t i = 0; i < r.images.size(); ++i) {
+    const auto& b = r.images[i];
+    const std::string& path = plan.image_paths[i];
     ElToritoBootImage* e = nullptr;
-    int rc = first ? iso_image_set_boot_image(image, path.c_str(), ELTORITO_NO_EMUL,
-                                              r.catalog.c_str(), &e)
-                   : iso_image_add_boot_image(image, path.c_str(), ELTORITO_NO_EMUL, 0, &e);
+    int rc = i == 0 ? iso_image_set_boot_image(image, path.c_str(), ELTORITO_NO_EMUL,
+                                               r.catalog.c_str(), &e)
+                    : iso_image_add_boot_image(image, path.c_str(), ELTORITO_NO_EMUL, 0, &e);
     if (rc < 0) return IsoError("El Torito image " + path, rc);
-    first = false;
     el_torito_set_boot_platform_id(e, static_cast<uint8_t>(Platform(b.platform)));
     if (!b.bootable) el_torito_set_no_bootable(e);
     if (b.load_segment) el_torito_set_load_seg(e, static_cast<short>(b.load_segment));
@@ -295,20 +171,7 @@ Status SetBoot(IsoImage* image, const Replay& r, const RewriteOptions& o,
       el_torito_set_full_load(e, 1);
     else
       el_torito_set_load_size(e, static_cast<short>(b.load_sectors));
-    int opts = 0;
-    for (const auto& w : Words(b.opts)) {
-      if (w == "boot-info-table")
-        opts |= 1 << 0;
-      else if (w == "isohybrid-suitable")
-        opts |= 1 << 1;
-      else if (w == "grub2-boot-info")
-        opts |= 1 << 9;
-      else
-        return Error{"El Torito image " + path + ": option " + w + " is not replayed"};
-    }
-    // An in-tree image the GPT names: a basic data partition (xorriso -isohybrid-gpt-basdat).
-    if (GptBasicData(r, b.path, b.lba * 4)) opts |= 1 << 2;
-    el_torito_set_isolinux_options(e, opts, 0);
+    el_torito_set_isolinux_options(e, plan.isolinux_options[i], 0);
   }
   IsoBoot* catnode = nullptr;
   uint32_t lba;
@@ -329,42 +192,50 @@ Result<std::string> SystemAreaData(int fd, const std::string& input) {
   std::string sa(kSystemArea, '\0');
   if (pread(fd, sa.data(), sa.size(), 0) != static_cast<ssize_t>(sa.size()))
     return ErrnoError("read the system area of " + input);
-  if (sa[510] == '\x55' && sa[511] == '\xaa') memset(sa.data() + 446, 0, 64);
-  if (sa.compare(512, 8, "EFI PART") == 0) memset(sa.data() + 512, 0, kSystemArea - 512);
+  ClearPartitionTables(&sa);
   return sa;
 }
 
-Status SetSystemArea(IsoWriteOpts* opts, const Replay& r, const RewriteOptions& o,
-                     const std::map<int, ReportedPartition>& appended) {
-  auto options = SystemAreaOptions(r);
-  if (!options) return options.take_error();
-  if (!r.summary.empty() && !Has(r.summary, "none")) {
+Status SetSystemArea(IsoWriteOpts* opts, const BootReport& r, const BootPlan& plan,
+                     const RewriteOptions& o) {
+  if (plan.system_area) {
     UniqueFd fd(open(o.input.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoError("open " + o.input);
     auto sa = SystemAreaData(fd.get(), o.input);
     if (!sa) return sa.take_error();
-    int rc = iso_write_opts_set_system_area(opts, sa->data(), *options, 0);
+    int rc = iso_write_opts_set_system_area(opts, sa->data(), plan.system_area_options, 0);
     if (rc < 0) return IsoError("setting the system area", rc);
   }
-  for (const auto& [n, p] : appended) {
+  int rc = 0;
+  auto set = [&rc](int r) {
+    if (rc >= 0 && r < 0) rc = r;
+  };
+  // The partition offset and its MBR geometry (xorriso -partition_offset, -partition_hd_cyl,
+  // -partition_sec_hd).
+  if (r.partition_offset || r.heads_per_cyl || r.secs_per_head)
+    set(iso_write_opts_set_part_offset(opts, r.partition_offset, r.secs_per_head, r.heads_per_cyl));
+  for (const auto& [n, p] : plan.appended) {
     std::string src = o.esp_partition == n ? o.esp_image
                                            : "imported_iso:" + std::to_string(p.start) + "d-" +
                                                  std::to_string(p.start + p.blocks - 1) + "d::";
-    int rc = iso_write_opts_set_partition_img(opts, n, static_cast<uint8_t>(p.type),
-                                              const_cast<char*>(src.c_str()),
-                                              o.esp_partition == n ? 0 : 1);
-    if (rc < 0) return IsoError("appending partition " + std::to_string(n), rc);
+    set(iso_write_opts_set_partition_img(opts, n, static_cast<uint8_t>(p.type),
+                                         const_cast<char*>(src.c_str()),
+                                         o.esp_partition == n ? 0 : 1));
   }
-  // Appended partitions in the GPT as themselves (not as basic data mentions of boot images).
-  for (const auto& [n, p] : appended)
-    if (auto it = r.gpt.find(n); it != r.gpt.end() && it->second.type_guid == kEspGuid)
-      iso_write_opts_set_appended_as_gpt(opts, 1);
+  if (plan.appended_as_gpt) set(iso_write_opts_set_appended_as_gpt(opts, 1));
+  if (plan.appended_as_apm) set(iso_write_opts_set_appended_as_apm(opts, 1));
+  if (plan.part_like_isohybrid) set(iso_write_opts_set_part_like_isohybrid(opts, 1));
+  if (plan.efi_boot_part)
+    set(iso_write_opts_set_efi_bootp(opts, const_cast<char*>("--efi-boot-image"), 0));
+  if (plan.tail_blocks) set(iso_write_opts_set_tail_blocks(opts, plan.tail_blocks));
+  if (!r.apm.empty()) set(iso_write_opts_set_hfsp_block_size(opts, 0, r.apm_block_size));
   if (r.gpt_guid.size() == 32) {
     uint8_t guid[16];
     for (int i = 0; i < 16; ++i)
       guid[i] = static_cast<uint8_t>(std::stoul(r.gpt_guid.substr(2 * i, 2), nullptr, 16));
-    iso_write_opts_set_gpt_guid(opts, guid, 1);
+    set(iso_write_opts_set_gpt_guid(opts, guid, 1));
   }
+  if (rc < 0) return IsoError("replaying the partitions", rc);
   return {};
 }
 
@@ -392,9 +263,9 @@ Result<WriteResult> Rewrite(const RewriteOptions& o) {
   int rc = iso_image_new("", &raw_image);
   if (rc < 0) return IsoError("creating ISO image", rc);
   std::unique_ptr<IsoImage, ImageUnref> image(raw_image);
-  IsoDataSource* src = nullptr;
-  rc = iso_data_source_new_from_file(o.input.c_str(), &src);
-  if (rc < 0) return IsoError("opening " + o.input, rc);
+  auto source = SliceSource(o.input);
+  if (!source) return source.take_error();
+  IsoDataSource* src = *source;
   IsoReadOpts* raw_ropts = nullptr;
   rc = iso_read_opts_new(&raw_ropts, 0);
   if (rc < 0) {
@@ -413,28 +284,24 @@ Result<WriteResult> Rewrite(const RewriteOptions& o) {
   if (!o.volume_id.empty()) iso_image_set_volume_id(image.get(), o.volume_id.c_str());
   iso_tree_set_follow_symlinks(image.get(), 0);  // a symlink added is added as a symlink
 
-  Replay r;
-  if (auto st = ParseElTorito(Report(image.get(), true), &r); !st) return st.take_error();
-  ParseSystemArea(Report(image.get(), false), &r);
-  auto parts = Appended(r);
-  if (!parts) return Error{o.input + ": " + parts.error()};
-  const auto& appended = *parts;
+  auto r = ParseBootReport(Report(image.get(), true), Report(image.get(), false));
+  if (!r) return r.take_error();
+  auto plan = PlanReplay(*r);
+  if (!plan) return Error{o.input + ": " + plan.error()};
   // The old El Torito records and catalog go first: the tree changes may replace boot images.
-  if (!r.images.empty()) {
+  if (!r->images.empty()) {
     iso_image_remove_boot_image(image.get());
     IsoNode* cat = nullptr;
-    if (!r.catalog.empty() && iso_tree_path_to_node(image.get(), r.catalog.c_str(), &cat) == 1)
-      iso_node_remove(cat);
+    if (iso_tree_path_to_node(image.get(), r->catalog.c_str(), &cat) == 1) iso_node_remove(cat);
   }
   if (auto st = ChangeTree(image.get(), o); !st) return st.take_error();
-  if (auto st = SetBoot(image.get(), r, o, appended); !st)
-    return Error{o.input + ": " + st.error()};
+  if (auto st = SetBoot(image.get(), *r, *plan, o); !st) return Error{o.input + ": " + st.error()};
   IsoWriteOpts* raw_opts = nullptr;
   rc = iso_write_opts_new(&raw_opts, 0);
   if (rc < 0) return IsoError("creating ISO write options", rc);
   std::unique_ptr<IsoWriteOpts, OptsFree> opts(raw_opts);
   if (auto st = SetWriteOptions(opts.get(), o, joliet); !st) return st.take_error();
-  if (auto st = SetSystemArea(opts.get(), r, o, appended); !st)
+  if (auto st = SetSystemArea(opts.get(), *r, *plan, o); !st)
     return Error{o.input + ": " + st.error()};
 
   UniqueFd fd(open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));

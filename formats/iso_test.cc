@@ -463,6 +463,39 @@ TEST_F(IsoTest, RewriteReplaysAGptEsp) {
   EXPECT_EQ(BootShape(r.output), BootShape(o.output));
 }
 
+// An image made by xorriso with live-build's options (isohdpfx.bin, -partition_offset 16, the
+// UEFI image in the tree named in the GPT and the APM): the same boot setup, the same bytes twice.
+TEST_F(IsoTest, RewriteReplaysALiveBuildImage) {
+  if (!Have("xorriso")) GTEST_SKIP() << "needs xorriso";
+  std::string esp = MakeEsp();
+  if (esp.empty() || !UseRealIsolinux()) GTEST_SKIP() << "needs dosfstools and isolinux";
+  ASSERT_TRUE(MakeDirs(root_ + "/boot/grub"));
+  ASSERT_EQ(rename(esp.c_str(), (root_ + "/boot/grub/efi.img").c_str()), 0);
+  const std::string in = dir_ + "/lb.iso";
+  int st = 0;
+  std::string log =
+      Shell(std::string("xorriso -as mkisofs -R -r -J -joliet-long -l -iso-level 3 ") +
+                "-isohybrid-mbr " + kIsohdpfx + " -partition_offset 16 -V LB " +
+                "-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot " +
+                "-boot-load-size 4 -boot-info-table -eltorito-alt-boot " +
+                "-e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat " +
+                "-isohybrid-apm-hfsplus -o " + in + " " + root_ + " 2>&1",
+            &st);
+  ASSERT_EQ(st, 0) << log;
+  ASSERT_NE(BootShape(in).find("APM partition path : 1 /boot/grub/efi.img"), std::string::npos)
+      << BootShape(in);
+  RewriteOptions r{.input = in,
+                   .output = dir_ + "/out.iso",
+                   .volume_id = "LB edited",
+                   .source_date_epoch = kEpoch};
+  auto w = Rewrite(r);
+  ASSERT_TRUE(w) << w.error();
+  EXPECT_EQ(BootShape(r.output), BootShape(in));
+  std::string first = Sha(r.output);
+  ASSERT_TRUE(Rewrite(r));
+  EXPECT_EQ(Sha(r.output), first);
+}
+
 TEST_F(IsoTest, RewriteOfAPlainImageAndMissingPaths) {
   auto o = Options("in.iso");
   ASSERT_TRUE(Write(o));

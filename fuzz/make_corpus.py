@@ -424,6 +424,15 @@ def isos():
             with open(out, "rb") as f:
                 return f.read()
 
+        def reports(name):  # iso_replay's seed: the El Torito and system area reports
+            def report(what):
+                r = subprocess.run(["xorriso", "-indev", os.path.join(tmp, name), "-report_" + what,
+                                    "plain"], check=True, capture_output=True)
+                return b"".join(l + b"\n" for l in r.stdout.splitlines()
+                                if not l.startswith((b"Drive", b"Media", b"Boot record")))
+            put("iso_replay", name.replace(".iso", ".txt"),
+                report("el_torito") + CUT[1:] + report("system_area"))
+
         plain = make("plain.iso")
         put("iso_read", "plain.iso", plain)
         put("iso_read", "hybrid-gpt.iso", make(
@@ -431,6 +440,13 @@ def isos():
             "-e", "--interval:appended_partition_2:all::", "-no-emul-boot", "-isohybrid-gpt-basdat",
             "-partition_cyl_align", "off",
             "-append_partition", "2", "0xef", os.path.join(tmp, "esp.img")))
+        # live-build's: a partition offset, the UEFI image in the GPT and the APM.
+        put("iso_read", "hybrid-apm.iso", make(
+            "apm.iso", "-isohybrid-mbr", "/usr/lib/ISOLINUX/isohdpfx.bin", "-partition_offset", "16",
+            "-eltorito-alt-boot", "-e", "EFI/BOOT/grub.cfg", "-no-emul-boot",
+            "-isohybrid-gpt-basdat", "-isohybrid-apm-hfsplus", "-partition_cyl_align", "off"))
+        for name in ["plain.iso", "hybrid.iso", "apm.iso"]:
+            reports(name)
         # Hostile names: the Rock Ridge NM entries of a/xx and a/abc rewritten.
         put("iso_read", "dotdot-and-slash.iso",
             plain.replace(b"NM\x07\x01\x00xx", b"NM\x07\x01\x00..", 1)

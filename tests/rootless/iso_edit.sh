@@ -5,7 +5,9 @@
 # and inst.ks on every kernel line, the grub.cfg inside efiboot.img included, the same boot
 # entries and partitions as xorriso reports them, checkisomd5 passing; (b) --cmdline-add and
 # --volid on an imager-like ISO (appended ESP partition 2); (c) errors write nothing; (d) two
-# runs give the same bytes.
+# runs give the same bytes; (e) a live-build ISO (isohybrid MBR with a partition offset, GPT and
+# Apple Partition Map); (f) an archiso-like ISO (GRUB2's MBR, an appended GPT ESP); (g) a
+# grub-mkrescue-like ISO (GRUB2's MBR, the in-tree UEFI image as GPT ESP).
 source "$TESTLIB"
 for tool in xorriso mkfs.fat mcopy mdir implantisomd5 checkisomd5 python3; do
   PATH=$PATH:/usr/sbin:/usr/bin command -v $tool >/dev/null ||
@@ -199,8 +201,11 @@ assert_eq "--add of a directory merged into /EFI" "more" "$("$IMAGER" iso cat an
 "$IMAGER" iso cat ana-vol.iso /EFI/BOOT/BOOTX64.EFI > /dev/null || fail "--add adddir:/EFI lost /EFI/BOOT"
 pass "--volid, --add, --remove"
 
-# (e) A Debian-live-like layout: entries in isolinux/live.cfg (included), boot/grub/grub.cfg,
-# the ESP boot/grub/efi.img in the tree (EFI/boot in lower case) with its own boot/grub/grub.cfg.
+# (e) A live-build layout (Debian 12's live-build 20230502, binary_iso): entries in
+# isolinux/live.cfg (included), boot/grub/grub.cfg, the ESP boot/grub/efi.img in the tree
+# (EFI/boot in lower case) with its own boot/grub/grub.cfg that only finds the medium; made with
+# live-build's exact xorriso options: isohdpfx.bin with -partition_offset 16, the UEFI image
+# named in the GPT (basic data) and in an Apple Partition Map (-isohybrid-apm-hfsplus).
 dl=$T/dl
 mkdir -p "$dl/isolinux" "$dl/boot/grub" "$dl/live" "$dl/.disk" "$dl/EFI/boot"
 cp /usr/lib/ISOLINUX/isolinux.bin "$dl/isolinux/"
@@ -243,12 +248,18 @@ source $prefix/x86_64-efi/grub.cfg
 ' > dl-esp.cfg
 mcopy -i "$dl/boot/grub/efi.img" dl-esp.cfg ::/boot/grub/grub.cfg
 echo stand-in > bootx64.efi && mcopy -i "$dl/boot/grub/efi.img" bootx64.efi ::/EFI/boot/bootx64.efi
-xorriso -as mkisofs -r -J -V "d-live 12 fx amd64" -o dl.iso -b isolinux/isolinux.bin -c isolinux/boot.cat \
-  -no-emul-boot -boot-load-size 4 -boot-info-table -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
-  -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat "$dl" \
-  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+lb_opts=(-R -r -J -joliet-long -l -cache-inodes -iso-level 3
+  -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -partition_offset 16
+  -V "d-live 12 fx amd64" --modification-date=2023111422132000
+  -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table
+  -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat -isohybrid-apm-hfsplus)
+echo "xorriso -as mkisofs ${lb_opts[*]} -o dl.iso binary" > "$dl/.disk/mkisofs"
+xorriso -as mkisofs "${lb_opts[@]}" -o dl.iso "$dl" > xorriso.log 2>&1 ||
+  { cat xorriso.log; fail "xorriso failed"; }
+assert_contains "the fixture has live-build's system area" \
+  "System area summary: MBR isohybrid cyl-align-on GPT APM" "$(xorriso -indev dl.iso -report_system_area plain 2>/dev/null)"
 "$IMAGER" iso edit dl.iso -o dl2.iso --cmdline-add toram --cmdline-remove splash --cmdline-remove quiet \
-  2> edit.log || { cat edit.log; fail "edit on a Debian-live-like ISO failed"; }
+  2> edit.log || { cat edit.log; fail "edit on the live-build ISO failed"; }
 assert_eq "live.cfg append lines" "	append boot=live components toram
 	append boot=live components memtest noapic noapm nodma nomce nolapic nosmp nosplash vga=788 toram" \
   "$("$IMAGER" iso cat dl2.iso /isolinux/live.cfg | grep append)"
@@ -261,8 +272,101 @@ assert_eq "El Torito report" "$(report dl.iso el_torito)" "$(report dl2.iso el_t
 assert_eq "system area report" "$(report dl.iso system_area)" "$(report dl2.iso system_area)"
 "$IMAGER" iso edit dl.iso -o dl3.iso --cmdline-add toram --cmdline-remove splash --cmdline-remove quiet \
   2> edit.log || { cat edit.log; fail "second edit failed"; }
-cmp dl2.iso dl3.iso || fail "two runs on the Debian-live-like ISO differ"
-pass "Debian-live-like layout: included live.cfg, GRUB, in-tree ESP; same bytes twice"
+cmp dl2.iso dl3.iso || fail "two runs on the live-build ISO differ"
+# --cmdline-add and --volid: the same boot setup (APM included), inspect sees the layout.
+"$IMAGER" iso edit dl.iso -o dl4.iso --cmdline-add x.y=1 --volid "d-live 12 edited" \
+  2> edit.log || { cat edit.log; fail "edit --volid on the live-build ISO failed"; }
+assert_eq "El Torito report (--volid)" "$(report dl.iso el_torito)" "$(report dl4.iso el_torito)"
+assert_eq "system area report (--volid)" "$(report dl.iso system_area)" "$(report dl4.iso system_area)"
+assert_contains "APM entry" "APM partition name : 1 EFI" "$(report dl4.iso system_area)"
+assert_contains "APM entry type" "APM partition path : 1 /boot/grub/efi.img" "$(report dl4.iso system_area)"
+assert_contains "partition offset" "Partition offset : N" "$(report dl4.iso system_area)"
+cmp -n 432 dl.iso dl4.iso || fail "the boot code (isohdpfx.bin) changed"
+"$IMAGER" iso inspect dl4.iso > inspect.txt || fail "inspect dl4.iso failed"
+assert_contains "inspect: layout" "Layout:       debian-live" "$(cat inspect.txt)"
+assert_contains "inspect: the APM" 'type Apple_HFS (HFS/HFS+), start ' "$(grep '^  APM' inspect.txt)"
+assert_contains "inspect: the ESP" "ESP image:    /boot/grub/efi.img" "$(cat inspect.txt)"
+assert_eq "grub.cfg linux line (--volid)" \
+  "	linux	/live/vmlinuz boot=live components quiet splash findiso=\${iso_path} x.y=1" \
+  "$("$IMAGER" iso cat dl4.iso /boot/grub/grub.cfg | grep linux)"
+"$IMAGER" iso edit dl.iso -o dl5.iso --cmdline-add x.y=1 --volid "d-live 12 edited" 2> edit.log ||
+  { cat edit.log; fail "second edit --volid failed"; }
+cmp dl4.iso dl5.iso || fail "two runs with --volid on the live-build ISO differ"
+pass "live-build layout (isohybrid MBR, partition offset, GPT, APM): included live.cfg, GRUB, in-tree ESP; the same boot setup; same bytes twice"
+
+# (f) An archiso-like layout: GRUB2's MBR (--grub2-mbr; a stand-in for boot_hybrid.img),
+# -partition_offset 16, --mbr-force-bootable (a dummy active MBR partition), GRUB's El Torito
+# image with --grub2-boot-info, the ESP appended as a GPT partition (-append_partition 2 <ESP
+# GUID> -appended_part_as_gpt) holding the full GRUB menu.
+ar=$T/ar
+mkdir -p "$ar/arch/boot/x86_64" "$ar/boot/grub"
+echo kernel > "$ar/arch/boot/x86_64/vmlinuz-linux"
+head -c 8192 /dev/zero > "$ar/boot/grub/eltorito.img"
+{ printf 'GRUB boot_hybrid.img stand-in'; head -c 417 /dev/zero; } > boot_hybrid.img
+cat > "$ar/boot/grub/grub.cfg" <<'CFG'
+search --no-floppy --set=root --label ARCH_202401
+menuentry "Arch Linux install medium (x86_64, UEFI)" --class arch {
+    linux /arch/boot/x86_64/vmlinuz-linux archisobasedir=arch archisosearchuuid=2024-01-01-00-00-00-00
+}
+CFG
+PATH=$PATH:/usr/sbin mkfs.fat -C --invariant -i 0a5c1150 -n ARCHISO_EFI ar-esp.img 2048 >/dev/null
+mmd -i ar-esp.img ::/EFI ::/EFI/BOOT ::/boot ::/boot/grub
+mcopy -i ar-esp.img "$ar/boot/grub/grub.cfg" ::/boot/grub/grub.cfg
+xorriso -as mkisofs -iso-level 3 -full-iso9660-filenames -joliet -joliet-long -rational-rock \
+  -volid ARCH_202401 -appid "Arch Linux fixture" -partition_offset 16 --grub2-mbr boot_hybrid.img \
+  --mbr-force-bootable \
+  -append_partition 2 C12A7328-F81F-11D2-BA4B-00A0C93EC93B ar-esp.img -appended_part_as_gpt \
+  -c boot.catalog -b boot/grub/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table \
+  --grub2-boot-info -eltorito-alt-boot -e --interval:appended_partition_2:all:: -no-emul-boot \
+  -output ar.iso "$ar" > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+assert_contains "the fixture has GRUB2's MBR" "grub2-mbr" "$(xorriso -indev ar.iso -report_system_area plain 2>/dev/null)"
+"$IMAGER" iso edit ar.iso -o ar2.iso --cmdline-add x.y=1 --volid ARCH_EDITED 2> edit.log ||
+  { cat edit.log; fail "edit on an archiso-like ISO failed"; }
+assert_eq "El Torito report" "$(report ar.iso el_torito)" "$(report ar2.iso el_torito)"
+assert_eq "system area report" "$(report ar.iso system_area)" "$(report ar2.iso system_area)"
+assert_contains "GRUB2 boot info" "img opts : 1 boot-info-table grub2-boot-info" "$(report ar2.iso el_torito)"
+assert_contains "the active dummy partition" "MBR partition : 2 0xN 0xN 0 1" "$(report ar2.iso system_area)"
+cmp -n 432 ar.iso ar2.iso || fail "GRUB2's MBR code changed"
+"$IMAGER" iso inspect --json ar2.iso > ar2.json || fail "inspect ar2.iso failed"
+python3 - ar2.json ar2.iso ar-esp2.img <<'PY' || fail "the appended ESP is not the El Torito UEFI image"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["layout"] == "archiso", j["layout"]
+assert j["esp_image"] == "appended partition 2", j["esp_image"]
+p = [p for p in j["gpt"] if p["number"] == 2][0]
+assert p["type_name"] == "EFI System", p
+with open(sys.argv[2], "rb") as iso, open(sys.argv[3], "wb") as out:
+    iso.seek(p["start"] * 512)
+    out.write(iso.read(p["sectors"] * 512))
+PY
+mcopy -n -i ar-esp2.img ::/boot/grub/grub.cfg ar-esp.cfg
+want="    linux /arch/boot/x86_64/vmlinuz-linux archisobasedir=arch archisosearchuuid=2024-01-01-00-00-00-00 x.y=1"
+assert_eq "grub.cfg linux line" "$want" "$("$IMAGER" iso cat ar2.iso /boot/grub/grub.cfg | grep linux)"
+assert_eq "the appended ESP's grub.cfg linux line" "$want" "$(grep linux ar-esp.cfg)"
+assert_contains "the label followed --volid" "--label 'ARCH_EDITED'" "$(grep search ar-esp.cfg)"
+"$IMAGER" iso edit ar.iso -o ar3.iso --cmdline-add x.y=1 --volid ARCH_EDITED 2> edit.log ||
+  { cat edit.log; fail "second edit failed"; }
+cmp ar2.iso ar3.iso || fail "two runs on the archiso-like ISO differ"
+pass "archiso-like layout (GRUB2 MBR, partition offset, appended GPT ESP): the same boot setup, the ESP's menu edited; same bytes twice"
+
+# (g) A grub-mkrescue-like layout: GRUB2's MBR behind a protective MBR, the UEFI image /efi.img
+# in the tree also the GPT's ESP (--efi-boot efi.img -efi-boot-part --efi-boot-image).
+gm=$T/gm
+mkdir -p "$gm/boot/grub/i386-pc"
+head -c 8192 /dev/zero > "$gm/boot/grub/i386-pc/eltorito.img"
+printf 'menuentry "fixture" {\n\tlinux /vmlinuz quiet\n}\n' > "$gm/boot/grub/grub.cfg"
+cp ar-esp.img "$gm/efi.img"
+xorriso -as mkisofs -graft-points --modification-date=2023111422132000 \
+  -b boot/grub/i386-pc/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table \
+  --grub2-boot-info --grub2-mbr boot_hybrid.img --efi-boot efi.img -efi-boot-part --efi-boot-image \
+  --protective-msdos-label -o gm.iso -r "$gm" --sort-weight 0 / --sort-weight 1 /boot \
+  > xorriso.log 2>&1 || { cat xorriso.log; fail "xorriso failed"; }
+"$IMAGER" iso edit gm.iso -o gm2.iso --cmdline-add x.y=1 2> edit.log ||
+  { cat edit.log; fail "edit on a grub-mkrescue-like ISO failed"; }
+assert_eq "El Torito report" "$(report gm.iso el_torito)" "$(report gm2.iso el_torito)"
+assert_eq "system area report" "$(report gm.iso system_area)" "$(report gm2.iso system_area)"
+assert_contains "the ESP in the GPT" "GPT partition path : 2 /efi.img" "$(report gm2.iso system_area)"
+pass "grub-mkrescue-like layout (GRUB2 MBR, the in-tree UEFI image as GPT ESP): the same boot setup"
 
 # (c) Errors, nothing written.
 before=$(ls -A "$T" | sort)
