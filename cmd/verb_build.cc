@@ -101,11 +101,15 @@ Action SetupBuild(CLI::App* app, const GlobalOptions* global) {
 Stages: resolve + fetch (the lock file beside the profile is reused while it matches), then
 packages (or base), config, users, files, services, scripts (each a layer, present when the
 profile asks for it), then the output formats' stages; an installer adds installer-packages,
-installer-config and installer-check above the target. `--plan` prints the graph without
-running it. Each stage's output is cached by a key made of its inputs; an unchanged stage is
-reused, so a second build of an unchanged profile does no work. A killed build leaves the cache
-as it was after the last completed stage. Logs: OUTDIR/logs/STAGE.log. File times are clamped to
-SOURCE_DATE_EPOCH, by default the archive's Release date, so the same lock gives the same bytes.
+installer-config and installer-check above the target. A live ISO carries an image per layer
+(squashfs-packages, squashfs-config, ...), so a change above the packages rewrites only the
+small images above them: a new ISO in seconds, the same bytes as a cold build (with the
+squashfs output or an installer, the ISO carries the one merged image instead). `--plan` prints
+the graph without running it. Each stage's output is cached by a key made of its inputs; an
+unchanged stage is reused, so a second build of an unchanged profile does no work. A killed
+build leaves the cache as it was after the last completed stage. Logs: OUTDIR/logs/STAGE.log.
+File times are clamped to SOURCE_DATE_EPOCH, by default the archive's Release date, so the same
+lock gives the same bytes.
 
 Examples:
   imager build profiles/debian-live.yaml              # the default profile's live ISO
