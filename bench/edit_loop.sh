@@ -6,7 +6,9 @@
 #   file       rootfs.files: a directory with one file added
 #   script     rootfs.run: a script added
 #   script2    that script's content changed
-#   package    one package added to packages.include (htop; resolve + fetch + install)
+#   package+   one package added to packages.include (htop; resolve + fetch + install) with
+#              --incremental: installed on the packages layer of the last full build
+#   package    the same build without --incremental: every package installed again
 # For each: wall seconds, the fraction of the cold build, the peak RSS of the largest process
 # (imager or one of its helpers, GNU time's %M) and the stages rebuilt. The packages' squashfs
 # is reused by every change but the package. Run as an unprivileged user on an idle machine:
@@ -28,10 +30,11 @@ profile=$work/p/debian-live.yaml
 
 cold=""
 printf '%-9s %8s %7s %8s  %s\n' change seconds /cold "RSS MB" rebuilt
-step() {  # step NAME: build, print the row
+step() {  # step NAME [imager build options]: build, print the row
   local name=$1 secs rss built
+  shift
   /usr/bin/time -f '%e %M' -o "$work/time" "$IMAGER" build "$profile" --cache-dir "$work/cache" \
-    -o "$work/out" >"$work/$name.log" 2>&1 || {
+    -o "$work/out" "$@" >"$work/$name.log" 2>&1 || {
     tail -20 "$work/$name.log"
     echo "edit_loop: the build after '$name' failed" >&2
     exit 1
@@ -58,4 +61,5 @@ printf '#!/bin/sh\necho two >/etc/edit-loop\n' >"$work/p/customize.sh"
 step script2
 sed -i 's/^  include: \[linux-image-amd64, systemd-sysv\]$/  include: [linux-image-amd64, systemd-sysv, htop]/' \
   "$profile"
+step package+ --incremental
 step package

@@ -21,6 +21,7 @@
 #include "repo/progress_bar.h"
 #include "repo/resolve.h"
 #include "sandbox/hostcheck.h"
+#include "stages/incremental.h"
 
 namespace imager::cmd {
 
@@ -174,6 +175,32 @@ Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
 
 }  // namespace
 
+namespace {
+
+// --incremental: the added packages on the recorded last full build, or a full build and why.
+void PlanIncremental(PreparedBuild& b) {
+  const std::string full =
+      "; a full build instead (cached stages are reused; a later --incremental build adds to it)";
+  auto record = repo::ReadLock(b.record_path);
+  if (!record) {
+    log::Info("--incremental: no full build of this lock in the cache yet" + full);
+    return;
+  }
+  auto plan = stages::PlanIncremental(*record, b.options.packages, b.profile.packages.include);
+  if (!plan) {
+    log::Info("--incremental: " + plan.error() + full);
+    return;
+  }
+  std::vector<std::string> names;
+  for (const auto& p : plan->added.packages) names.push_back(p.name);
+  log::Info("--incremental: " + std::to_string(names.size()) + " package(s) added on the last " +
+            "full build's packages (" + Join(names, " ") +
+            "); the images are not the bytes a full build gives");
+  b.options.incremental = std::move(*plan);
+}
+
+}  // namespace
+
 Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
   auto b = LoadForBuild(f, /*create_dirs=*/true);
   if (!b) return b.take_error();
@@ -184,6 +211,10 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
     // same image.
     if (o.source_date_epoch < 0 && !o.packages.repositories.empty())
       o.source_date_epoch = RepositoryEpoch(o.packages.repositories[0].date);
+    std::string lock_path = LockPathOf(b->profile, f.lockfile, o.out_dir);
+    if (auto c = Canonical(lock_path)) lock_path = *c;
+    b->record_path = stages::RecordPath(o.cache_dir, lock_path);
+    if (f.incremental) PlanIncremental(*b);
   }
   std::string why = "--single-id";
   o.idmap = f.single_id ? sandbox::ComputeIdMap(getuid(), getgid(), {}, {})

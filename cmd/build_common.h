@@ -30,6 +30,7 @@ struct BuildFlags {
   bool json = false;
   bool plan = false;  // show the stage graph, run nothing
   bool single_id = false;
+  bool incremental = false;  // added packages on the last full build's packages layer
 };
 
 void AddBuildFlags(CLI::App* app, BuildFlags* f);
@@ -37,6 +38,8 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f);
 struct PreparedBuild {
   profiles::Profile profile;
   stages::BuildOptions options;
+  /// Where a full build records its packages for a later --incremental one (empty: no packages).
+  std::string record_path;
 };
 
 /// Loads and checks the profile (printing its warnings), fills in directories and the id map.

@@ -12,6 +12,7 @@
 #include "cmd/build_common.h"
 #include "cmd/verbs.h"
 #include "stages/build.h"
+#include "stages/incremental.h"
 #include "stages/outputs.h"
 
 #include <nlohmann/json.hpp>
@@ -77,6 +78,12 @@ int BuildMain(const BuildFlags& f, const GlobalOptions* g) {
   auto names = [](const std::vector<std::string>& v) {
     return v.empty() ? std::string() : " (" + Join(v, " ") + ")";
   };
+  // A full build of the lock is what a later --incremental build adds packages to.
+  if (!result->incremental && !setup->record_path.empty())
+    if (auto st = stages::WriteRecord(setup->record_path, setup->options.packages,
+                                      setup->profile.packages.include);
+        !st)
+      log::Warn("--incremental will build in full next time: " + st.error());
   if (!f.json) {
     for (const auto& out : result->outputs) std::cout << out << "\n";
     log::Info(std::to_string(result->report.stages.size()) + " stages, " +
@@ -105,7 +112,9 @@ installer-config and installer-check above the target. A live ISO carries an ima
 (squashfs-packages, squashfs-config, ...), so a change above the packages rewrites only the
 small images above them: a new ISO in seconds, the same bytes as a cold build (with the
 squashfs output or an installer, the ISO carries the one merged image instead). `--plan` prints
-the graph without running it. Each stage's output is cached by a key made of its inputs; an
+the graph without running it. With --incremental, packages added to the profile are installed
+as a layer of their own (packages-added) on the last full build's packages: the same packages,
+not the same bytes. Each stage's output is cached by a key made of its inputs; an
 unchanged stage is reused, so a second build of an unchanged profile does no work. A killed
 build leaves the cache as it was after the last completed stage. Logs: OUTDIR/logs/STAGE.log.
 File times are clamped to SOURCE_DATE_EPOCH, by default the archive's Release date, so the same
@@ -118,6 +127,7 @@ Examples:
   imager build debian-live --plan                     # the stages, their keys, what is cached
   imager build my.yaml -o out --rebuild scripts      # rerun one stage (and what follows)
   imager build my.yaml --json | jq .                 # machine-readable progress
+  imager build my.yaml --incremental                 # after adding a package: seconds, not bytes
   imager build profiles/debian-installer.yaml      # a Calamares installer ISO)");
   AddBuildFlags(app, f.get());
   app->add_option("--rebuild", f->rebuild, "Rebuild STAGE even if cached (repeat)");
@@ -125,6 +135,12 @@ Examples:
                   "Run at most N stages at the same time (default: one per processor, fewer when "
                   "memory is short; 1: one after the other). The outputs do not depend on it")
       ->check(CLI::Range(1, 64));
+  app->add_flag("--incremental", f->incremental,
+                "Install packages added to the profile on top of the last full build's packages "
+                "layer instead of installing every package again (seconds, not minutes). The "
+                "image holds the same packages but is not the same bytes as a full build: for "
+                "trying changes, not for releases. Falls back to a full build, saying why, when "
+                "a package changed or went away");
   app->add_flag("--plan", f->plan,
                 "Show the stage graph (names, parents, key inputs, key, cached or not) and run "
                 "nothing; with --json as JSON");

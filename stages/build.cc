@@ -11,6 +11,7 @@
 
 #include "base/fd.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/sha256.h"
 #include "base/strings.h"
 #include "families/family.h"
@@ -81,10 +82,29 @@ Result<std::vector<std::string>> PlanBuild(const Profile& p, const BuildOptions&
     layers.push_back("base");
   }
   // The lock's packages, installed by the family's package manager.
-  if (NeedsPackages(p)) {
+  const families::Family& family = families::Of(p);
+  if (NeedsPackages(p) && o.incremental) {
+    // The last full build's packages layer (the same key: its packages, its include list), then
+    // what was added, installed on top by the image's own package manager.
+    if (!family.add_packages_stage)
+      return Error{std::string("--incremental: adding packages to an installed system is not "
+                               "implemented for the ") +
+                   family.name + " family yet (build without --incremental)"};
+    Profile base = p;
+    base.packages.include = o.incremental->base_include;
+    PackageFiles files = o.incremental->base;
+    files.source_date_epoch = o.source_date_epoch;
+    pipeline->Add(family.packages_stage(base, files, layers));
+    layers.push_back("packages");
+    PackageFiles added = o.incremental->added;
+    added.source_date_epoch = o.source_date_epoch;
+    pipeline->Add(
+        family.add_packages_stage(p, added, layers, kAddedPackages, o.incremental->asked));
+    layers.push_back(kAddedPackages);
+  } else if (NeedsPackages(p)) {
     PackageFiles files = o.packages;
     files.source_date_epoch = o.source_date_epoch;
-    pipeline->Add(families::Of(p).packages_stage(p, files, layers));
+    pipeline->Add(family.packages_stage(p, files, layers));
     layers.push_back("packages");
   }
   // The profile's rootfs settings, one layer each: a changed setting rebuilds from its layer.
@@ -195,9 +215,25 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   cache_options.index_tree = sandbox::CacheIndexer(o.idmap);
   auto cache = Cache::Open(o.cache_dir, Cache::Access::kBuild, cache_options);
   if (!cache) return cache.take_error();
-  Pipeline pipeline(*cache, progress, PipelineOptionsFor(p, o));
+  BuildOptions options = o;
+  if (options.incremental) {
+    // Only on the last full build's packages layer as it is in the cache; else a full build.
+    Pipeline trial(*cache, progress, PipelineOptionsFor(p, options));
+    if (auto planned = PlanBuild(p, options, &trial); !planned) return planned.take_error();
+    auto keys = trial.Keys();
+    if (!keys) return keys.take_error();
+    for (const auto& [name, key] : *keys)
+      if (name == "packages" && !cache->Find(key, OutputKind::kLayer)) {
+        log::Info(
+            "--incremental: the last full build's packages layer is no longer in the cache; "
+            "building in full");
+        options.incremental.reset();
+      }
+  }
+  Pipeline pipeline(*cache, progress, PipelineOptionsFor(p, options));
   BuildResult result;
-  auto layers = PlanBuild(p, o, &pipeline);
+  result.incremental = options.incremental.has_value();
+  auto layers = PlanBuild(p, options, &pipeline);
   if (!layers) return layers.take_error();
   result.layers = *layers;
   auto report = pipeline.Run();

@@ -6,6 +6,7 @@
 /// `imager build` and `imager shell`.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ struct PackageFiles {
 /// True when the profile installs packages (and so needs a lock and fetched packages).
 bool NeedsPackages(const profiles::Profile& profile);
 
+/// What an incremental build (stages/incremental.h) installs: the last full build's packages as
+/// they were (its packages layer, found in the cache by the same key) and what the lock has
+/// beyond them.
+struct IncrementalPlan {
+  PackageFiles base;                      // the last full build's packages, paths from the lock
+  std::vector<std::string> base_include;  // its profile's packages.include, as it was written
+  PackageFiles added;                     // the rest of the lock, in the lock's order
+  std::vector<std::string> asked;         // of the added, those packages.include names now
+};
+
 struct BuildOptions {
   std::string cache_dir;
   std::string out_dir;  // outputs and logs/
@@ -44,10 +55,16 @@ struct BuildOptions {
   PackageFiles installer;  // the installer layer's packages (the lock's `installer`), same
   // The offline repository's packages (the lock's `offline`), same (`offline` is --offline).
   PackageFiles offline_packages;
+  /// --incremental: the added packages as a layer above the last full build's packages layer.
+  std::optional<IncrementalPlan> incremental;
 };
+
+/// The layer of the packages an incremental build adds (BuildOptions::incremental).
+inline constexpr const char* kAddedPackages = "packages-added";
 
 struct BuildResult {
   PipelineReport report;
+  bool incremental = false;  // the added packages went on the last full build's packages layer
   std::vector<std::string> layers;   // layer stage names, bottom first
   std::vector<std::string> outputs;  // files written to out_dir
 };

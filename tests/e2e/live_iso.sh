@@ -11,8 +11,10 @@
 #   5. a medium whose identity file says another build is refused with the booter's message;
 #   6. rebuilding everything after the rootfs gives the same bytes;
 #   7. the edit loop: a changed host name rebuilds only the layers above the packages, their
-#      small images, the initramfs, the bootloader and the ISO (the packages' image is reused),
-#      and the new ISO boots under BIOS with the new name at its login prompt.
+#      small images, the initramfs, the bootloader and the ISO (the packages' image is reused);
+#      then one package added with --incremental goes on the packages layer as a layer and an
+#      image of its own (the packages' layer and image reused); the new ISO boots under BIOS
+#      with the new name at its login prompt and the added package's program.
 # Needs IMAGER (CTest sets it); the package cache is the user's (shared with other tests).
 # KEEP=DIR keeps the ISO and the serial logs. Exit 77 (skip) when qemu or xorriso are missing.
 set -euo pipefail
@@ -146,4 +148,27 @@ built=$(sed -n 's/^imager: .* built (\([^)]*\)).*/\1/p' "$work/build.log" | tr '
 }
 [ "$took" -le 30 ] || fail "a changed host name took $took s to a new ISO"
 pass "changed host name: a new ISO in $took s, rebuilt $built"
-boot bios-edited "$host login:" "$iso"
+sed -i 's/^  include: \[linux-image-amd64, systemd-sysv\]$/  include: [linux-image-amd64, systemd-sysv, htop]/' \
+  "$work/profiles/debian-live.yaml"
+grep -q 'include: .*htop' "$work/profiles/debian-live.yaml" || fail "could not add htop to the profile copy"
+start=$SECONDS
+build --incremental
+took=$((SECONDS - start))
+summary=$(grep -o "[0-9]* stages, [0-9]* built.*; logs in" "$work/build.log" | tail -1)
+cached=" $(sed -n 's/.* from the cache (\([^)]*\)).*/\1/p' <<<"$summary") "
+stages=" $(sed -n 's/.* built (\([^)]*\)).*/\1/p' <<<"$summary")$cached"
+# The packages' layer and image reused (a warm cache may hold the added ones too).
+[[ "$cached" == *" packages "* && "$cached" == *" squashfs-packages "* &&
+  "$stages" == *" packages-added "* && "$stages" == *" squashfs-packages-added "* ]] || {
+  tail -20 "$work/build.log"
+  fail "--incremental did not add htop on the cached packages layer ($summary)"
+}
+grep -q "incremental: .* added on the last full build's packages (.*htop" "$work/build.log" ||
+  fail "--incremental did not say what it added"
+pass "one package (htop) added with --incremental: a new ISO in $took s ($summary)"
+# shellcheck disable=SC2016 # expanded by the guest's shell
+boot bios-edited '^CHECKS-42' "$iso" --send "$host login: *\$" live --send 'Password: *$' live \
+  --send '[$] *$' 'echo "htop: $(command -v htop)"; echo CHECKS-$((40+2))'
+grep -aq '^htop: /usr/bin/htop' "$work/bios-edited.log" ||
+  fail "the edited ISO has no htop ($(grep -a '^htop:' "$work/bios-edited.log"))"
+pass "the edited ISO logs in as $host and has htop"
