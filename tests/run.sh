@@ -56,23 +56,30 @@ fi
 bash "$SRC/fuzz/run.sh" --build-only
 chmod -R a+rX "$SRC/build-fuzz"
 
-as_user() { # as_user USER EXPECTED-IDMODE LABELS
+as_user() { # as_user USER EXPECTED-IDMODE LABELS [CTEST OPTIONS]
+  local user=$1 mode=$2 which=$3
+  shift 3
   rm -rf "$SRC/build/Testing"
   install -d -m 1777 "$SRC/build/Testing"
-  echo "=== tests as $1 (expects $2 id mode): $3"
-  runuser -u "$1" -- env -i HOME="/home/$1" USER="$1" LOGNAME="$1" PATH=/usr/bin:/bin \
-    TERM="${TERM:-dumb}" CI="${CI:-}" IMAGER_EXPECT_IDMODE="$2" IMAGER_SMALL_FS=$SMALL_FS \
+  echo "=== tests as $user (expects $mode id mode): $which"
+  runuser -u "$user" -- env -i HOME="/home/$user" USER="$user" LOGNAME="$user" PATH=/usr/bin:/bin \
+    TERM="${TERM:-dumb}" CI="${CI:-}" IMAGER_EXPECT_IDMODE="$mode" IMAGER_SMALL_FS=$SMALL_FS \
     ${IMAGER_INSTALLED+IMAGER_INSTALLED="$IMAGER_INSTALLED"} \
-    ctest --test-dir "$SRC/build" -L "$3" -LE asroot --output-on-failure
+    ctest --test-dir "$SRC/build" -L "$which" -LE asroot --output-on-failure "$@"
 }
-as_user $RANGE_USER range "$labels"
-as_user $SINGLE_USER single rootless
+# Every group runs even when one before it failed; the run fails at the end, naming them.
+failed=()
+# The unit tests side by side (each is one process, and none shares state with another); the
+# rest one after the other (they start builds and virtual machines that use every core).
+as_user $RANGE_USER range unit -j "$(nproc)" || failed+=("unit as $RANGE_USER")
+as_user $RANGE_USER range "${labels#unit|}" || failed+=("$RANGE_USER")
+as_user $SINGLE_USER single rootless || failed+=("$SINGLE_USER")
 # Tests labelled asroot drive builds as several unprivileged users (runuser); nothing in them
 # builds as root.
 echo "=== tests that build as $RANGE_USER and $REPRO_USER"
 rm -rf "$SRC/build/Testing"
 IMAGER_REPRO_USERS="$RANGE_USER $REPRO_USER" IMAGER_SINGLE_USER=$SINGLE_USER ctest --test-dir "$SRC/build" -L asroot \
-  --output-on-failure
+  --output-on-failure || failed+=("asroot")
 
 # --- the Debian package -------------------------------------------------------------------
 # Made from the tree just built and tested, without compiling it again (-nc: build/ as it is;
@@ -107,3 +114,7 @@ trap 'apt-get remove -y -qq imager >/dev/null 2>&1 || true' EXIT
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$SRC/build/deb/$deb" >/dev/null
 IMAGER_INSTALLED=1 as_user $RANGE_USER range installed
 echo "the package: $((SECONDS - start)) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "tests: FAILED: ${failed[*]} (see above)" >&2
+  exit 1
+fi
