@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGER=${IMAGER:-$PWD/build/imager}
+source tests/lib/stages.sh # stages_built
 [ "$(id -u)" != 0 ] || { echo "edit_loop: run this as an unprivileged user" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/imager-edit-loop.XXXXXX")
 cleanup() {
@@ -41,7 +42,7 @@ step() {  # step NAME [imager build options]: build, print the row
   }
   read -r secs rss <"$work/time"
   [ -n "$cold" ] || cold=$secs
-  built=$(sed -n 's/^imager: .* built (\([^)]*\)).*/\1/p' "$work/$name.log")
+  built=$(stages_built "$work/$name.log")
   printf '%-9s %8.1f %7.3f %8d  %s\n' "$name" "$secs" "$(awk -v a="$secs" -v b="$cold" 'BEGIN { print a / b }')" \
     "$((rss / 1024))" "$built"
 }

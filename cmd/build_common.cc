@@ -78,15 +78,15 @@ int64_t RepositoryEpoch(const std::string& date) {
   return ParseHttpDate(date);
 }
 
-// The profile's lock (reused when it still matches, else resolved again and rewritten) and
-// every locked package verified in the package cache.
+// The profile's lock at lock_path (reused when it still matches, else resolved again and
+// rewritten) and every locked package verified in the package cache.
 Status ObtainPackages(const profiles::Profile& profile, const BuildFlags& f,
-                      stages::BuildOptions* o) {
+                      const std::string& lock_path, stages::BuildOptions* o) {
   const std::string& cache_dir = o->cache_dir;
   LockContext c;
   c.profile = profile;
   c.cache_dir = cache_dir;
-  c.lock_path = LockPathOf(profile, f.lockfile, o->out_dir);
+  c.lock_path = lock_path;
   if (!f.offline) {
     auto fo = FetchOptionsFromEnv();
     if (!fo) return fo.take_error();
@@ -206,12 +206,12 @@ Result<PreparedBuild> PrepareBuild(const BuildFlags& f) {
   if (!b) return b.take_error();
   stages::BuildOptions& o = b->options;
   if (stages::NeedsPackages(b->profile)) {
-    if (auto st = ObtainPackages(b->profile, f, &o); !st) return st.take_error();
+    std::string lock_path = LockPathOf(b->profile, f.lockfile, o.out_dir);
+    if (auto st = ObtainPackages(b->profile, f, lock_path, &o); !st) return st.take_error();
     // Without SOURCE_DATE_EPOCH, the archive's date pins file times: the same lock gives the
     // same image.
     if (o.source_date_epoch < 0 && !o.packages.repositories.empty())
       o.source_date_epoch = RepositoryEpoch(o.packages.repositories[0].date);
-    std::string lock_path = LockPathOf(b->profile, f.lockfile, o.out_dir);
     if (auto c = Canonical(lock_path)) lock_path = *c;
     b->record_path = stages::RecordPath(o.cache_dir, lock_path);
     if (f.incremental) PlanIncremental(*b);

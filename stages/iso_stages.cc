@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
@@ -169,8 +168,7 @@ Medium LayeredMedium(const Profile& p, const std::vector<std::string>& layers) {
 
 bool MergedLiveImage(const Profile& p) {
   return p.installer.type != profiles::InstallerType::kNone ||
-         std::count(p.output.formats.begin(), p.output.formats.end(), profiles::Format::kSquashfs) >
-             0;
+         Wants(p, profiles::Format::kSquashfs);
 }
 
 std::string BooterConfig(const Profile& p, const BootIdentity& id, const Medium& medium) {

@@ -16,10 +16,6 @@ namespace {
 using profiles::Format;
 using profiles::Profile;
 
-bool Wants(const Profile& p, Format f) {
-  return std::find(p.output.formats.begin(), p.output.formats.end(), f) != p.output.formats.end();
-}
-
 // An image file written by one of imager's writers from the merged layers.
 Status PlanImageFile(OutputPlan& plan, const char* stage, const char* suffix, const char* writer) {
   if (plan.pipeline->Has(stage)) return {};
@@ -105,6 +101,10 @@ std::string AvailableOutputs() {
   std::vector<std::string> names;
   for (const auto& o : Table()) names.push_back(o.name);
   return Join(names, ", ");
+}
+
+bool Wants(const Profile& p, Format f) {
+  return std::find(p.output.formats.begin(), p.output.formats.end(), f) != p.output.formats.end();
 }
 
 bool WantsDisk(const Profile& p) {

@@ -50,6 +50,8 @@ const std::vector<OutputFormat>& OutputFormats();
 const OutputFormat* FindOutput(profiles::Format format);
 /// "iso, tar, squashfs, ...": the implemented formats, for messages and help.
 std::string AvailableOutputs();
+/// Whether the profile's output.formats has `format`.
+bool Wants(const profiles::Profile& profile, profiles::Format format);
 /// True when the profile asks for a disk image (raw, qcow2).
 bool WantsDisk(const profiles::Profile& profile);
 /// True when an output the profile asks for needs the tools tree.

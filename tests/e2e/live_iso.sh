@@ -157,7 +157,7 @@ grep -q "^  hostname: $host\$" "$work/profiles/debian-live.yaml" ||
 start=$SECONDS
 build
 took=$((SECONDS - start))
-built=$(sed -n 's/^imager: .* built (\([^)]*\)).*/\1/p' "$work/build.log" | tr ' ' '\n' | sort | tr '\n' ' ')
+built=$(stages_built "$work/build.log" | tr ' ' '\n' | sort | tr '\n' ' ')
 [ "$built" = "bootloader config initramfs iso squashfs-config squashfs-users users " ] || {
   tail -20 "$work/build.log"
   fail "a changed host name rebuilt '$built'"
@@ -170,9 +170,9 @@ grep -q 'include: .*htop' "$work/profiles/debian-live.yaml" || fail "could not a
 start=$SECONDS
 build --incremental
 took=$((SECONDS - start))
-summary=$(grep -o "[0-9]* stages, [0-9]* built.*; logs in" "$work/build.log" | tail -1)
-cached=" $(sed -n 's/.* from the cache (\([^)]*\)).*/\1/p' <<<"$summary") "
-stages=" $(sed -n 's/.* built (\([^)]*\)).*/\1/p' <<<"$summary")$cached"
+summary=$(stages_summary "$work/build.log")
+cached=" $(stages_cached "$work/build.log") "
+stages=" $(stages_built "$work/build.log")$cached"
 # The packages' layer and image reused (a warm cache may hold the added ones too).
 [[ "$cached" == *" packages "* && "$cached" == *" squashfs-packages "* &&
   "$stages" == *" packages-added "* && "$stages" == *" squashfs-packages-added "* ]] || {

@@ -71,7 +71,7 @@ iso=$work/out/fixture-live.iso
 [ -s "$iso" ] || fail "no $iso"
 (cd "$work/out" && sha256sum -c SHA256SUMS >/dev/null) || fail "SHA256SUMS does not match the ISO"
 # The summary line names every stage, built or taken from the cache.
-summary=$(grep -o "[0-9]* stages, [0-9]* built.*; logs in" "$work/build.log" | tail -1)
+summary=$(stages_summary "$work/build.log")
 for s in tools packages squashfs-packages squashfs-config initramfs bootloader iso; do
   [[ "$summary" =~ [(\ ]$s[\ )] ]] || fail "stage $s is not in the plan ($summary)"
 done

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # What every tests/e2e script starts with (sourced): IMAGER required, $src the source tree,
-# skip (exit 77, CTest's SKIP_RETURN_CODE) / fail / pass, guest_answer.
+# skip (exit 77, CTest's SKIP_RETURN_CODE) / fail / pass, guest_answer, and stages_summary,
+# stages_built, stages_cached (tests/lib/stages.sh).
 : "${IMAGER:?IMAGER must point to build/imager}"
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=stages.sh
+source "$src/tests/lib/stages.sh"
 
 skip() {
   echo "SKIP: $*"
