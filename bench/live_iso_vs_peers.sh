@@ -18,6 +18,9 @@
 # builds every stage); mmdebstrap runs apt-get update and downloads from the same mirror.
 # Runs alternate imager, peers, imager, ... Environment: IMAGER (default build/imager), KEEP=1
 # keeps the work directory, BOOT=0 skips the boots, UEFI=0 skips the UEFI boots.
+# The profile of issue 22's [iso, tar] measurement: EXTRA=iproute2,less,vim-tiny adds packages to
+# both sides' include list, TAR=1 asks imager for output.formats [iso, tar] and gives the peers a
+# timed `gzip -n` of mmdebstrap's tarball (libarchive's gzip level is gzip's default, 6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -48,10 +51,16 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # imager's: the shipped profile (its packages and its tools: isolinux, shim, GRUB, mtools, ...).
 # The peers': the same include list + live-boot (what makes initramfs-tools build a live initrd).
 mkdir -p "$W/net"
-cp "$src/profiles/debian-live.yaml" "$W/net/"
+extra=${EXTRA:+, ${EXTRA//,/, }}
+formats=iso
+[[ ${TAR:-0} == 1 ]] && formats="iso, tar"
+sed -e "s/include: \[linux-image-amd64, systemd-sysv\]/include: [linux-image-amd64, systemd-sysv$extra]/" \
+  -e "s/^output: {formats: \[iso\]/output: {formats: [$formats]/" \
+  "$src/profiles/debian-live.yaml" >"$W/net/debian-live.yaml"
+grep -q "formats: \[$formats\]" "$W/net/debian-live.yaml" || { echo "could not set the formats" >&2; exit 1; }
 cp -r "$src/profiles/keys" "$W/net/"
-sed 's/include: \[linux-image-amd64, systemd-sysv\]/include: [linux-image-amd64, systemd-sysv, live-boot]/' \
-  "$src/profiles/debian-live.yaml" | sed 's/^name: debian-live/name: peer-live/' >"$W/net/peer-live.yaml"
+sed 's/include: \[linux-image-amd64, systemd-sysv/include: [linux-image-amd64, systemd-sysv, live-boot/' \
+  "$W/net/debian-live.yaml" | sed 's/^name: debian-live/name: peer-live/' >"$W/net/peer-live.yaml"
 grep -q live-boot "$W/net/peer-live.yaml" || { echo "could not add live-boot to the profile" >&2; exit 1; }
 "$IMAGER" -q fetch "$W/net/debian-live.yaml" --cache-dir "$SEED_CACHE" >/dev/null
 "$IMAGER" -q fetch "$W/net/peer-live.yaml" --cache-dir "$SEED_CACHE" >/dev/null
@@ -66,14 +75,15 @@ M=$W/mirror
 # imager: the shipped profile, only its mirror and key pointed at the local mirror.
 mkdir -p "$W/prof"
 sed -e "s|mirror: auto .*|mirror: \"file://$M\"|" -e "s|keyring: keys/debian-bookworm.asc|keyring: $W/bench.asc|" \
-  "$src/profiles/debian-live.yaml" >"$W/prof/debian-live.yaml"
+  "$W/net/debian-live.yaml" >"$W/prof/debian-live.yaml"
 grep -q "file://$M" "$W/prof/debian-live.yaml" || { echo "could not point the profile at the mirror" >&2; exit 1; }
 imager_cmd=("$IMAGER" build "$W/prof/debian-live.yaml" --cache-dir "$W/cache-imager" -o "$W/out")
 
 # The peers: the same package set + live-boot; the profile's hostname and user (live/live, group
 # sudo as imager creates it); a serial getty comes from systemd's getty generator (console=ttyS0).
 # copy-out of /boot gives the kernel and the live-boot initrd initramfs-tools made.
-mm_cmd=(mmdebstrap -q --mode=unshare --variant=minbase --include=linux-image-amd64,systemd-sysv,live-boot
+# shellcheck disable=SC2054 # the commas are mmdebstrap's list
+mm_cmd=(mmdebstrap -q --mode=unshare --variant=minbase --include=linux-image-amd64,systemd-sysv,live-boot${EXTRA:+,$EXTRA}
   --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount --keyring="$W/bench.gpg"
   --customize-hook='echo debian-live >"$1/etc/hostname"'
   --customize-hook='chroot "$1" groupadd -f sudo && chroot "$1" useradd -m -s /bin/bash -G sudo live && echo live:live | chroot "$1" chpasswd'
@@ -173,6 +183,7 @@ for ((i = 1; i <= runs; i++)); do
   mkdir -p "$W/peer/boot" "$W/peer/iso/live"
   timed mmdebstrap "$i" "${mm_cmd[@]}"
   timed squashfs "$i" "${sq_cmd[@]}"
+  [[ ${TAR:-0} == 1 ]] && timed gzip "$i" gzip -n -k -f "$W/peer/rootfs.tar"
   # shellcheck disable=SC2086
   timed iso "$i" "${iso_cmd[@]}" $tools_debs
   grep " $i " "$W/times" | sed "s/^/run $i: /"
@@ -231,9 +242,10 @@ def row(name, rows):
     print(f"{name:28} wall {mean(w):7.1f} s{sd} (runs: {', '.join(f'{x:.1f}' for x in w)}); CPU {mean(c):7.1f} s")
     return mean(w), mean(c)
 iw, ic = row("imager build", t["imager"])
-steps = [row(f"  peer: {s}", t[s]) for s in ("mmdebstrap", "squashfs", "iso")]
+peer_steps = [s for s in ("mmdebstrap", "squashfs", "gzip", "iso") if s in t]
+steps = [row(f"  peer: {s}", t[s]) for s in peer_steps]
 n = len(t["imager"])
-tot = [tuple(sum(t[s][i][k] for s in ("mmdebstrap", "squashfs", "iso")) for k in (0, 1)) for i in range(n)]
+tot = [tuple(sum(t[s][i][k] for s in peer_steps) for k in (0, 1)) for i in range(n)]
 pw, pc = row("peers total", [(a, b, 0) for a, b in tot])
 print(f"imager / peers: wall {iw / pw:.2f} (target <= 0.5), CPU {ic / pc:.2f}")
 b = {}

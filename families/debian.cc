@@ -57,6 +57,7 @@ Family DebianFamily() {
       .default_variant = profiles::Variant::kMinbase,
       .packages_stage = stages::DebPackagesStage,
       .add_packages_stage = stages::DebAddPackagesStage,
+      .initrd_stage = stages::DebInitrdStage,
       .tool_packages = DebianToolPackages,
       .tools_stage = stages::DebToolsStage,
       .boot_files = {.isolinux_bin = "/ISOLINUX/isolinux.bin",

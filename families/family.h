@@ -60,6 +60,10 @@ struct Family {
   stages::Stage (*add_packages_stage)(const profiles::Profile&, const stages::PackageFiles&,
                                       std::vector<std::string> parents, const std::string& name,
                                       const std::vector<std::string>& asked);
+  /// Layer "initrd": the distribution's initramfs made on top of the image's layers, for the
+  /// outputs that boot with it (stages::BootedLayers). Null: the packages stage makes it.
+  stages::Stage (*initrd_stage)(const profiles::Profile&, int64_t source_date_epoch,
+                                std::vector<std::string> parents);
   /// The tools tree for a bootable medium: its packages (boot loaders and the ESP's tools) for
   /// the profile, sorted, and the stage that unpacks them (stage "tools"). Null: this family
   /// cannot build an ISO yet.

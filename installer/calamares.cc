@@ -491,8 +491,8 @@ CalamaresSequence SequenceFor(const Profile& p, bool offline) {
   if (!c.exec.empty()) {
     seq.exec = c.exec;
   } else {
-    // No "initramfs": the target image carries the initramfs its packages stage generated
-    // (stages::DistributionInitrd), and nothing here changes what it needs (no encryption, and
+    // No "initramfs": the target image carries the initramfs made on it at build time (the
+    // "initrd" layer, stages::BootedLayers), and nothing here changes what it needs (no encryption, and
     // a swap partition's resume= is on the kernel command line the bootloader module writes).
     // A profile that adds encryption lists "initramfs" in installer.calamares.exec.
     seq.exec = {"partition",  "mount",    "unpackfs",         "machineid", "fstab",

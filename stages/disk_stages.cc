@@ -272,11 +272,12 @@ Status PlanDisk(OutputPlan& plan) {
   if (!p.boot.bios && !p.boot.uefi)
     return Error{p.Where("boot").ToString() +
                  ": boot: a disk image needs boot.bios or boot.uefi (or both)"};
+  const std::vector<std::string> layers = BootedLayers(plan);
   auto keys = plan.pipeline->Keys();
   if (!keys) return keys.take_error();
   std::string top_key;
   for (const auto& [name, key] : *keys)
-    if (name == plan.layers->back()) top_key = key;
+    if (name == layers.back()) top_key = key;
   const std::string identity = p.name + "-" + top_key.substr(0, 16);
   const DiskIds ids = DiskIds::From(identity);
   const std::string esp_cfg = DiskEspGrubConfig(ids);
@@ -295,7 +296,7 @@ Status PlanDisk(OutputPlan& plan) {
   if (!plan.pipeline->Has("tools")) plan.pipeline->Add(ToolsStage(p, plan.options.tools));
   // Version 2: the ESP has grub.cfg in EFI/BOOT/ too (WriteEsp).
   StageInfo info{
-      .name = kDiskStage, .version = 2, .output = OutputKind::kArtifact, .parents = *plan.layers};
+      .name = kDiskStage, .version = 2, .output = OutputKind::kArtifact, .parents = layers};
   info.parents.push_back("tools");
   plan.pipeline->Add(MakeStage(std::move(info), std::move(o), RunDisk));
   return {};

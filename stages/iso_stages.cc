@@ -74,13 +74,6 @@ std::string Title(const Profile& p) { return p.description.empty() ? p.name : p.
 
 }  // namespace
 
-bool DistributionInitrd(const Profile& p) {
-  if (p.installer.type != profiles::InstallerType::kNone) return true;
-  for (auto f : p.output.formats)
-    if (f != profiles::Format::kIso) return true;
-  return p.output.formats.empty();
-}
-
 std::string BootIdentity::GrubUuid() const {
   std::string out;
   for (size_t i = 0; i < volume_uuid.size(); ++i) {
@@ -586,6 +579,8 @@ Status PlanIso(OutputPlan& plan) {
   if (!p.boot.bios && !p.boot.uefi)
     return Error{p.Where("boot").ToString() +
                  ": boot: an iso needs boot.bios or boot.uefi (or both)"};
+  // An installer copies the target image onto a disk that boots with its own initramfs.
+  if (p.installer.type != profiles::InstallerType::kNone) *plan.layers = BootedLayers(plan);
   Medium medium;
   if (MergedLiveImage(p)) {
     if (auto st = PlanSquashfs(plan); !st) return st;

@@ -32,13 +32,6 @@ inline constexpr const char* kMediumKernel = "/live/vmlinuz";
 inline constexpr const char* kMediumInitrd = "/live/initrd.img";
 inline constexpr const char* kMediumIdFile = "/.imager-id";
 
-/// False when every output of the profile is booted by imager's own initramfs (an ISO without
-/// an installer): the distribution's initramfs generator then does not run at build time, which
-/// saves most of a kernel package's install time. True with an installer: the installed system
-/// boots with the initramfs built into the target image, so the installer does not regenerate
-/// it on the user's machine (under QEMU's TCG that alone took ten minutes of an install).
-bool DistributionInitrd(const profiles::Profile& profile);
-
 /// What ties one build's initramfs, bootloader configuration and medium together.
 struct BootIdentity {
   std::string id;           // the booter's `id=`, also the content of kMediumIdFile

@@ -98,19 +98,5 @@ TEST(IsoStagesTest, IsolinuxAndGrubHaveTheSameEntries) {
   EXPECT_FALSE(Has(GrubConfig(p, id), "console="));
 }
 
-TEST(IsoStagesTest, TheDistributionsInitrdIsSkippedOnlyForLiveIsoOnlyBuilds) {
-  auto p = Live();
-  p.output.formats = {Format::kIso};
-  EXPECT_FALSE(DistributionInitrd(p));
-  p.output.formats = {Format::kIso, Format::kTar};
-  EXPECT_TRUE(DistributionInitrd(p));
-  p.output.formats = {Format::kSquashfs};
-  EXPECT_TRUE(DistributionInitrd(p));
-  // An installer's target boots from disk with the distribution's initramfs, built once here.
-  p.output.formats = {Format::kIso};
-  p.installer.type = profiles::InstallerType::kCalamares;
-  EXPECT_TRUE(DistributionInitrd(p));
-}
-
 }  // namespace
 }  // namespace imager::stages

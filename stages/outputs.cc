@@ -5,9 +5,11 @@
 #include <algorithm>
 
 #include "base/strings.h"
+#include "families/family.h"
 #include "stages/disk_stages.h"
 #include "stages/iso_stages.h"
 #include "stages/oci_stages.h"
+#include "stages/rootfs.h"
 #include "stages/stage_util.h"
 
 namespace imager::stages {
@@ -16,10 +18,11 @@ namespace {
 using profiles::Format;
 using profiles::Profile;
 
-// An image file written by one of imager's writers from the merged layers.
+// An image file written by one of imager's writers from the merged layers, the distribution's
+// initramfs included (a root filesystem others may boot).
 Status PlanImageFile(OutputPlan& plan, const char* stage, const char* suffix, const char* writer) {
   if (plan.pipeline->Has(stage)) return {};
-  plan.pipeline->Add(ImageFileStage(stage, *plan.layers,
+  plan.pipeline->Add(ImageFileStage(stage, BootedLayers(plan),
                                     {.file = plan.profile.name + suffix,
                                      .writer = writer,
                                      .overlay_layer = false,
@@ -84,6 +87,21 @@ const std::vector<OutputFormat>& Table() {
 }
 
 }  // namespace
+
+std::vector<std::string> BootedLayers(OutputPlan& plan) {
+  for (const auto& s : plan.pipeline->stages())
+    if (s.name == kInitrdStage) {
+      std::vector<std::string> layers = s.parents;
+      layers.push_back(s.name);
+      return layers;
+    }
+  const families::Family& family = families::Of(plan.profile);
+  std::vector<std::string> layers = *plan.layers;
+  if (!family.initrd_stage || !plan.pipeline->Has("packages")) return layers;
+  plan.pipeline->Add(family.initrd_stage(plan.profile, plan.options.source_date_epoch, layers));
+  layers.push_back(kInitrdStage);
+  return layers;
+}
 
 Status PlanSquashfs(OutputPlan& plan) {
   return PlanImageFile(plan, "squashfs", ".squashfs", "write-squashfs");

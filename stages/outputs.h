@@ -61,6 +61,12 @@ bool NeedsTools(const profiles::Profile& profile);
 Status PlanOutputs(const profiles::Profile& profile, const BuildOptions& options,
                    std::vector<std::string>* layers, Pipeline* pipeline);
 
+/// The layers of an output that boots with the distribution's own initramfs (tar, squashfs, disk
+/// images, an installer's target): the image's layers and, where the family makes the initramfs
+/// in a stage of its own, that stage's layer on top (added by the first caller). A live ISO's
+/// image leaves it out, so it neither waits for the initramfs nor carries it.
+std::vector<std::string> BootedLayers(OutputPlan& plan);
+
 /// The squashfs output's planner; the iso's reuses it for the medium's root image.
 Status PlanSquashfs(OutputPlan& plan);
 

@@ -231,6 +231,47 @@ TEST_F(PlanTest, LiveIsoStacksAnImagePerLayerUnlessOneMergedImageIsNeeded) {
   EXPECT_TRUE(MergedLiveImage(Load("debian-installer.yaml")));
 }
 
+// The distribution's initramfs is a layer of its own above the image's, planned only for the
+// outputs that boot with it; a live ISO's images neither wait for it nor carry it.
+TEST_F(PlanTest, TheDistributionsInitramfsIsALayerOnlyForOutputsThatBootWithIt) {
+  using F = profiles::Format;
+  auto p = Load("debian-live.yaml");
+  auto parents_of = [](const std::vector<PlannedStage>& plan, const std::string& name) {
+    for (const auto& s : plan)
+      if (s.name == name) return s.parents;
+    return std::vector<std::string>{"(no stage " + name + ")"};
+  };
+  auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  const std::vector<std::string> image{"packages", "config", "users"};
+  const std::vector<std::string> booted{"packages", "config", "users", kInitrdStage};
+  for (auto formats : {std::vector<F>{F::kIso}, std::vector<F>{F::kOci}}) {
+    p.output.formats = formats;
+    auto plan = Plan(p, o_);
+    ASSERT_TRUE(plan) << plan.error();
+    EXPECT_EQ(parents_of(*plan, kInitrdStage),
+              std::vector<std::string>{"(no stage " + std::string(kInitrdStage) + ")"});
+  }
+  p.output.formats = {F::kIso, F::kTar, F::kRaw};
+  auto plan = Plan(p, o_);
+  ASSERT_TRUE(plan) << plan.error();
+  EXPECT_EQ(parents_of(*plan, kInitrdStage), image);
+  EXPECT_EQ(parents_of(*plan, "tar"), booted);
+  EXPECT_TRUE(has(parents_of(*plan, kDiskStage), kInitrdStage));
+  EXPECT_EQ(parents_of(*plan, "squashfs-users"), std::vector<std::string>{"users"});
+  EXPECT_FALSE(has(parents_of(*plan, "iso"), kInitrdStage));
+  EXPECT_FALSE(has(parents_of(*plan, "initramfs"), kInitrdStage));
+
+  // An installer's target is installed onto a disk: its image has the initramfs, and the
+  // installer's layers stack on it.
+  auto inst = Load("debian-installer.yaml");
+  plan = Plan(inst, o_);
+  ASSERT_TRUE(plan) << plan.error();
+  EXPECT_TRUE(has(parents_of(*plan, "squashfs"), kInitrdStage));
+  EXPECT_TRUE(has(parents_of(*plan, "installer-packages"), kInitrdStage));
+}
+
 TEST_F(PlanTest, PublicationsFollowTheTable) {
   auto p = Load("debian-live.yaml");
   p.output.formats = {profiles::Format::kOciArchive, profiles::Format::kIso};

@@ -53,6 +53,16 @@ Stage DebAddPackagesStage(const profiles::Profile& profile, const PackageFiles& 
                           std::vector<std::string> parents, const std::string& name,
                           const std::vector<std::string>& asked);
 
+/// The layer of the distribution's initramfs, above the image's layers, in the outputs that boot
+/// with it (tar, squashfs, disk images, an installer's target); a live ISO's image leaves it out.
+inline constexpr const char* kInitrdStage = "initrd";
+
+/// Debian: the kernel package's initramfs step, which the packages stages skip (INITRD=No): the
+/// /initrd.img links and the initramfs of each kernel, made by the image's own generator on the
+/// finished image (its configuration included), as layer "initrd" on `parents`.
+Stage DebInitrdStage(const profiles::Profile& profile, int64_t source_date_epoch,
+                     std::vector<std::string> parents);
+
 /// RPM: one librpm transaction with the layer as root directory, scriptlets chrooted, inside the
 /// sandbox (stage "packages").
 Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,

@@ -287,7 +287,6 @@ struct DebPackagesOptions {
   PackageSet files;
   std::string arch;
   std::string sources;             // the image's /etc/apt/sources.list
-  bool initrd = true;              // the distribution's initramfs is generated (DistributionInitrd)
   int64_t source_date_epoch = -1;  // SOURCE_DATE_EPOCH for maintainer scripts (-1: none)
   /// apt's extended_states: what the essential set and these roots need is not automatic,
   /// nor are the packages asked for by name.
@@ -297,7 +296,6 @@ struct DebPackagesOptions {
       std::tuple{Field("package", &DebPackagesOptions::files, &KeyPackages),
                  Field("arch", &DebPackagesOptions::arch),
                  Field("sources", &DebPackagesOptions::sources),
-                 Field("initrd", &DebPackagesOptions::initrd, &KeyOnlyNo),
                  Field("source_date_epoch", &DebPackagesOptions::source_date_epoch),
                  Field("auto_roots", &DebPackagesOptions::auto_roots),
                  Field("asked", &DebPackagesOptions::asked)};
@@ -305,7 +303,7 @@ struct DebPackagesOptions {
 
 Status RunDebPackages(StageContext& ctx, const DebPackagesOptions& o) {
   const PackageSet& files = o.files;
-  const DpkgEnv de{o.initrd, o.source_date_epoch};
+  const DpkgEnv de{false, o.source_date_epoch};
   if (files.paths.empty()) return Error{"packages: the lock lists no packages to install"};
   auto pm = BindPackages(files.paths, kPkgsInside);
   // Which packages are unpacked by hand and how the rest is batched, from their control files.
@@ -357,7 +355,6 @@ Status RunDebPackages(StageContext& ctx, const DebPackagesOptions& o) {
 struct DebAddPackagesOptions {
   PackageSet files;
   std::vector<std::string> asked;  // installed by name; the rest is marked automatic for apt
-  bool initrd = true;
   int64_t source_date_epoch = -1;
   static void EncodeAsked(KeyInputs& k, const std::string& name,
                           const std::vector<std::string>& asked) {
@@ -366,7 +363,6 @@ struct DebAddPackagesOptions {
   static constexpr auto kFields =
       std::tuple{Field("package", &DebAddPackagesOptions::files, &KeyPackages),
                  Field("asked", &DebAddPackagesOptions::asked, &EncodeAsked),
-                 Field("initrd", &DebAddPackagesOptions::initrd, &KeyOnlyNo),
                  Field("source_date_epoch", &DebAddPackagesOptions::source_date_epoch)};
 };
 
@@ -386,7 +382,7 @@ Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
   if (!plan.essential.empty()) batches.push_back(plan.essential);
   batches.insert(batches.end(), plan.batches.begin(), plan.batches.end());
   auto script = [&](std::vector<std::string> args, const std::string& what) -> Status {
-    auto spec = DpkgSpec(ctx, pm, DpkgEnv{o.initrd, o.source_date_epoch});
+    auto spec = DpkgSpec(ctx, pm, DpkgEnv{false, o.source_date_epoch});
     if (!spec) return spec.take_error();
     spec->argv = {"/bin/sh", "-c", std::string(kAddFinish) + kDpkgCheck, "finish"};
     spec->argv.insert(spec->argv.end(), args.begin(), args.end());
@@ -394,7 +390,7 @@ Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
   };
   if (auto st = script({"start"}, "keep services from starting"); !st) return st;
   ctx.progress(0, files.paths.size(), "packages");
-  if (auto st = InstallBatches(ctx, pm, DpkgEnv{o.initrd, o.source_date_epoch}, infos, batches, 0,
+  if (auto st = InstallBatches(ctx, pm, DpkgEnv{false, o.source_date_epoch}, infos, batches, 0,
                                files.paths.size());
       !st)
     return st;
@@ -409,6 +405,45 @@ Status RunDebAddPackages(StageContext& ctx, const DebAddPackagesOptions& o) {
   return {};
 }
 
+// What the kernel package's postinst does when INITRD is not "No" (the packages stage set it),
+// for each installed kernel: the /initrd.img links (linux-update-symlinks) and the initramfs, by
+// whichever generator's kernel hook the image has (initramfs-tools, dracut).
+constexpr const char* kMakeInitrd = R"(set -e
+found=
+for image in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V); do
+  version=${image#/boot/vmlinuz-}
+  [ -d "/lib/modules/$version" ] || continue
+  found=1
+  if command -v linux-update-symlinks >/dev/null; then
+    linux-update-symlinks install "$version" "$image"
+  fi
+  made=
+  for hook in initramfs-tools dracut; do
+    if [ -x "/etc/kernel/postinst.d/$hook" ]; then
+      echo "imager: $hook: the initramfs of $version"
+      "/etc/kernel/postinst.d/$hook" "$version" "$image"
+      made=1
+    fi
+  done
+  [ -n "$made" ] || echo "imager: no initramfs generator in the image (initramfs-tools, dracut): $version boots without one"
+done
+[ -n "$found" ] || echo "imager: no kernel in the image (/boot/vmlinuz-*): no initramfs to make"
+)";
+
+struct DebInitrdOptions {
+  int64_t source_date_epoch = -1;  // mkinitramfs stamps the archive with it
+  static constexpr auto kFields =
+      std::tuple{Field("source_date_epoch", &DebInitrdOptions::source_date_epoch)};
+};
+
+Status RunDebInitrd(StageContext& ctx, const DebInitrdOptions& o) {
+  auto spec = ImageSpec(ctx);
+  if (!spec) return spec.take_error();
+  spec->env = DpkgEnvironment({true, o.source_date_epoch});
+  spec->argv = {"/bin/sh", "-c", kMakeInitrd, "initrd"};
+  return RunLogged(*spec, ctx, "make the initramfs");
+}
+
 }  // namespace
 
 Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
@@ -416,7 +451,6 @@ Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
   DebPackagesOptions o{.files = SetOf(files),
                        .arch = p.distribution.arch,
                        .sources = SourcesList(p, files.repositories),
-                       .initrd = DistributionInitrd(p),
                        .source_date_epoch = files.source_date_epoch,
                        .auto_roots = {},
                        .asked = p.packages.include};
@@ -424,18 +458,24 @@ Stage DebPackagesStage(const profiles::Profile& p, const PackageFiles& files,
   V v = p.packages.variant;
   if (v == V::kMinbase || v == V::kRequired || v == V::kImportant) o.auto_roots.push_back("apt");
   // Version 2: single-id mode removes set-id bits whose owner was lost; 3: not where the
-  // sandbox recorded the owner (base/owner_record.h).
-  return MakeStage({.name = "packages", .version = 3, .parents = std::move(parents)}, std::move(o),
+  // sandbox recorded the owner (base/owner_record.h); 4: never the distribution's initramfs
+  // (DebInitrdStage makes it where an output boots with it).
+  return MakeStage({.name = "packages", .version = 4, .parents = std::move(parents)}, std::move(o),
                    RunDebPackages);
 }
 
-Stage DebAddPackagesStage(const profiles::Profile& p, const PackageFiles& files,
+Stage DebAddPackagesStage(const profiles::Profile&, const PackageFiles& files,
                           std::vector<std::string> parents, const std::string& name,
                           const std::vector<std::string>& asked) {
   return MakeStage(
-      {.name = name, .version = 3, .parents = std::move(parents)},
-      DebAddPackagesOptions{SetOf(files), asked, DistributionInitrd(p), files.source_date_epoch},
-      RunDebAddPackages);
+      {.name = name, .version = 4, .parents = std::move(parents)},
+      DebAddPackagesOptions{SetOf(files), asked, files.source_date_epoch}, RunDebAddPackages);
+}
+
+Stage DebInitrdStage(const profiles::Profile&, int64_t source_date_epoch,
+                     std::vector<std::string> parents) {
+  return MakeStage({.name = kInitrdStage, .parents = std::move(parents)},
+                   DebInitrdOptions{source_date_epoch}, RunDebInitrd);
 }
 
 }  // namespace imager::stages
