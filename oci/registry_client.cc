@@ -274,8 +274,8 @@ Status RegistryClient::Probe() {
   }
   HttpRequest r;
   r.url = Url("/v2/");
-  auto resp = Do(r);
-  if (!resp) return Wrap("registry " + ref_.host, resp.error());
+  auto resp = Do(r);  // its errors name the URL, or the host when authentication failed
+  if (!resp) return resp.take_error();
   if (resp->status == 200) return {};
   if (resp->status == 401 && auth_->kind == Auth::Kind::kBasic)
     return Error{"registry " + ref_.host + ": authentication failed" + AuthHint(401)};
