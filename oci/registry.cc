@@ -154,7 +154,11 @@ Result<RegistryRef> ParseRegistryRef(const std::string& text) {
   std::string first = rest.substr(0, slash);
   bool has_host = slash != std::string::npos && (first.find_first_of(".:") != std::string::npos ||
                                                  first == "localhost" || StartsWith(first, "["));
-  if (!has_host) {
+  bool host_only = slash == std::string::npos &&
+                   (first.find_first_of(".:") != std::string::npos || first == "localhost");
+  if (host_only) {
+    problems.push_back("no repository after the host '" + first + "'");
+  } else if (!has_host) {
     problems.push_back(
         "no registry host: the first component must be a host name with a '.' or "
         "a ':PORT', or 'localhost' (docker://registry.example.com/imager/cache)");

@@ -6,9 +6,10 @@
 /// digest; manifests are read and written by tag or digest, and tags are listed. It follows the
 /// registry's authentication challenge (Basic, or a Bearer token from the realm it names) with
 /// credentials from the containers/docker auth files, and retries 5xx/408/429 answers and broken
-/// connections with backoff. Nothing it receives is used before its digest was checked, and a
-/// pulled blob takes its final name only once complete, verified and fsynced. Credentials never
-/// appear in messages. HTTP goes through HttpTransport, which tests replace with a fake.
+/// connections with backoff. No blob or manifest it receives is returned before its digest was
+/// checked, and a pulled blob takes its final name only once complete, verified and fsynced.
+/// Credentials never appear in messages. HTTP goes through HttpTransport, which tests replace with
+/// a fake.
 
 #include <cstdint>
 #include <functional>

@@ -263,14 +263,14 @@ Result<HttpResponse> RegistryClient::Do(HttpRequest request,
 }
 
 // GET /v2/: the registry is there, speaks v2, and lets us in. With tls_verify off, a registry
-// that fails the TLS handshake is tried over plain HTTP.
+// that fails the TLS handshake (it speaks plain HTTP) is used over http://.
 Status RegistryClient::Probe() {
   const std::string host = ApiHost(ref_.host);
   base_ = "https://" + host;
   if (!options_.tls_verify) {
     HttpRequest r;
     r.url = base_ + "/v2/";
-    if (transport_->Send(r).status == 0) base_ = "http://" + host;
+    if (transport_->Send(r).failure == HttpResponse::Failure::kTls) base_ = "http://" + host;
   }
   HttpRequest r;
   r.url = Url("/v2/");

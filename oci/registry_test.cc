@@ -50,6 +50,10 @@ TEST(RegistryRefTest, RefusesAReferenceWithoutHost) {
   ASSERT_FALSE(r);
   EXPECT_TRUE(Contains(r.error(), "no registry host")) << r.error();
   EXPECT_TRUE(Contains(r.error(), "'docker://library/debian:12'")) << r.error();
+  auto host_only = ParseRegistryRef("docker://localhost:5000");
+  ASSERT_FALSE(host_only);
+  EXPECT_TRUE(Contains(host_only.error(), "no repository after the host 'localhost:5000'"))
+      << host_only.error();
   EXPECT_FALSE(ParseRegistryRef("debian"));
   EXPECT_FALSE(ParseRegistryRef(""));
   EXPECT_FALSE(ParseRegistryRef("docker://"));
@@ -521,6 +525,23 @@ TEST_F(RegistryClientTest, FallsBackToPlainHttpWithoutTlsVerification) {
   auto c = RegistryClient::Open(ref_, options_, std::move(fake));
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->base_url(), "http://reg.example.com");
+}
+
+TEST_F(RegistryClientTest, KeepsHttpsWhenTheInsecureProbeCannotConnect) {
+  options_.tls_verify = false;
+  int calls = 0;
+  auto fake = std::make_unique<FakeTransport>([&](const HttpRequest& r) {
+    if (++calls == 1 || !r.url.starts_with("https://")) {
+      HttpResponse refused;
+      refused.failure = HttpResponse::Failure::kTransient;
+      refused.error = "Couldn't connect to server";
+      return refused;
+    }
+    return Answer(200);
+  });
+  auto c = RegistryClient::Open(ref_, options_, std::move(fake));
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->base_url(), "https://reg.example.com");
 }
 
 }  // namespace
