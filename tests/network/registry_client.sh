@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # oci::RegistryClient (through tests/registry_probe) against Debian's docker-registry (the CNCF
 # distribution registry), started here on 127.0.0.1: one with TLS from a throwaway self-signed
-# certificate and htpasswd authentication, one over plain HTTP without authentication. Checks:
+# certificate and htpasswd (Basic) authentication, one over plain HTTP without authentication, and
+# one with Bearer tokens from tests/lib/registry_token_server.py (the flow of public registries,
+# including a token widened by a cross-repository mount's challenge). Checks:
 # push then pull gives the same bytes, a second push is skipped, a cross-repository mount; a
 # wrong password, missing credentials and an untrusted certificate are clear errors; a blob
 # tampered with in the registry's storage is refused naming its digest and leaves no file behind;
@@ -201,4 +203,60 @@ assert_eq "plain HTTP: manifest" "$manifest_type $mdigest" "$("${Q[@]}" "$plain"
 assert_eq "tls-verify=false on TLS" "t1 t2" \
   "$("$probe" --tls-verify=false --auth-file="$T/auth.json" "$ref" tags | sort | xargs)"
 
+# ---- a TLS registry with Bearer tokens from a token service (how public registries work) -------
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$T/sign-key.pem" \
+  -out "$T/sign-cert.pem" -subj /CN=imager-test-token-issuer 2>>"$T/openssl.log"
+python3 "$src/tests/lib/registry_token_server.py" --port-file "$T/token.port" \
+  --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --sign-key "$T/sign-key.pem" \
+  --sign-cert "$T/sign-cert.pem" --user tester --password "$password" --service imager-test \
+  --issuer imager-test-issuer 2>"$T/token-service.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$T/token.port" ] && break; sleep 0.1; done
+[ -s "$T/token.port" ] || fail "the token service did not start"
+port3=$(free_port)
+cat >"$T/token.yml" <<EOF
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage:
+  filesystem: {rootdirectory: $T/storage-token}
+http:
+  addr: 127.0.0.1:$port3
+  secret: $(openssl rand -hex 16)
+  tls: {certificate: $T/cert.pem, key: $T/key.pem}
+auth:
+  token:
+    realm: https://127.0.0.1:$(cat "$T/token.port")/token
+    service: imager-test
+    issuer: imager-test-issuer
+    rootcertbundle: $T/sign-cert.pem
+EOF
+start_registry token "$port3"
+host=127.0.0.1:$port3
+auth_json "tester:$password" >"$T/token-auth.json"
+auth_json "tester:wrong-$password" >"$T/token-wrong.json"
+B=("$probe" --ca-file="$T/cert.pem" --auth-file="$T/token-auth.json")
+bref=docker://$host/imager/cache:b1
+assert_eq "bearer: push" "uploaded $digest" "$("${B[@]}" "$bref" push-blob "$T/layer")"
+assert_contains "bearer: token asked for pull,push" "tester repository:imager/cache:pull,push" \
+  "$(cat "$T/token-service.log")"
+"${B[@]}" "$bref" pull-blob "$digest" "$T/bearer-pulled" || fail "bearer pull failed"
+assert_eq "bearer: pulled bytes" "$(sha "$T/layer")" "$(sha "$T/bearer-pulled")"
+assert_eq "bearer: mount (a token for both repositories)" "mounted $digest" \
+  "$("${B[@]}" "docker://$host/imager/other" push-blob "$T/layer" imager/cache)"
+assert_contains "bearer: the mount's challenge widened the token's scope" \
+  "tester repository:imager/cache:pull repository:imager/other:pull,push" \
+  "$(cat "$T/token-service.log")"
+"${B[@]}" "$bref" push-blob "$T/config" >/dev/null
+"${B[@]}" "$bref" put-manifest "$T/manifest.json" "$manifest_type" >/dev/null
+assert_eq "bearer: tags" "b1" "$("${B[@]}" "$bref" tags)"
+err=$(probe_fails --ca-file="$T/cert.pem" --auth-file="$T/token-wrong.json" "$bref" tags)
+assert_contains "bearer, wrong password: the token service refused" "token service" "$err"
+assert_contains "bearer, wrong password: names the user" "user 'tester'" "$err"
+assert_not_contains "bearer, wrong password: not shown" "wrong-$password" "$err"
+err=$(probe_fails --ca-file="$T/cert.pem" --auth-file="$T/empty.json" "$bref" tags)
+assert_contains "bearer, anonymous: refused" "HTTP 401" "$err"
+assert_contains "bearer, anonymous: says where credentials were sought" \
+  "no credentials for $host in $T/empty.json" "$err"
+
+[ -z "${VERBOSE:-}" ] || { echo "--- token requests:"; cat "$T/token-service.log"; }
 echo "PASS: registry client"
