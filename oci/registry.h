@@ -116,7 +116,8 @@ class RegistryClient {
   Result<bool> HasBlob(const std::string& digest);
   /// Uploads the file at `path` (`size` bytes, `digest`) unless the repository has the blob; with
   /// `from_repository` (same registry), asks for a cross-repository mount first. Monolithic
-  /// upload: POST, then PUT ?digest= with the file as the body.
+  /// upload: POST, then PUT ?digest= with the file as the body; a PUT that failed transiently is
+  /// retried in a fresh upload session (the broken one may hold part of the body).
   Result<BlobPush> PushBlob(const std::string& path, const std::string& digest, uint64_t size,
                             const std::string& from_repository = "");
   /// Downloads the blob into `dest` through "DEST.tmp": its sha256 (and `size` when >= 0) must
@@ -142,8 +143,10 @@ class RegistryClient {
   Status Authenticate(const std::string& www_authenticate);
   Status FetchToken();
   /// Sends with authentication, answering one 401 challenge and retrying transient failures;
-  /// `before_attempt` runs before every attempt (a download resets its file there).
-  Result<HttpResponse> Do(HttpRequest request, const std::function<Status()>& before_attempt = {},
+  /// `before_attempt` runs before every attempt and may change that attempt's request (a
+  /// download resets its file, an upload starts a fresh session).
+  using AttemptHook = std::function<Status(HttpRequest* attempt)>;
+  Result<HttpResponse> Do(HttpRequest request, const AttemptHook& before_attempt = {},
                           bool authenticate = true);
   void AddAuth(HttpRequest* request) const;
   Error HttpError(const HttpRequest& request, const HttpResponse& response) const;

@@ -221,14 +221,13 @@ Status RegistryClient::FetchToken() {
   return {};
 }
 
-Result<HttpResponse> RegistryClient::Do(HttpRequest request,
-                                        const std::function<Status()>& before_attempt,
+Result<HttpResponse> RegistryClient::Do(HttpRequest request, const AttemptHook& before_attempt,
                                         bool authenticate) {
   bool reauthenticated = false;
   for (int attempt = 1;; ++attempt) {
-    if (before_attempt)
-      if (auto st = before_attempt(); !st) return st.take_error();
     HttpRequest r = request;
+    if (before_attempt)
+      if (auto st = before_attempt(&r); !st) return st.take_error();
     if (authenticate) AddAuth(&r);
     HttpResponse resp = transport_->Send(r);
     std::string why;
@@ -347,14 +346,25 @@ Result<BlobPush> RegistryClient::PushBlob(const std::string& path, const std::st
     if (!started) return Wrap(what, started.error());
     location = *started;
   }
+  auto put_url = [&](const std::string& session) {
+    return session + (session.find('?') == std::string::npos ? "?" : "&") +
+           "digest=" + UrlEncode(digest);
+  };
   HttpRequest r;
   r.method = "PUT";
-  r.url = location + (location.find('?') == std::string::npos ? "?" : "&") +
-          "digest=" + UrlEncode(digest);
+  r.url = put_url(location);
   r.headers.push_back("Content-Type: application/octet-stream");
   r.body_file = path;
   r.body_file_size = size;
-  auto resp = Do(r);
+  int attempts = 0;
+  auto fresh_session = [&](HttpRequest* attempt) -> Status {
+    if (attempts++ == 0) return {};
+    auto started = StartUpload();
+    if (!started) return started.take_error();
+    attempt->url = put_url(*started);
+    return {};
+  };
+  auto resp = Do(r, fresh_session);
   if (!resp) return Wrap(what, resp.error());
   if (resp->status != 201) return Wrap(what, HttpError(r, *resp).message);
   std::string stored = resp->Header("docker-content-digest");
@@ -372,7 +382,7 @@ Status RegistryClient::PullBlob(const std::string& digest, const std::string& de
   Sha256 sha;
   int64_t written = 0;
   std::string sink_error;
-  auto before_attempt = [&]() -> Status {
+  auto before_attempt = [&](HttpRequest*) -> Status {
     fd = UniqueFd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd.valid()) return ErrnoError("create " + tmp);
     sha = Sha256();

@@ -544,5 +544,28 @@ TEST_F(RegistryClientTest, KeepsHttpsWhenTheInsecureProbeCannotConnect) {
   EXPECT_EQ(c->base_url(), "https://reg.example.com");
 }
 
+TEST_F(RegistryClientTest, RetriesABrokenUploadInAFreshSession) {
+  std::string digest = "sha256:" + Sha256Hex("blob");
+  ASSERT_TRUE(WriteFile(dir_ + "/blob", "blob"));
+  int sessions = 0, puts = 0;
+  auto c = OpenWith([&](const HttpRequest& r) {
+    if (r.method == "HEAD") return Answer(404);
+    if (r.method == "POST")
+      return Answer(202, "", {{"location", "/up/" + std::to_string(++sessions)}});
+    if (r.method == "PUT" && ++puts == 1) {
+      HttpResponse broken;
+      broken.failure = HttpResponse::Failure::kTransient;
+      broken.error = "Send failure: Broken pipe";
+      return broken;
+    }
+    return Answer(201);
+  });
+  ASSERT_TRUE(c) << c.error();
+  auto pushed = c->PushBlob(dir_ + "/blob", digest, 4);
+  ASSERT_TRUE(pushed) << pushed.error();
+  EXPECT_EQ(sessions, 2);
+  EXPECT_EQ(fake_->log.back().url, "https://reg.example.com/up/2?digest=" + UrlEncode(digest));
+}
+
 }  // namespace
 }  // namespace imager::oci

@@ -203,6 +203,12 @@ assert_eq "plain HTTP: manifest" "$manifest_type $mdigest" "$("${Q[@]}" "$plain"
 assert_eq "tls-verify=false on TLS" "t1 t2" \
   "$("$probe" --tls-verify=false --auth-file="$T/auth.json" "$ref" tags | sort | xargs)"
 
+# Nothing listening: retried with backoff, then an error naming the URL.
+dead=$(free_port)
+err=$(probe_fails --tls-verify=false "docker://127.0.0.1:$dead/x/y" tags)
+assert_contains "unreachable: names the URL" "GET https://127.0.0.1:$dead/v2/" "$err"
+assert_contains "unreachable: retried" "(gave up after 4 attempts)" "$err"
+
 # ---- a TLS registry with Bearer tokens from a token service (how public registries work) -------
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$T/sign-key.pem" \
   -out "$T/sign-cert.pem" -subj /CN=imager-test-token-issuer 2>>"$T/openssl.log"
