@@ -9,7 +9,7 @@
 /// connections with backoff. No blob or manifest it receives is returned before its digest was
 /// checked, and a pulled blob takes its final name only once complete, verified and fsynced.
 /// Credentials never appear in messages. HTTP goes through HttpTransport, which tests replace with
-/// a fake.
+/// a fake. A client is used by one thread at a time.
 
 #include <cstdint>
 #include <functional>
@@ -121,7 +121,8 @@ class RegistryClient {
   Result<BlobPush> PushBlob(const std::string& path, const std::string& digest, uint64_t size,
                             const std::string& from_repository = "");
   /// Downloads the blob into `dest` through "DEST.tmp": its sha256 (and `size` when >= 0) must
-  /// match, then it is fsynced and renamed. On any failure "DEST.tmp" is removed.
+  /// match, then it is fsynced and renamed. On any failure "DEST.tmp" is removed. Two pulls into
+  /// one destination at once would share "DEST.tmp": callers serialize them (the cache's lock).
   Status PullBlob(const std::string& digest, const std::string& dest, int64_t size = -1);
   /// The manifest or index a tag or digest names; nullopt when the registry has none. Its digest
   /// is checked against the reference when that is a digest, and against the registry's
