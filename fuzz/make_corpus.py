@@ -369,6 +369,24 @@ Size: 255480
         'imager.id="a b" imager.image=/live/a.squashfs,/live/b.squashfs imager.on_failure=reboot '
         'imager.module= imager.shell imager.unknown=1 imager.probe=/dev/sd[ab]1,removable\n')
     put("booter_config", "bad.conf", "probe=cdrom,floppy\ntimeout=soon\ntoram\nimg=/x\nimage=rel\n")
+    registry()
+
+
+def registry():
+    """References, challenges, auth files, links and error bodies as registries write them."""
+    put("registry", "ref", "docker://registry.example.com:5000/imager/cache:v1.2")
+    put("registry", "ref-ipv6", "[::1]:5000/a__b.c-d/e--f")
+    put("registry", "bearer",
+        'Bearer realm="https://auth.example.com/token",service="registry.example.com",'
+        'scope="repository:imager/cache:pull,push",error="insufficient_scope"')
+    put("registry", "basic-and-more", 'Basic realm="Registry \\"R\\"", charset=UTF-8, Negotiate abc==')
+    put("registry", "auth.json", json.dumps({"auths": {
+        "reg.example.com:5000/imager": {"auth": "dXNlcjpwYTpzcw=="},
+        "https://reg.example.com:5000/v1/": {"auth": "b3RoZXI6c2VjcmV0"}}}))
+    put("registry", "link", '</v2/imager/cache/tags/list?last=b&n=2>; rel="next", <https://x/p>; rel=prev')
+    put("registry", "errors", json.dumps({"errors": [
+        {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry",
+         "detail": "sha256:" + "0" * 64}]}))
 
 
 def profiles():
