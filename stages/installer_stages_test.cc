@@ -7,6 +7,7 @@
 
 #include "base/fs.h"
 #include "stages/build.h"
+#include "stages/rootfs.h"
 
 namespace imager::stages {
 namespace {
@@ -71,9 +72,10 @@ TEST_F(InstallerPlanTest, TheInstallerIsLayersAboveTheTargetAndImagesOfTheirOwn)
   Pipeline pipeline(cache_, sink_, {.log_dir = dir_ + "/logs", .profile = "inst"});
   auto layers = PlanBuild(p_, o_, &pipeline);
   ASSERT_TRUE(layers) << layers.error();
-  // The live session: the target's layers, then the installer's.
-  EXPECT_EQ(*layers, (std::vector<std::string>{"packages", "config", "installer-packages",
-                                               "installer-config"}));
+  // The live session: the target's layers (with the distribution's initramfs the installed
+  // system boots with), then the installer's.
+  EXPECT_EQ(*layers, (std::vector<std::string>{"packages", "config", kInitrdStage,
+                                               "installer-packages", "installer-config"}));
   auto order = pipeline.Order();
   ASSERT_TRUE(order) << order.error();
   for (const char* stage : {"squashfs", "installer-squashfs", "installer-config-squashfs",
