@@ -150,6 +150,11 @@ Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
   o.out_dir = f.out_dir.empty() ? "out/" + b.profile.name : f.out_dir;
   o.rebuild = f.rebuild;
   o.jobs = f.jobs;
+  o.remote.from = f.cache_from;
+  o.remote.to = f.cache_to;
+  o.remote.registry.tls_verify = f.tls_verify;
+  o.remote.registry.ca_file = f.registry_ca;
+  o.remote.registry.auth_file = f.registry_auth;
   o.offline = f.offline;
   if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) o.source_date_epoch = atoll(sde);
   if (o.source_date_epoch < 0 && !stages::NeedsPackages(b.profile)) {

@@ -31,6 +31,11 @@ struct BuildFlags {
   bool plan = false;  // show the stage graph, run nothing
   bool single_id = false;
   bool incremental = false;  // added packages on the last full build's packages layer
+  // A stage cache in an OCI registry (stages/remote_cache.h).
+  std::string cache_from, cache_to;  // docker://HOST[:PORT]/REPO
+  std::string registry_ca;           // a CA bundle for the registry's certificate
+  std::string registry_auth;         // an auth.json (default: the containers tools' files)
+  bool tls_verify = true;
 };
 
 void AddBuildFlags(CLI::App* app, BuildFlags* f);

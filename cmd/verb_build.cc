@@ -74,7 +74,11 @@ int BuildMain(const BuildFlags& f, const GlobalOptions* g) {
   }
   // Named in the plan's order, whichever ran first: the same build gives the same line.
   std::vector<std::string> built, cached;
-  for (const auto& s : result->report.stages) (s.cached ? cached : built).push_back(s.name);
+  size_t remote = 0;
+  for (const auto& s : result->report.stages) {
+    (s.cached ? cached : built).push_back(s.name);
+    remote += s.remote;
+  }
   auto names = [](const std::vector<std::string>& v) {
     return v.empty() ? std::string() : " (" + Join(v, " ") + ")";
   };
@@ -88,8 +92,14 @@ int BuildMain(const BuildFlags& f, const GlobalOptions* g) {
     for (const auto& out : result->outputs) std::cout << out << "\n";
     log::Info(std::to_string(result->report.stages.size()) + " stages, " +
               std::to_string(built.size()) + " built" + names(built) + ", " +
-              std::to_string(cached.size()) + " from the cache" + names(cached) + "; logs in " +
-              setup->options.out_dir + "/logs");
+              std::to_string(cached.size()) + " from the cache" + names(cached) +
+              (remote ? " (" + std::to_string(remote) + " of them from --cache-from)" : "") +
+              "; logs in " + setup->options.out_dir + "/logs");
+    if (const auto& p = result->pushed)
+      log::Info("--cache-to: " + std::to_string(p->pushed) + " stages pushed (" +
+                engine::FormatBytes(p->bytes) + "), " + std::to_string(p->present) +
+                " there already" +
+                (p->failed ? ", " + std::to_string(p->failed) + " failed (see the warnings)" : ""));
   }
   return kExitOk;
 }
@@ -128,6 +138,7 @@ Examples:
   imager build my.yaml -o out --rebuild scripts      # rerun one stage (and what follows)
   imager build my.yaml --json | jq .                 # machine-readable progress
   imager build my.yaml --incremental                 # after adding a package: seconds, not bytes
+  imager build my.yaml --cache-from docker://reg:5000/imager-cache   # stages another machine built
   imager build profiles/debian-installer.yaml      # a Calamares installer ISO)");
   AddBuildFlags(app, f.get());
   app->add_option("--rebuild", f->rebuild, "Rebuild STAGE even if cached (repeat)");
@@ -141,6 +152,27 @@ Examples:
                 "image holds the same packages but is not the same bytes as a full build: for "
                 "trying changes, not for releases. Falls back to a full build, saying why, when "
                 "a package changed or went away");
+  app->add_option("--cache-from", f->cache_from,
+                  "Before building a stage the local cache lacks, fetch it from this OCI registry "
+                  "repository (docker://HOST[:PORT]/REPO) if it has it: another machine's build "
+                  "of the same stage. Unreachable or refused: a warning and a local build")
+      ->envname("IMAGER_CACHE_FROM");
+  app->add_option("--cache-to", f->cache_to,
+                  "After the build, push every stage of it (built or cached) that the repository "
+                  "lacks, each tagged with its key; a push that fails is a warning")
+      ->envname("IMAGER_CACHE_TO");
+  app->add_option("--registry-ca", f->registry_ca,
+                  "Trust the registry's certificate from this CA bundle (PEM)")
+      ->envname("IMAGER_REGISTRY_CA");
+  app->add_option("--registry-auth", f->registry_auth,
+                  "Credentials file (auth.json); default: $REGISTRY_AUTH_FILE, "
+                  "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json (what podman login "
+                  "and docker login write)")
+      ->envname("REGISTRY_AUTH_FILE");
+  app->add_option("--tls-verify", f->tls_verify,
+                  "false: talk to the registry over plain HTTP or without checking its "
+                  "certificate (a test registry on this machine)")
+      ->envname("IMAGER_TLS_VERIFY");
   app->add_flag("--plan", f->plan,
                 "Show the stage graph (names, parents, key inputs, key, cached or not) and run "
                 "nothing; with --json as JSON");

@@ -28,8 +28,8 @@
 namespace imager::cmd {
 namespace {
 
-int ExtractTar(const std::string& archive, const std::string& dest) {
-  auto r = formats::tar::Extract(archive, dest);
+int ExtractTar(const std::string& archive, const std::string& dest, bool verbatim) {
+  auto r = formats::tar::Extract(archive, dest, {.verbatim = verbatim});
   if (!r) {
     log::Err(r.error());
     return kExitFailed;
@@ -40,9 +40,10 @@ int ExtractTar(const std::string& archive, const std::string& dest) {
   return kExitOk;
 }
 
-int WriteTar(const std::string& root, const std::string& out, int64_t sde) {
+int WriteTar(const std::string& root, const std::string& out, int64_t sde, bool verbatim) {
   formats::tar::WriteOptions o;
   o.source_date_epoch = sde;
+  o.verbatim = verbatim;
   auto r = formats::tar::Write(root, out, o);
   if (!r) {
     log::Err(r.error());
@@ -271,23 +272,28 @@ int RpmUnpack(const std::string& root, const std::vector<std::string>& rpms) {
 Action SetupExtractTar(CLI::App* app) {
   struct A {
     std::string archive, dest;
+    bool verbatim = false;
   };
   auto a = std::make_shared<A>();
   app->add_option("archive", a->archive)->required();
   app->add_option("dest", a->dest)->required();
-  return [a] { return ExtractTar(a->archive, a->dest); };
+  app->add_flag("--verbatim", a->verbatim, "a cache entry written with write-tar --verbatim");
+  return [a] { return ExtractTar(a->archive, a->dest, a->verbatim); };
 }
 
 Action SetupWriteTar(CLI::App* app) {
   struct A {
     std::string root, out;
     int64_t sde = -1;
+    bool verbatim = false;
   };
   auto a = std::make_shared<A>();
   app->add_option("root", a->root)->required();
   app->add_option("out", a->out)->required();
   app->add_option("--source-date-epoch", a->sde);
-  return [a] { return WriteTar(a->root, a->out, a->sde); };
+  app->add_flag("--verbatim", a->verbatim,
+                "the tree as it is on disk (a cache entry): every xattr, whiteouts, stored owners");
+  return [a] { return WriteTar(a->root, a->out, a->sde, a->verbatim); };
 }
 
 Action SetupConfigure(CLI::App* app) {

@@ -352,7 +352,45 @@ Result<StageReport> Pipeline::RunStage(const Stage& stage, const std::vector<Sta
     claim = cache_.Reserve(*key, stage.output, true);
     if (!claim) return Wrap("stage '" + stage.name + "'", claim.error());
   }
+  if (options_.remote && !force) {
+    auto fetched = FromRemote(stage, parents, *key, *claim->slot);
+    if (!fetched) return Wrap("stage '" + stage.name + "'", fetched.error());
+    if (*fetched) return std::move(**fetched);
+  }
   return Execute(stage, parents, *key, *claim->slot);
+}
+
+Result<std::optional<StageReport>> Pipeline::FromRemote(const Stage& stage,
+                                                        const std::vector<StageOutput>& parents,
+                                                        const std::string& key, Slot& slot) {
+  auto started = std::chrono::steady_clock::now();
+  std::string dir = slot.scratch_dir() + "/remote";
+  auto found = options_.remote->Fetch(stage.name, key, stage.output, dir);
+  auto fail = [&](const std::string& why) -> Result<std::optional<StageReport>> {
+    progress_.StageNote(stage.name, "not from the remote cache " + options_.remote->Describe() +
+                                        ": " + why + "; building it here");
+    return std::optional<StageReport>();
+  };
+  if (!found) return fail(found.error());
+  if (!*found) return std::optional<StageReport>();
+  // The slot's empty output directory is replaced by what arrived (same filesystem).
+  if (rename(dir.c_str(), slot.output_dir().c_str()) != 0)
+    return fail(ErrnoError("rename " + dir + " to " + slot.output_dir()).message);
+  std::vector<std::string> parent_keys;
+  for (const auto& p : parents) parent_keys.push_back(p.key);
+  auto entry =
+      slot.Commit({.stage = stage.name, .parents = parent_keys, .profile = options_.profile});
+  // The slot now holds the fetched tree, so the stage cannot be built into it: a local cache
+  // that cannot commit fails the build, as it would after building the stage.
+  if (!entry) return Error{"committing what the remote cache gave: " + entry.error()};
+  progress_.StageCached(stage.name, key);
+  progress_.StageNote(stage.name, "from the remote cache " + options_.remote->Describe());
+  return std::optional<StageReport>(StageReport{.name = stage.name,
+                                                .key = key,
+                                                .cached = true,
+                                                .seconds = Seconds(started),
+                                                .dir = entry->data_dir,
+                                                .remote = true});
 }
 
 int StageContext::seconds_left() const {

@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -146,6 +147,22 @@ Stage MakeStage(StageInfo info, O options, Status (*run)(StageContext&, const O&
   return s;
 }
 
+/// A cache of stage outputs elsewhere (stages/remote_cache.h: an OCI registry), asked for a
+/// stage whose key the local cache lacks before the stage is built. Called from the threads that
+/// run stages, so implementations are thread-safe.
+class RemoteCache {
+ public:
+  virtual ~RemoteCache() = default;
+  /// Makes `dir` (which does not exist yet; its parent is on the cache's filesystem) the output
+  /// stored under `key`, as the stage that made it left it. False when the remote has none. An
+  /// error means nothing usable arrived (unreachable, refused, a digest that did not match): the
+  /// pipeline says so and builds the stage here.
+  virtual Result<bool> Fetch(const std::string& stage, const std::string& key, OutputKind kind,
+                             const std::string& dir) = 0;
+  /// Where it is, for messages ("docker://host:5000/imager-cache").
+  virtual std::string Describe() const = 0;
+};
+
 struct PipelineOptions {
   std::string log_dir;  // per-stage logs: LOG_DIR/STAGE.log
   std::string profile;  // recorded in each entry's meta.json
@@ -163,6 +180,9 @@ struct PipelineOptions {
   /// Stages run at the same time at most (those whose parents are all done); 0: DefaultJobs().
   /// 1 runs them one at a time in Order().
   int jobs = 0;
+  /// Asked before building a stage that is not in the local cache (not for --rebuild's stages);
+  /// what it gives is committed to the local cache like a build. Null: none.
+  RemoteCache* remote = nullptr;
 };
 
 /// The machine's processors, fewer when memory is short (2 GiB per stage), at least 1.
@@ -173,7 +193,8 @@ struct StageReport {
   std::string key;
   bool cached = false;
   double seconds = 0;
-  std::string dir;  // the output in the cache
+  std::string dir;      // the output in the cache
+  bool remote = false;  // cached: fetched from PipelineOptions::remote by this build
 };
 
 struct PipelineReport {
@@ -209,6 +230,11 @@ class Pipeline {
                                bool force);
   Result<StageReport> Execute(const Stage& stage, const std::vector<StageOutput>& parents,
                               const std::string& key, Slot& slot);
+  /// The stage's output from options_.remote, committed; nullopt when it has none or failed
+  /// (said as a note). An error only when the local cache cannot commit it.
+  Result<std::optional<StageReport>> FromRemote(const Stage& stage,
+                                                const std::vector<StageOutput>& parents,
+                                                const std::string& key, Slot& slot);
   Result<StageContext> MakeContext(const Stage& stage, const std::vector<StageOutput>& parents,
                                    const std::string& key, const Slot& slot) const;
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -137,6 +138,76 @@ TEST_F(PipelineTest, FirstRunBuildsEverythingSecondRunNothing) {
             0u);
   EXPECT_EQ(log[1], "building b");
   EXPECT_EQ(log[2].rfind("imager: stage b done in ", 0), 0u);
+}
+
+// A remote cache that serves what another cache holds (a copy of its data directories), or
+// fails for the stages in `broken`.
+class FakeRemote : public RemoteCache {
+ public:
+  Result<bool> Fetch(const std::string& stage, const std::string& key, OutputKind,
+                     const std::string& dir) override {
+    std::lock_guard lock(mu);
+    asked.push_back(stage);
+    if (broken.count(stage)) return Error{"blob sha256:00 does not match its digest"};
+    auto it = held.find(key);
+    if (it == held.end()) return false;
+    if (mkdir(dir.c_str(), 0755) != 0) return ErrnoError("mkdir " + dir);
+    for (const auto& [name, text] : it->second)
+      if (auto st = WriteFile(dir + "/" + name, text); !st) return st.take_error();
+    return true;
+  }
+  std::string Describe() const override { return "fake://cache"; }
+  std::mutex mu;
+  std::map<std::string, std::map<std::string, std::string>> held;  // key -> file -> text
+  std::set<std::string> broken;
+  std::vector<std::string> asked;
+};
+
+TEST_F(PipelineTest, StagesMissingLocallyComeFromTheRemoteCacheWithoutRunning) {
+  auto built = Run();
+  ASSERT_TRUE(built) << built.error();
+  FakeRemote remote;
+  for (const char* name : {"a", "b"}) {
+    const StageReport* s = built->Find(name);
+    remote.held[s->key]["out"] = *ReadFile(s->dir + "/out");
+  }
+  // Another machine: an empty local cache.
+  cache_ = Cache();
+  ASSERT_TRUE(RemoveTree(dir_ + "/cache"));
+  cache_ = OpenCache();
+  runs_.clear();
+  remote.broken = {"b"};
+  PipelineOptions o;
+  o.remote = &remote;
+  o.jobs = 1;
+  auto r = Run(o);
+  ASSERT_TRUE(r) << r.error();
+  // a arrives, b's fetch fails (built here, said why), c is not held (built).
+  EXPECT_EQ(sink_.events,
+            (std::vector<std::string>{
+                "cached a", "note a from the remote cache fake://cache",
+                "note b not from the remote cache fake://cache: blob sha256:00 does not match "
+                "its digest; building it here",
+                "start b", "done b", "start c", "done c"}));
+  EXPECT_EQ(runs_, (std::map<std::string, int>{{"b", 1}, {"c", 1}}));
+  EXPECT_TRUE(r->Find("a")->cached);
+  EXPECT_TRUE(r->Find("a")->remote);
+  EXPECT_FALSE(r->Find("b")->remote);
+  EXPECT_EQ(*ReadFile(r->Find("c")->dir + "/image"), "c(b(a(x)))");
+  // Committed like a build: the next run finds everything locally and asks nobody.
+  remote.asked.clear();
+  auto again = Run(o);
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(sink_.events, (std::vector<std::string>{"cached a", "cached b", "cached c"}));
+  EXPECT_TRUE(remote.asked.empty());
+  EXPECT_TRUE(cache_.Verify(*cache_.Find(r->Find("a")->key, OutputKind::kLayer)));
+  // --rebuild does not ask the remote cache for what it rebuilds.
+  remote.broken.clear();
+  o.rebuild = {"a"};
+  auto rebuilt = Run(o);
+  ASSERT_TRUE(rebuilt) << rebuilt.error();
+  EXPECT_TRUE(remote.asked.empty());
+  EXPECT_EQ(runs_["a"], 1);
 }
 
 TEST_F(PipelineTest, ADamagedEntryIsRebuiltAndSaysWhy) {

@@ -48,8 +48,8 @@ Status SetCompression(archive* a, const std::string& out) {
   return {};
 }
 
-Status AddXattrs(archive_entry* e, const std::string& path) {
-  auto xattrs = ReadXattrs(path);
+Status AddXattrs(archive_entry* e, const std::string& path, bool all) {
+  auto xattrs = all ? ReadAllXattrs(path) : ReadXattrs(path);
   if (!xattrs) return xattrs.take_error();
   for (const auto& x : *xattrs)
     archive_entry_xattr_add_entry(e, x.name.c_str(), x.value.data(), x.value.size());
@@ -91,10 +91,10 @@ class Writer {
   Status Entry(const std::string& path, const std::string& name) {
     struct stat st;
     if (lstat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
-    if (S_ISSOCK(st.st_mode)) return {};  // sockets do not belong in an image
-    ApplyOwnerRecord(path, &st);          // the owner in the image (single-id mode)
+    if (S_ISSOCK(st.st_mode)) return {};            // sockets do not belong in an image
+    if (!o_.verbatim) ApplyOwnerRecord(path, &st);  // the owner in the image (single-id mode)
     // Before hard links: overlayfs links its whiteouts to one shared inode.
-    if (o_.overlay_whiteouts && IsWhiteout(path, st))
+    if (o_.overlay_whiteouts && !o_.verbatim && IsWhiteout(path, st))
       return Marker(WithPrefix(name, kWhiteoutPrefix), st);
     EntryPtr e(archive_entry_new(), archive_entry_free);
     archive_entry_set_pathname(e.get(), name.c_str());
@@ -105,8 +105,9 @@ class Writer {
     archive_entry_unset_ctime(e.get());
     archive_entry_unset_birthtime(e.get());
     int64_t mtime = st.st_mtime;
-    if (o_.source_date_epoch >= 0 && mtime > o_.source_date_epoch) mtime = o_.source_date_epoch;
-    archive_entry_set_mtime(e.get(), mtime, 0);
+    if (o_.source_date_epoch >= 0 && !o_.verbatim && mtime > o_.source_date_epoch)
+      mtime = o_.source_date_epoch;
+    archive_entry_set_mtime(e.get(), mtime, o_.verbatim ? st.st_mtim.tv_nsec : 0);
     archive_entry_set_ino(e.get(), 0);
     archive_entry_set_dev(e.get(), 0);
     if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
@@ -126,10 +127,11 @@ class Writer {
       target.resize(static_cast<size_t>(n));
       archive_entry_set_symlink(e.get(), target.c_str());
     }
-    if (auto st2 = AddXattrs(e.get(), path); !st2) return st2;
+    if (auto st2 = AddXattrs(e.get(), path, o_.verbatim); !st2) return st2;
     if (auto st2 = Header(e.get(), name); !st2) return st2;
     if (S_ISREG(st.st_mode)) return Data(path);
-    if (S_ISDIR(st.st_mode) && o_.overlay_whiteouts && OverlayXattr(path, "opaque") == "y")
+    if (S_ISDIR(st.st_mode) && o_.overlay_whiteouts && !o_.verbatim &&
+        OverlayXattr(path, "opaque") == "y")
       return Marker(name + "/" + kOpaqueMarker, st);
     return {};
   }
@@ -196,7 +198,7 @@ class Writer {
   Status Tree(const std::string& dir, const std::string& name) {
     auto names = ListDir(dir);
     if (!names) return names.take_error();
-    if (name == "./dev" && o_.dev_nodes) return DevTree(dir, name, *names);
+    if (name == "./dev" && o_.dev_nodes && !o_.verbatim) return DevTree(dir, name, *names);
     for (const auto& n : *names) {
       std::string path = dir + "/" + n, child = name + "/" + n;
       if (auto st = Entry(path, child); !st) return st;
@@ -287,7 +289,8 @@ Result<WriteStats> Write(const std::string& root, const std::string& out,
   return w.stats;
 }
 
-Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const std::string& dest) {
+Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const std::string& dest,
+                                  const ExtractOptions& options) {
   Utf8Names utf8;
   ArchivePtr out(archive_write_disk_new(), archive_write_free);
   archive_write_disk_set_options(
@@ -304,7 +307,9 @@ Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const 
     if (!path) return path.take_error();
     const std::string& name = *path;
     mode_t type = archive_entry_filetype(e);
-    if (type == AE_IFCHR || type == AE_IFBLK) {
+    bool whiteout = options.verbatim && type == AE_IFCHR && archive_entry_rdevmajor(e) == 0 &&
+                    archive_entry_rdevminor(e) == 0;
+    if ((type == AE_IFCHR || type == AE_IFBLK) && !whiteout) {
       // mknod is not allowed in a user namespace; the image writers add these from metadata.
       report.skipped_devices.push_back(name);
       continue;
@@ -320,7 +325,8 @@ Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const 
     archive_entry_set_pathname(e, (dest + "/" + Relative(name)).c_str());
     if (const char* hl = archive_entry_hardlink(e))
       archive_entry_set_hardlink(e, (dest + "/" + Relative(hl)).c_str());
-    if (archive_write_header(out.get(), e) < ARCHIVE_WARN)
+    int written = archive_write_header(out.get(), e);
+    if (written < ARCHIVE_WARN || (options.verbatim && written != ARCHIVE_OK))
       return ArchiveError(origin + ": " + name, out.get());
     const void* buf;
     size_t size;
@@ -329,7 +335,9 @@ Result<ExtractReport> ExtractFrom(archive* in, const std::string& origin, const 
       if (archive_write_data_block(out.get(), buf, size, offset) < ARCHIVE_OK)
         return ArchiveError(origin + ": " + name, out.get());
     if (rc < ARCHIVE_WARN) return ArchiveError(origin + ": " + name, in);
-    if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
+    // libarchive sets owners, times and xattrs here; a verbatim entry must keep them all.
+    int finished = archive_write_finish_entry(out.get());
+    if (finished < ARCHIVE_WARN || (options.verbatim && finished != ARCHIVE_OK))
       return ArchiveError(origin + ": " + name, out.get());
     ++report.entries;
   }
@@ -350,10 +358,11 @@ Result<ArchivePtr> OpenForReading(const std::string& path) {
 
 }  // namespace
 
-Result<ExtractReport> Extract(const std::string& path, const std::string& dest) {
+Result<ExtractReport> Extract(const std::string& path, const std::string& dest,
+                              const ExtractOptions& options) {
   auto in = OpenForReading(path);
   if (!in) return in.take_error();
-  return ExtractFrom(in->get(), path, dest);
+  return ExtractFrom(in->get(), path, dest, options);
 }
 
 Result<int64_t> NewestMtime(const std::string& path) {

@@ -22,6 +22,12 @@ struct WriteOptions {
   /// marked with the overlay.whiteout xattr) become OCI ".wh.NAME" entries and its opaque
   /// directories (overlay.opaque "y") get a ".wh..wh..opq" entry right after their own.
   bool overlay_whiteouts = false;
+  /// The tree exactly as it is on disk, to move a cache entry (stages/remote_cache.h): owners as
+  /// stored (no owner record applied), every xattr (overlayfs' and the owner record included),
+  /// overlayfs' 0:0 whiteout devices as device entries, no /dev nodes added, times unclamped
+  /// (nanoseconds kept). Takes precedence over source_date_epoch, dev_nodes and
+  /// overlay_whiteouts.
+  bool verbatim = false;
 };
 
 struct WriteStats {
@@ -49,14 +55,22 @@ struct ExtractReport {
   std::vector<OwnedEntry> owned;             // entries owned by someone other than root
 };
 
+struct ExtractOptions {
+  /// An archive written with WriteOptions::verbatim: its 0:0 character devices are overlayfs
+  /// whiteouts and are made (the kernel lets a user namespace make those), and an xattr that
+  /// cannot be set is an error, not a warning. Other device nodes are still skipped.
+  bool verbatim = false;
+};
+
 /// Unpacks `archive` (any compression libarchive reads) into `dest`, keeping owners, modes,
 /// times and xattrs; no entry may escape `dest` (.., absolute paths, symlinked parents).
-Result<ExtractReport> Extract(const std::string& archive, const std::string& dest);
+Result<ExtractReport> Extract(const std::string& archive, const std::string& dest,
+                              const ExtractOptions& options = {});
 
 /// The same for an archive already open for reading (e.g. a tar inside a .deb); `origin` names
 /// it in errors.
-Result<ExtractReport> ExtractFrom(::archive* in, const std::string& origin,
-                                  const std::string& dest);
+Result<ExtractReport> ExtractFrom(::archive* in, const std::string& origin, const std::string& dest,
+                                  const ExtractOptions& options = {});
 
 /// The newest modification time among `archive`'s entries (headers only; no data is unpacked),
 /// or -1 for an archive without entries. A base tarball's SOURCE_DATE_EPOCH when nothing else

@@ -235,6 +235,56 @@ TEST_F(TarTest, OverlayWhiteoutsBecomeOciMarkers) {
   EXPECT_NE(std::find(names.begin(), names.end(), "./etc/xgone"), names.end());
 }
 
+// A cache entry moved through a registry (stages/remote_cache.h) comes back as it was: the
+// overlay upper directory's whiteouts and opaque marks, owner records, links, modes and times.
+TEST_F(TarTest, VerbatimRoundTripKeepsAnOverlayLayerAsItIs) {
+  if (setxattr((root_ + "/etc").c_str(), "user.overlay.opaque", "y", 1, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on /tmp";
+  ASSERT_EQ(setxattr((root_ + "/etc/b").c_str(), kOwnerXattr, "7:8", 3, 0), 0);
+  ASSERT_TRUE(WriteFile(root_ + "/etc/xgone", ""));
+  ASSERT_EQ(setxattr((root_ + "/etc/xgone").c_str(), "user.overlay.whiteout", "", 0, 0), 0);
+  bool chr = mknod((root_ + "/etc/gone").c_str(), S_IFCHR | 0, makedev(0, 0)) == 0;
+  ASSERT_EQ(mkdir((root_ + "/dev").c_str(), 0755), 0);
+  ASSERT_EQ(unlink((root_ + "/fifo").c_str()), 0);  // not in layers; libarchive makes fifos
+  struct timespec times[2] = {{0, UTIME_OMIT}, {123456, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, (root_ + "/etc/a").c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  WriteOptions o{.source_date_epoch = 7, .overlay_whiteouts = true, .verbatim = true};
+  auto s = Write(root_, dir_ + "/v.tar.zst", o);
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ(s->whiteouts, 0u);
+  std::string out = dir_ + "/out";
+  ASSERT_EQ(mkdir(out.c_str(), 0755), 0);
+  auto r = Extract(dir_ + "/v.tar.zst", out, {.verbatim = true});
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_TRUE(r->skipped_devices.empty());
+  auto xattr = [](const std::string& path, const char* name) {
+    char buf[64];
+    ssize_t n = lgetxattr(path.c_str(), name, buf, sizeof buf);
+    return n < 0 ? std::string("(none)") : std::string(buf, static_cast<size_t>(n));
+  };
+  EXPECT_EQ(xattr(out + "/etc", "user.overlay.opaque"), "y");
+  EXPECT_EQ(xattr(out + "/etc/b", kOwnerXattr), "7:8");
+  EXPECT_EQ(xattr(out + "/etc/xgone", "user.overlay.whiteout"), "");
+  if (has_xattrs_) {
+    EXPECT_EQ(xattr(out + "/etc/a", "user.overlay.origin"), "x");
+  }
+  struct stat a, b, hard, gone, dev;
+  ASSERT_EQ(lstat((out + "/etc/a").c_str(), &a), 0);
+  EXPECT_EQ(a.st_mode & 07777, 04755u);
+  EXPECT_EQ(a.st_mtime, 123456);  // not clamped: the entry as it was
+  ASSERT_EQ(lstat((out + "/etc/b").c_str(), &b), 0);
+  ASSERT_EQ(lstat((out + "/etc/hard").c_str(), &hard), 0);
+  EXPECT_EQ(b.st_ino, hard.st_ino);
+  EXPECT_EQ(*ReadFile(out + "/etc/link"), "bee\n");
+  ASSERT_EQ(lstat((out + "/dev").c_str(), &dev), 0);
+  EXPECT_NE(access((out + "/dev/null").c_str(), F_OK), 0) << "verbatim adds no /dev nodes";
+  if (chr) {
+    ASSERT_EQ(lstat((out + "/etc/gone").c_str(), &gone), 0);
+    EXPECT_TRUE(S_ISCHR(gone.st_mode));
+    EXPECT_EQ(gone.st_rdev, makedev(0, 0));
+  }
+}
+
 TEST_F(TarTest, RecordedOwnersAreTheEntriesOwners) {
   // Single-id mode: the sandbox records the owner a file should have (base/owner_record.h).
   if (setxattr((root_ + "/etc").c_str(), kOwnerXattr, "0:42", 4, 0) != 0)

@@ -43,12 +43,14 @@ bool IsBookkeepingXattr(const std::string& name) {
   return IsOverlayXattr(name) || name == kOwnerXattr;
 }
 
-Result<std::vector<Xattr>> ReadXattrs(const std::string& path) {
+namespace {
+
+Result<std::vector<Xattr>> Read(const std::string& path, bool bookkeeping) {
   auto names = ListNames(path);
   if (!names) return names.take_error();
   std::vector<Xattr> out;
   for (auto& name : *names) {
-    if (IsBookkeepingXattr(name)) continue;
+    if (!bookkeeping && IsBookkeepingXattr(name)) continue;
     for (;;) {
       ssize_t len = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
       if (len < 0 && errno == ENODATA) break;  // removed meanwhile
@@ -65,5 +67,11 @@ Result<std::vector<Xattr>> ReadXattrs(const std::string& path) {
   }
   return out;
 }
+
+}  // namespace
+
+Result<std::vector<Xattr>> ReadXattrs(const std::string& path) { return Read(path, false); }
+
+Result<std::vector<Xattr>> ReadAllXattrs(const std::string& path) { return Read(path, true); }
 
 }  // namespace imager::formats

@@ -28,5 +28,7 @@ bool IsBookkeepingXattr(const std::string& name);
 /// The attributes of `path` (not following a final symlink), the bookkeeping ones left out; an
 /// empty list where the filesystem has none or does not support them.
 Result<std::vector<Xattr>> ReadXattrs(const std::string& path);
+/// Every attribute of `path`, the bookkeeping ones included (a cache entry moved as it is).
+Result<std::vector<Xattr>> ReadAllXattrs(const std::string& path);
 
 }  // namespace imager::formats

@@ -230,7 +230,18 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
         options.incremental.reset();
       }
   }
-  Pipeline pipeline(*cache, progress, PipelineOptionsFor(p, options));
+  // The registries, checked before anything is built: a wrong reference is the user's to fix.
+  std::unique_ptr<RegistryCache> pull_from, push_to;
+  for (auto [ref, flag, out] : {std::tuple{&o.remote.from, "--cache-from", &pull_from},
+                                std::tuple{&o.remote.to, "--cache-to", &push_to}}) {
+    if (ref->empty()) continue;
+    auto c = RegistryCache::Make(*ref, o.remote.registry, o.idmap);
+    if (!c) return Error{std::string(flag) + ": " + c.error()};
+    *out = std::move(*c);
+  }
+  PipelineOptions pipeline_options = PipelineOptionsFor(p, options);
+  pipeline_options.remote = pull_from.get();
+  Pipeline pipeline(*cache, progress, pipeline_options);
   BuildResult result;
   result.incremental = options.incremental.has_value();
   auto layers = PlanBuild(p, options, &pipeline);
@@ -248,6 +259,12 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
         pub.tree ? PublishTree(s->dir + "/" + pub.name, to) : Publish(s->dir + "/" + pub.name, to);
     if (!st) return st.take_error();
     result.outputs.push_back(to);
+  }
+  // Every stage of the build, built or cached, for the next builder; failures are warnings.
+  if (push_to) {
+    log::Info("pushing " + std::to_string(report->stages.size()) + " stages to " +
+              push_to->Describe());
+    result.pushed = PushStages(*push_to, *report, pipeline.stages());
   }
   return result;
 }

@@ -14,6 +14,7 @@
 #include "profiles/profile.h"
 #include "repo/lockfile.h"
 #include "sandbox/idmap.h"
+#include "stages/remote_cache.h"
 #include "stages/stage.h"
 
 namespace imager::stages {
@@ -57,6 +58,8 @@ struct BuildOptions {
   PackageFiles offline_packages;
   /// --incremental: the added packages as a layer above the last full build's packages layer.
   std::optional<IncrementalPlan> incremental;
+  /// --cache-from/--cache-to: stages fetched from and pushed to an OCI registry.
+  RemoteCacheOptions remote;
 };
 
 /// The layer of the packages an incremental build adds (BuildOptions::incremental).
@@ -64,6 +67,7 @@ inline constexpr const char* kAddedPackages = "packages-added";
 
 struct BuildResult {
   PipelineReport report;
+  std::optional<PushReport> pushed;  // --cache-to
   bool incremental = false;  // the added packages went on the last full build's packages layer
   std::vector<std::string> layers;   // layer stage names, bottom first
   std::vector<std::string> outputs;  // files written to out_dir

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The stage cache shared through an OCI registry (stages/remote_cache.h), against Debian's
+# docker-registry started here on 127.0.0.1 with a self-signed certificate and htpasswd
+# (tests/lib/registry.sh):
+#   1. builder A, with its own cache, builds the default profile's ISO with --cache-to: every
+#      stage is pushed, each tagged with its key;
+#   2. builder B, another user with an empty cache, builds it with --cache-from: no stage runs,
+#      and the ISO is byte-identical to A's; B's time is printed;
+#   3. a blob tampered with in the registry's storage is refused (its digest does not match):
+#      that stage is built locally, with a note saying why, and the ISO is still identical;
+#   4. the registry killed in the middle of a push: the build succeeds with warnings, and every
+#      tag the registry holds afterwards names complete, matching blobs;
+#   5. an unreachable registry: a warning and a local build, not a failure.
+# Two users: run as root with IMAGER_REPRO_USERS="USER1 USER2" (tests/run.sh does; both
+# unprivileged); run as an unprivileged user, both builders are that user, with two caches.
+# Builder A uses its own default cache (warm when e2e.live_iso ran before), B a new one.
+# KEEP=DIR keeps the builds' logs.
+set -euo pipefail
+# shellcheck source=../lib/e2e.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+# shellcheck source=../lib/registry.sh
+source "$src/tests/lib/registry.sh"
+
+for tool in docker-registry htpasswd openssl python3; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (dev/deps.txt)"
+done
+
+read -r -a users <<<"${IMAGER_REPRO_USERS:-}"
+if [ "$(id -u)" = 0 ] && [ ${#users[@]} -eq 2 ]; then
+  as() {
+    local u=$1
+    shift
+    runuser -u "$u" -- env -i HOME="$(getent passwd "$u" | cut -d: -f6)" USER="$u" LOGNAME="$u" \
+      PATH=/usr/bin:/bin "$@"
+  }
+  work=$(mktemp -d /var/tmp/imager-remote.XXXXXX)
+  echo "builder A is ${users[0]}, builder B ${users[1]}"
+else
+  [ "$(id -u)" != 0 ] || fail "run this as an unprivileged user, or as root with IMAGER_REPRO_USERS"
+  as() {
+    shift
+    "$@"
+  }
+  users=("$(id -un)" "$(id -un)")
+  work=$(mktemp -d "${TMPDIR:-/tmp}/imager-remote.XXXXXX")
+  echo "both builders are $(id -un) (IMAGER_REPRO_USERS, as root, makes them two users)"
+fi
+chmod 0755 "$work"
+mkdir -p "$work/a/profiles" "$work/b" "$work/registry"
+cleanup() {
+  [ -z "${KEEP:-}" ] || cp "$work"/*.log "$KEEP"/ 2>/dev/null || true
+  registry_stop
+  for dir in b/cache b/cache2 b/cache3; do
+    [ -d "$work/$dir" ] &&
+      as "${users[1]}" "$IMAGER" cache prune --all --cache-dir "$work/$dir" >/dev/null 2>&1
+  done
+  rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+registry_start "$work/registry" || fail "could not start docker-registry"
+repo=docker://$REGISTRY_HOST/imager/cache
+tls=(--registry-ca "$REGISTRY_CA" --registry-auth "$REGISTRY_AUTH")
+pass "docker-registry on $REGISTRY_HOST (TLS, htpasswd)"
+
+cp "$src/profiles/debian-live.yaml" "$work/a/profiles/"
+cp -r "$src/profiles/keys" "$work/a/profiles/"
+[ "$(id -u)" != 0 ] || chown -R "${users[0]}:" "$work/a"
+[ "$(id -u)" != 0 ] || chown -R "${users[1]}:" "$work/b"
+
+# build USER LOG PROFILE_DIR OUT [imager build options]
+build() {
+  local user=$1 log=$2 dir=$3 out=$4
+  shift 4
+  as "$user" "$IMAGER" build "$dir/debian-live.yaml" -o "$out" "$@" >"$log" 2>&1 || {
+    tail -30 "$log"
+    fail "imager build as $user ($log)"
+  }
+}
+
+# --- 1. builder A pushes ---------------------------------------------------------------------------
+start=$SECONDS
+build "${users[0]}" "$work/a.log" "$work/a/profiles" "$work/a/out" --cache-to "$repo" "${tls[@]}"
+grep -q -- "--cache-to: [0-9]* stages pushed" "$work/a.log" || {
+  cat "$work/a.log"
+  fail "A's build does not report its push"
+}
+pushed=$(sed -n 's/.*--cache-to: \([0-9]*\) stages pushed.*/\1/p' "$work/a.log")
+stages=$(stages_summary "$work/a.log" | sed -n 's/^\([0-9]*\) stages.*/\1/p')
+[ "$pushed" = "$stages" ] || fail "A pushed $pushed of its $stages stages"
+tags=$(registry_check_complete imager/cache) || fail "the repository is not consistent"
+[ "$tags" = "$stages" ] || fail "the repository has $tags tags, not one per stage ($stages)"
+bytes=$(du -sb "$REGISTRY_STORAGE" | cut -f1)
+pass "A built and pushed $pushed stages ($((bytes / 1024 / 1024)) MiB in the registry) in $((SECONDS - start)) s"
+
+# --- 2. builder B pulls everything -----------------------------------------------------------------
+mkdir -p "$work/b/profiles"
+cp -r "$work/a/profiles/." "$work/b/profiles/" # the profile and A's lock
+[ "$(id -u)" != 0 ] || chown -R "${users[1]}:" "$work/b"
+start=$SECONDS
+build "${users[1]}" "$work/b.log" "$work/b/profiles" "$work/b/out" --cache-dir "$work/b/cache" \
+  --cache-from "$repo" "${tls[@]}"
+b_seconds=$((SECONDS - start))
+built=$(stages_built "$work/b.log")
+[ -z "$built" ] || fail "B ran stages ($built) that the registry has"
+grep -q "of them from --cache-from" "$work/b.log" || fail "B's summary does not name the registry"
+cmp -s "$work/a/out/debian-live.iso" "$work/b/out/debian-live.iso" ||
+  fail "B's ISO differs from A's"
+pass "B (empty cache) ran no stage and made the same ISO in $b_seconds s"
+
+# --- 3. a tampered blob ----------------------------------------------------------------------------
+key=$(as "${users[1]}" "$IMAGER" build "$work/b/profiles/debian-live.yaml" --plan --json \
+  --cache-dir "$work/b/cache" | python3 -c '
+import json, sys
+print(next(s["key"] for s in json.load(sys.stdin)["stages"] if s["name"] == "config"))')
+v2=$REGISTRY_STORAGE/docker/registry/v2
+link=$(cat "$v2/repositories/imager/cache/_manifests/tags/$key/current/link")
+manifest=$v2/blobs/sha256/${link:7:2}/${link#sha256:}/data
+layer=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' \
+  "$manifest")
+data=$v2/blobs/sha256/${layer:7:2}/${layer#sha256:}/data
+size=$(stat -c %s "$data")
+head -c "$size" /dev/zero >"$data"
+start=$SECONDS
+build "${users[1]}" "$work/b2.log" "$work/b/profiles" "$work/b/out2" --cache-dir "$work/b/cache2" \
+  --cache-from "$repo" "${tls[@]}"
+built=$(stages_built "$work/b2.log")
+[ "$built" = "config" ] || fail "with config's blob tampered with, B built '$built', not config"
+grep -q "config: not from the remote cache.*$layer" "$work/b2.log" ||
+  grep -q "not from the remote cache.*${layer#sha256:}" "$work/b2.log" || {
+  grep -i "remote" "$work/b2.log"
+  fail "no note naming the refused blob"
+}
+cmp -s "$work/a/out/debian-live.iso" "$work/b/out2/debian-live.iso" ||
+  fail "the ISO with config built locally differs"
+pass "a tampered blob was refused, config built locally, the same ISO ($((SECONDS - start)) s)"
+
+# --- 4. the registry killed during a push ----------------------------------------------------------
+# A pushes B's second cache (everything, config included) to a new repository; the registry dies
+# once the first entry is there.
+as "${users[1]}" "$IMAGER" build "$work/b/profiles/debian-live.yaml" -o "$work/b/out3" \
+  --cache-dir "$work/b/cache2" --cache-to "docker://$REGISTRY_HOST/imager/killed" "${tls[@]}" \
+  >"$work/b3.log" 2>&1 &
+pid=$!
+tags_dir=$v2/repositories/imager/killed/_manifests/tags
+for _ in $(seq 600); do
+  [ -n "$(ls "$tags_dir" 2>/dev/null)" ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+registry_stop
+wait "$pid" || {
+  tail -30 "$work/b3.log"
+  fail "a push cut off by the registry failed the build"
+}
+grep -q "not pushed" "$work/b3.log" || {
+  tail -20 "$work/b3.log"
+  fail "no warning about the stages not pushed"
+}
+registry_restart "$work/registry" || fail "could not restart docker-registry"
+tags=$(registry_check_complete imager/killed) || fail "a partial entry is visible after the kill"
+pass "the registry killed during a push: the build succeeded with warnings, $tags complete entries, nothing partial"
+
+# --- 5. an unreachable registry --------------------------------------------------------------------
+registry_stop
+build "${users[1]}" "$work/b4.log" "$work/b/profiles" "$work/b/out4" --cache-dir "$work/b/cache2" \
+  --cache-from "$repo" --cache-to "$repo" "${tls[@]}"
+grep -q "not pushed" "$work/b4.log" || fail "no warning for an unreachable --cache-to"
+cmp -s "$work/a/out/debian-live.iso" "$work/b/out4/debian-live.iso" ||
+  fail "the ISO differs with the registry down"
+pass "an unreachable registry: warnings, the build from the local cache"
+echo "builder B's warm-from-registry build: $b_seconds s"
