@@ -236,7 +236,8 @@ Result<PreparedBuild> PreparePlan(const BuildFlags& f, std::string* lock_note) {
   if (!b) return b.take_error();
   stages::BuildOptions& o = b->options;
   std::string why;
-  o.idmap = sandbox::DetectIdMap(&why, nullptr);
+  o.idmap = f.single_id ? sandbox::ComputeIdMap(getuid(), getgid(), {}, {})
+                        : sandbox::DetectIdMap(&why, nullptr);
   if (!stages::NeedsPackages(b->profile)) return b;
   // The lock's packages when there is a lock that still matches; nothing is resolved or fetched.
   std::string path = LockPathOf(b->profile, f.lockfile, o.out_dir);

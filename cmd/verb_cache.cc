@@ -9,11 +9,14 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "cmd/build_common.h"
 #include "cmd/verbs.h"
 #include "engine/cache.h"
 #include "engine/progress.h"
 #include "sandbox/hostcheck.h"
 #include "sandbox/tools.h"
+#include "stages/build.h"
+#include "stages/remote_cache.h"
 
 namespace imager::cmd {
 namespace {
@@ -22,6 +25,10 @@ using engine::Cache;
 
 struct CacheOptions {
   std::string cache_dir;
+  std::string remote;   // ls --remote, push --to, pull --from
+  std::string profile;  // push, pull
+  bool single_id = false;
+  oci::RegistryOptions registry;
   bool json = false;
   size_t keep_last = 3;
   bool all = false;
@@ -204,8 +211,149 @@ int Verify(const CacheOptions& o) {
   return damaged == removed && (o.remove || damaged == 0) ? kExitOk : kExitFailed;
 }
 
+// The registry cache for --remote/--to/--from, with the build's id mapping.
+Result<std::unique_ptr<stages::RegistryCache>> Remote(const CacheOptions& o,
+                                                      const sandbox::IdMap& idmap) {
+  return stages::RegistryCache::Make(o.remote, o.registry, idmap);
+}
+
+int RemoteLs(const CacheOptions& o) {
+  std::string why;
+  auto remote = Remote(o, sandbox::DetectIdMap(&why, nullptr));
+  auto keys =
+      remote ? (*remote)->List() : Result<std::vector<stages::RemoteEntry>>(remote.take_error());
+  if (!keys) {
+    log::Err(keys.error());
+    return kExitFailed;
+  }
+  if (o.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : *keys)
+      j.push_back({{"key", e.key}, {"stage", e.stage}, {"kind", e.kind}, {"size", e.size}});
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (keys->empty()) {
+    std::cout << (*remote)->Describe() << " holds no stage entries.\n";
+    return kExitOk;
+  }
+  size_t w = 5;
+  for (const auto& e : *keys) w = std::max(w, e.stage.size());
+  std::cout << Pad("KEY", 14) << Pad("STAGE", w + 2) << Pad("KIND", 10) << PadLeft("SIZE", 10)
+            << "\n";
+  for (const auto& e : *keys)
+    std::cout << Pad(e.key.substr(0, 12), 14) << Pad(e.stage, w + 2) << Pad(e.kind, 10)
+              << PadLeft(engine::FormatBytes(e.size), 10) << "\n";
+  return kExitOk;
+}
+
+struct PlannedProfile {
+  std::string profile, cache_dir;
+  sandbox::IdMap idmap;
+};
+
+// The profile's stages as a build with its lock would run them.
+Result<std::vector<stages::PlannedStage>> PlanProfile(const CacheOptions& o,
+                                                      PlannedProfile* setup_out) {
+  BuildFlags f;
+  f.profile = o.profile;
+  f.cache_dir = o.cache_dir;
+  f.single_id = o.single_id;
+  std::string lock_note;
+  auto setup = PreparePlan(f, &lock_note);
+  if (!setup) return setup.take_error();
+  if (stages::NeedsPackages(setup->profile) && setup->options.packages.packages.empty())
+    return Error{o.profile + ": " + lock_note};
+  auto plan = stages::Plan(setup->profile, setup->options);
+  if (!plan) return plan.take_error();
+  setup_out->profile = setup->profile.name;
+  setup_out->cache_dir = setup->options.cache_dir;
+  setup_out->idmap = setup->options.idmap;
+  return plan;
+}
+
+int Push(const CacheOptions& o) {
+  PlannedProfile setup;
+  auto plan = PlanProfile(o, &setup);
+  if (!plan) {
+    log::Err(plan.error());
+    return kExitFailed;
+  }
+  auto remote = Remote(o, setup.idmap);
+  if (!remote) {
+    log::Err("--to: " + remote.error());
+    return kExitFailed;
+  }
+  auto cache = Cache::Open(setup.cache_dir, Cache::Access::kRead);
+  if (!cache) {
+    log::Err(cache.error());
+    return kExitFailed;
+  }
+  std::vector<engine::Entry> entries;
+  std::vector<std::string> absent;
+  for (const auto& s : *plan) {
+    if (auto e = cache->Find(s.key, s.output))
+      entries.push_back(std::move(*e));
+    else
+      absent.push_back(s.name);
+  }
+  auto r = stages::PushEntries(**remote, entries);
+  log::Info(
+      (*remote)->Describe() + ": " + std::to_string(r.pushed) + " stages pushed (" +
+      engine::FormatBytes(r.bytes) + "), " + std::to_string(r.present) + " there already" +
+      (r.failed ? ", " + std::to_string(r.failed) + " failed" : "") +
+      (absent.empty() ? "" : "; not in the local cache (build them first): " + Join(absent, " ")));
+  return r.failed ? kExitFailed : kExitOk;
+}
+
+int Pull(const CacheOptions& o) {
+  PlannedProfile setup;
+  auto plan = PlanProfile(o, &setup);
+  if (!plan) {
+    log::Err(plan.error());
+    return kExitFailed;
+  }
+  auto remote = Remote(o, setup.idmap);
+  if (!remote) {
+    log::Err("--from: " + remote.error());
+    return kExitFailed;
+  }
+  Cache::Options co;
+  co.remove_tree = [idmap = setup.idmap](const std::string& path) {
+    return sandbox::RemoveTreeInSandbox(idmap, path);
+  };
+  co.index_tree = sandbox::CacheIndexer(setup.idmap);
+  if (auto st = MakeDirs(setup.cache_dir); !st) {
+    log::Err(st.error());
+    return kExitFailed;
+  }
+  auto cache = Cache::Open(setup.cache_dir, Cache::Access::kBuild, co);
+  if (!cache) {
+    log::Err(cache.error());
+    return kExitFailed;
+  }
+  std::map<std::string, std::string> keys;
+  for (const auto& s : *plan) keys[s.name] = s.key;
+  std::vector<stages::WantedEntry> wanted;
+  for (const auto& s : *plan) {
+    stages::WantedEntry w{s.name, s.key, s.output, {}};
+    for (const auto& p : s.parents) w.parents.push_back(keys[p]);
+    wanted.push_back(std::move(w));
+  }
+  auto r = stages::PullEntries(**remote, *cache, wanted, setup.profile);
+  if (!r) {
+    log::Err(r.error());
+    return kExitFailed;
+  }
+  log::Info((*remote)->Describe() + ": " + std::to_string(r->pulled) + " stages pulled, " +
+            std::to_string(r->present) + " in the local cache already, " +
+            std::to_string(r->missing) + " not in the registry" +
+            (r->failed ? ", " + std::to_string(r->failed) + " refused" : ""));
+  return r->failed ? kExitFailed : kExitOk;
+}
+
 int Usage(const std::vector<std::string>& extra) {
-  std::vector<std::string> names = {"ls", "du", "prune", "verify"};
+  std::vector<std::string> names = {"ls", "du", "prune", "verify", "push", "pull"};
   if (extra.empty()) {
     log::Err("cache: which one? " + Join(names, ", ") + " (see 'imager cache --help')");
   } else {
@@ -223,18 +371,27 @@ parents' keys): layers (directory trees) in DIR/layers, artifacts (files) in DIR
 A build reuses every stage whose key is there. Default DIR: $XDG_CACHE_HOME/imager or
 ~/.cache/imager.
 
+A cache can be shared through an OCI registry: `imager build --cache-to REF` pushes a build's
+stages, `--cache-from REF` takes the stages another machine built; `imager cache push` and
+`pull` do the same for a profile without building, `imager cache ls --remote REF` lists what the
+registry holds. REF: docker://HOST[:PORT]/REPO.
+
 Example:
   imager cache ls
   imager cache du
   imager cache prune --keep-last 1 --dry-run
-  imager cache verify)";
+  imager cache verify
+  imager cache push profiles/debian-live.yaml --to docker://registry.example:5000/imager-cache)";
 
 constexpr const char* kLsHelp = R"(
 Columns: key prefix, stage, kind (layer or artifact), size, age, time since last use, profile.
 
+With --remote REF: the stage entries the registry repository holds (key, stage, kind, size).
+
 Example:
   imager cache ls
-  imager cache ls --json | jq '.[] | select(.stage == "rootfs") | .path')";
+  imager cache ls --json | jq '.[] | select(.stage == "rootfs") | .path'
+  imager cache ls --remote docker://registry.example:5000/imager-cache)";
 
 constexpr const char* kDuHelp = R"(
 Disk use per kind, plus leftovers: "unfinished" (builds in progress or interrupted) and
@@ -265,6 +422,35 @@ Example:
   imager cache verify
   imager cache verify --remove)";
 
+constexpr const char* kPushHelp = R"(
+Pushes every stage of PROFILE's build that the local cache holds to the registry repository,
+each as one manifest tagged with its key (what `imager build --cache-to` does after a build);
+entries the repository has are skipped. The keys come from the lock beside the profile.
+
+Example:
+  imager cache push profiles/debian-live.yaml --to docker://registry.example:5000/imager-cache)";
+
+constexpr const char* kPullHelp = R"(
+Fetches every stage of PROFILE's build that the registry repository holds and the local cache
+lacks, checks each blob against its digest and commits it like a build; builds nothing. A
+later `imager build` of the profile then finds them. The keys come from the lock beside the
+profile.
+
+Example:
+  imager cache pull profiles/debian-live.yaml --from docker://registry.example:5000/imager-cache)";
+
+// --registry-ca, --registry-auth, --tls-verify (as imager build has them).
+void AddRegistryFlags(CLI::App* a, CacheOptions* o) {
+  a->add_option("--registry-ca", o->registry.ca_file,
+                "Trust the registry's certificate from this CA bundle (PEM)")
+      ->envname("IMAGER_REGISTRY_CA");
+  a->add_option("--registry-auth", o->registry.auth_file,
+                "Credentials file (auth.json); default: the files podman and docker login write");
+  a->add_option("--tls-verify", o->registry.tls_verify,
+                "false: plain HTTP or an unchecked certificate (a test registry)")
+      ->envname("IMAGER_TLS_VERIFY");
+}
+
 }  // namespace
 
 Action SetupCache(CLI::App* app, const GlobalOptions*) {
@@ -279,6 +465,10 @@ Action SetupCache(CLI::App* app, const GlobalOptions*) {
   CLI::App* ls = app->add_subcommand("ls", "List the cached stage outputs");
   cache_dir(ls);
   ls->add_flag("--json", o->json, "Print JSON");
+  ls->add_option("--remote", o->remote,
+                 "List the stage entries of this registry repository (docker://HOST[:PORT]/REPO) "
+                 "instead");
+  AddRegistryFlags(ls, o.get());
   ls->footer(kLsHelp);
   CLI::App* du = app->add_subcommand("du", "Show the cache's disk use");
   cache_dir(du);
@@ -299,10 +489,28 @@ Action SetupCache(CLI::App* app, const GlobalOptions*) {
   verify->add_flag("--remove", o->remove, "Delete the damaged entries (waits for running builds)");
   verify->add_flag("--no-wait", o->no_wait, "With --remove: fail instead of waiting for builds");
   verify->footer(kVerifyHelp);
+  CLI::App* push = app->add_subcommand("push", "Push a profile's cached stages to a registry");
+  cache_dir(push);
+  push->add_option("profile", o->profile, "The profile (file or shipped name)")->required();
+  push->add_option("--to", o->remote, "The registry repository: docker://HOST[:PORT]/REPO")
+      ->required();
+  push->add_flag("--single-id", o->single_id, "The stages of a --single-id build");
+  AddRegistryFlags(push, o.get());
+  push->footer(kPushHelp);
+  CLI::App* pull = app->add_subcommand("pull", "Fetch a profile's stages from a registry");
+  cache_dir(pull);
+  pull->add_option("profile", o->profile, "The profile (file or shipped name)")->required();
+  pull->add_option("--from", o->remote, "The registry repository: docker://HOST[:PORT]/REPO")
+      ->required();
+  pull->add_flag("--single-id", o->single_id, "The stages of a --single-id build");
+  AddRegistryFlags(pull, o.get());
+  pull->footer(kPullHelp);
   app->allow_extras();  // after the subcommands, which would inherit it: a typo gets a hint
-  return [o, app, ls, du, prune, verify] {
+  return [o, app, ls, du, prune, verify, push, pull] {
     if (!app->remaining().empty()) return Usage(app->remaining());
-    if (ls->parsed()) return Ls(*o);
+    if (ls->parsed()) return o->remote.empty() ? Ls(*o) : RemoteLs(*o);
+    if (push->parsed()) return Push(*o);
+    if (pull->parsed()) return Pull(*o);
     if (du->parsed()) return Du(*o);
     if (prune->parsed()) return Prune(*o);
     if (verify->parsed()) return Verify(*o);

@@ -360,29 +360,35 @@ Result<StageReport> Pipeline::RunStage(const Stage& stage, const std::vector<Sta
   return Execute(stage, parents, *key, *claim->slot);
 }
 
+Result<RemoteFetch> FetchEntry(RemoteCache& remote, Slot& slot, OutputKind kind, EntryMeta meta) {
+  std::string dir = slot.scratch_dir() + "/remote";
+  auto found = remote.Fetch(meta.stage, slot.key(), kind, dir);
+  if (!found) return RemoteFetch{.refused = found.error()};
+  if (!*found) return RemoteFetch{};
+  // The slot's empty output directory is replaced by what arrived (same filesystem).
+  if (rename(dir.c_str(), slot.output_dir().c_str()) != 0)
+    return RemoteFetch{.refused = ErrnoError("rename " + dir + " to " + slot.output_dir()).message};
+  auto entry = slot.Commit(std::move(meta));
+  if (!entry) return Error{"committing what the remote cache gave: " + entry.error()};
+  return RemoteFetch{.entry = std::move(*entry)};
+}
+
 Result<std::optional<StageReport>> Pipeline::FromRemote(const Stage& stage,
                                                         const std::vector<StageOutput>& parents,
                                                         const std::string& key, Slot& slot) {
   auto started = std::chrono::steady_clock::now();
-  std::string dir = slot.scratch_dir() + "/remote";
-  auto found = options_.remote->Fetch(stage.name, key, stage.output, dir);
-  auto fail = [&](const std::string& why) -> Result<std::optional<StageReport>> {
-    progress_.StageNote(stage.name, "not from the remote cache " + options_.remote->Describe() +
-                                        ": " + why + "; building it here");
-    return std::optional<StageReport>();
-  };
-  if (!found) return fail(found.error());
-  if (!*found) return std::optional<StageReport>();
-  // The slot's empty output directory is replaced by what arrived (same filesystem).
-  if (rename(dir.c_str(), slot.output_dir().c_str()) != 0)
-    return fail(ErrnoError("rename " + dir + " to " + slot.output_dir()).message);
   std::vector<std::string> parent_keys;
   for (const auto& p : parents) parent_keys.push_back(p.key);
-  auto entry =
-      slot.Commit({.stage = stage.name, .parents = parent_keys, .profile = options_.profile});
-  // The slot now holds the fetched tree, so the stage cannot be built into it: a local cache
-  // that cannot commit fails the build, as it would after building the stage.
-  if (!entry) return Error{"committing what the remote cache gave: " + entry.error()};
+  // A local cache that cannot commit fails the build, as it would after building the stage.
+  auto fetched =
+      FetchEntry(*options_.remote, slot, stage.output,
+                 {.stage = stage.name, .parents = parent_keys, .profile = options_.profile});
+  if (!fetched) return fetched.take_error();
+  if (!fetched->refused.empty())
+    progress_.StageNote(stage.name, "not from the remote cache " + options_.remote->Describe() +
+                                        ": " + fetched->refused + "; building it here");
+  if (!fetched->entry) return std::optional<StageReport>();
+  const Entry* entry = &*fetched->entry;
   progress_.StageCached(stage.name, key);
   progress_.StageNote(stage.name, "from the remote cache " + options_.remote->Describe());
   return std::optional<StageReport>(StageReport{.name = stage.name,

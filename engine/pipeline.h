@@ -163,6 +163,19 @@ class RemoteCache {
   virtual std::string Describe() const = 0;
 };
 
+/// What FetchEntry did: the entry it committed, or why the remote cache gave nothing usable
+/// (empty `refused` with no entry: the remote has none).
+struct RemoteFetch {
+  std::optional<Entry> entry;
+  std::string refused;
+};
+
+/// Asks `remote` for the entry `meta.key` of kind `kind` and commits what arrives into `slot`
+/// (reserved for that key) with `meta`'s stage, parents and profile. An error only when the
+/// local cache could not commit it: the slot then holds the fetched data and must not be built
+/// into.
+Result<RemoteFetch> FetchEntry(RemoteCache& remote, Slot& slot, OutputKind kind, EntryMeta meta);
+
 struct PipelineOptions {
   std::string log_dir;  // per-stage logs: LOG_DIR/STAGE.log
   std::string profile;  // recorded in each entry's meta.json

@@ -264,7 +264,12 @@ Result<BuildResult> Build(const Profile& p, const BuildOptions& o, ProgressSink&
   if (push_to) {
     log::Info("pushing " + std::to_string(report->stages.size()) + " stages to " +
               push_to->Describe());
-    result.pushed = PushStages(*push_to, *report, pipeline.stages());
+    std::vector<engine::Entry> entries;
+    for (const auto& s : report->stages)
+      for (const auto& stage : pipeline.stages())
+        if (stage.name == s.name)
+          if (auto e = cache->Find(s.key, stage.output)) entries.push_back(std::move(*e));
+    result.pushed = PushEntries(*push_to, entries);
   }
   return result;
 }

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "base/fd.h"
@@ -199,41 +201,84 @@ Result<bool> RegistryCache::Store(const std::string& stage, const std::string& k
   return true;
 }
 
-Result<std::vector<std::string>> RegistryCache::Keys() {
+Result<std::vector<RemoteEntry>> RegistryCache::List() {
   auto client = Client();
   if (!client) return client.take_error();
   auto tags = (*client)->ListTags();
   if (!tags) return tags.take_error();
-  std::vector<std::string> keys;
-  for (auto& t : *tags)
-    if (IsKey(t)) keys.push_back(std::move(t));
-  return keys;
+  std::sort(tags->begin(), tags->end());
+  std::vector<RemoteEntry> out;
+  for (const auto& t : *tags) {
+    if (!IsKey(t)) continue;
+    auto m = (*client)->GetManifest(t);
+    if (!m) return m.take_error();
+    if (!*m) continue;  // deleted meanwhile
+    nlohmann::json j = nlohmann::json::parse((*m)->body, nullptr, false);
+    if (!j.is_object() || !j.contains("annotations") || !j["annotations"].is_object()) continue;
+    const auto& ann = j["annotations"];
+    if (ann.value("dev.imager.key", "") != t) continue;  // not one of imager's entries
+    RemoteEntry e{t, ann.value("dev.imager.stage", ""), ann.value("dev.imager.kind", ""), 0};
+    for (const char* part : {"config", "layers"}) {
+      if (!j.contains(part)) continue;
+      const auto& v = j[part];
+      for (const auto& d : v.is_array() ? v : nlohmann::json::array({v}))
+        if (d.is_object() && d.contains("size") && d["size"].is_number_unsigned())
+          e.size += d["size"].get<uint64_t>();
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
-PushReport PushStages(RegistryCache& cache, const engine::PipelineReport& report,
-                      const std::vector<engine::Stage>& stages) {
+PushReport PushEntries(RegistryCache& cache, const std::vector<engine::Entry>& entries) {
   PushReport r;
   size_t failed_in_a_row = 0;
-  for (const auto& s : report.stages) {
+  for (const auto& e : entries) {
     // Two failures in a row: the registry is gone (each try waits for its retries).
     if (failed_in_a_row == 2) {
       ++r.failed;
       continue;
     }
-    engine::OutputKind kind = engine::OutputKind::kLayer;
-    for (const auto& st : stages)
-      if (st.name == s.name) kind = st.output;
     uint64_t bytes = 0;
-    auto pushed = cache.Store(s.name, s.key, kind, s.dir, &bytes);
+    auto pushed = cache.Store(e.meta.stage, e.meta.key, e.meta.kind, e.data_dir, &bytes);
     if (!pushed) {
       ++r.failed;
-      log::Warn("--cache-to " + cache.Describe() + ": " + s.name + " not pushed: " +
-                pushed.error() + (++failed_in_a_row == 2 ? "; not trying the other stages" : ""));
+      log::Warn(cache.Describe() + ": " + e.meta.stage + " not pushed: " + pushed.error() +
+                (++failed_in_a_row == 2 ? "; not trying the other stages" : ""));
       continue;
     }
     failed_in_a_row = 0;
     (*pushed ? r.pushed : r.present)++;
     r.bytes += bytes;
+  }
+  return r;
+}
+
+Result<PullReport> PullEntries(engine::RemoteCache& remote, const engine::Cache& cache,
+                               const std::vector<WantedEntry>& wanted, const std::string& profile) {
+  PullReport r;
+  for (const auto& w : wanted) {
+    if (cache.Find(w.key, w.kind)) {
+      ++r.present;
+      continue;
+    }
+    auto claim = cache.Reserve(w.key, w.kind, false);
+    if (!claim) return Wrap(w.stage, claim.error());
+    if (claim->entry) {  // another process committed it meanwhile
+      ++r.present;
+      continue;
+    }
+    auto fetched = engine::FetchEntry(remote, *claim->slot, w.kind,
+                                      {.stage = w.stage, .parents = w.parents, .profile = profile});
+    if (!fetched) return Wrap(w.stage, fetched.error());
+    if (fetched->entry) {
+      ++r.pulled;
+    } else if (!fetched->refused.empty()) {
+      ++r.failed;
+      log::Warn(remote.Describe() + ": " + w.stage + " not pulled: " + fetched->refused);
+    } else {
+      ++r.missing;
+    }
   }
   return r;
 }

@@ -57,6 +57,12 @@ struct PushReport {
   uint64_t bytes = 0;                          // blob bytes uploaded
 };
 
+/// An entry as `imager cache ls --remote` shows it.
+struct RemoteEntry {
+  std::string key, stage, kind;
+  uint64_t size = 0;  // its blobs' bytes
+};
+
 class RegistryCache : public engine::RemoteCache {
  public:
   /// A cache in the repository `ref` ("docker://HOST[:PORT]/REPO"); connects on first use. The
@@ -75,8 +81,8 @@ class RegistryCache : public engine::RemoteCache {
   /// true when it was pushed. `*bytes` receives the blob bytes uploaded.
   Result<bool> Store(const std::string& stage, const std::string& key, engine::OutputKind kind,
                      const std::string& data_dir, uint64_t* bytes);
-  /// The stage keys the repository holds (its tags that are keys).
-  Result<std::vector<std::string>> Keys();
+  /// The stage entries the repository holds (its tags that are keys), by key.
+  Result<std::vector<RemoteEntry>> List();
 
  private:
   RegistryCache() = default;
@@ -91,8 +97,26 @@ class RegistryCache : public engine::RemoteCache {
   std::string unreachable_;  // why the first connection failed (then no more are tried)
 };
 
-/// Pushes each of the report's stages (in its order) to `cache`; failures are warnings.
-PushReport PushStages(RegistryCache& cache, const engine::PipelineReport& report,
-                      const std::vector<engine::Stage>& stages);
+/// Pushes each committed entry (in order) to `cache`; failures are warnings, and two in a row
+/// stop the push.
+PushReport PushEntries(RegistryCache& cache, const std::vector<engine::Entry>& entries);
+
+/// What PullEntries did.
+struct PullReport {
+  size_t pulled = 0, present = 0, missing = 0, failed = 0;  // entries
+};
+
+/// One entry a pull wants: its key, kind, stage and parents' keys (the plan's).
+struct WantedEntry {
+  std::string stage, key;
+  engine::OutputKind kind = engine::OutputKind::kLayer;
+  std::vector<std::string> parents;
+};
+
+/// Fetches each wanted entry the local cache (opened for building) lacks from `remote` and
+/// commits it; nothing is built. A refused entry is a warning; a cache that cannot commit is an
+/// error.
+Result<PullReport> PullEntries(engine::RemoteCache& remote, const engine::Cache& cache,
+                               const std::vector<WantedEntry>& wanted, const std::string& profile);
 
 }  // namespace imager::stages

@@ -6,7 +6,9 @@
 #   1. builder A, with its own cache, builds the default profile's ISO with --cache-to: every
 #      stage is pushed, each tagged with its key;
 #   2. builder B, another user with an empty cache, builds it with --cache-from: no stage runs,
-#      and the ISO is byte-identical to A's; B's time is printed;
+#      and the ISO is byte-identical to A's; B's time is printed; `imager cache ls --remote`
+#      lists the entries, after `imager cache pull` into a third cache a plain build runs no
+#      stage either, and `imager cache push` publishes that cache to another repository;
 #   3. a blob tampered with in the registry's storage is refused (its digest does not match):
 #      that stage is built locally, with a note saying why, and the ISO is still identical;
 #   4. the registry killed in the middle of a push: the build succeeds with warnings, and every
@@ -108,6 +110,37 @@ grep -q "of them from --cache-from" "$work/b.log" || fail "B's summary does not 
 cmp -s "$work/a/out/debian-live.iso" "$work/b/out/debian-live.iso" ||
   fail "B's ISO differs from A's"
 pass "B (empty cache) ran no stage and made the same ISO in $b_seconds s"
+
+# The same through the cache verbs: ls --remote, then pull into another empty cache and a
+# build without --cache-from that finds everything.
+listed=$(as "${users[1]}" "$IMAGER" cache ls --remote "$repo" "${tls[@]}") || fail "cache ls --remote"
+[ "$(grep -c '^[0-9a-f]\{12\} ' <<<"$listed")" = "$stages" ] || {
+  echo "$listed"
+  fail "cache ls --remote does not list the $stages entries"
+}
+grep -q " packages  *layer " <<<"$listed" || fail "cache ls --remote does not name the packages layer"
+as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$repo" "${tls[@]}" \
+  --cache-dir "$work/b/cache3" >"$work/pull.log" 2>&1 || {
+  cat "$work/pull.log"
+  fail "cache pull"
+}
+grep -q ": $stages stages pulled" "$work/pull.log" || {
+  cat "$work/pull.log"
+  fail "cache pull did not pull the $stages stages"
+}
+build "${users[1]}" "$work/b-pulled.log" "$work/b/profiles" "$work/b/out-pulled" \
+  --cache-dir "$work/b/cache3"
+[ -z "$(stages_built "$work/b-pulled.log")" ] || fail "a build after cache pull ran stages"
+cmp -s "$work/a/out/debian-live.iso" "$work/b/out-pulled/debian-live.iso" ||
+  fail "the ISO after cache pull differs"
+as "${users[1]}" "$IMAGER" cache push "$work/b/profiles/debian-live.yaml" --cache-dir "$work/b/cache3" \
+  --to "docker://$REGISTRY_HOST/imager/pushed" "${tls[@]}" >"$work/push.log" 2>&1 || {
+  cat "$work/push.log"
+  fail "cache push"
+}
+grep -q ": $stages stages pushed" "$work/push.log" || fail "cache push did not push the $stages stages"
+[ "$(registry_check_complete imager/pushed)" = "$stages" ] || fail "cache push: incomplete entries"
+pass "cache ls --remote lists the $stages entries; cache pull, then a build that runs no stage; cache push"
 
 # --- 3. a tampered blob ----------------------------------------------------------------------------
 key=$(as "${users[1]}" "$IMAGER" build "$work/b/profiles/debian-live.yaml" --plan --json \
