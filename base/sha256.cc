@@ -71,4 +71,11 @@ Result<std::string> Sha256File(const std::string& path) {
   return digest;
 }
 
+bool IsSha256Hex(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 }  // namespace imager

@@ -42,4 +42,7 @@ Result<std::string> Sha256Fd(int fd);
 /// SHA-256 of a file's content, in hex.
 Result<std::string> Sha256File(const std::string& path);
 
+/// Whether `s` is a SHA-256 in lowercase hex (64 digits): a package's hash, a stage key.
+bool IsSha256Hex(std::string_view s);
+
 }  // namespace imager

@@ -247,14 +247,15 @@ int RemoteLs(const CacheOptions& o) {
   return kExitOk;
 }
 
+// A profile's stages as a build with its lock would run them, and the registry repository.
 struct PlannedProfile {
   std::string profile, cache_dir;
   sandbox::IdMap idmap;
+  std::vector<stages::PlannedStage> stages;
+  std::unique_ptr<stages::RegistryCache> remote;
 };
 
-// The profile's stages as a build with its lock would run them.
-Result<std::vector<stages::PlannedStage>> PlanProfile(const CacheOptions& o,
-                                                      PlannedProfile* setup_out) {
+Result<PlannedProfile> PlanProfile(const CacheOptions& o, const char* flag) {
   BuildFlags f;
   f.profile = o.profile;
   f.cache_dir = o.cache_dir;
@@ -266,40 +267,31 @@ Result<std::vector<stages::PlannedStage>> PlanProfile(const CacheOptions& o,
     return Error{o.profile + ": " + lock_note};
   auto plan = stages::Plan(setup->profile, setup->options);
   if (!plan) return plan.take_error();
-  setup_out->profile = setup->profile.name;
-  setup_out->cache_dir = setup->options.cache_dir;
-  setup_out->idmap = setup->options.idmap;
-  return plan;
+  auto remote = Remote(o, setup->options.idmap);
+  if (!remote) return Error{std::string(flag) + ": " + remote.error()};
+  return PlannedProfile{setup->profile.name, setup->options.cache_dir, setup->options.idmap,
+                        std::move(*plan), std::move(*remote)};
 }
 
 int Push(const CacheOptions& o) {
-  PlannedProfile setup;
-  auto plan = PlanProfile(o, &setup);
-  if (!plan) {
-    log::Err(plan.error());
-    return kExitFailed;
-  }
-  auto remote = Remote(o, setup.idmap);
-  if (!remote) {
-    log::Err("--to: " + remote.error());
-    return kExitFailed;
-  }
-  auto cache = Cache::Open(setup.cache_dir, Cache::Access::kRead);
+  auto setup = PlanProfile(o, "--to");
+  auto cache = setup ? Cache::Open(setup->cache_dir, Cache::Access::kRead)
+                     : Result<Cache>(setup.take_error());
   if (!cache) {
     log::Err(cache.error());
     return kExitFailed;
   }
   std::vector<engine::Entry> entries;
   std::vector<std::string> absent;
-  for (const auto& s : *plan) {
+  for (const auto& s : setup->stages) {
     if (auto e = cache->Find(s.key, s.output))
       entries.push_back(std::move(*e));
     else
       absent.push_back(s.name);
   }
-  auto r = stages::PushEntries(**remote, entries);
+  auto r = stages::PushEntries(*setup->remote, entries);
   log::Info(
-      (*remote)->Describe() + ": " + std::to_string(r.pushed) + " stages pushed (" +
+      setup->remote->Describe() + ": " + std::to_string(r.pushed) + " stages pushed (" +
       engine::FormatBytes(r.bytes) + "), " + std::to_string(r.present) + " there already" +
       (r.failed ? ", " + std::to_string(r.failed) + " failed" : "") +
       (absent.empty() ? "" : "; not in the local cache (build them first): " + Join(absent, " ")));
@@ -307,45 +299,39 @@ int Push(const CacheOptions& o) {
 }
 
 int Pull(const CacheOptions& o) {
-  PlannedProfile setup;
-  auto plan = PlanProfile(o, &setup);
-  if (!plan) {
-    log::Err(plan.error());
-    return kExitFailed;
-  }
-  auto remote = Remote(o, setup.idmap);
-  if (!remote) {
-    log::Err("--from: " + remote.error());
+  auto setup = PlanProfile(o, "--from");
+  if (!setup) {
+    log::Err(setup.error());
     return kExitFailed;
   }
   Cache::Options co;
-  co.remove_tree = [idmap = setup.idmap](const std::string& path) {
+  co.remove_tree = [idmap = setup->idmap](const std::string& path) {
     return sandbox::RemoveTreeInSandbox(idmap, path);
   };
-  co.index_tree = sandbox::CacheIndexer(setup.idmap);
-  if (auto st = MakeDirs(setup.cache_dir); !st) {
+  co.index_tree = sandbox::CacheIndexer(setup->idmap);
+  if (auto st = MakeDirs(setup->cache_dir); !st) {
     log::Err(st.error());
     return kExitFailed;
   }
-  auto cache = Cache::Open(setup.cache_dir, Cache::Access::kBuild, co);
+  auto cache = Cache::Open(setup->cache_dir, Cache::Access::kBuild, co);
   if (!cache) {
     log::Err(cache.error());
     return kExitFailed;
   }
   std::map<std::string, std::string> keys;
-  for (const auto& s : *plan) keys[s.name] = s.key;
+  for (const auto& s : setup->stages) keys[s.name] = s.key;
   std::vector<stages::WantedEntry> wanted;
-  for (const auto& s : *plan) {
+  for (const auto& s : setup->stages) {
     stages::WantedEntry w{s.name, s.key, s.output, {}};
     for (const auto& p : s.parents) w.parents.push_back(keys[p]);
     wanted.push_back(std::move(w));
   }
-  auto r = stages::PullEntries(**remote, *cache, wanted, setup.profile);
+  auto r = stages::PullEntries(*setup->remote, *cache, wanted, setup->profile);
   if (!r) {
     log::Err(r.error());
     return kExitFailed;
   }
-  log::Info((*remote)->Describe() + ": " + std::to_string(r->pulled) + " stages pulled, " +
+  log::Info(setup->remote->Describe() + ": " + std::to_string(r->pulled) + " stages pulled, " +
             std::to_string(r->present) + " in the local cache already, " +
             std::to_string(r->missing) + " not in the registry" +
             (r->failed ? ", " + std::to_string(r->failed) + " refused" : ""));

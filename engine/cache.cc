@@ -16,6 +16,7 @@
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/sha256.h"
 
 namespace imager::engine {
 namespace {
@@ -30,11 +31,7 @@ constexpr const char* kSubuidHint =
 const char* AreaDir(OutputKind kind) { return kind == OutputKind::kLayer ? "layers" : "artifacts"; }
 const char* DataName(OutputKind kind) { return kind == OutputKind::kLayer ? "tree" : "files"; }
 
-bool IsKey(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
+bool IsKey(std::string_view s) { return IsSha256Hex(s); }
 
 Status EnsureDir(const std::string& path) {
   if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError("create " + path);

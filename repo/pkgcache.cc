@@ -24,13 +24,6 @@
 namespace imager::repo {
 namespace {
 
-bool IsSha256Hex(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
 // Unique to one Ensure call of one process: names its partial files.
 std::string NewToken() {
   uint64_t r = 0;

@@ -20,13 +20,6 @@
 namespace imager::stages {
 namespace {
 
-bool IsKey(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
 // Runs `imager internal ARGS` inside the id mapping with `dir` at /work; its output goes to
 // DIR/internal.log, whose end a failure quotes.
 Status RunInternal(const sandbox::IdMap& idmap, const std::string& dir,
@@ -209,7 +202,7 @@ Result<std::vector<RemoteEntry>> RegistryCache::List() {
   std::sort(tags->begin(), tags->end());
   std::vector<RemoteEntry> out;
   for (const auto& t : *tags) {
-    if (!IsKey(t)) continue;
+    if (!IsSha256Hex(t)) continue;
     auto m = (*client)->GetManifest(t);
     if (!m) return m.take_error();
     if (!*m) continue;  // deleted meanwhile

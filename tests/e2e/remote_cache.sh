@@ -28,23 +28,11 @@ for tool in docker-registry htpasswd openssl python3; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (dev/deps.txt)"
 done
 
-read -r -a users <<<"${IMAGER_REPRO_USERS:-}"
-if [ "$(id -u)" = 0 ] && [ ${#users[@]} -eq 2 ]; then
-  as() {
-    local u=$1
-    shift
-    runuser -u "$u" -- env -i HOME="$(getent passwd "$u" | cut -d: -f6)" USER="$u" LOGNAME="$u" \
-      PATH=/usr/bin:/bin "$@"
-  }
+two_builders
+if [ -n "$two_users" ]; then
   work=$(mktemp -d /var/tmp/imager-remote.XXXXXX)
   echo "builder A is ${users[0]}, builder B ${users[1]}"
 else
-  [ "$(id -u)" != 0 ] || fail "run this as an unprivileged user, or as root with IMAGER_REPRO_USERS"
-  as() {
-    shift
-    "$@"
-  }
-  users=("$(id -un)" "$(id -un)")
   work=$(mktemp -d "${TMPDIR:-/tmp}/imager-remote.XXXXXX")
   echo "both builders are $(id -un) (IMAGER_REPRO_USERS, as root, makes them two users)"
 fi

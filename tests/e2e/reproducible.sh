@@ -21,26 +21,12 @@ set -euo pipefail
 # shellcheck source=../lib/e2e.sh
 source "$(dirname "$0")/../lib/e2e.sh"
 
-read -r -a users <<<"${IMAGER_REPRO_USERS:-}"
-if [ "$(id -u)" = 0 ] && [ ${#users[@]} -eq 2 ]; then
-  # as USER CMD...: CMD as USER, with a clean environment.
-  as() {
-    local u=$1
-    shift
-    runuser -u "$u" -- env -i HOME="$(getent passwd "$u" | cut -d: -f6)" USER="$u" LOGNAME="$u" \
-      PATH=/usr/bin:/bin "$@"
-  }
+two_builders
+if [ -n "$two_users" ]; then
   work=$(mktemp -d /var/tmp/imager-repro.XXXXXX)
   chmod 0755 "$work"
   echo "builds as ${users[0]} and ${users[1]}"
 else
-  [ "$(id -u)" != 0 ] || [ -n "${IMAGER_ALLOW_ROOT:-}" ] ||
-    fail "run this as an unprivileged user, or as root with IMAGER_REPRO_USERS (tests/run.sh does)"
-  as() {
-    shift
-    "$@"
-  }
-  users=("$(id -un)" "$(id -un)")
   work=$(mktemp -d "${TMPDIR:-/tmp}/imager-repro.XXXXXX")
   echo "both builds as $(id -un): IMAGER_REPRO_USERS (as root) makes them two users"
 fi
