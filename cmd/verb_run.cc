@@ -40,6 +40,7 @@ struct RunOptions {
   uint64_t max_memory_mib = sandbox::DefaultMaxMemory() >> 20;
   uint64_t tmpfs_mib = sandbox::kDefaultTmpfsBytes >> 20;
   int timeout = 0;
+  int nice = 0;
   std::vector<std::string> command;
 };
 
@@ -136,6 +137,7 @@ Result<sandbox::SandboxSpec> MakeSpec(const RunOptions& o, std::string* cleanup)
   spec.max_memory = o.max_memory_mib << 20;
   spec.tmpfs_bytes = o.tmpfs_mib << 20;
   spec.timeout_seconds = o.timeout;
+  spec.nice = o.nice;
   spec.argv = o.command;
   return spec;
 }
@@ -224,6 +226,9 @@ Action SetupRun(CLI::App* app, const GlobalOptions* global) {
                   "Kill everything in the sandbox after SECONDS and exit 124 (0: no limit)")
       ->capture_default_str();
   app->add_option("--hostname", o->hostname, "Host name inside the sandbox")->capture_default_str();
+  app->add_option("--nice", o->nice,
+                  "Run everything in the sandbox N steps nicer (lower CPU priority) than imager")
+      ->check(CLI::Range(0, 19));
   app->add_flag("--network", o->network, "Share the host's network (default: none)");
   app->add_option("--max-procs", o->max_processes,
                   "Processes each user may have inside (fork fails beyond it; 0: no limit)")

@@ -288,6 +288,8 @@ int RecordOwnersAndWait(const SandboxSpec& spec, const Prepared& p, int err_fd, 
     if (setrlimit(RLIMIT_DATA, &lim) != 0)
       ChildFail(err_fd, std::string("limit memory: ") + strerror(errno), kSetupFailed);
   }
+  if (spec.nice > 0 && setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + spec.nice) != 0)
+    ChildFail(err_fd, std::string("setpriority: ") + strerror(errno), kSetupFailed);
   if (!p.owner_targets.empty()) {
     int status = RecordOwnersAndWait(spec, p, err_fd, status_fd);
     WriteAll(status_fd, &status, sizeof status);

@@ -123,6 +123,10 @@ struct SandboxSpec {
   /// Size cap of each tmpfs the sandbox mounts for itself (see kDefaultTmpfsBytes); 0: the
   /// kernel's default.
   uint64_t tmpfs_bytes = kDefaultTmpfsBytes;
+  /// Added to the niceness of everything in the sandbox (setpriority(2); raising it needs no
+  /// privilege). A stage whose writer uses every core yields so to the stages beside it that
+  /// cannot (a one-process chain on the build's critical path). 0: the caller's.
+  int nice = 0;
   /// Seconds the command may run; past them everything in the sandbox is killed and
   /// ExitStatus::timed_out is set. 0: no limit.
   int timeout_seconds = 0;

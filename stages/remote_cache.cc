@@ -91,14 +91,6 @@ Result<oci::RegistryClient*> RegistryCache::Client() {
   return clients_.back().second.get();
 }
 
-Result<bool> RegistryCache::Has(const std::string& key) {
-  auto client = Client();
-  if (!client) return client.take_error();
-  auto m = (*client)->GetManifest(key);
-  if (!m) return m.take_error();
-  return m->has_value();
-}
-
 Result<bool> RegistryCache::Fetch(const std::string& stage, const std::string& key,
                                   engine::OutputKind kind, const std::string& dir) {
   auto client = Client();

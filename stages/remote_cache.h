@@ -75,8 +75,6 @@ class RegistryCache : public engine::RemoteCache {
                      const std::string& dir) override;
   std::string Describe() const override { return text_; }
 
-  /// Whether the repository has an entry for `key`.
-  Result<bool> Has(const std::string& key);
   /// Pushes the committed entry whose data is `data_dir`, unless the repository has its key;
   /// true when it was pushed. `*bytes` receives the blob bytes uploaded.
   Result<bool> Store(const std::string& stage, const std::string& key, engine::OutputKind kind,

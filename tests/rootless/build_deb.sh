@@ -36,7 +36,7 @@ cd "$T"
 "$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" 2> "$T/first.log" || {
   cat "$T/first.log"; fail "build failed"; }
 cat "$T/first.log"
-assert_eq "stages" "packages config users files scripts tar squashfs" "$(stages_built "$T/first.log")"
+assert_eq "stages" "packages config users files scripts initrd tar squashfs" "$(stages_built "$T/first.log")"
 tb="$T/out/fx.tar.gz"
 listing=$(python3 - "$tb" <<'PY'
 import sys, tarfile
@@ -79,7 +79,7 @@ fi
 # The same inputs give the same bytes.
 sum1=$(sha256sum < "$tb")
 "$IMAGER" build fx.yaml --cache-dir "$T/cache" -o "$T/out" --rebuild packages 2> "$T/second.log"
-assert_eq "rebuild runs everything again" "packages config users files scripts tar squashfs" \
+assert_eq "rebuild runs everything again" "packages config users files scripts initrd tar squashfs" \
   "$(stages_built "$T/second.log")"
 assert_eq "rebuilt tarball is identical" "$sum1" "$(sha256sum < "$tb")"
 sq1=$(sha256sum < "$T/out/fx.squashfs")

@@ -25,7 +25,7 @@ YAML
 cd "$T"
 "$IMAGER" build fx.yaml --format oci --format tar --cache-dir "$T/cache" -o "$T/out" \
   2> "$T/first.log" || { cat "$T/first.log"; fail "build failed"; }
-assert_eq "stages" "packages config tar oci" "$(stages_built "$T/first.log")"
+assert_eq "stages" "packages config initrd tar oci" "$(stages_built "$T/first.log")"
 layout="$T/out/fx.oci"
 [ -f "$layout/oci-layout" ] && [ -f "$layout/index.json" ] || fail "no image layout at $layout"
 [ ! -e "$T/out/fx.oci.part" ] || fail "temporary publish directory left behind"

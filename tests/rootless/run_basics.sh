@@ -32,6 +32,11 @@ assert_eq "timeout exit code" 124 "$rc"
 assert_contains "timeout message" "did not finish within --timeout 2 s" "$msg"
 [ $((SECONDS - start)) -lt 20 ] || fail "--timeout 2 took $((SECONDS - start)) s"
 assert_eq "control: within the limit" 0 "$(in_root --timeout 30 -- /bin/true; echo $?)"
+# --nice (what the squashfs writer's sandbox uses to yield to the stages beside it).
+own_nice=$(cut -d' ' -f19 /proc/self/stat)
+want_nice=$((own_nice + 5 > 19 ? 19 : own_nice + 5))
+assert_eq "--nice 5" "$want_nice" "$(in_root --nice 5 -- /bin/sh -c 'cut -d" " -f19 /proc/self/stat')"
+assert_eq "control: no --nice" "$own_nice" "$(in_root -- /bin/sh -c 'cut -d" " -f19 /proc/self/stat')"
 msg=$("$IMAGER" run --root "$T/no-such-root" -- /bin/true 2>&1); rc=$?
 assert_eq "missing root exit code" 2 "$rc"
 assert_contains "missing root message" "--root $T/no-such-root: No such file or directory" "$msg"
