@@ -42,6 +42,20 @@ void AddBuildFlags(CLI::App* app, BuildFlags* f) {
                 "recorded on the layers instead of being real");
 }
 
+void AddRegistryFlags(CLI::App* app, oci::RegistryOptions* o) {
+  app->add_option("--registry-ca", o->ca_file,
+                  "Trust the registry's certificate from this CA bundle (PEM)")
+      ->envname("IMAGER_REGISTRY_CA");
+  app->add_option("--registry-auth", o->auth_file,
+                  "Credentials file (auth.json); default: $REGISTRY_AUTH_FILE, "
+                  "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json (what podman login "
+                  "and docker login write)");
+  app->add_option("--tls-verify", o->tls_verify,
+                  "false: talk to the registry over plain HTTP or without checking its "
+                  "certificate (a test registry on this machine)")
+      ->envname("IMAGER_TLS_VERIFY");
+}
+
 namespace {
 
 // What dates a build from a base and no repository: the OCI image's "created", else its newest
@@ -152,9 +166,7 @@ Result<PreparedBuild> LoadForBuild(const BuildFlags& f, bool create_dirs) {
   o.jobs = f.jobs;
   o.remote.from = f.cache_from;
   o.remote.to = f.cache_to;
-  o.remote.registry.tls_verify = f.tls_verify;
-  o.remote.registry.ca_file = f.registry_ca;
-  o.remote.registry.auth_file = f.registry_auth;
+  o.remote.registry = f.registry;
   o.offline = f.offline;
   if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) o.source_date_epoch = atoll(sde);
   if (o.source_date_epoch < 0 && !stages::NeedsPackages(b.profile)) {

@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "engine/progress.h"
+#include "oci/registry.h"
 #include "profiles/profile.h"
 #include "sandbox/spec.h"
 #include "stages/build.h"
@@ -33,12 +34,13 @@ struct BuildFlags {
   bool incremental = false;  // added packages on the last full build's packages layer
   // A stage cache in an OCI registry (stages/remote_cache.h).
   std::string cache_from, cache_to;  // docker://HOST[:PORT]/REPO
-  std::string registry_ca;           // a CA bundle for the registry's certificate
-  std::string registry_auth;         // an auth.json (default: the containers tools' files)
-  bool tls_verify = true;
+  oci::RegistryOptions registry;     // --registry-ca, --registry-auth, --tls-verify
 };
 
 void AddBuildFlags(CLI::App* app, BuildFlags* f);
+
+/// --registry-ca, --registry-auth and --tls-verify (imager build, imager cache push/pull/ls).
+void AddRegistryFlags(CLI::App* app, oci::RegistryOptions* o);
 
 struct PreparedBuild {
   profiles::Profile profile;

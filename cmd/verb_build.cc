@@ -161,18 +161,7 @@ Examples:
                   "After the build, push every stage of it (built or cached) that the repository "
                   "lacks, each tagged with its key; a push that fails is a warning")
       ->envname("IMAGER_CACHE_TO");
-  app->add_option("--registry-ca", f->registry_ca,
-                  "Trust the registry's certificate from this CA bundle (PEM)")
-      ->envname("IMAGER_REGISTRY_CA");
-  app->add_option("--registry-auth", f->registry_auth,
-                  "Credentials file (auth.json); default: $REGISTRY_AUTH_FILE, "
-                  "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json (what podman login "
-                  "and docker login write)")
-      ->envname("REGISTRY_AUTH_FILE");
-  app->add_option("--tls-verify", f->tls_verify,
-                  "false: talk to the registry over plain HTTP or without checking its "
-                  "certificate (a test registry on this machine)")
-      ->envname("IMAGER_TLS_VERIFY");
+  AddRegistryFlags(app, &f->registry);
   app->add_flag("--plan", f->plan,
                 "Show the stage graph (names, parents, key inputs, key, cached or not) and run "
                 "nothing; with --json as JSON");

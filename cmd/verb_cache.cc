@@ -425,18 +425,6 @@ profile.
 Example:
   imager cache pull profiles/debian-live.yaml --from docker://registry.example:5000/imager-cache)";
 
-// --registry-ca, --registry-auth, --tls-verify (as imager build has them).
-void AddRegistryFlags(CLI::App* a, CacheOptions* o) {
-  a->add_option("--registry-ca", o->registry.ca_file,
-                "Trust the registry's certificate from this CA bundle (PEM)")
-      ->envname("IMAGER_REGISTRY_CA");
-  a->add_option("--registry-auth", o->registry.auth_file,
-                "Credentials file (auth.json); default: the files podman and docker login write");
-  a->add_option("--tls-verify", o->registry.tls_verify,
-                "false: plain HTTP or an unchecked certificate (a test registry)")
-      ->envname("IMAGER_TLS_VERIFY");
-}
-
 }  // namespace
 
 Action SetupCache(CLI::App* app, const GlobalOptions*) {
@@ -454,7 +442,7 @@ Action SetupCache(CLI::App* app, const GlobalOptions*) {
   ls->add_option("--remote", o->remote,
                  "List the stage entries of this registry repository (docker://HOST[:PORT]/REPO) "
                  "instead");
-  AddRegistryFlags(ls, o.get());
+  AddRegistryFlags(ls, &o->registry);
   ls->footer(kLsHelp);
   CLI::App* du = app->add_subcommand("du", "Show the cache's disk use");
   cache_dir(du);
@@ -481,7 +469,7 @@ Action SetupCache(CLI::App* app, const GlobalOptions*) {
   push->add_option("--to", o->remote, "The registry repository: docker://HOST[:PORT]/REPO")
       ->required();
   push->add_flag("--single-id", o->single_id, "The stages of a --single-id build");
-  AddRegistryFlags(push, o.get());
+  AddRegistryFlags(push, &o->registry);
   push->footer(kPushHelp);
   CLI::App* pull = app->add_subcommand("pull", "Fetch a profile's stages from a registry");
   cache_dir(pull);
@@ -489,7 +477,7 @@ Action SetupCache(CLI::App* app, const GlobalOptions*) {
   pull->add_option("--from", o->remote, "The registry repository: docker://HOST[:PORT]/REPO")
       ->required();
   pull->add_flag("--single-id", o->single_id, "The stages of a --single-id build");
-  AddRegistryFlags(pull, o.get());
+  AddRegistryFlags(pull, &o->registry);
   pull->footer(kPullHelp);
   app->allow_extras();  // after the subcommands, which would inherit it: a typo gets a hint
   return [o, app, ls, du, prune, verify, push, pull] {
