@@ -91,12 +91,23 @@ Result<oci::RegistryClient*> RegistryCache::Client() {
   return clients_.back().second.get();
 }
 
+bool RegistryCache::GaveUp() {
+  std::lock_guard lock(mu_);
+  return !unreachable_.empty();
+}
+
+Error RegistryCache::GiveUp(Error why) {
+  std::lock_guard lock(mu_);
+  if (unreachable_.empty()) unreachable_ = why.message;
+  return why;
+}
+
 Result<bool> RegistryCache::Fetch(const std::string& stage, const std::string& key,
                                   engine::OutputKind kind, const std::string& dir) {
   auto client = Client();
   if (!client) return client.take_error();
   auto found = (*client)->GetManifest(key);
-  if (!found) return found.take_error();
+  if (!found) return GiveUp(found.take_error());
   if (!*found) return false;
   // What the manifest says must be this key's entry of this kind, in one blob.
   nlohmann::json m = nlohmann::json::parse((*found)->body, nullptr, false);
@@ -136,7 +147,7 @@ Result<bool> RegistryCache::Store(const std::string& stage, const std::string& k
   auto client = Client();
   if (!client) return client.take_error();
   auto there = (*client)->GetManifest(key);
-  if (!there) return there.take_error();
+  if (!there) return GiveUp(there.take_error());
   if (*there) return false;
   auto root = TempRoot();
   if (!root) return root.take_error();
@@ -239,10 +250,11 @@ PushReport PushEntries(RegistryCache& cache, const std::vector<engine::Entry>& e
   return r;
 }
 
-Result<PullReport> PullEntries(engine::RemoteCache& remote, const engine::Cache& cache,
+Result<PullReport> PullEntries(RegistryCache& remote, const engine::Cache& cache,
                                const std::vector<WantedEntry>& wanted, const std::string& profile) {
   PullReport r;
-  for (const auto& w : wanted) {
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const WantedEntry& w = wanted[i];
     if (cache.Find(w.key, w.kind)) {
       ++r.present;
       continue;
@@ -261,6 +273,12 @@ Result<PullReport> PullEntries(engine::RemoteCache& remote, const engine::Cache&
     } else if (!fetched->refused.empty()) {
       ++r.failed;
       log::Warn(remote.Describe() + ": " + w.stage + " not pulled: " + fetched->refused);
+      if (remote.GaveUp() && i + 1 < wanted.size()) {
+        r.failed += wanted.size() - i - 1;
+        log::Warn(remote.Describe() + ": " + std::to_string(wanted.size() - i - 1) +
+                  " more stages not asked for: the registry stopped answering");
+        break;
+      }
     } else {
       ++r.missing;
     }

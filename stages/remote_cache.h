@@ -81,10 +81,16 @@ class RegistryCache : public engine::RemoteCache {
                      const std::string& data_dir, uint64_t* bytes);
   /// The stage entries the repository holds (its tags that are keys), by key.
   Result<std::vector<RemoteEntry>> List();
+  /// The registry failed (unreachable, or a request failed after the retries): this build asks
+  /// it nothing more.
+  bool GaveUp();
 
  private:
   RegistryCache() = default;
   Result<oci::RegistryClient*> Client();
+  /// A manifest request failed after the client's retries (the registry went away, or answers
+  /// only errors): no more requests in this build. Returns `why`.
+  Error GiveUp(Error why);
 
   oci::RegistryRef ref_;
   std::string text_;
@@ -92,7 +98,7 @@ class RegistryCache : public engine::RemoteCache {
   sandbox::IdMap idmap_;
   std::mutex mu_;  // one client per thread is made on demand; this guards the list
   std::vector<std::pair<std::thread::id, std::unique_ptr<oci::RegistryClient>>> clients_;
-  std::string unreachable_;  // why the first connection failed (then no more are tried)
+  std::string unreachable_;  // why the registry failed (then no more requests are made)
 };
 
 /// Pushes each committed entry (in order) to `cache`; failures are warnings, and two in a row
@@ -112,9 +118,10 @@ struct WantedEntry {
 };
 
 /// Fetches each wanted entry the local cache (opened for building) lacks from `remote` and
-/// commits it; nothing is built. A refused entry is a warning; a cache that cannot commit is an
-/// error.
-Result<PullReport> PullEntries(engine::RemoteCache& remote, const engine::Cache& cache,
+/// commits it; nothing is built. A refused entry is a warning; once the registry stops
+/// answering, the entries left are counted as failed without asking. A cache that cannot commit
+/// is an error.
+Result<PullReport> PullEntries(RegistryCache& remote, const engine::Cache& cache,
                                const std::vector<WantedEntry>& wanted, const std::string& profile);
 
 }  // namespace imager::stages

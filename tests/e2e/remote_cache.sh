@@ -8,11 +8,15 @@
 #   2. builder B, another user with an empty cache, builds it with --cache-from: no stage runs,
 #      and the ISO is byte-identical to A's; B's time is printed; `imager cache ls --remote`
 #      lists the entries, after `imager cache pull` into a third cache a plain build runs no
-#      stage either, and `imager cache push` publishes that cache to another repository;
+#      stage either, and `imager cache push` publishes that cache to another repository; two
+#      builders pushing the same keys to one repository at once both succeed, leaving one
+#      complete entry per key that a pull verifies;
 #   3. a blob tampered with in the registry's storage is refused (its digest does not match):
 #      that stage is built locally, with a note saying why, and the ISO is still identical;
 #   4. the registry killed in the middle of a push: the build succeeds with warnings, and every
-#      tag the registry holds afterwards names complete, matching blobs;
+#      tag the registry holds afterwards names complete, matching blobs; killed in the middle of
+#      `imager cache pull`: the local cache holds only complete entries (cache verify) and the
+#      next pull fetches only the rest;
 #   5. an unreachable registry: a warning and a local build, not a failure.
 # Two users: run as root with IMAGER_REPRO_USERS="USER1 USER2" (tests/run.sh does; both
 # unprivileged); run as an unprivileged user, both builders are that user, with two caches.
@@ -41,7 +45,7 @@ mkdir -p "$work/a/profiles" "$work/b" "$work/registry"
 cleanup() {
   [ -z "${KEEP:-}" ] || cp "$work"/*.log "$KEEP"/ 2>/dev/null || true
   registry_stop
-  for dir in b/cache b/cache2 b/cache3; do
+  for dir in b/cache b/cache2 b/cache3 b/cache4 b/cache5; do
     [ -d "$work/$dir" ] &&
       as "${users[1]}" "$IMAGER" cache prune --all --cache-dir "$work/$dir" >/dev/null 2>&1
   done
@@ -130,6 +134,34 @@ grep -q ": $stages stages pushed" "$work/push.log" || fail "cache push did not p
 [ "$(registry_check_complete imager/pushed)" = "$stages" ] || fail "cache push: incomplete entries"
 pass "cache ls --remote lists the $stages entries; cache pull, then a build that runs no stage; cache push"
 
+# Two builders push the same keys to a new repository at the same moment (A from its cache, B
+# from the one it pulled into): both succeed, every tag names a complete entry, and a pull from
+# it brings all of them (each blob checked against its digest).
+race=docker://$REGISTRY_HOST/imager/race
+as "${users[0]}" "$IMAGER" cache push "$work/a/profiles/debian-live.yaml" --to "$race" "${tls[@]}" \
+  >"$work/race-a.log" 2>&1 &
+race_a=$!
+as "${users[1]}" "$IMAGER" cache push "$work/b/profiles/debian-live.yaml" --to "$race" "${tls[@]}" \
+  --cache-dir "$work/b/cache3" >"$work/race-b.log" 2>&1 || {
+  cat "$work/race-b.log"
+  fail "B's cache push beside A's"
+}
+wait "$race_a" || {
+  cat "$work/race-a.log"
+  fail "A's cache push beside B's"
+}
+[ "$(registry_check_complete imager/race)" = "$stages" ] || fail "concurrent pushes: not $stages complete entries"
+as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$race" "${tls[@]}" \
+  --cache-dir "$work/b/cache4" >"$work/race-pull.log" 2>&1 || {
+  cat "$work/race-pull.log"
+  fail "cache pull from the repository two builders pushed to at once"
+}
+grep -q ": $stages stages pulled" "$work/race-pull.log" || {
+  cat "$work/race-pull.log"
+  fail "the pull after concurrent pushes did not pull the $stages stages"
+}
+pass "two builders pushing the same $stages keys at once: both succeed, one complete entry per key"
+
 # --- 3. a tampered blob ----------------------------------------------------------------------------
 key=$(as "${users[1]}" "$IMAGER" build "$work/b/profiles/debian-live.yaml" --plan --json \
   --cache-dir "$work/b/cache" | python3 -c '
@@ -182,6 +214,41 @@ grep -q "not pushed" "$work/b3.log" || {
 registry_restart "$work/registry" || fail "could not restart docker-registry"
 tags=$(registry_check_complete imager/killed) || fail "a partial entry is visible after the kill"
 pass "the registry killed during a push: the build succeeded with warnings, $tags complete entries, nothing partial"
+
+# ... and during a pull: `imager cache pull` into an empty cache from the complete repository of
+# the concurrent pushes, the registry killed once the first entry is committed. The cache holds
+# only complete entries (cache verify), and a pull after the restart fetches just the rest.
+as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$race" "${tls[@]}" \
+  --cache-dir "$work/b/cache5" >"$work/pull-killed.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [ -n "$(ls "$work/b/cache5/layers" "$work/b/cache5/artifacts" 2>/dev/null | grep -v ':$' | grep .)" ] &&
+    break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+registry_stop
+wait "$pid" || true
+first=$(sed -n 's/.*: \([0-9]*\) stages pulled.*/\1/p' "$work/pull-killed.log")
+[ -n "$first" ] && [ "$first" -lt "$stages" ] || {
+  cat "$work/pull-killed.log"
+  fail "the pull cut off by the registry does not report a partial pull (${first:-no count})"
+}
+as "${users[1]}" "$IMAGER" cache verify --cache-dir "$work/b/cache5" >"$work/verify-killed.log" 2>&1 || {
+  cat "$work/verify-killed.log"
+  fail "cache verify after a pull cut off by the registry"
+}
+registry_restart "$work/registry" || fail "could not restart docker-registry"
+as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$race" "${tls[@]}" \
+  --cache-dir "$work/b/cache5" >"$work/pull-again.log" 2>&1 || {
+  cat "$work/pull-again.log"
+  fail "cache pull after the restart"
+}
+grep -q ": $((stages - first)) stages pulled" "$work/pull-again.log" || {
+  cat "$work/pull-again.log"
+  fail "the pull after the restart did not fetch just the $((stages - first)) missing stages"
+}
+pass "the registry killed during a pull: $first complete entries kept, the next pull fetched the other $((stages - first))"
 
 # --- 5. an unreachable registry --------------------------------------------------------------------
 registry_stop

@@ -6,7 +6,9 @@
 #
 #   registry_start DIR     creates DIR/{cert.pem,key.pem,htpasswd,auth.json,registry.yml,storage}
 #                          and starts the registry; sets REGISTRY_HOST (127.0.0.1:PORT),
-#                          REGISTRY_CA, REGISTRY_AUTH, REGISTRY_STORAGE and REGISTRY_PID
+#                          REGISTRY_CA, REGISTRY_AUTH, REGISTRY_STORAGE and REGISTRY_PID.
+#                          REGISTRY_SAN adds names to the certificate (e.g. IP:10.0.2.2, the
+#                          host's loopback as podman's slirp4netns shows it to a container)
 #   registry_restart DIR   starts it again on the same port and storage
 #   registry_stop          kills it (SIGKILL: what a crash or a pulled cable looks like)
 #
@@ -22,7 +24,7 @@ registry_start() {
   mkdir -p "$dir/storage"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" -subj /CN=localhost \
-    -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>"$dir/openssl.log"
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost${REGISTRY_SAN:+,$REGISTRY_SAN}" 2>"$dir/openssl.log"
   local password port
   password=$(openssl rand -hex 12)
   htpasswd -Bbn tester "$password" >"$dir/htpasswd"
