@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -169,10 +171,14 @@ Result<bool> RegistryCache::Store(const std::string& stage, const std::string& k
   std::string config_path = tmp.path + "/config.json";
   if (auto st = WriteFile(config_path, config_text); !st) return st.take_error();
   const std::string config_digest = "sha256:" + Sha256Hex(config_text);
-  if (auto st = (*client)->PushBlob(data, "sha256:" + *data_digest, sb.st_size); !st)
-    return st.take_error();
-  if (auto st = (*client)->PushBlob(config_path, config_digest, config_text.size()); !st)
-    return st.take_error();
+  auto push_blobs = [&]() -> Status {
+    if (auto st = (*client)->PushBlob(data, "sha256:" + *data_digest, sb.st_size); !st)
+      return st.take_error();
+    if (auto st = (*client)->PushBlob(config_path, config_digest, config_text.size()); !st)
+      return st.take_error();
+    return {};
+  };
+  if (auto st = push_blobs(); !st) return st.take_error();
   nlohmann::ordered_json manifest = {
       {"schemaVersion", 2},
       {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
@@ -192,7 +198,23 @@ Result<bool> RegistryCache::Store(const std::string& stage, const std::string& k
   out.body = manifest.dump();
   out.digest = "sha256:" + Sha256Hex(out.body);
   // The tag last: until it exists nothing refers to the blobs, so a reader never sees a part.
-  if (auto st = (*client)->PutManifest(key, out); !st) return st.take_error();
+  for (int attempt = 1;; ++attempt) {
+    auto st = (*client)->PutManifest(key, out);
+    if (st) break;
+    // Another builder pushing the same blobs at this moment: docker-registry's filesystem
+    // storage rewrites a repository's link to a blob in place, and a manifest checked meanwhile
+    // names a blob "unknown" (MANIFEST_BLOB_UNKNOWN, or DIGEST_INVALID for a link read empty).
+    // If that builder's entry is complete now, it is this one; otherwise push again.
+    const std::string& why = st.error();
+    bool racing = why.find("MANIFEST_BLOB_UNKNOWN") != std::string::npos ||
+                  why.find("DIGEST_INVALID") != std::string::npos;
+    if (!racing || attempt == 3) return st.take_error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+    auto now = (*client)->GetManifest(key);
+    if (!now) return GiveUp(now.take_error());
+    if (*now) return false;
+    if (auto again = push_blobs(); !again) return again.take_error();
+  }
   *bytes = static_cast<uint64_t>(sb.st_size) + config_text.size();
   return true;
 }
