@@ -190,7 +190,8 @@ for ((i = 1; i <= runs; i++)); do
 done
 ls -l "$W/out/debian-live.iso" "$W/peer/peer-live.iso" "$W/peer/rootfs.tar" \
   "$W/peer/iso/live/filesystem.squashfs"
-echo "squashfs images: imager $(find "$W/cache-imager/artifacts" -name debian-live.squashfs -exec stat -c %s {} + | head -1) bytes; peer $(stat -c %s "$W/peer/iso/live/filesystem.squashfs") bytes"
+# imager's ISO stacks one image per layer (packages, config, users): their sum.
+echo "squashfs images: imager $(find "$W/cache-imager/artifacts" -name '*.squashfs' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }') bytes; peer $(stat -c %s "$W/peer/iso/live/filesystem.squashfs") bytes"
 
 # --- 4. initramfs sizes -------------------------------------------------------------------------
 xorriso -osirrox on -indev "$W/out/debian-live.iso" -extract /live/initrd.img "$W/imager-initrd.img" \

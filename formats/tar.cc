@@ -21,6 +21,7 @@
 #include "base/strings.h"
 #include "formats/archive_util.h"
 #include "formats/devnodes.h"
+#include "formats/gzip_writer.h"
 #include "formats/xattrs.h"
 
 namespace imager::formats::tar {
@@ -35,7 +36,7 @@ Status SetCompression(archive* a, const std::string& out) {
   };
   int rc = ARCHIVE_OK;
   if (ends(".gz") || ends(".tgz"))
-    rc = archive_write_add_filter_gzip(a);
+    return {};  // GzipSink
   else if (ends(".xz"))
     rc = archive_write_add_filter_xz(a);
   else if (ends(".zst"))
@@ -43,10 +44,38 @@ Status SetCompression(archive* a, const std::string& out) {
   else if (!ends(".tar"))
     return Error{out + ": unknown tarball suffix (use .tar, .tar.gz, .tar.xz or .tar.zst)"};
   if (rc != ARCHIVE_OK) return ArchiveError("compression for " + out, a);
-  // gzip stores a timestamp unless told not to.
-  if (ends(".gz") || ends(".tgz")) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
   return {};
 }
+
+bool IsGzip(const std::string& out) { return out.ends_with(".gz") || out.ends_with(".tgz"); }
+
+// The tar stream of a .tar.gz into a GzipWriter (every core, libdeflate) instead of libarchive's
+// zlib filter (one core): the tarball stage of a build waits for nothing else.
+class GzipSink {
+ public:
+  explicit GzipSink(int fd) : gz_(fd, GzipWriter::Options{}) {}
+
+  static la_ssize_t Write(archive* a, void* self, const void* data, size_t size) {
+    auto st = static_cast<GzipSink*>(self)->gz_.Write(data, size);
+    if (!st) {
+      archive_set_error(a, EIO, "%s", st.error().c_str());
+      return -1;
+    }
+    return static_cast<la_ssize_t>(size);
+  }
+
+  static int Close(archive* a, void* self) {
+    auto st = static_cast<GzipSink*>(self)->gz_.Finish();
+    if (!st) {
+      archive_set_error(a, EIO, "%s", st.error().c_str());
+      return ARCHIVE_FATAL;
+    }
+    return ARCHIVE_OK;
+  }
+
+ private:
+  GzipWriter gz_;
+};
 
 Status AddXattrs(archive_entry* e, const std::string& path, bool all) {
   auto xattrs = all ? ReadAllXattrs(path) : ReadXattrs(path);
@@ -276,16 +305,26 @@ std::string Relative(std::string name) {
 Result<WriteStats> Write(const std::string& root, const std::string& out,
                          const WriteOptions& options) {
   Utf8Names utf8;
+  UniqueFd fd;  // a .tar.gz: written by `gz`, which libarchive's close (in ~a) may still call
+  std::optional<GzipSink> gz;
   ArchivePtr a(archive_write_new(), archive_write_free);
   if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK)
     return ArchiveError("tar format", a.get());
   if (auto st = SetCompression(a.get(), out); !st) return st.take_error();
-  if (archive_write_open_filename(a.get(), out.c_str()) != ARCHIVE_OK)
+  if (IsGzip(out)) {
+    fd.reset(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+    if (!fd.valid()) return ErrnoError("create " + out);
+    gz.emplace(fd.get());
+    if (archive_write_open(a.get(), &*gz, nullptr, GzipSink::Write, GzipSink::Close) != ARCHIVE_OK)
+      return ArchiveError("create " + out, a.get());
+  } else if (archive_write_open_filename(a.get(), out.c_str()) != ARCHIVE_OK) {
     return ArchiveError("create " + out, a.get());
+  }
   Writer w(a.get(), options);
   if (auto st = w.Entry(root, "."); !st) return st.take_error();
   if (auto st = w.Tree(root, "."); !st) return st.take_error();
   if (archive_write_close(a.get()) != ARCHIVE_OK) return ArchiveError("finish " + out, a.get());
+  if (fd.valid() && close(fd.release()) != 0) return ErrnoError("finish " + out);
   return w.stats;
 }
 

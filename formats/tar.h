@@ -39,7 +39,8 @@ struct WriteStats {
 /// Writes `root` (entries "./path", sorted, numeric owners (a file's recorded owner where it has
 /// one, base/owner_record.h), modes, xattrs except overlayfs' own and the owner record, hard
 /// links, device nodes as headers) to `out`; compression from the name: .tar, .tar.gz, .tar.xz,
-/// .tar.zst.
+/// .tar.zst. A .tar.gz is written by GzipWriter (formats/gzip_writer.h): every core, one gzip
+/// member per 4 MiB of tar.
 Result<WriteStats> Write(const std::string& root, const std::string& out,
                          const WriteOptions& options);
 

@@ -159,7 +159,12 @@ Status RunImageFile(StageContext& ctx, const ImageWriter& w) {
 
 Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers,
                      ImageWriter writer) {
-  return MakeStage({.name = stage, .output = OutputKind::kArtifact, .parents = std::move(layers)},
+  // Version 2 of write-tar: gzip by GzipWriter (members of 4 MiB) instead of libarchive's zlib.
+  int version = writer.writer == "write-tar" ? 2 : 1;
+  return MakeStage({.name = stage,
+                    .version = version,
+                    .output = OutputKind::kArtifact,
+                    .parents = std::move(layers)},
                    std::move(writer), RunImageFile);
 }
 
