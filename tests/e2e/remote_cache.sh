@@ -73,6 +73,21 @@ build() {
   }
 }
 
+# pull REPO CACHE_DIR LOG COUNT WHAT: `imager cache pull` as B into CACHE_DIR, which must bring
+# COUNT stages
+pull() {
+  local from=$1 cache=$2 log=$3 count=$4 what=$5
+  as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$from" \
+    "${tls[@]}" --cache-dir "$cache" >"$log" 2>&1 || {
+    cat "$log"
+    fail "$what: cache pull failed"
+  }
+  grep -q ": $count stages pulled" "$log" || {
+    cat "$log"
+    fail "$what: cache pull did not pull $count stages"
+  }
+}
+
 # --- 1. builder A pushes ---------------------------------------------------------------------------
 start=$SECONDS
 build "${users[0]}" "$work/a.log" "$work/a/profiles" "$work/a/out" --cache-to "$repo" "${tls[@]}"
@@ -111,15 +126,7 @@ listed=$(as "${users[1]}" "$IMAGER" cache ls --remote "$repo" "${tls[@]}") || fa
   fail "cache ls --remote does not list the $stages entries"
 }
 grep -q " packages  *layer " <<<"$listed" || fail "cache ls --remote does not name the packages layer"
-as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$repo" "${tls[@]}" \
-  --cache-dir "$work/b/cache3" >"$work/pull.log" 2>&1 || {
-  cat "$work/pull.log"
-  fail "cache pull"
-}
-grep -q ": $stages stages pulled" "$work/pull.log" || {
-  cat "$work/pull.log"
-  fail "cache pull did not pull the $stages stages"
-}
+pull "$repo" "$work/b/cache3" "$work/pull.log" "$stages" "B's pull"
 build "${users[1]}" "$work/b-pulled.log" "$work/b/profiles" "$work/b/out-pulled" \
   --cache-dir "$work/b/cache3"
 [ -z "$(stages_built "$work/b-pulled.log")" ] || fail "a build after cache pull ran stages"
@@ -151,15 +158,7 @@ wait "$race_a" || {
   fail "A's cache push beside B's"
 }
 [ "$(registry_check_complete imager/race)" = "$stages" ] || fail "concurrent pushes: not $stages complete entries"
-as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$race" "${tls[@]}" \
-  --cache-dir "$work/b/cache4" >"$work/race-pull.log" 2>&1 || {
-  cat "$work/race-pull.log"
-  fail "cache pull from the repository two builders pushed to at once"
-}
-grep -q ": $stages stages pulled" "$work/race-pull.log" || {
-  cat "$work/race-pull.log"
-  fail "the pull after concurrent pushes did not pull the $stages stages"
-}
+pull "$race" "$work/b/cache4" "$work/race-pull.log" "$stages" "after concurrent pushes"
 pass "two builders pushing the same $stages keys at once: both succeed, one complete entry per key"
 
 # --- 3. a tampered blob ----------------------------------------------------------------------------
@@ -242,15 +241,7 @@ as "${users[1]}" "$IMAGER" cache verify --cache-dir "$work/b/cache5" >"$work/ver
   fail "cache verify after a pull cut off by the registry"
 }
 registry_restart "$work/registry" || fail "could not restart docker-registry"
-as "${users[1]}" "$IMAGER" cache pull "$work/b/profiles/debian-live.yaml" --from "$race" "${tls[@]}" \
-  --cache-dir "$work/b/cache5" >"$work/pull-again.log" 2>&1 || {
-  cat "$work/pull-again.log"
-  fail "cache pull after the restart"
-}
-grep -q ": $((stages - first)) stages pulled" "$work/pull-again.log" || {
-  cat "$work/pull-again.log"
-  fail "the pull after the restart did not fetch just the $((stages - first)) missing stages"
-}
+pull "$race" "$work/b/cache5" "$work/pull-again.log" "$((stages - first))" "after the restart"
 pass "the registry killed during a pull: $first complete entries kept, the next pull fetched the other $((stages - first))"
 
 # --- 5. an unreachable registry --------------------------------------------------------------------
