@@ -153,7 +153,8 @@ Status GzipWriter::Finish() {
   s_->stopping = true;
   lock.unlock();
   s_->work.notify_all();
-  for (auto& t : s_->workers) t.join();
+  for (auto& t : s_->workers)
+    if (t.joinable()) t.join();
   if (!st) s_->error = st.error();
   return st;
 }
