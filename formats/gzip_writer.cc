@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -36,21 +35,20 @@ struct GzipWriter::Shared {
   bool stopping = false;
   std::vector<std::thread> workers;
 
+  // The oldest job no worker has taken, or null. Holds `mu`.
+  Job* Untaken() {
+    for (auto& j : jobs)
+      if (!j.taken) return &j;
+    return nullptr;
+  }
+
   void Work() {
     libdeflate_compressor* c = libdeflate_alloc_compressor(options.level);
     for (;;) {
       Job* job = nullptr;
       {
         std::unique_lock lock(mu);
-        work.wait(lock, [&] {
-          if (stopping) return true;
-          return std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return !j.taken; });
-        });
-        for (auto& j : jobs)
-          if (!j.taken) {
-            job = &j;
-            break;
-          }
+        work.wait(lock, [&] { return (job = Untaken()) || stopping; });
         if (!job) break;  // stopping, nothing left
         job->taken = true;
       }
@@ -75,7 +73,8 @@ struct GzipWriter::Shared {
     libdeflate_free_compressor(c);
   }
 
-  // Writes the finished jobs at the front, in order; with `all`, waits for every job. Holds `lock`.
+  // Writes the finished jobs at the front, in order, waiting for them, until `keep` are left.
+  // Holds `lock`.
   Status Drain(std::unique_lock<std::mutex>& lock, size_t keep) {
     while (jobs.size() > keep) {
       done.wait(lock, [&] { return jobs.front().done; });

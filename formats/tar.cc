@@ -29,25 +29,22 @@ namespace {
 
 using EntryPtr = std::unique_ptr<archive_entry, void (*)(archive_entry*)>;
 
+bool IsGzip(const std::string& out) { return out.ends_with(".gz") || out.ends_with(".tgz"); }
+
+// libarchive's filter for `out`'s suffix; none for .tar, and for .tar.gz, which GzipSink writes.
 Status SetCompression(archive* a, const std::string& out) {
-  auto ends = [&](const char* suffix) {
-    std::string s(suffix);
-    return out.size() >= s.size() && out.compare(out.size() - s.size(), s.size(), s) == 0;
-  };
   int rc = ARCHIVE_OK;
-  if (ends(".gz") || ends(".tgz"))
-    return {};  // GzipSink
-  else if (ends(".xz"))
+  if (IsGzip(out))
+    return {};
+  else if (out.ends_with(".xz"))
     rc = archive_write_add_filter_xz(a);
-  else if (ends(".zst"))
+  else if (out.ends_with(".zst"))
     rc = archive_write_add_filter_zstd(a);
-  else if (!ends(".tar"))
+  else if (!out.ends_with(".tar"))
     return Error{out + ": unknown tarball suffix (use .tar, .tar.gz, .tar.xz or .tar.zst)"};
   if (rc != ARCHIVE_OK) return ArchiveError("compression for " + out, a);
   return {};
 }
-
-bool IsGzip(const std::string& out) { return out.ends_with(".gz") || out.ends_with(".tgz"); }
 
 // The tar stream of a .tar.gz into a GzipWriter (every core, libdeflate) instead of libarchive's
 // zlib filter (one core): the tarball stage of a build waits for nothing else.

@@ -20,17 +20,20 @@ using profiles::Profile;
 
 // An image file written by one of imager's writers from the merged layers, the distribution's
 // initramfs included (a root filesystem others may boot).
-Status PlanImageFile(OutputPlan& plan, const char* stage, const char* suffix, const char* writer) {
+Status PlanImageFile(OutputPlan& plan, const char* stage, const char* suffix, const char* writer,
+                     int version = 1) {
   if (plan.pipeline->Has(stage)) return {};
   plan.pipeline->Add(ImageFileStage(stage, BootedLayers(plan),
                                     {.file = plan.profile.name + suffix,
                                      .writer = writer,
                                      .overlay_layer = false,
-                                     .source_date_epoch = plan.options.source_date_epoch}));
+                                     .source_date_epoch = plan.options.source_date_epoch},
+                                    version));
   return {};
 }
 
-Status PlanTar(OutputPlan& plan) { return PlanImageFile(plan, "tar", ".tar.gz", "write-tar"); }
+// Version 2: the gzip is GzipWriter's (members of 4 MiB) instead of libarchive's zlib filter.
+Status PlanTar(OutputPlan& plan) { return PlanImageFile(plan, "tar", ".tar.gz", "write-tar", 2); }
 
 Status PlanOci(OutputPlan& plan) {
   if (plan.pipeline->Has(kOciStage)) return {};

@@ -157,10 +157,8 @@ Status RunImageFile(StageContext& ctx, const ImageWriter& w) {
 
 }  // namespace
 
-Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers,
-                     ImageWriter writer) {
-  // Version 2 of write-tar: gzip by GzipWriter (members of 4 MiB) instead of libarchive's zlib.
-  int version = writer.writer == "write-tar" ? 2 : 1;
+Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers, ImageWriter writer,
+                     int version) {
   return MakeStage({.name = stage,
                     .version = version,
                     .output = OutputKind::kArtifact,

@@ -45,8 +45,9 @@ struct ImageWriter {
 };
 
 /// Artifact `stage`: `writer.file` written from `layers` (merged; a single layer is read as it
-/// is).
-Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers, ImageWriter writer);
+/// is). `version`: the stage's (bump it when the writer's bytes change).
+Stage ImageFileStage(const std::string& stage, std::vector<std::string> layers, ImageWriter writer,
+                     int version = 1);
 
 /// A sandbox whose root is the layers below plus this stage's output as the writable upper.
 Result<sandbox::SandboxSpec> ImageSpec(StageContext& ctx);
