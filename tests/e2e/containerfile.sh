@@ -221,8 +221,8 @@ kube() {  # kube NAME [kube_pod.py options]: plays the pod and waits for it; set
     --env "IMAGER_CACHE_FROM=$cache_ref" --env "IMAGER_CACHE_TO=$cache_ref" \
     --env "IMAGER_REGISTRY_CA=$secret/ca.pem" --no-resources "$@" >"$work/$name.yaml" ||
     fail "kube_pod.py could not make the pod $name"
-  podman --root "$work/storage" --runroot "$work/run" --storage-driver overlay \
-    --runtime "$work/oci-runtime" kube play "${network[@]}" "$work/$name.yaml" \
+  # The last --runtime counts: the wrapper, in front of the runtime pod() would choose.
+  pod --runtime "$work/oci-runtime" kube play "${network[@]}" "$work/$name.yaml" \
     >"$work/$name-play.log" 2>&1 || {
     cat "$work/$name-play.log"
     fail "podman kube play $name.yaml"
