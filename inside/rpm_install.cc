@@ -612,6 +612,9 @@ Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& o) {
   report.lost = CheckOwners(ts.get(), o.root);
   rpmtsCloseDB(ts.get());
   if (auto st = SettleDatabase(o.root + o.dbpath + "/rpmdb.sqlite"); !st) return st.take_error();
+  auto db = AdoptImageRpmDatabase(o.root, o.dbpath, tx.installed);
+  if (!db) return db.take_error();
+  report.database = std::move(*db);
   return report;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "inside/rpm_image_db.h"
 
 namespace imager::inside {
 
@@ -33,9 +34,11 @@ struct RpmLostOwner {
 struct RpmInstallReport {
   std::vector<std::string> installed;  // NEVRAs in the order rpm installed them
   std::vector<RpmLostOwner> lost;      // expected in single-id mode, where chown is a no-op
+  ImageRpmDatabase database;           // where the image's own rpm reads the database
 };
 
-/// Runs the transaction. Errors name the package: unresolved dependencies and conflicts (before
+/// Runs the transaction, then hands the database to the image's own rpm when it has one
+/// (AdoptImageRpmDatabase). Errors name the package: unresolved dependencies and conflicts (before
 /// anything is written), a failing scriptlet with the scriptlet's output.
 Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& options);
 

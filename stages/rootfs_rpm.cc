@@ -153,8 +153,9 @@ Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& fil
   AddSignedFiles(profile, files, &o.verify, &o.verify_error);
   // Version 2: single-id mode removes set-id bits whose owner was lost; 3: not where the
   // sandbox recorded the owner (base/owner_record.h); 4: install times from SOURCE_DATE_EPOCH
-  // and the rpmdb checkpointed into one file (reproducible).
-  return MakeStage({.name = "packages", .version = 4, .parents = std::move(parents)}, std::move(o),
+  // and the rpmdb checkpointed into one file (reproducible); 5: the rpmdb moved to where the
+  // image's own rpm reads it, which must list every package (inside/rpm_image_db.h).
+  return MakeStage({.name = "packages", .version = 5, .parents = std::move(parents)}, std::move(o),
                    RunRpmPackages);
 }
 

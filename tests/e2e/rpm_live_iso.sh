@@ -7,7 +7,9 @@
 # signed, busybox as init. Checks:
 #   1. the build verifies every signature (gpgcheck), the boot loaders come from the target's own
 #      packages (the tools tree is unpacked from rpms) and the ISO has BIOS and UEFI entries;
-#   2. the packages stage wrote an rpmdb that rpm reads (rpm -qa on the image's database);
+#   2. the packages stage moved the rpmdb to where the image's own rpm reads it (the fixture's
+#      rpm says /usr/lib/sysimage/rpm), and rpm -qa reads it there; in the booted system (3.) the
+#      image's own rpm -qa lists the packages;
 #   3. BIOS (isolinux) and UEFI with Secure Boot enforced (shim, GRUB) boot to the login prompt,
 #      side by side; from the serial console: the fixture's kernel, the booter's firmware line;
 #      the same ISO after `imager iso edit --cmdline-add/--cmdline-remove` boots under both with the
@@ -51,7 +53,7 @@ distribution: {family: rpm, release: "1", arch: x86_64}
 repositories:
   - {type: rpm-md, url: "file://$2", gpgcheck: true, repo_gpgcheck: false,
      keyring: $work/fx/RPM-GPG-KEY-fixture}
-packages: {include: [kernel, setup, busybox]}
+packages: {include: [kernel, setup, busybox, rpm]}
 base: none
 rootfs: {hostname: fixture-live}
 boot: {cmdline: "imager.test=rpm", serial: "ttyS0,115200", bios: true, uefi: true}
@@ -106,15 +108,22 @@ grep -qi 'layout.*imager' "$work/inspect.txt" && grep -q 'ESP:/EFI/BOOT/grub.cfg
 rm -rf "$work/cache2" "$work/out2"
 pass "a second cold build (other cache, TZ, umask) has the same bytes; imager iso inspect reads it"
 
-# --- 2. the image's rpmdb ---------------------------------------------------------------------
+# --- 2. the image's rpmdb, where the image's own rpm reads it -----------------------------------
+# librpm writes /var/lib/rpm; the fixture's rpm (Debian's, configured as Fedora's) reads
+# /usr/lib/sysimage/rpm, so the packages stage moves the database there and has that rpm list it.
+grep -q "package database: /usr/lib/sysimage/rpm (sqlite, moved from /var/lib/rpm), where the image's RPM version [0-9.]* lists all 5 packages" \
+  "$work/out/logs/packages.log" || {
+  grep -a 'package database\|rpm' "$work/out/logs/packages.log" | tail -5
+  fail "the packages stage did not hand the database to the image's rpm"
+}
 xorriso -osirrox on -indev "$iso" -extract /live/filesystem.squashfs "$work/root.squashfs" \
   >/dev/null 2>&1 || fail "xorriso could not extract the root image"
-unsquashfs -q -no-xattrs -d "$work/rootfs" "$work/root.squashfs" var/lib/rpm >/dev/null ||
-  fail "unsquashfs var/lib/rpm"
-qa=$(rpm --dbpath "$work/rootfs/var/lib/rpm" -qa --qf '%{NAME}\n' | sort | tr '\n' ' ')
-[ "$qa" = "busybox glibc kernel setup " ] || [ "$qa" = "busybox kernel setup " ] ||
-  fail "rpm -qa on the image's database: '$qa'"
-pass "rpm -qa reads the image's database: $qa"
+unsquashfs -q -no-xattrs -d "$work/rootfs" "$work/root.squashfs" usr/lib/sysimage var >/dev/null ||
+  fail "unsquashfs usr/lib/sysimage var"
+[ ! -e "$work/rootfs/var/lib/rpm" ] || fail "/var/lib/rpm is still in the image"
+qa=$(rpm --dbpath "$work/rootfs/usr/lib/sysimage/rpm" -qa --qf '%{NAME}\n' | sort | tr '\n' ' ')
+[ "$qa" = "busybox glibc kernel rpm setup " ] || fail "rpm -qa on the image's database: '$qa'"
+pass "the database is where the image's rpm reads it (/usr/lib/sysimage/rpm): $qa"
 rm -rf "$work/rootfs" "$work/root.squashfs"
 
 # --- 3. boot to a login prompt, BIOS and UEFI side by side --------------------------------------
@@ -130,26 +139,40 @@ if [ -r /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] && [ -r /usr/share/OVMF/OVMF_V
   uefi=(--secure-boot)
   firmware='UEFI, kernel lockdown: none \[integrity\]'
 fi
-# boot_both PREFIX ISO: PREFIXbios and PREFIXuefi side by side, each to the login prompt.
+# boot_both PREFIX ISO [EXPECT [SEND...]]: PREFIXbios and PREFIXuefi side by side, each to the
+# login prompt or to EXPECT after imager boot's --send pairs SEND.
 boot_both() {
-  local prefix=$1 image=$2 bios_pid uefi_pid name
-  boot "${prefix}bios" 'login:' "$image" &
+  local prefix=$1 image=$2 expect=${3:-login:} bios_pid uefi_pid name
+  shift 2
+  [ $# -eq 0 ] || shift
+  boot "${prefix}bios" "$expect" "$image" "$@" &
   bios_pid=$!
-  boot "${prefix}uefi" 'login:' "${uefi[@]}" "$image" &
+  boot "${prefix}uefi" "$expect" "${uefi[@]}" "$image" "$@" &
   uefi_pid=$!
   for name in bios uefi; do
     local pid_var=${name}_pid
     wait "${!pid_var}" || {
       tail -30 "$work/$prefix$name.log" 2>/dev/null || true
       cat "$work/$prefix$name.err"
-      fail "$prefix$name: no login prompt"
+      fail "$prefix$name: no login prompt (or no answer to: $*)"
     }
   done
 }
+# Logged in as root (no password), the image's own rpm lists the installed packages; the answer
+# on a line of its own, the command line that echoes it does not match (RPMQA-$((40+2))).
+# shellcheck disable=SC2016 # expanded by the guest's shell
+qa_cmd='echo "rpmqa: $(/usr/bin/rpm -qa --qf "%{NAME}\n" | sort | tr "\n" " ")"; echo RPMQA-$((40+2))'
 start=$SECONDS
-boot_both "" "$iso"
-pass "bios and uefi (${uefi[*]}) reached 'login:' in $((SECONDS - start)) s"
+boot_both "" "$iso" '^RPMQA-42' --send 'login: *$' root --send '# *$' "$qa_cmd"
+pass "bios and uefi (${uefi[*]}) reached 'login:' and ran rpm -qa in $((SECONDS - start)) s"
 release=$(cat "$work/fx/kernel-release")
+for name in bios uefi; do
+  qa=$(guest_answer "$work/$name.log" rpmqa)
+  qa=${qa% }
+  [ "$qa" = "busybox glibc kernel rpm setup" ] ||
+    fail "$name: the image's own rpm -qa in the booted system: '$qa'"
+done
+pass "in the booted system, the image's own rpm -qa reads the database: $qa"
 for name in bios uefi; do
   [ "$(guest_answer "$work/$name.log" 'fixture-os: kernel')" = "$release" ] ||
     fail "$name: the running kernel is not the fixture's $release"

@@ -99,3 +99,33 @@ assert_contains "missing dependency named" \
   "fixture-libfoo is needed by fixture-app-1.0-1.noarch" "$(cat "$T/dep.err")"
 [ ! -e "$T/target3/usr" ] || fail "nothing may be installed when a dependency is missing"
 pass "nothing installed"
+
+# The image's own rpm decides where its database goes and must read it (inside/rpm_image_db.h):
+# a stand-in for an rpm older than 4.16, which reads Berkeley DB only, is refused by name.
+_rpm_spec fixture-oldrpm noarch "" >"$T/fx/top/oldrpm.spec" <<'SPEC'
+%install
+mkdir -p %{buildroot}/usr/bin
+cat > %{buildroot}/usr/bin/rpm <<'SH'
+#!/bin/sh
+case "$1" in
+--version) echo "RPM version 4.14.3" ;;
+--eval) echo /var/lib/rpm; echo bdb ;;
+*) echo "rpm: $* not expected" >&2; exit 1 ;;
+esac
+SH
+chmod 755 %{buildroot}/usr/bin/rpm
+%files
+/usr/bin/rpm
+SPEC
+_rpm_build "$T/fx/top" "$T/fx/top/oldrpm.spec" || fail "building fixture-oldrpm"
+cp "$T"/fx/top/RPMS/noarch/fixture-oldrpm-1.0-1.noarch.rpm "$T/fx/broken/"
+set +e
+rpm_install "$T/target4" "$T/fx/broken" "${pkgs[@]}" /extra/fixture-oldrpm-1.0-1.noarch.rpm \
+  > "$T/oldrpm.out" 2> "$T/oldrpm.err"
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "an image whose rpm cannot read sqlite must fail the install"
+assert_contains "the image's rpm and its backend named" \
+  "the image's own rpm (/usr/bin/rpm), RPM version 4.14.3, reads a 'bdb' package database" \
+  "$(cat "$T/oldrpm.err")"
+pass "an image rpm that reads only bdb is refused: exit $rc"
