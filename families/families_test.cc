@@ -30,14 +30,18 @@ TEST(FamiliesTest, ToolsOnlyForOutputsThatBootAndFamiliesThatHaveThem) {
   EXPECT_EQ(ToolPackages(p),
             (std::vector<std::string>{"dosfstools", "grub-efi-amd64-signed", "isolinux", "mtools",
                                       "shim-signed", "syslinux-common"}));
-  // openEuler's names; the boot loaders' files are found by path (BootFiles), not named here.
+  // The boot loaders by the files they install, whatever the vendor names its packages
+  // (openEuler's shim, Fedora's shim-x64); the ESP's tools by name.
   p.distribution.family = profiles::Family::kRpm;
   p.distribution.arch = "x86_64";
-  EXPECT_EQ(ToolPackages(p), (std::vector<std::string>{"dosfstools", "grub2-efi-x64", "mtools",
-                                                       "shim", "syslinux"}));
-  p.boot.bios = false;
   EXPECT_EQ(ToolPackages(p),
-            (std::vector<std::string>{"dosfstools", "grub2-efi-x64", "mtools", "shim"}));
+            (std::vector<std::string>{"/boot/efi/EFI/*/grubx64.efi", "/boot/efi/EFI/*/shimx64.efi",
+                                      "/usr/share/syslinux/isolinux.bin", "dosfstools", "mtools"}));
+  p.boot.bios = false;
+  p.distribution.arch = "aarch64";
+  EXPECT_EQ(ToolPackages(p),
+            (std::vector<std::string>{"/boot/efi/EFI/*/grubaa64.efi",
+                                      "/boot/efi/EFI/*/shimaa64.efi", "dosfstools", "mtools"}));
 }
 
 TEST(FamiliesTest, InstallerPackagesForCalamaresOnDebian) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The RPM family (openEuler, Fedora and their kin): one librpm transaction inside the sandbox
-// (stages/rootfs_rpm.cc); live media with the boot loaders of the target's own packages, named
-// as openEuler names them and found by the files they install (shim and GRUB under
-// /boot/efi/EFI/<vendor>/, syslinux under /usr/share/syslinux/); an offline repository in
+// (stages/rootfs_rpm.cc); live media with the boot loaders of the target's own packages, asked
+// for and found by the files they install (shim and GRUB under /boot/efi/EFI/<vendor>/,
+// syslinux under /usr/share/syslinux/); an offline repository in
 // rpm-md form (libcreaterepo_c). Disk images and installer layers are not implemented for it
 // yet: those entries are empty, and the planner says so.
 #include "families/rpm.h"
@@ -15,7 +15,7 @@
 namespace imager::families {
 namespace {
 
-// The EFI architecture in the names of GRUB's packages (grub2-efi-x64, grub2-efi-aa64).
+// The EFI architecture in the names of shim's and GRUB's files (shimx64.efi, grubaa64.efi).
 std::string EfiArch(const std::string& arch) {
   if (arch == "x86_64") return "x64";
   if (arch == "aarch64") return "aa64";
@@ -25,12 +25,16 @@ std::string EfiArch(const std::string& arch) {
 std::vector<std::string> RpmToolPackages(const profiles::Profile& p) {
   std::vector<std::string> tools;
   // BIOS: isolinux.bin, isohdpfx.bin and the BIOS modules, in /usr/share/syslinux.
-  if (p.boot.bios) tools.push_back("syslinux");
-  // UEFI: the signed shim and GRUB the distribution ships for its ESP, and what builds the
-  // medium's FAT image. (Fedora names its shim package shim-x64.)
-  if (p.boot.uefi)
-    tools.insert(tools.end(),
-                 {"dosfstools", "grub2-efi-" + EfiArch(p.distribution.arch), "mtools", "shim"});
+  if (p.boot.bios) tools.push_back("/usr/share/syslinux/isolinux.bin");
+  // UEFI: the signed shim and GRUB the distribution ships for its ESP, asked for by the files
+  // they install under /boot/efi/EFI/<vendor>/ (dnf's file globs; read from the repositories'
+  // file lists): the package names differ (openEuler's shim is Fedora's shim-x64), the paths
+  // do not. And what builds the medium's FAT image, named alike everywhere.
+  if (p.boot.uefi) {
+    std::string efi = EfiArch(p.distribution.arch);
+    tools.insert(tools.end(), {"/boot/efi/EFI/*/grub" + efi + ".efi",
+                               "/boot/efi/EFI/*/shim" + efi + ".efi", "dosfstools", "mtools"});
+  }
   std::sort(tools.begin(), tools.end());
   return tools;
 }

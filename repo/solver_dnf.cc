@@ -159,7 +159,13 @@ Selection DnfSelect(s_Pool* pool, const std::string& spec) {
   }
   Select(pool, spec, SELECTION_NAME | SELECTION_DOTARCH | SELECTION_CANON, &pkgs.q);
   if (!pkgs.q.count) Select(pool, spec, SELECTION_PROVIDES | SELECTION_REL, &pkgs.q);
-  if (!pkgs.q.count && spec[0] == '/') Select(pool, spec, SELECTION_FILELIST, &pkgs.q);
+  // A path, or a glob of paths (dnf matches "/boot/efi/EFI/*/shimx64.efi" with fnmatch, whose
+  // '*' also crosses '/'), against the file lists.
+  if (!pkgs.q.count && spec[0] == '/')
+    Select(
+        pool, spec,
+        SELECTION_FILELIST | (spec.find_first_of("*?[") != std::string::npos ? SELECTION_GLOB : 0),
+        &pkgs.q);
   return OneOf(pool, &pkgs.q);
 }
 

@@ -7,13 +7,15 @@
 # signed, busybox as init. Checks:
 #   1. the build verifies every signature (gpgcheck), the boot loaders come from the target's own
 #      packages (the tools tree is unpacked from rpms) and the ISO has BIOS and UEFI entries;
+#      the same fixture with Fedora's names (shim-x64, EFI/fedora/) builds too: the boot loaders
+#      are asked for by their files;
 #   2. the packages stage moved the rpmdb to where the image's own rpm reads it (the fixture's
 #      rpm says /usr/lib/sysimage/rpm), and rpm -qa reads it there; in the booted system (3.) the
 #      image's own rpm -qa lists the packages;
 #   3. BIOS (isolinux) and UEFI with Secure Boot enforced (shim, GRUB) boot to the login prompt,
 #      side by side; from the serial console: the fixture's kernel, the booter's firmware line;
-#      the same ISO after `imager iso edit --cmdline-add/--cmdline-remove` boots under both with the
-#      edited command line (isolinux.cfg, the medium's grub.cfg and the ESP's);
+#      the Fedora-named fixture's ISO after `imager iso edit --cmdline-add/--cmdline-remove` boots
+#      under both with the edited command line (isolinux.cfg, the medium's grub.cfg and the ESP's);
 #   4. a package whose payload was altered after signing stops the build before anything is
 #      installed, naming the package.
 # Needs IMAGER; the fixture's Debian packages are downloaded once into ~/.cache/imager-fixtures.
@@ -44,7 +46,7 @@ make_rpm_distro "$work/fx" >"$work/fixture.log" 2>&1 || {
 }
 pass "fixture distribution in $((SECONDS - start)) s: $(find "$work/fx/repo" -name '*.rpm' | wc -l) signed rpms"
 
-# profile NAME REPO-DIR: writes $work/NAME.yaml
+# profile NAME REPO-DIR [FIXTURE-DIR]: writes $work/NAME.yaml (the key: FIXTURE-DIR's, $work/fx's)
 profile() {
   cat >"$work/$1.yaml" <<YAML
 name: $1
@@ -52,7 +54,7 @@ description: RPM fixture live system (busybox init, console login)
 distribution: {family: rpm, release: "1", arch: x86_64}
 repositories:
   - {type: rpm-md, url: "file://$2", gpgcheck: true, repo_gpgcheck: false,
-     keyring: $work/fx/RPM-GPG-KEY-fixture}
+     keyring: ${3:-$work/fx}/RPM-GPG-KEY-fixture}
 packages: {include: [kernel, setup, busybox, rpm]}
 base: none
 rootfs: {hostname: fixture-live}
@@ -107,6 +109,26 @@ grep -qi 'layout.*imager' "$work/inspect.txt" && grep -q 'ESP:/EFI/BOOT/grub.cfg
 }
 rm -rf "$work/cache2" "$work/out2"
 pass "a second cold build (other cache, TZ, umask) has the same bytes; imager iso inspect reads it"
+
+# --- 1b. Fedora's names: shim-x64, EFI/fedora/ ----------------------------------------------------
+# The tools are asked for by the files they install (/boot/efi/EFI/*/shimx64.efi), so a
+# distribution that names its packages otherwise builds too. Its ISO is the one step 3b edits
+# and boots.
+RPM_DISTRO_VENDOR=fedora RPM_DISTRO_SHIM=shim-x64 make_rpm_distro "$work/fxf" \
+  >"$work/fixture-fedora.log" 2>&1 || {
+  tail -30 "$work/fixture-fedora.log"
+  fail "building the Fedora-named fixture distribution (log: $work/fixture-fedora.log)"
+}
+profile fixture-fedora "$work/fxf/repo" "$work/fxf"
+"$IMAGER" build "$work/fixture-fedora.yaml" -o "$work/out-fedora" >"$work/build-fedora.log" 2>&1 || {
+  tail -30 "$work/build-fedora.log"
+  fail "imager build of the Fedora-named fixture (log: $work/build-fedora.log)"
+}
+tools=$(python3 -c 'import json, sys; print(" ".join(sorted(p["name"] for p in json.load(open(sys.argv[1]))["tools"])))' \
+  "$work/fixture-fedora.lock")
+[ "$tools" = "dosfstools glibc grub2-efi-x64 mtools shim-x64 syslinux" ] ||
+  fail "the Fedora-named fixture's tools: '$tools'"
+pass "Fedora's names (shim-x64, EFI/fedora/) resolve by the boot loaders' files: $tools"
 
 # --- 2. the image's rpmdb, where the image's own rpm reads it -----------------------------------
 # librpm writes /var/lib/rpm; the fixture's rpm (Debian's, configured as Fedora's) reads
@@ -186,7 +208,8 @@ grep -aq "imager-booter: firmware: $firmware" "$work/uefi.log" ||
 pass "the fixture's kernel $release runs the profile's command line; firmware lines as expected"
 
 # --- 3b. the ISO edited by imager iso edit boots with the new command line -------------------------
-"$IMAGER" iso edit "$iso" -o "$work/edited.iso" --cmdline-add "edited.by=imager" \
+"$IMAGER" iso edit "$work/out-fedora/fixture-fedora.iso" -o "$work/edited.iso" \
+  --cmdline-add "edited.by=imager" \
   --cmdline-remove imager.test >"$work/edit.log" 2>&1 || {
   cat "$work/edit.log"
   fail "imager iso edit --cmdline-add"
@@ -199,7 +222,7 @@ for name in bios uefi; do
     fail "edited-$name: the edited command line is not the kernel's ($cmdline)"
 done
 rm -f "$work/edited.iso"
-pass "the ISO after imager iso edit boots under BIOS and UEFI with the edited command line ($((SECONDS - start)) s)"
+pass "the Fedora-named fixture's ISO after imager iso edit boots under BIOS and UEFI with the edited command line ($((SECONDS - start)) s)"
 
 # --- 4. a tampered package --------------------------------------------------------------------
 mkdir -p "$work/bad"

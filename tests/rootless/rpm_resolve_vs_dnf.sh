@@ -97,6 +97,8 @@ same_set versions false rs-verneed -- install rs-verneed
 same_set exact-version false rs-ver-1.0 -- install rs-ver-1.0
 same_set files false rs-filedep /usr/share/rs-fixture/byfile.txt -- \
   install rs-filedep /usr/share/rs-fixture/byfile.txt
+# A glob of paths (how the RPM family asks for its boot loaders: /boot/efi/EFI/*/shimx64.efi).
+same_set file-glob false '/usr/share/*/byfile.txt' -- install '/usr/share/*/byfile.txt'
 same_set rich false rs-rich rs-trigger -- install rs-rich rs-trigger
 same_set virtual false rs-mailer rs-webserver -- install rs-mailer rs-webserver
 same_set multilib false rs-multiuser rs-multi -- install rs-multiuser rs-multi
