@@ -177,14 +177,12 @@ int RpmInstall(const std::string& root, const std::vector<std::string>& rpms) {
     return kExitFailed;
   }
   for (const auto& p : r->installed) std::cout << "installed " << p << "\n";
-  const auto& db = r->database;
-  if (!db.has_rpm)
-    std::cout << "package database: " << db.dbpath << " (sqlite; the image has no rpm program)\n";
-  else
-    std::cout << "package database: " << db.dbpath << " (sqlite"
-              << (db.moved_from.empty() ? "" : ", moved from " + db.moved_from)
-              << "), where the image's " << db.version << " lists all " << db.packages
-              << " packages\n";
+  std::cout << "package database: " << r->dbpath << " (sqlite"
+            << (r->moved_from.empty() ? "" : ", moved from " + r->moved_from) << "), "
+            << r->packages << " packages"
+            << (r->image_rpm.empty() ? "; the image has no rpm program"
+                                     : "; the image's " + r->image_rpm + " lists them all")
+            << "\n";
   for (const auto& l : r->lost)
     log::Warn("ownership not kept: " + l.path + " should be " + l.want + ", is " + l.have +
               " (single-id mode maps one id only)" +

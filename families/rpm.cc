@@ -49,7 +49,7 @@ Family RpmFamily() {
       .default_arch = "x86_64",
       .default_variant = profiles::Variant::kNone,
       .packages_stage = stages::RpmPackagesStage,
-      .add_packages_stage = nullptr,
+      .add_packages_stage = stages::RpmAddPackagesStage,
       .tool_packages = RpmToolPackages,
       .tools_stage = stages::RpmToolsStage,
       .boot_files = {.isolinux_bin = "/syslinux/isolinux.bin",

@@ -76,10 +76,9 @@ std::string Describe(const Ran& r) {
   return how + (out.empty() ? std::string() : ":\n    " + out);
 }
 
-// Moves every entry of `from` into `to` (both absolute in the image; `to` made with its
-// parents), then removes `from` when that leaves it empty. Nothing to do when a symlink makes
-// them one directory.
-Status MoveDatabase(const std::string& root, const std::string& from, const std::string& to) {
+}  // namespace
+
+Status MoveRpmDatabase(const std::string& root, const std::string& from, const std::string& to) {
   auto in = InRoot::Open(root);
   if (!in) return in.take_error();
   auto src = in->Dir(from, false);
@@ -102,24 +101,18 @@ Status MoveDatabase(const std::string& root, const std::string& from, const std:
   return {};
 }
 
-}  // namespace
-
-Result<ImageRpmDatabase> AdoptImageRpmDatabase(const std::string& root, const std::string& written,
-                                               const std::vector<std::string>& installed) {
-  ImageRpmDatabase db;
-  db.dbpath = written;
+Result<std::optional<ImageRpm>> AskImageRpm(const std::string& root) {
   auto in = InRoot::Open(root);
   if (!in) return in.take_error();
   auto st = in->Lstat(kImageRpm);
   if (!st) return st.take_error();
-  if (!*st && !in->Exists(kImageRpm)) return db;
-  db.has_rpm = true;
+  if (!*st && !in->Exists(kImageRpm)) return std::optional<ImageRpm>();
   const std::string who = std::string("the image's own rpm (") + kImageRpm + ")";
-
+  ImageRpm rpm;
   auto version = RunImageRpm(root, {"--version"});
   if (!version) return version.take_error();
   if (!version->ok()) return Error{who + " --version " + Describe(*version)};
-  db.version = std::string(Trim(version->output));
+  rpm.version = std::string(Trim(version->output));
 
   auto eval = RunImageRpm(root, {"--eval", "%{_dbpath}", "--eval", "%{_db_backend}"});
   if (!eval) return eval.take_error();
@@ -135,17 +128,17 @@ Result<ImageRpmDatabase> AdoptImageRpmDatabase(const std::string& root, const st
                  "/usr/lib/rpm/macros)"};
   // "%{_db_backend}" unexpanded: an rpm older than 4.16, which knows only Berkeley DB.
   if (backend != "sqlite")
-    return Error{who + ", " + db.version + ", reads a '" + backend +
+    return Error{who + ", " + rpm.version + ", reads a '" + backend +
                  "' package database (%{_db_backend}); imager writes sqlite with librpm, which " +
                  "the image's rpm cannot read: build with a distribution whose rpm uses sqlite " +
                  "(rpm 4.16 or later with %_db_backend sqlite)"};
-  if (dbpath != written) {
-    if (auto mv = MoveDatabase(root, written, dbpath); !mv)
-      return Error{"rpm: moving the package database to where " + who + " reads it: " + mv.error()};
-    db.moved_from = written;
-    db.dbpath = dbpath;
-  }
+  rpm.dbpath = dbpath;
+  return std::optional<ImageRpm>(std::move(rpm));
+}
 
+Status CheckImageRpmLists(const std::string& root, const ImageRpm& rpm,
+                          std::vector<std::string> want) {
+  const std::string who = std::string("the image's own rpm (") + kImageRpm + ")";
   auto qa = RunImageRpm(root, {"-qa", "--qf", "%{NEVRA}\\n"});
   if (!qa) return qa.take_error();
   if (!qa->ok()) return Error{who + " -qa " + Describe(*qa)};
@@ -154,24 +147,21 @@ Result<ImageRpmDatabase> AdoptImageRpmDatabase(const std::string& root, const st
     std::string nevra(Trim(line));
     if (!nevra.empty() && !StartsWith(nevra, "gpg-pubkey-")) listed.push_back(nevra);
   }
-  std::vector<std::string> want = installed;
+  std::erase_if(want, [](const std::string& n) { return StartsWith(n, "gpg-pubkey-"); });
   std::sort(listed.begin(), listed.end());
   std::sort(want.begin(), want.end());
-  if (listed != want) {
-    std::vector<std::string> missing, extra;
-    std::set_difference(want.begin(), want.end(), listed.begin(), listed.end(),
-                        std::back_inserter(missing));
-    std::set_difference(listed.begin(), listed.end(), want.begin(), want.end(),
-                        std::back_inserter(extra));
-    std::string msg = who + " -qa does not list the installed packages (database " + dbpath +
-                      "): " + std::to_string(listed.size()) + " listed, " +
-                      std::to_string(want.size()) + " installed";
-    if (!missing.empty()) msg += "; not listed: " + Join(missing, " ");
-    if (!extra.empty()) msg += "; not installed: " + Join(extra, " ");
-    return Error{msg};
-  }
-  db.packages = listed.size();
-  return db;
+  if (listed == want) return {};
+  std::vector<std::string> missing, extra;
+  std::set_difference(want.begin(), want.end(), listed.begin(), listed.end(),
+                      std::back_inserter(missing));
+  std::set_difference(listed.begin(), listed.end(), want.begin(), want.end(),
+                      std::back_inserter(extra));
+  std::string msg = who + ", " + rpm.version + ", does not list the database's packages (" +
+                    rpm.dbpath + "): it lists " + std::to_string(listed.size()) +
+                    ", the database has " + std::to_string(want.size());
+  if (!missing.empty()) msg += "; not listed: " + Join(missing, " ");
+  if (!extra.empty()) msg += "; not in the database: " + Join(extra, " ");
+  return Error{msg};
 }
 
 }  // namespace imager::inside

@@ -550,16 +550,30 @@ Status SettleDatabase(const std::string& path) {
   return {};
 }
 
+// The NEVRA of every package in the transaction set's database.
+std::vector<std::string> DatabaseNevras(rpmts ts) {
+  std::vector<std::string> out;
+  rpmdbMatchIterator it = rpmtsInitIterator(ts, RPMDBI_PACKAGES, nullptr, 0);
+  while (Header h = rpmdbNextIterator(it)) out.push_back(HeaderString(h, RPMTAG_NEVRA));
+  rpmdbFreeIterator(it);
+  return out;
+}
+
 }  // namespace
 
 Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& o) {
   if (o.root.empty() || o.root[0] != '/') return Error{"rpm: root must be absolute: " + o.root};
   if (o.packages.empty()) return Error{"rpm: no packages to install"};
   if (auto st = ReadConfigOnce(); !st) return st.take_error();
+  // An installed system's rpm says where its database is; an empty tree gets o.dbpath, and the
+  // rpm this transaction installs is asked afterwards.
+  auto image_rpm = AskImageRpm(o.root);
+  if (!image_rpm) return image_rpm.take_error();
+  const std::string dbpath = *image_rpm ? (*image_rpm)->dbpath : o.dbpath;
   ScopedMacros macros;
   // The target's database location, not the host rpm's (Debian's points into $HOME), with the
   // backend spelled out so the image's own rpm reads it whatever the host default is.
-  macros.Push("_dbpath", o.dbpath);
+  macros.Push("_dbpath", dbpath);
   macros.Push("_db_backend", "sqlite");
 
   Ts ts(rpmtsCreate());
@@ -610,11 +624,27 @@ Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& o) {
   RpmInstallReport report;
   report.installed = tx.installed;
   report.lost = CheckOwners(ts.get(), o.root);
+  std::vector<std::string> in_db = DatabaseNevras(ts.get());
   rpmtsCloseDB(ts.get());
-  if (auto st = SettleDatabase(o.root + o.dbpath + "/rpmdb.sqlite"); !st) return st.take_error();
-  auto db = AdoptImageRpmDatabase(o.root, o.dbpath, tx.installed);
-  if (!db) return db.take_error();
-  report.database = std::move(*db);
+  if (auto st = SettleDatabase(o.root + dbpath + "/rpmdb.sqlite"); !st) return st.take_error();
+  report.dbpath = dbpath;
+  report.packages = in_db.size();
+  if (!*image_rpm) {  // the rpm this transaction installed, if any
+    image_rpm = AskImageRpm(o.root);
+    if (!image_rpm) return image_rpm.take_error();
+    if (*image_rpm && (*image_rpm)->dbpath != dbpath) {
+      if (auto st = MoveRpmDatabase(o.root, dbpath, (*image_rpm)->dbpath); !st)
+        return Error{"rpm: moving the package database to where the image's own rpm reads it: " +
+                     st.error()};
+      report.moved_from = dbpath;
+      report.dbpath = (*image_rpm)->dbpath;
+    }
+  }
+  if (*image_rpm) {
+    report.image_rpm = (*image_rpm)->version;
+    if (auto st = CheckImageRpmLists(o.root, **image_rpm, std::move(in_db)); !st)
+      return st.take_error();
+  }
   return report;
 }
 

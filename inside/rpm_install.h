@@ -18,7 +18,7 @@ namespace imager::inside {
 struct RpmInstallOptions {
   std::string root;                     // absolute directory that becomes the image's "/"
   std::vector<std::string> packages;    // rpm files, already verified against signed metadata
-  std::string dbpath = "/var/lib/rpm";  // inside root
+  std::string dbpath = "/var/lib/rpm";  // inside root, when the image has no rpm to ask
   int log_fd = 2;                       // progress and every scriptlet's output
 };
 
@@ -34,12 +34,16 @@ struct RpmLostOwner {
 struct RpmInstallReport {
   std::vector<std::string> installed;  // NEVRAs in the order rpm installed them
   std::vector<RpmLostOwner> lost;      // expected in single-id mode, where chown is a no-op
-  ImageRpmDatabase database;           // where the image's own rpm reads the database
+  std::string dbpath;                  // where the database is (the image's rpm reads it there)
+  std::string moved_from;              // where librpm wrote it, when it was moved afterwards
+  std::string image_rpm;               // the image's rpm --version; "" when it has no rpm
+  size_t packages = 0;                 // in the database
 };
 
-/// Runs the transaction, then hands the database to the image's own rpm when it has one
-/// (AdoptImageRpmDatabase). Errors name the package: unresolved dependencies and conflicts (before
-/// anything is written), a failing scriptlet with the scriptlet's output.
+/// Runs the transaction on the database where the image's own rpm reads it (inside/rpm_image_db.h:
+/// asked before the transaction when the image has rpm, else after, and moved there), and has
+/// that rpm list every package. Errors name the package: unresolved dependencies and conflicts
+/// (before anything is written), a failing scriptlet with the scriptlet's output.
 Result<RpmInstallReport> RpmInstall(const RpmInstallOptions& options);
 
 /// A package file whose repository signs its packages (gpgcheck), and the keys it must be

@@ -67,6 +67,13 @@ Stage DebInitrdStage(const profiles::Profile& profile, int64_t source_date_epoch
 /// sandbox (stage "packages").
 Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
                        std::vector<std::string> parents);
+/// RPM: more packages installed by one librpm transaction on top of an installed system
+/// (`parents`, whose rpmdb, where the image's own rpm reads it, has what these depend on), as a
+/// layer `name` of its own: `--incremental`'s added packages, an installer's layer. `asked` is
+/// not recorded: rpm keeps no install reason (dnf's is in its own history database).
+Stage RpmAddPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
+                          std::vector<std::string> parents, const std::string& name,
+                          const std::vector<std::string>& asked);
 /// RPM: the tools tree of a bootable medium (stage "tools"): with gpgcheck every signature
 /// checked as for the packages stage, then the payloads unpacked, no scriptlet run.
 Stage RpmToolsStage(const profiles::Profile& profile, const PackageFiles& tools);

@@ -159,4 +159,12 @@ Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& fil
                    RunRpmPackages);
 }
 
+Stage RpmAddPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
+                          std::vector<std::string> parents, const std::string& name,
+                          const std::vector<std::string>&) {
+  RpmPackagesOptions o{.files = SetOf(files), .source_date_epoch = files.source_date_epoch};
+  AddSignedFiles(profile, files, &o.verify, &o.verify_error);
+  return MakeStage({.name = name, .parents = std::move(parents)}, std::move(o), RunRpmPackages);
+}
+
 }  // namespace imager::stages

@@ -11,7 +11,8 @@
 #      are asked for by their files;
 #   2. the packages stage moved the rpmdb to where the image's own rpm reads it (the fixture's
 #      rpm says /usr/lib/sysimage/rpm), and rpm -qa reads it there; in the booted system (3.) the
-#      image's own rpm -qa lists the packages;
+#      image's own rpm -qa lists the packages; a package added with --incremental goes into the
+#      image's database by a transaction on top of the cached packages layer;
 #   3. BIOS (isolinux) and UEFI with Secure Boot enforced (shim, GRUB) boot to the login prompt,
 #      side by side; from the serial console: the fixture's kernel, the booter's firmware line;
 #      the Fedora-named fixture's ISO after `imager iso edit --cmdline-add/--cmdline-remove` boots
@@ -133,7 +134,7 @@ pass "Fedora's names (shim-x64, EFI/fedora/) resolve by the boot loaders' files:
 # --- 2. the image's rpmdb, where the image's own rpm reads it -----------------------------------
 # librpm writes /var/lib/rpm; the fixture's rpm (Debian's, configured as Fedora's) reads
 # /usr/lib/sysimage/rpm, so the packages stage moves the database there and has that rpm list it.
-grep -q "package database: /usr/lib/sysimage/rpm (sqlite, moved from /var/lib/rpm), where the image's RPM version [0-9.]* lists all 5 packages" \
+grep -q "package database: /usr/lib/sysimage/rpm (sqlite, moved from /var/lib/rpm), 5 packages; the image's RPM version [0-9.]* lists them all" \
   "$work/out/logs/packages.log" || {
   grep -a 'package database\|rpm' "$work/out/logs/packages.log" | tail -5
   fail "the packages stage did not hand the database to the image's rpm"
@@ -147,6 +148,28 @@ qa=$(rpm --dbpath "$work/rootfs/usr/lib/sysimage/rpm" -qa --qf '%{NAME}\n' | sor
 [ "$qa" = "busybox glibc kernel rpm setup " ] || fail "rpm -qa on the image's database: '$qa'"
 pass "the database is where the image's rpm reads it (/usr/lib/sysimage/rpm): $qa"
 rm -rf "$work/rootfs" "$work/root.squashfs"
+
+# --- 2b. a package added with --incremental: rpm on the installed system --------------------------
+# mtools goes on the cached packages layer by one librpm transaction on the image's database,
+# where the image's rpm reads it (asked before the transaction this time). The ISO booted in 3.
+sed -i 's/^packages: {include: \[kernel, setup, busybox, rpm\]}$/packages: {include: [kernel, setup, busybox, rpm, mtools]}/' \
+  "$work/fixture-live.yaml"
+grep -q 'include: .*mtools' "$work/fixture-live.yaml" || fail "could not add mtools to the profile"
+start=$SECONDS
+"$IMAGER" build --incremental "$work/fixture-live.yaml" -o "$work/out" >"$work/build-inc.log" 2>&1 || {
+  tail -30 "$work/build-inc.log"
+  fail "imager build --incremental (log: $work/build-inc.log)"
+}
+cached=" $(stages_cached "$work/build-inc.log") "
+built=" $(stages_built "$work/build-inc.log") "
+[[ "$cached" == *" packages "* && "$built" == *" packages-added "* ]] ||
+  fail "--incremental did not add mtools on the cached packages layer ($(stages_summary "$work/build-inc.log"))"
+grep -q "package database: /usr/lib/sysimage/rpm (sqlite), 6 packages; the image's RPM version [0-9.]* lists them all" \
+  "$work/out/logs/packages-added.log" || {
+  grep -a 'package database\|error' "$work/out/logs/packages-added.log" | tail -5
+  fail "the added packages did not go into the image's database"
+}
+pass "mtools added with --incremental in $((SECONDS - start)) s: one rpm transaction on the image's database"
 
 # --- 3. boot to a login prompt, BIOS and UEFI side by side --------------------------------------
 boot() { # boot NAME EXPECT [imager boot options]
@@ -191,7 +214,7 @@ release=$(cat "$work/fx/kernel-release")
 for name in bios uefi; do
   qa=$(guest_answer "$work/$name.log" rpmqa)
   qa=${qa% }
-  [ "$qa" = "busybox glibc kernel rpm setup" ] ||
+  [ "$qa" = "busybox glibc kernel mtools rpm setup" ] ||
     fail "$name: the image's own rpm -qa in the booted system: '$qa'"
 done
 pass "in the booted system, the image's own rpm -qa reads the database: $qa"
