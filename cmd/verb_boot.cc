@@ -28,7 +28,7 @@ struct BootFlags {
   std::vector<std::string> disks;
   std::vector<std::pair<std::string, std::string>> sends;  // --send WHEN TEXT
   int memory = 2048, cpus = 2, timeout = 0;
-  std::string machine = "q35", expect, log, screendump, qmp;
+  std::string machine = "q35", expect, log, screendump, qmp, uefi_vars;
   int settle = 0;
 };
 
@@ -39,6 +39,9 @@ SeaBIOS, or OVMF with --uefi (package ovmf). TCG emulation by default: slow but 
 container or CI runner; --kvm is much faster where /dev/kvm is accessible. --secure-boot is UEFI
 with Secure Boot enforced: OVMF's Secure Boot build (OVMF_CODE_4M.secboot.fd, SMM on q35) and
 variables with Microsoft's keys enrolled (OVMF_VARS_4M.ms.fd), as on a PC from a shop.
+--uefi-vars FILE starts from another variable store instead (a copy; FILE is not changed): with
+--secure-boot, /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd trusts only Debian ovmf's test key
+(/usr/share/ovmf/PkKek-1-snakeoil.pem), which a profile's boot.signing can sign with.
 
 Console: --serial puts the guest's serial port on this terminal (no window; Ctrl-A x quits,
 Ctrl-A c is QEMU's monitor). Without it QEMU opens a window when $DISPLAY is set, else it runs
@@ -164,11 +167,14 @@ Result<qemu::Machine> MakeMachine(const BootFlags& f, const std::string& tmp) {
     if (!disk) return Error{"--disk " + disk.error()};
     m.disks.push_back(*disk);
   }
-  if (f.uefi || f.secure_boot) {
+  if (f.uefi || f.secure_boot || !f.uefi_vars.empty()) {
     auto ovmf = qemu::FindUefi("/usr/share/OVMF", f.secure_boot);
     if (!ovmf) return ovmf.take_error();
-    auto vars = ReadFile(ovmf->vars);
-    if (!vars) return Error{"read " + ovmf->vars + ": " + vars.error()};
+    const std::string template_vars = f.uefi_vars.empty() ? ovmf->vars : f.uefi_vars;
+    auto vars = ReadFile(template_vars);
+    if (!vars)
+      return Error{(f.uefi_vars.empty() ? "read " : "--uefi-vars: read ") + template_vars + ": " +
+                   vars.error()};
     m.firmware = qemu::Firmware::kUefi;
     m.secure_boot = f.secure_boot;
     m.uefi_code = ovmf->code;
@@ -269,6 +275,8 @@ Action SetupBoot(CLI::App* app, const GlobalOptions*) {
   app->add_flag("--uefi", f->uefi, "Boot with UEFI firmware (OVMF) instead of BIOS (SeaBIOS)");
   app->add_flag("--secure-boot", f->secure_boot,
                 "UEFI with Secure Boot enforced (Microsoft's keys enrolled; implies --uefi)");
+  app->add_option("--uefi-vars", f->uefi_vars,
+                  "UEFI variable store to start from instead of OVMF's (copied; implies --uefi)");
   app->add_flag("--serial", f->serial, "Serial console on this terminal, no window");
   auto* as_disk =
       app->add_flag("--as-disk", f->as_disk, "Attach IMAGE as a virtio disk instead of a CD");

@@ -24,6 +24,8 @@ std::vector<std::string> DebianToolPackages(const Profile& p) {
   if (p.boot.uefi)
     tools.insert(tools.end(), {"dosfstools", "grub-efi-" + p.distribution.arch + "-signed",
                                "mtools", "shim-signed"});
+  // boot.signing: sbsign signs the binaries the firmware loads.
+  if (p.boot.uefi && !p.boot.signing_key.empty()) tools.push_back("sbsigntool");
   // A disk image's BIOS boot: GRUB's i386-pc images and modules, and grub-mkimage.
   if (p.boot.bios && stages::WantsDisk(p))
     tools.insert(tools.end(), {"grub-common", "grub-pc-bin"});

@@ -30,6 +30,10 @@ TEST(FamiliesTest, ToolsOnlyForOutputsThatBootAndFamiliesThatHaveThem) {
   EXPECT_EQ(ToolPackages(p),
             (std::vector<std::string>{"dosfstools", "grub-efi-amd64-signed", "isolinux", "mtools",
                                       "shim-signed", "syslinux-common"}));
+  p.boot.signing_key = "/k/db.key";
+  auto signing = ToolPackages(p);
+  EXPECT_NE(std::find(signing.begin(), signing.end(), "sbsigntool"), signing.end());
+  p.boot.signing_key.clear();
   // The boot loaders by the files they install, whatever the vendor names its packages
   // (openEuler's shim, Fedora's shim-x64); the ESP's tools by name.
   p.distribution.family = profiles::Family::kRpm;
@@ -37,6 +41,11 @@ TEST(FamiliesTest, ToolsOnlyForOutputsThatBootAndFamiliesThatHaveThem) {
   EXPECT_EQ(ToolPackages(p),
             (std::vector<std::string>{"/boot/efi/EFI/*/grubx64.efi", "/boot/efi/EFI/*/shimx64.efi",
                                       "/usr/share/syslinux/isolinux.bin", "dosfstools", "mtools"}));
+  p.boot.signing_key = "/k/db.key";  // boot.signing: sbsign, by its path
+  auto rpm_signing = ToolPackages(p);
+  EXPECT_NE(std::find(rpm_signing.begin(), rpm_signing.end(), "/usr/bin/sbsign"),
+            rpm_signing.end());
+  p.boot.signing_key.clear();
   p.boot.bios = false;
   p.distribution.arch = "aarch64";
   EXPECT_EQ(ToolPackages(p),

@@ -34,6 +34,8 @@ std::vector<std::string> RpmToolPackages(const profiles::Profile& p) {
     std::string efi = EfiArch(p.distribution.arch);
     tools.insert(tools.end(), {"/boot/efi/EFI/*/grub" + efi + ".efi",
                                "/boot/efi/EFI/*/shim" + efi + ".efi", "dosfstools", "mtools"});
+    // boot.signing: sbsign, packaged as sbsigntools or sbsigntool.
+    if (!p.boot.signing_key.empty()) tools.push_back("/usr/bin/sbsign");
   }
   std::sort(tools.begin(), tools.end());
   return tools;

@@ -433,6 +433,39 @@ TEST_F(LoaderTest, DiskOutputSize) {
   }
 }
 
+TEST_F(LoaderTest, BootSigningKeyAndCertificate) {
+  Write("keys/db.key", "key\n");
+  Write("keys/db.crt", "cert\n");
+  auto p =
+      LoadProfile(Write("p.yaml", std::string(kMinimal) +
+                                      "boot: {signing: {key: keys/db.key, cert: keys/db.crt}}\n"));
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->boot.signing_key, dir_ + "/keys/db.key");
+  EXPECT_EQ(p->boot.signing_cert, dir_ + "/keys/db.crt");
+  EXPECT_EQ(ToJson(*p)["boot"]["signing"]["cert"], dir_ + "/keys/db.crt");
+  auto again = LoadProfile(Write("sub/shown.yaml", ToYaml(*p)));
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->boot.signing_key, p->boot.signing_key);
+  // Without a signing block nothing is shown.
+  auto plain = LoadProfile(Write("plain.yaml", kMinimal));
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_FALSE(ToJson(*plain)["boot"].contains("signing"));
+
+  Write("half.yaml", std::string(kMinimal) + "boot: {signing: {key: keys/db.key}}\n");
+  std::string err = LoadError("half.yaml");
+  EXPECT_NE(err.find("boot.signing.cert"), std::string::npos) << err;
+  Write("gone.yaml",
+        std::string(kMinimal) + "boot: {signing: {key: nope.key, cert: keys/db.crt}}\n");
+  err = LoadError("gone.yaml");
+  EXPECT_NE(err.find("boot.signing.key"), std::string::npos) << err;
+  EXPECT_NE(err.find("nope.key"), std::string::npos) << err;
+  Write("bios.yaml", std::string(kMinimal) +
+                         "boot: {uefi: false, signing: {key: keys/db.key, cert: keys/db.crt}}\n");
+  err = LoadError("bios.yaml");
+  EXPECT_NE(err.find("boot.signing: signs EFI binaries, but boot.uefi is false"), std::string::npos)
+      << err;
+}
+
 TEST_F(LoaderTest, BuildStageTimeout) {
   auto d = LoadProfile(Write("d.yaml", kMinimal));
   ASSERT_TRUE(d) << d.error();

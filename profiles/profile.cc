@@ -186,6 +186,8 @@ Json ToJson(const Profile& p) {
   j["boot"] =
       Json{{"cmdline", b.cmdline}, {"probe", b.probe}, {"timeout", b.timeout}, {"toram", b.toram},
            {"bios", b.bios},       {"uefi", b.uefi},   {"serial", b.serial}};
+  if (!b.signing_key.empty() || !b.signing_cert.empty())
+    j["boot"]["signing"] = Json{{"key", b.signing_key}, {"cert", b.signing_cert}};
   Json formats = Json::array();
   for (auto f : p.output.formats) formats.push_back(NameOf(f));
   j["output"] = Json{{"formats", formats},

@@ -166,6 +166,11 @@ struct Boot {
   bool bios = true;
   bool uefi = true;
   std::string serial;  // e.g. "ttyS0,115200"; empty: no serial console
+  /// boot.signing: a PEM private key and its X.509 certificate (absolute paths; both or
+  /// neither) that sign the EFI binaries the firmware loads (shim, MokManager) for firmware
+  /// that trusts that key rather than the distribution's signer.
+  std::string signing_key;
+  std::string signing_cert;
 };
 
 /// How the `oci` output lays out its image: one squashed layer, or one layer per pipeline layer

@@ -220,6 +220,18 @@ std::vector<FieldDoc> MakeSchema() {
        "boot: {uefi: true}"},
       {"boot.serial", "ttyNAME[,BAUD]", "none", "A serial console for the boot menu and kernel.",
        "boot: {serial: \"ttyS0,115200\"}"},
+      {"boot.signing", "map: key, cert", "none",
+       "Sign the EFI binaries the firmware loads (shim and MokManager, on the ISO's and the "
+       "disk's ESP) with this key, for firmware whose db trusts it instead of the distribution's "
+       "signer (Microsoft's); shim then checks GRUB and the kernel as before. Needs sbsigntool "
+       "in the tools tree (added to it).",
+       "boot: {signing: {key: keys/db.key, cert: keys/db.crt}}"},
+      {"boot.signing.key", "path", "required in boot.signing",
+       "The PEM private key, not encrypted (relative to the profile).",
+       "boot: {signing: {key: keys/db.key, cert: keys/db.crt}}"},
+      {"boot.signing.cert", "path", "required in boot.signing",
+       "The key's X.509 certificate, PEM (relative to the profile).",
+       "boot: {signing: {key: keys/db.key, cert: keys/db.crt}}"},
       {"output", "map", "defaults below", "What the build writes.", ""},
       {"output.formats", "list, " + OneOf<Format>(), "[iso]",
        "The outputs, each NAME.EXT in the output directory (--format on the command line "

@@ -567,6 +567,17 @@ void ReadBoot(Checker& c, const Field& top, Boot* b) {
         "'" + b->serial + "' is not a serial console (allowed: ttyNAME[,BAUD], e.g. ttyS0,115200)");
     b->serial.clear();
   }
+  Field signing = c.Get(f, "signing");
+  if (signing.node && c.Map(signing)) {
+    Field key = c.Get(signing, "key"), cert = c.Get(signing, "cert");
+    c.Require(signing, key, "the private key (PEM, not encrypted) that signs");
+    c.Require(signing, cert, "the certificate (PEM) of that key");
+    c.Path(key, &b->signing_key);
+    c.Path(cert, &b->signing_cert);
+    if (!b->uefi)
+      c.Fail(signing.node->loc, signing.path,
+             "signs EFI binaries, but boot.uefi is false (drop boot.signing or boot under UEFI)");
+  }
 }
 
 void ReadFormats(Checker& c, const Field& formats, std::vector<Format>* out) {

@@ -58,6 +58,7 @@ struct DiskOptions {
   int64_t source_date_epoch = -1;
   families::BootFiles files;
   families::DiskBootFiles disk_files;
+  EspSigning signing;  // boot.signing
   static constexpr auto kFields =
       std::tuple{Field("file", &DiskOptions::file),
                  Field("identity", &DiskOptions::identity),
@@ -70,7 +71,8 @@ struct DiskOptions {
                  Field("esp grub.cfg", &DiskOptions::esp_cfg),
                  Field("source_date_epoch", &DiskOptions::source_date_epoch),
                  Field("files", &DiskOptions::files),
-                 Field("disk_files", &DiskOptions::disk_files)};
+                 Field("disk_files", &DiskOptions::disk_files),
+                 Field("signing", &DiskOptions::signing)};
 };
 
 // A file for the root with fixed mode and time (it goes on top of the image's layers).
@@ -177,7 +179,9 @@ Status RunDisk(StageContext& ctx, const DiskOptions& o) {
   // The ESP first: its size places the root.
   uint64_t esp_sectors = disk::kAlign;
   if (o.uefi) {
-    if (auto st = WriteEsp(ctx, o.files, o.esp_cfg, o.source_date_epoch, work + "/esp.img"); !st)
+    if (auto st =
+            WriteEsp(ctx, o.files, o.esp_cfg, o.source_date_epoch, work + "/esp.img", o.signing);
+        !st)
       return st;
     auto size = FileSize(work + "/esp.img");
     if (!size) return size.take_error();
@@ -292,7 +296,8 @@ Status PlanDisk(OutputPlan& plan) {
                 .esp_cfg = esp_cfg,
                 .source_date_epoch = plan.options.source_date_epoch,
                 .files = family.boot_files,
-                .disk_files = family.disk_boot_files};
+                .disk_files = family.disk_boot_files,
+                .signing = p.boot.uefi ? EspSigning::Of(p) : EspSigning{}};
   if (!plan.pipeline->Has("tools")) plan.pipeline->Add(ToolsStage(p, plan.options.tools));
   // Version 2: the ESP has grub.cfg in EFI/BOOT/ too (WriteEsp).
   StageInfo info{

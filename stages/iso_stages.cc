@@ -321,11 +321,14 @@ struct BootloaderOptions {
   std::string esp;       // the ESP's grub.cfg
   int64_t source_date_epoch = -1;
   families::BootFiles files;  // where the tools tree has the boot loaders
-  static constexpr auto kFields = std::tuple{
-      Field("isolinux.cfg", &BootloaderOptions::isolinux),
-      Field("grub.cfg", &BootloaderOptions::grub), Field("esp grub.cfg", &BootloaderOptions::esp),
-      Field("source_date_epoch", &BootloaderOptions::source_date_epoch),
-      Field("files", &BootloaderOptions::files)};
+  EspSigning signing;         // boot.signing
+  static constexpr auto kFields =
+      std::tuple{Field("isolinux.cfg", &BootloaderOptions::isolinux),
+                 Field("grub.cfg", &BootloaderOptions::grub),
+                 Field("esp grub.cfg", &BootloaderOptions::esp),
+                 Field("source_date_epoch", &BootloaderOptions::source_date_epoch),
+                 Field("files", &BootloaderOptions::files),
+                 Field("signing", &BootloaderOptions::signing)};
 };
 
 }  // namespace
@@ -361,8 +364,46 @@ std::string EspFatSerial(const std::string& grub_cfg) {
   return volid;
 }
 
+namespace {
+
+// boot.signing: each of `files` (below scratch/esp) signed in place by the tools tree's sbsign
+// in `spec`'s sandbox (scratch at /work). The key is copied into scratch for the run, readable
+// by its owner only, and removed after it.
+Status SignEfiBinaries(StageContext& ctx, sandbox::SandboxSpec spec, const std::string& tools,
+                       const EspSigning& signing, const std::vector<std::string>& files) {
+  auto sbsign = ToolProgram(tools, "sbsign");
+  if (!sbsign) return Error{"boot.signing: " + sbsign.error()};
+  const std::string keys = ctx.scratch_dir() + "/signing";
+  if (auto st = MakeDirs(keys); !st) return st;
+  if (chmod(keys.c_str(), 0700) != 0) return ErrnoError("chmod " + keys);
+  Status st = CopyFile(signing.key.path, keys + "/key.pem", 0600);
+  if (st) st = CopyFile(signing.cert.path, keys + "/cert.pem", 0644);
+  for (size_t i = 0; st && i < files.size(); ++i) {
+    const std::string in = "/work/esp/" + files[i];
+    spec.argv = {*sbsign,
+                 "--key",
+                 "/work/signing/key.pem",
+                 "--cert",
+                 "/work/signing/cert.pem",
+                 "--output",
+                 in + ".signed",
+                 in};
+    st = RunLogged(spec, ctx, "sbsign " + files[i] + " (boot.signing)");
+    const std::string host = ctx.scratch_dir() + "/esp/" + files[i];
+    if (st && rename((host + ".signed").c_str(), host.c_str()) != 0)
+      st = ErrnoError("rename " + host + ".signed");
+  }
+  if (auto rm = RemoveTree(keys); !rm && st) st = rm;
+  if (!st)
+    return Error{st.error() + " (boot.signing: key " + signing.key.path + ", certificate " +
+                 signing.cert.path + ")"};
+  return {};
+}
+
+}  // namespace
+
 Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::string& grub_cfg,
-                int64_t source_date_epoch, const std::string& image) {
+                int64_t source_date_epoch, const std::string& image, const EspSigning& signing) {
   const std::string tools = ctx.parent("tools")->dir;
   const int64_t sde = std::max<int64_t>(source_date_epoch, 0);
   auto take = [&](const std::string& suffix, const std::string& to) -> Status {
@@ -382,6 +423,23 @@ Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::
   // Debian's removable-media GRUB reads /boot/grub/grub.cfg; Fedora's and openEuler's read
   // grub.cfg beside their own image (their prefix is the directory they were loaded from).
   if (auto st = WriteFile(stage + "/EFI/BOOT/grub.cfg", grub_cfg); !st) return st;
+
+  const std::string dir = std::filesystem::path(image).parent_path().string();
+  const std::string name = std::filesystem::path(image).filename().string();
+  sandbox::SandboxSpec spec;
+  spec.idmap = ctx.idmap();
+  spec.root.kind = sandbox::RootSpec::Kind::kDir;
+  spec.root.dir = tools;
+  spec.root.readonly = true;
+  spec.binds = {{ctx.scratch_dir(), "/work", false}, {dir, "/out", false}};
+  spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
+              "SOURCE_DATE_EPOCH=" + std::to_string(sde), "MTOOLS_SKIP_CHECK=1"};
+  if (!signing.empty())
+    if (auto st = SignEfiBinaries(ctx, spec, tools, signing,
+                                  {"EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/mmx64.efi"});
+        !st)
+      return st;
+
   auto listed = FilesBelow(stage);
   if (!listed) return listed.take_error();
   uint64_t bytes = 0;
@@ -396,16 +454,6 @@ Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::
   // Room for FAT tables and directories, whole MiB.
   uint64_t kib = ((bytes + (1 << 20)) / (1 << 20) + 1) * 1024;
 
-  const std::string dir = std::filesystem::path(image).parent_path().string();
-  const std::string name = std::filesystem::path(image).filename().string();
-  sandbox::SandboxSpec spec;
-  spec.idmap = ctx.idmap();
-  spec.root.kind = sandbox::RootSpec::Kind::kDir;
-  spec.root.dir = tools;
-  spec.root.readonly = true;
-  spec.binds = {{ctx.scratch_dir(), "/work", false}, {dir, "/out", false}};
-  spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
-              "SOURCE_DATE_EPOCH=" + std::to_string(sde), "MTOOLS_SKIP_CHECK=1"};
   auto mkfs = ToolProgram(tools, "mkfs.fat");
   auto mmd = ToolProgram(tools, "mmd");
   auto mcopy = ToolProgram(tools, "mcopy");
@@ -448,7 +496,7 @@ Status RunBootloader(StageContext& ctx, const BootloaderOptions& o) {
   if (o.esp.empty()) return {};
   if (auto st = MakeDirs(out + "/tree/boot/grub"); !st) return st;
   if (auto st = WriteFile(out + "/tree/boot/grub/grub.cfg", o.grub); !st) return st;
-  return WriteEsp(ctx, o.files, o.esp, o.source_date_epoch, out + "/efi.img");
+  return WriteEsp(ctx, o.files, o.esp, o.source_date_epoch, out + "/efi.img", o.signing);
 }
 
 }  // namespace
@@ -458,7 +506,8 @@ Stage BootloaderStage(const Profile& p, int64_t source_date_epoch, const BootIde
                       .grub = p.boot.uefi ? GrubConfig(p, id) : "",
                       .esp = p.boot.uefi ? EspGrubConfig(id) : "",
                       .source_date_epoch = source_date_epoch,
-                      .files = families::Of(p).boot_files};
+                      .files = families::Of(p).boot_files,
+                      .signing = p.boot.uefi ? EspSigning::Of(p) : EspSigning{}};
   // Version 2: the ESP has grub.cfg in EFI/BOOT/ too (WriteEsp).
   return MakeStage(
       {.name = "bootloader", .version = 2, .output = OutputKind::kArtifact, .parents = {"tools"}},

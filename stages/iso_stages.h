@@ -112,6 +112,22 @@ std::string GrubConfig(const profiles::Profile& profile, const BootIdentity& id)
 /// The ESP's grub.cfg: find the medium by its volume UUID, then use its grub.cfg.
 std::string EspGrubConfig(const BootIdentity& id);
 
+/// boot.signing for the ESP writer: the key and certificate that sign the EFI binaries the
+/// firmware loads; keyed by their content, and only when set (unsigned ESPs keep their keys).
+struct EspSigning {
+  ContentPath key;
+  ContentPath cert;
+  bool empty() const { return key.path.empty(); }
+  static EspSigning Of(const profiles::Profile& p) {
+    return {{p.boot.signing_key}, {p.boot.signing_cert}};
+  }
+  static void KeyIfSet(KeyInputs& k, const std::string& name, const ContentPath& v) {
+    if (!v.path.empty()) k.Content(name, v.path);
+  }
+  static constexpr auto kFields = std::tuple{Field("key", &EspSigning::key, &KeyIfSet),
+                                             Field("cert", &EspSigning::cert, &KeyIfSet)};
+};
+
 /// The one file below `tree` whose path ends with `suffix` (a file of the tools packages), as a
 /// path from `tree` ("/usr/lib/...").
 Result<std::string> FindInTree(const std::string& tree, const std::string& suffix);
@@ -128,9 +144,10 @@ std::string EspFatSerial(const std::string& grub_cfg);
 /// mtools): shim as EFI/BOOT/BOOTX64.EFI (the removable path), GRUB and MokManager beside it,
 /// `grub_cfg` as /boot/grub/grub.cfg (where Debian's signed GRUB looks) and as EFI/BOOT/grub.cfg
 /// (where Fedora's and openEuler's look), every time
-/// `source_date_epoch`, serial EspFatSerial(grub_cfg).
+/// `source_date_epoch`, serial EspFatSerial(grub_cfg). With `signing`, the tools tree's sbsign
+/// signs shim (BOOTX64.EFI) and MokManager with it, replacing the distribution's signatures.
 Status WriteEsp(StageContext& ctx, const families::BootFiles& files, const std::string& grub_cfg,
-                int64_t source_date_epoch, const std::string& image);
+                int64_t source_date_epoch, const std::string& image, const EspSigning& signing);
 
 /// Artifact "bootloader": `tree/` (isolinux/, boot/grub/ for the medium), `isohdpfx.bin` (the
 /// isohybrid MBR) when BIOS boot is on, `efi.img` (the ESP) when UEFI boot is on.

@@ -14,7 +14,10 @@
 #      small images, the initramfs, the bootloader and the ISO (the packages' image is reused);
 #      then one package added with --incremental goes on the packages layer as a layer and an
 #      image of its own (the packages' layer and image reused); the new ISO boots under BIOS
-#      with the new name at its login prompt and the added package's program.
+#      with the new name at its login prompt and the added package's program;
+#   8. boot.signing with Debian ovmf's snakeoil key rebuilds only the tools, the bootloader and
+#      the ISO; firmware trusting only that key (OVMF_VARS_4M.snakeoil.fd, Secure Boot) refuses
+#      the ISO before and boots the signed one to its login prompt with the kernel locked down.
 # Needs IMAGER (CTest sets it); the package cache is the user's (shared with other tests).
 # KEEP=DIR keeps the ISO and the serial logs. Exit 77 (skip) when qemu or xorriso are missing.
 set -euo pipefail
@@ -182,9 +185,49 @@ stages=" $(stages_built "$work/build.log")$cached"
 grep -q "incremental: .* added on the last full build's packages (.*htop" "$work/build.log" ||
   fail "--incremental did not say what it added"
 pass "one package (htop) added with --incremental: a new ISO in $took s ($summary)"
+# boot.signing with Debian ovmf's test key: the ISO's shim and MokManager are signed with it
+# (sbsigntool joins the tools), so firmware whose db trusts only that key (OVMF_VARS_4M.snakeoil.fd)
+# boots it under Secure Boot; the ISO before, signed by Microsoft alone, it refuses.
+snakeoil=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+signed=
+if [ -r "$snakeoil" ] && [ -r /usr/share/ovmf/PkKek-1-snakeoil.key ] && command -v openssl >/dev/null; then
+  cp "$iso" "$work/unsigned.iso"
+  (umask 077 && openssl pkey -in /usr/share/ovmf/PkKek-1-snakeoil.key -passin pass:snakeoil \
+    -out "$work/profiles/db.key") || fail "openssl: decrypting the snakeoil key"
+  cp /usr/share/ovmf/PkKek-1-snakeoil.pem "$work/profiles/db.crt"
+  sed -i 's/^  serial: ttyS0,115200$/  serial: ttyS0,115200\n  signing: {key: db.key, cert: db.crt}/' \
+    "$work/profiles/debian-live.yaml"
+  grep -q 'signing:' "$work/profiles/debian-live.yaml" || fail "could not add boot.signing"
+  start=$SECONDS
+  build --incremental
+  built=" $(stages_built "$work/build.log") "
+  [[ "$built" == *" bootloader "* && "$built" != *" squashfs-packages "* ]] ||
+    fail "boot.signing rebuilt '$built'"
+  grep -q "sbsign EFI/BOOT/BOOTX64.EFI (boot.signing): exited with 0" "$work/out/logs/bootloader.log" ||
+    fail "the bootloader stage did not sign shim"
+  pass "boot.signing: a new ISO in $((SECONDS - start)) s, rebuilt$built"
+  signed=1
+else
+  echo "note: no snakeoil OVMF variables or key (package ovmf), or no openssl: boot.signing not tested"
+fi
+# The signed ISO is the edited one with htop: BIOS checks the edits, UEFI the signature.
 # shellcheck disable=SC2016 # expanded by the guest's shell
 boot bios-edited '^CHECKS-42' "$iso" --send "$host login: *\$" live --send 'Password: *$' live \
-  --send '[$] *$' 'echo "htop: $(command -v htop)"; echo CHECKS-$((40+2))'
+  --send '[$] *$' 'echo "htop: $(command -v htop)"; echo CHECKS-$((40+2))' &
+pids=($!)
+if [ -n "$signed" ]; then
+  boot unsigned-snakeoil 'Access Denied' --secure-boot --uefi-vars "$snakeoil" "$work/unsigned.iso"
+  pass "firmware trusting only the test key refuses the ISO signed by Microsoft alone"
+  boot signed-snakeoil 'login:' --secure-boot --uefi-vars "$snakeoil" "$iso" &
+  pids+=($!)
+fi
+together "${pids[@]}"
 [ "$(guest_answer "$work/bios-edited.log" htop)" = /usr/bin/htop ] ||
   fail "the edited ISO has no htop ('$(guest_answer "$work/bios-edited.log" htop)')"
 pass "the edited ISO logs in as $host and has htop"
+if [ -n "$signed" ]; then
+  grep -aq 'imager-booter: firmware: UEFI, kernel lockdown: none \[integrity\]' \
+    "$work/signed-snakeoil.log" ||
+    fail "signed-snakeoil: the booter's firmware line ($(grep -a 'firmware:' "$work/signed-snakeoil.log"))"
+  pass "the ISO signed by boot.signing boots under Secure Boot with only the test key enrolled (lockdown on)"
+fi
