@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/cpus.h"
 #include "base/fd.h"
 
 namespace imager::formats {
@@ -109,7 +110,7 @@ GzipWriter::GzipWriter(int fd, const Options& options) : s_(new Shared) {
   s_->options = options;
   s_->options.level = std::clamp(options.level, 1, 12);
   s_->options.piece = std::max<size_t>(options.piece, 64 << 10);
-  unsigned n = options.threads ? options.threads : std::thread::hardware_concurrency();
+  unsigned n = options.threads ? options.threads : UsableCpus();
   n = std::max(1u, n);
   s_->piece.reserve(s_->options.piece);
   for (unsigned i = 0; i < n; ++i) s_->workers.emplace_back([s = s_.get()] { s->Work(); });

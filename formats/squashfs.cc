@@ -28,6 +28,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/cpus.h"
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/owner_record.h"
@@ -343,7 +344,7 @@ class Writer {
     listing_.reset(sqfs_dir_writer_create(dirs_.get(), 0));
     if (!listing_) return SqfsError("set up writing " + out, SQFS_ERROR_ALLOC);
 
-    unsigned threads = o_.threads ? o_.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads = o_.threads ? o_.threads : UsableCpus();
     sqfs_block_processor_desc_t desc{};
     desc.size = sizeof(desc);
     desc.max_block_size = o_.block_size;

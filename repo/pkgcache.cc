@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "base/cpus.h"
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/sha256.h"
@@ -134,7 +135,7 @@ std::vector<Result<PackageCache::State>> PackageCache::CheckAll(
   auto work = [&] {
     for (size_t i; (i = next++) < refs.size();) states[i] = Check(refs[i]->sha256, refs[i]->size);
   };
-  size_t threads = std::min<size_t>({refs.size(), std::thread::hardware_concurrency(), 8});
+  size_t threads = std::min<size_t>({refs.size(), size_t{UsableCpus()}, 8});
   std::vector<std::thread> pool;
   for (size_t i = 1; i < threads; ++i) pool.emplace_back(work);
   work();

@@ -10,11 +10,13 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <thread>
 
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 
+#include "base/cpus.h"
 #include "base/fd.h"
 #include "base/fs.h"
 #include "base/owner_record.h"
@@ -264,6 +266,12 @@ std::vector<CheckItem> RunHostChecks(const std::string& cache_dir) {
                               "add yourself to the 'kvm' group"));
   for (auto& i : CheckCacheFs(cache_dir)) items.push_back(std::move(i));
   items.push_back(CheckSpace(cache_dir));
+  // What the worker pools (squashfs, gzip, downloads) are sized by.
+  unsigned cpus = UsableCpus(), machine = std::max(1u, std::thread::hardware_concurrency());
+  items.push_back({"cpus", State::kOk,
+                   std::to_string(cpus) + " of the machine's " + std::to_string(machine) +
+                       " processors usable (affinity and cgroup CPU quota)",
+                   ""});
   return items;
 }
 
