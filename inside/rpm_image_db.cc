@@ -2,6 +2,7 @@
 #include "inside/rpm_image_db.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,11 +54,32 @@ Result<Ran> RunImageRpm(const std::string& root, const std::vector<std::string>&
   }
   if (null_fd >= 0) close(null_fd);
   write_end.reset();
+  // Read up to a bound: the program is the image's, and rpm -qa of a whole distribution is well
+  // under a MiB.
+  constexpr size_t kMaxOutput = 64 << 20;
   Ran ran;
-  bool read_ok = ReadAll(read_end.get(), &ran.output);
+  int read_errno = 0;
+  char buf[65536];
+  while (true) {
+    ssize_t n = read(read_end.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) read_errno = errno;
+    if (n <= 0) break;
+    ran.output.append(buf, static_cast<size_t>(n));
+    if (ran.output.size() > kMaxOutput) {
+      kill(pid, SIGKILL);
+      break;
+    }
+  }
   while (waitpid(pid, &ran.status, 0) < 0)
     if (errno != EINTR) return ErrnoError("rpm: waitpid for the image's rpm");
-  if (!read_ok) return ErrnoError("rpm: reading the image's rpm output");
+  if (read_errno) {
+    errno = read_errno;
+    return ErrnoError("rpm: reading the image's rpm output");
+  }
+  if (ran.output.size() > kMaxOutput)
+    return Error{std::string("rpm: the image's rpm (") + kImageRpm + " " + Join(args, " ") +
+                 ") wrote more than 64 MiB; stopped"};
   return ran;
 }
 

@@ -4,8 +4,8 @@
 /// The image's own rpm and the package database librpm wrote into it. The host's librpm installs
 /// the packages, but the installed system queries and updates its database with its own rpm,
 /// whose configuration can differ from the host's: Fedora's rpm looks in /usr/lib/sysimage/rpm,
-/// openEuler's and RHEL's in /var/lib/rpm, Debian's rpm in ~/.rpmdb. After the transaction the
-/// image's /usr/bin/rpm is asked, chrooted into the image, where it looks (%_dbpath) and in
+/// openEuler's and RHEL's in /var/lib/rpm, Debian's rpm in ~/.rpmdb. So the image's
+/// /usr/bin/rpm is asked, chrooted into the image, where it looks (%_dbpath) and in
 /// which format (%_db_backend): before a transaction on an installed system (the database is
 /// there), after one that installed rpm itself (the database moves there); that rpm must then
 /// list every package in it. Runs inside the rpm-install sandbox (CAP_SYS_CHROOT, no network).
