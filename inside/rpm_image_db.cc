@@ -18,6 +18,8 @@ namespace imager::inside {
 namespace {
 
 constexpr char kImageRpm[] = "/usr/bin/rpm";
+// How errors name it.
+constexpr char kWho[] = "the image's own rpm (/usr/bin/rpm)";
 
 struct Ran {
   int status = 0;      // waitpid's
@@ -128,8 +130,8 @@ Result<std::optional<ImageRpm>> AskImageRpm(const std::string& root) {
   if (!in) return in.take_error();
   auto st = in->Lstat(kImageRpm);
   if (!st) return st.take_error();
-  if (!*st && !in->Exists(kImageRpm)) return std::optional<ImageRpm>();
-  const std::string who = std::string("the image's own rpm (") + kImageRpm + ")";
+  if (!*st) return std::optional<ImageRpm>();
+  const std::string who = kWho;
   ImageRpm rpm;
   auto version = RunImageRpm(root, {"--version"});
   if (!version) return version.take_error();
@@ -160,7 +162,7 @@ Result<std::optional<ImageRpm>> AskImageRpm(const std::string& root) {
 
 Status CheckImageRpmLists(const std::string& root, const ImageRpm& rpm,
                           std::vector<std::string> want) {
-  const std::string who = std::string("the image's own rpm (") + kImageRpm + ")";
+  const std::string who = kWho;
   auto qa = RunImageRpm(root, {"-qa", "--qf", "%{NEVRA}\\n"});
   if (!qa) return qa.take_error();
   if (!qa->ok()) return Error{who + " -qa " + Describe(*qa)};

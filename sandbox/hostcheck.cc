@@ -10,11 +10,11 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <thread>
 
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 #include "base/cpus.h"
 #include "base/fd.h"

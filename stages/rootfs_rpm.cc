@@ -147,10 +147,20 @@ Stage RpmToolsStage(const profiles::Profile& profile, const PackageFiles& tools)
   return MakeStage({.name = "tools"}, std::move(o), RunRpmTools);
 }
 
-Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
-                       std::vector<std::string> parents) {
+namespace {
+
+// The options of a transaction of `files`, for the packages stage and an added-packages layer.
+RpmPackagesOptions PackagesOptions(const profiles::Profile& profile, const PackageFiles& files) {
   RpmPackagesOptions o{.files = SetOf(files), .source_date_epoch = files.source_date_epoch};
   AddSignedFiles(profile, files, &o.verify, &o.verify_error);
+  return o;
+}
+
+}  // namespace
+
+Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
+                       std::vector<std::string> parents) {
+  RpmPackagesOptions o = PackagesOptions(profile, files);
   // Version 2: single-id mode removes set-id bits whose owner was lost; 3: not where the
   // sandbox recorded the owner (base/owner_record.h); 4: install times from SOURCE_DATE_EPOCH
   // and the rpmdb checkpointed into one file (reproducible); 5: the rpmdb moved to where the
@@ -162,9 +172,8 @@ Stage RpmPackagesStage(const profiles::Profile& profile, const PackageFiles& fil
 Stage RpmAddPackagesStage(const profiles::Profile& profile, const PackageFiles& files,
                           std::vector<std::string> parents, const std::string& name,
                           const std::vector<std::string>&) {
-  RpmPackagesOptions o{.files = SetOf(files), .source_date_epoch = files.source_date_epoch};
-  AddSignedFiles(profile, files, &o.verify, &o.verify_error);
-  return MakeStage({.name = name, .parents = std::move(parents)}, std::move(o), RunRpmPackages);
+  return MakeStage({.name = name, .parents = std::move(parents)}, PackagesOptions(profile, files),
+                   RunRpmPackages);
 }
 
 }  // namespace imager::stages
